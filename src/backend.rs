@@ -1,0 +1,134 @@
+//! Backends: who runs the kernels. `scalar` is the specification; `gpu` runs the WGSL
+//! shaders through wgpu on any Vulkan/Metal/DX12 adapter. All of them give identical results,
+//! which the integration tests assert.
+//!
+//! `auto` takes a hardware GPU adapter when one is usable and falls back to the CPU otherwise,
+//! logging why. Software adapters (Mesa's lavapipe, type `Cpu`) are never chosen by `auto`:
+//! they emulate a GPU on the CPU and are only for testing; `--backend gpu` still uses them.
+
+pub mod scalar;
+pub mod shaders;
+
+#[cfg(feature = "gpu")]
+pub mod gpu;
+#[cfg(not(feature = "gpu"))]
+#[path = "backend/gpu_disabled.rs"]
+pub mod gpu;
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
+
+/// A device that runs genoa's kernels.
+pub trait Backend: Send + Sync {
+    /// Name for logs and reports, e.g. `scalar` or `gpu-vulkan (NVIDIA H100)`.
+    fn name(&self) -> String;
+    /// Runs `banded_align` on every pair of `batch` into `out` (cleared first).
+    fn banded_align(
+        &self,
+        batch: &AlignBatch,
+        params: &AlignParams,
+        out: &mut AlignResults,
+    ) -> Result<()>;
+}
+
+/// What the user asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    #[default]
+    Auto,
+    Scalar,
+    Simd,
+    Gpu,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(BackendChoice::Auto),
+            "scalar" => Ok(BackendChoice::Scalar),
+            "simd" => Ok(BackendChoice::Simd),
+            "gpu" => Ok(BackendChoice::Gpu),
+            _ => Err(format!(
+                "unknown backend {s:?}: expected auto, scalar, simd or gpu"
+            )),
+        }
+    }
+}
+
+/// SIMD instruction sets detected on this CPU.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuFeatures {
+    pub sse41: bool,
+    pub avx2: bool,
+    pub avx512bw: bool,
+    pub neon: bool,
+}
+
+impl CpuFeatures {
+    /// Detects the instruction sets once, at run time.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            CpuFeatures {
+                sse41: is_x86_feature_detected!("sse4.1"),
+                avx2: is_x86_feature_detected!("avx2"),
+                avx512bw: is_x86_feature_detected!("avx512bw"),
+                neon: false,
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            CpuFeatures {
+                neon: std::arch::is_aarch64_feature_detected!("neon"),
+                ..Default::default()
+            }
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            CpuFeatures::default()
+        }
+    }
+
+    /// The best level, as a name.
+    pub fn best(&self) -> &'static str {
+        if self.avx512bw {
+            "avx512bw"
+        } else if self.avx2 {
+            "avx2"
+        } else if self.sse41 {
+            "sse4.1"
+        } else if self.neon {
+            "neon"
+        } else {
+            "none"
+        }
+    }
+}
+
+/// Makes the backend for `choice`, logging what `auto` chose and why.
+pub fn select(choice: BackendChoice) -> Result<Arc<dyn Backend>> {
+    match choice {
+        BackendChoice::Scalar => Ok(Arc::new(scalar::Scalar)),
+        BackendChoice::Simd => Err(Error::backend(
+            "simd",
+            format!(
+                "the SIMD kernels are not built yet (CPU level detected: {}); use --backend scalar or auto",
+                CpuFeatures::detect().best()
+            ),
+        )),
+        BackendChoice::Gpu => Ok(Arc::new(gpu::Gpu::new(true)?)),
+        BackendChoice::Auto => match gpu::Gpu::new(false) {
+            Ok(g) => {
+                tracing::info!("backend auto: {} (hardware GPU adapter)", g.name());
+                Ok(Arc::new(g))
+            }
+            Err(e) => {
+                tracing::info!("backend auto: scalar CPU ({e})");
+                Ok(Arc::new(scalar::Scalar))
+            }
+        },
+    }
+}

@@ -1,0 +1,268 @@
+//! The GPU backend: a wgpu device (Vulkan, Metal, DX12 or GL), one compute pipeline per
+//! kernel, and device buffers reused across batches. Every wgpu error is caught (error scopes
+//! at pipeline creation, an uncaptured-error handler afterwards) and turned into
+//! [`Error::Backend`]; nothing here panics on a driver error.
+
+pub mod banded_align;
+
+use std::sync::{Arc, Mutex};
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
+
+/// What `genoa backends` prints of an adapter.
+#[derive(Clone, Debug)]
+pub struct AdapterReport {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_buffer_size: u64,
+    pub max_compute_workgroups_per_dimension: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub max_compute_workgroup_storage_size: u32,
+    pub software: bool,
+}
+
+/// The wgpu instance: Vulkan, Metal and DX12 (GL only when `WGPU_BACKEND` asks for it: its
+/// compute support is partial and, without a display, it only finds software renderers).
+fn instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = wgpu::Backends::PRIMARY;
+    wgpu::Instance::new(desc.with_env())
+}
+
+fn report(adapter: &wgpu::Adapter) -> AdapterReport {
+    let info = adapter.get_info();
+    let limits = adapter.limits();
+    AdapterReport {
+        name: info.name.clone(),
+        backend: format!("{:?}", info.backend).to_lowercase(),
+        device_type: format!("{:?}", info.device_type),
+        driver: format!("{} {}", info.driver, info.driver_info)
+            .trim()
+            .to_string(),
+        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+        max_buffer_size: limits.max_buffer_size,
+        max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+        max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+        max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+        software: info.device_type == wgpu::DeviceType::Cpu,
+    }
+}
+
+/// Every adapter wgpu can see (honouring `WGPU_BACKEND`).
+pub fn adapters() -> Vec<AdapterReport> {
+    let instance = instance();
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+        .iter()
+        .map(report)
+        .collect()
+}
+
+/// Workgroup size of every kernel.
+const WORKGROUP: u32 = 64;
+
+/// The GPU backend.
+pub struct Gpu {
+    name: String,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    limits: wgpu::Limits,
+    /// Errors reported by wgpu outside an error scope, taken after each submission.
+    uncaptured: Arc<Mutex<Option<String>>>,
+    banded_align: banded_align::Kernel,
+}
+
+impl Gpu {
+    /// Opens the preferred adapter. With `allow_software == false` a software adapter
+    /// (lavapipe) is refused, as `auto` wants.
+    pub fn new(allow_software: bool) -> Result<Gpu> {
+        let instance = instance();
+        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: None,
+            ..Default::default()
+        }))
+        .map_err(|e| Error::backend("gpu", format!("no GPU adapter: {e}")))?;
+        let r = report(&adapter);
+        if r.software && !allow_software {
+            return Err(Error::backend(
+                "gpu",
+                format!(
+                    "only a software adapter is present ({}), which is slower than the CPU backends",
+                    r.name
+                ),
+            ));
+        }
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("genoa"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| Error::backend("gpu", format!("{}: cannot open the device: {e}", r.name)))?;
+        let uncaptured = Arc::new(Mutex::new(None));
+        let sink = Arc::clone(&uncaptured);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            tracing::error!("wgpu: {e}");
+            if let Ok(mut slot) = sink.lock() {
+                slot.get_or_insert_with(|| e.to_string());
+            }
+        }));
+        let banded_align = banded_align::Kernel::new(&device)?;
+        Ok(Gpu {
+            name: format!("gpu-{} ({})", r.backend, r.name),
+            device,
+            queue,
+            limits,
+            uncaptured,
+            banded_align,
+        })
+    }
+
+    /// Fails with the first uncaptured wgpu error, if any happened.
+    fn check(&self) -> Result<()> {
+        match self.uncaptured.lock().ok().and_then(|mut e| e.take()) {
+            Some(e) => Err(Error::backend(&self.name, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Largest binding this backend uses (the adapter's limit, at most 256 MiB).
+    fn max_binding(&self) -> u64 {
+        self.limits.max_storage_buffer_binding_size.min(256 << 20)
+    }
+
+    /// A 2-D grid of workgroups covering `invocations`.
+    fn grid(&self, invocations: u32) -> (u32, u32) {
+        let groups = invocations.div_ceil(WORKGROUP).max(1);
+        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
+        if groups <= max {
+            (groups, 1)
+        } else {
+            let y = groups.div_ceil(max);
+            (groups.div_ceil(y), y)
+        }
+    }
+
+    /// Compiles a shader and its pipeline inside an error scope.
+    fn pipeline(
+        device: &wgpu::Device,
+        stem: &str,
+        source: &str,
+        layout: &wgpu::BindGroupLayout,
+    ) -> Result<wgpu::ComputePipeline> {
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(stem),
+            source: wgpu::ShaderSource::Wgsl(std::borrow::Cow::Borrowed(source)),
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(stem),
+            bind_group_layouts: &[Some(layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(stem),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &[("WG", f64::from(WORKGROUP))],
+                zero_initialize_workgroup_memory: true,
+            },
+            cache: None,
+        });
+        match pollster::block_on(scope.pop()) {
+            Some(e) => Err(Error::backend("gpu", format!("shader {stem}: {e}"))),
+            None => Ok(pipeline),
+        }
+    }
+
+    /// Reads back `size` bytes of `buffer` (which must have `MAP_READ`) after `submission`.
+    fn read_back(
+        &self,
+        buffer: &wgpu::Buffer,
+        size: u64,
+        submission: wgpu::SubmissionIndex,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let slice = buffer.slice(..size);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: None,
+            })
+            .map_err(|e| Error::backend(&self.name, format!("device poll: {e}")))?;
+        self.check()?;
+        rx.recv()
+            .map_err(|_| Error::backend(&self.name, "buffer mapping was abandoned"))?
+            .map_err(|e| Error::backend(&self.name, format!("buffer mapping: {e}")))?;
+        {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| Error::backend(&self.name, format!("mapped range: {e}")))?;
+            out.clear();
+            out.extend_from_slice(&view);
+        }
+        buffer.unmap();
+        Ok(())
+    }
+}
+
+impl Backend for Gpu {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn banded_align(
+        &self,
+        batch: &AlignBatch,
+        params: &AlignParams,
+        out: &mut AlignResults,
+    ) -> Result<()> {
+        self.banded_align.run(self, batch, params, out)
+    }
+}
+
+/// A device buffer that grows on demand and is reused across batches.
+struct Reusable {
+    usage: wgpu::BufferUsages,
+    label: &'static str,
+    buffer: Option<wgpu::Buffer>,
+}
+
+impl Reusable {
+    fn new(label: &'static str, usage: wgpu::BufferUsages) -> Self {
+        Reusable {
+            usage,
+            label,
+            buffer: None,
+        }
+    }
+
+    /// The buffer, at least `size` bytes (rounded up to a power of two, at least 256).
+    fn get(&mut self, device: &wgpu::Device, size: u64) -> &wgpu::Buffer {
+        let size = size.max(256).next_power_of_two();
+        if self.buffer.as_ref().is_none_or(|b| b.size() < size) {
+            self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(self.label),
+                size,
+                usage: self.usage,
+                mapped_at_creation: false,
+            }));
+        }
+        self.buffer.as_ref().expect("just created")
+    }
+}

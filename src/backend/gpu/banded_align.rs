@@ -1,0 +1,390 @@
+//! Host side of `shaders/banded_align.wgsl`: packs a batch into device buffers, splits it into
+//! dispatches that stay under the adapter's binding and workgroup limits, and unpacks results
+//! and CIGARs into the caller's [`AlignResults`]. Buffers are kept and reused across batches.
+
+use std::sync::Mutex;
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::backend::gpu::{Gpu, Reusable};
+use crate::error::{Error, Result};
+use crate::genome::CigarOp;
+use crate::kernel::banded_align::{
+    AlignBatch, AlignParams, AlignResult, AlignResults, Mode, validate,
+};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct GpuParams {
+    mode: u32,
+    match_score: i32,
+    mismatch: i32,
+    n_penalty: i32,
+    gap_open: i32,
+    gap_extend: i32,
+    band: u32,
+    end_bonus: i32,
+    n_pairs: u32,
+    _pad: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct GpuPair {
+    q_off: u32,
+    q_len: u32,
+    t_off: u32,
+    t_len: u32,
+    diagonal: i32,
+    cigar_off: u32,
+    scratch_off: u32,
+    dir_off: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct GpuOut {
+    score: i32,
+    q_start: u32,
+    q_end: u32,
+    t_start: u32,
+    t_end: u32,
+    n_runs: u32,
+    _pad: [u32; 2],
+}
+
+struct Buffers {
+    params: Reusable,
+    pairs: Reusable,
+    bases: Reusable,
+    scratch: Reusable,
+    dirs: Reusable,
+    results: Reusable,
+    cigar: Reusable,
+    staging: Reusable,
+    host: Vec<u8>,
+    host_pairs: Vec<GpuPair>,
+    host_bases: Vec<u32>,
+}
+
+/// The compiled kernel and its buffers.
+pub struct Kernel {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+    buffers: Mutex<Buffers>,
+}
+
+fn entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// Words of device memory one problem needs: (scratch, dirs, cigar).
+fn footprint(q_len: u32, t_len: u32, band: u32) -> (u64, u64, u64) {
+    let w = u64::from(2 * band + 1);
+    (
+        2 * (w + 1),
+        (u64::from(q_len) * w).div_ceil(8),
+        u64::from(q_len) + u64::from(t_len) + 1,
+    )
+}
+
+impl Kernel {
+    pub fn new(device: &wgpu::Device) -> Result<Kernel> {
+        use wgpu::BufferBindingType::{Storage, Uniform};
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("banded_align"),
+            entries: &[
+                entry(0, Uniform),
+                entry(1, Storage { read_only: true }),
+                entry(2, Storage { read_only: true }),
+                entry(3, Storage { read_only: false }),
+                entry(4, Storage { read_only: false }),
+                entry(5, Storage { read_only: false }),
+                entry(6, Storage { read_only: false }),
+            ],
+        });
+        let pipeline = Gpu::pipeline(
+            device,
+            "banded_align",
+            crate::backend::shaders::BANDED_ALIGN,
+            &layout,
+        )?;
+        use wgpu::BufferUsages as U;
+        let storage = U::STORAGE | U::COPY_DST;
+        Ok(Kernel {
+            layout,
+            pipeline,
+            buffers: Mutex::new(Buffers {
+                params: Reusable::new("banded_align.params", U::UNIFORM | U::COPY_DST),
+                pairs: Reusable::new("banded_align.pairs", storage),
+                bases: Reusable::new("banded_align.bases", storage),
+                scratch: Reusable::new("banded_align.scratch", U::STORAGE),
+                dirs: Reusable::new("banded_align.dirs", U::STORAGE),
+                results: Reusable::new("banded_align.results", U::STORAGE | U::COPY_SRC),
+                cigar: Reusable::new("banded_align.cigar", U::STORAGE | U::COPY_SRC),
+                staging: Reusable::new("banded_align.staging", U::MAP_READ | U::COPY_DST),
+                host: Vec::new(),
+                host_pairs: Vec::new(),
+                host_bases: Vec::new(),
+            }),
+        })
+    }
+
+    /// Runs the whole batch, in as many dispatches as the limits require.
+    pub fn run(
+        &self,
+        gpu: &Gpu,
+        batch: &AlignBatch,
+        params: &AlignParams,
+        out: &mut AlignResults,
+    ) -> Result<()> {
+        validate(batch, params)?;
+        out.clear();
+        let max_words = gpu.max_binding() / 4;
+        let max_pairs = (max_words / 8).min(1 << 20) as usize;
+        let mut buffers = self.buffers.lock().map_err(|_| {
+            Error::backend(
+                gpu.name.as_str(),
+                "buffer lock poisoned by an earlier failure",
+            )
+        })?;
+        let mut start = 0;
+        while start < batch.pairs.len() {
+            // Grow the chunk while every buffer stays within one binding.
+            let (mut scratch, mut dirs, mut cigar) = (0u64, 0u64, 0u64);
+            let (mut lo, mut hi) = (u64::MAX, 0u64);
+            let mut end = start;
+            while end < batch.pairs.len() && end - start < max_pairs {
+                let p = &batch.pairs[end];
+                let (s, d, c) = footprint(p.query_len, p.target_len, params.band);
+                let plo = u64::from(p.query_offset.min(p.target_offset));
+                let phi =
+                    u64::from((p.query_offset + p.query_len).max(p.target_offset + p.target_len));
+                let (nlo, nhi) = (lo.min(plo) & !3, hi.max(phi));
+                let within = |x: u64| x <= max_words;
+                if end > start
+                    && !(within(scratch + s)
+                        && within(dirs + d)
+                        && within(cigar + c)
+                        && within((nhi - nlo).div_ceil(4)))
+                {
+                    break;
+                }
+                if end == start && !(within(s) && within(d) && within(c)) {
+                    return Err(Error::backend(
+                        gpu.name.as_str(),
+                        format!(
+                            "banded_align: one problem needs more than the adapter's {} MiB binding limit",
+                            gpu.max_binding() >> 20
+                        ),
+                    ));
+                }
+                scratch += s;
+                dirs += d;
+                cigar += c;
+                lo = nlo;
+                hi = nhi;
+                end += 1;
+            }
+            self.dispatch(gpu, batch, params, start..end, lo, hi, &mut buffers, out)?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &self,
+        gpu: &Gpu,
+        batch: &AlignBatch,
+        params: &AlignParams,
+        range: std::ops::Range<usize>,
+        base_lo: u64,
+        base_hi: u64,
+        b: &mut Buffers,
+        out: &mut AlignResults,
+    ) -> Result<()> {
+        let device = &gpu.device;
+        let pairs = &batch.pairs[range];
+        let n = pairs.len();
+        // Host-side packing.
+        b.host_pairs.clear();
+        let (mut scratch, mut dirs, mut cigar) = (0u64, 0u64, 0u64);
+        for p in pairs {
+            b.host_pairs.push(GpuPair {
+                q_off: (u64::from(p.query_offset) - base_lo) as u32,
+                q_len: p.query_len,
+                t_off: (u64::from(p.target_offset) - base_lo) as u32,
+                t_len: p.target_len,
+                diagonal: p.diagonal,
+                cigar_off: cigar as u32,
+                scratch_off: scratch as u32,
+                dir_off: dirs as u32,
+            });
+            let (s, d, c) = footprint(p.query_len, p.target_len, params.band);
+            scratch += s;
+            dirs += d;
+            cigar += c;
+        }
+        b.host_bases.clear();
+        let bytes = &batch.bases[base_lo as usize..base_hi as usize];
+        b.host_bases.extend(bytes.chunks(4).map(|c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(w)
+        }));
+        if b.host_bases.is_empty() {
+            b.host_bases.push(0);
+        }
+        let gp = GpuParams {
+            mode: match params.mode {
+                Mode::Global => 0,
+                Mode::Local => 1,
+            },
+            match_score: params.match_score,
+            mismatch: params.mismatch,
+            n_penalty: params.n_penalty,
+            gap_open: params.gap_open,
+            gap_extend: params.gap_extend,
+            band: params.band,
+            end_bonus: params.end_bonus,
+            n_pairs: n as u32,
+            _pad: [0; 3],
+        };
+        let results_bytes = (n * std::mem::size_of::<GpuOut>()) as u64;
+        let cigar_bytes = cigar * 4;
+        let params_buf = b
+            .params
+            .get(device, std::mem::size_of::<GpuParams>() as u64);
+        gpu.queue
+            .write_buffer(params_buf, 0, bytemuck::bytes_of(&gp));
+        let pairs_buf = b
+            .pairs
+            .get(device, (n * std::mem::size_of::<GpuPair>()) as u64);
+        gpu.queue
+            .write_buffer(pairs_buf, 0, bytemuck::cast_slice(&b.host_pairs));
+        let bases_buf = b.bases.get(device, b.host_bases.len() as u64 * 4);
+        gpu.queue
+            .write_buffer(bases_buf, 0, bytemuck::cast_slice(&b.host_bases));
+        let scratch_buf = b.scratch.get(device, scratch * 4);
+        let dirs_buf = b.dirs.get(device, dirs * 4);
+        let results_buf = b.results.get(device, results_bytes);
+        let cigar_buf = b.cigar.get(device, cigar_bytes);
+        let staging = b.staging.get(device, results_bytes + cigar_bytes);
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("banded_align"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: params_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: pairs_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: bases_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: scratch_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: dirs_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: results_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 6,
+                    resource: cigar_buf.as_entire_binding(),
+                },
+            ],
+        });
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("banded_align"),
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("banded_align"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            let (x, y) = gpu.grid(n as u32);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        encoder.copy_buffer_to_buffer(results_buf, 0, staging, 0, results_bytes);
+        encoder.copy_buffer_to_buffer(cigar_buf, 0, staging, results_bytes, cigar_bytes);
+        let submission = gpu.queue.submit([encoder.finish()]);
+        let mut host = std::mem::take(&mut b.host);
+        let read = gpu.read_back(staging, results_bytes + cigar_bytes, submission, &mut host);
+        let unpacked =
+            read.and_then(|()| unpack(&host, pairs, &b.host_pairs, results_bytes as usize, out));
+        b.host = host;
+        unpacked
+    }
+}
+
+/// Turns the device's results and reversed CIGAR runs into [`AlignResults`].
+fn unpack(
+    host: &[u8],
+    pairs: &[crate::kernel::banded_align::AlignPair],
+    gpu_pairs: &[GpuPair],
+    results_bytes: usize,
+    out: &mut AlignResults,
+) -> Result<()> {
+    let results: &[GpuOut] = bytemuck::cast_slice(&host[..results_bytes]);
+    let runs: &[u32] = bytemuck::cast_slice(&host[results_bytes..]);
+    for ((r, gp), p) in results.iter().zip(gpu_pairs).zip(pairs) {
+        let cap = (p.query_len + p.target_len + 1) as usize;
+        let n = r.n_runs as usize;
+        if n > cap {
+            return Err(Error::backend(
+                "gpu",
+                "banded_align: CIGAR overflow (device result corrupt)",
+            ));
+        }
+        let offset = out.cigar.len() as u32;
+        for &run in runs[gp.cigar_off as usize..gp.cigar_off as usize + n]
+            .iter()
+            .rev()
+        {
+            let op = match run & 0xf {
+                0 => CigarOp::Match,
+                1 => CigarOp::Ins,
+                2 => CigarOp::Del,
+                other => {
+                    return Err(Error::backend(
+                        "gpu",
+                        format!("banded_align: unknown CIGAR op {other} from the device"),
+                    ));
+                }
+            };
+            out.cigar.push((op, run >> 4));
+        }
+        out.results.push(AlignResult {
+            score: r.score,
+            query_start: r.q_start,
+            query_end: r.q_end,
+            target_start: r.t_start,
+            target_end: r.t_end,
+            cigar_offset: offset,
+            cigar_len: n as u32,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! The scalar backend: plain loops, no `unsafe`, the specification of every kernel. Batches are
+//! split into fixed-size chunks run on rayon's pool and concatenated in order, so the result
+//! does not depend on the thread count.
+
+pub mod banded_align;
+
+use rayon::prelude::*;
+
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, validate};
+
+/// Problems per parallel chunk.
+const CHUNK: usize = 256;
+
+/// The scalar backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scalar;
+
+impl Backend for Scalar {
+    fn name(&self) -> String {
+        "scalar".to_string()
+    }
+
+    fn banded_align(
+        &self,
+        batch: &AlignBatch,
+        params: &AlignParams,
+        out: &mut AlignResults,
+    ) -> Result<()> {
+        validate(batch, params)?;
+        let parts: Vec<AlignResults> = batch
+            .pairs
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut part = AlignResults::default();
+                let mut scratch = banded_align::Scratch::default();
+                for pair in chunk {
+                    let r = banded_align::align_one(
+                        batch.query(pair),
+                        batch.target(pair),
+                        pair.diagonal,
+                        params,
+                        &mut scratch,
+                        &mut part.cigar,
+                    );
+                    part.results.push(r);
+                }
+                part
+            })
+            .collect();
+        out.clear();
+        for part in parts {
+            let base = out.cigar.len() as u32;
+            out.results.extend(part.results.into_iter().map(|mut r| {
+                r.cigar_offset += base;
+                r
+            }));
+            out.cigar.extend(part.cigar);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! Variant calling into gVCF records.
+//!
+//! Walking-skeleton caller: a streaming pileup over coordinate-sorted reads, one candidate
+//! SNP and one candidate indel per site, diploid genotype likelihoods over
+//! (REF, ALT, `<NON_REF>`), and GATK-style reference blocks banded by GQ. Local assembly,
+//! pair-HMM likelihoods and multi-allelic genotyping arrive with the caller issue.
+
+pub mod genotype;
+pub mod gvcf;
+pub mod pileup;
+
+use crate::align::AlignedRead;
+use crate::call::genotype::{Genotyped, genotype_indel, genotype_ref, genotype_snp};
+use crate::call::gvcf::{BlockBuilder, Record, Variant};
+use crate::call::pileup::{Indel, Pileup, Site};
+
+/// Caller settings.
+#[derive(Clone, Debug)]
+pub struct CallParams {
+    pub min_mapq: u8,
+    pub min_base_quality: u8,
+    /// Prior heterozygosity of SNPs and of indels.
+    pub snp_heterozygosity: f64,
+    pub indel_heterozygosity: f64,
+    /// Minimum reads and fraction of the depth supporting an alternate allele.
+    pub min_alt_reads: u32,
+    pub min_alt_fraction: f64,
+    /// Phred error rate of an indel observation.
+    pub indel_error_phred: u8,
+    /// Variants with QUAL below this are folded into reference blocks.
+    pub min_emit_qual: f64,
+    /// Variants with QUAL below this are written with FILTER `LowQual`.
+    pub min_pass_qual: f64,
+    /// GQ band boundaries of reference blocks.
+    pub gq_bands: Vec<u32>,
+    /// Longest reference block.
+    pub max_block_len: u64,
+}
+
+impl Default for CallParams {
+    fn default() -> Self {
+        CallParams {
+            min_mapq: 20,
+            min_base_quality: 10,
+            snp_heterozygosity: 1e-3,
+            indel_heterozygosity: 1.25e-4,
+            min_alt_reads: 2,
+            min_alt_fraction: 0.15,
+            indel_error_phred: 30,
+            min_emit_qual: 10.0,
+            min_pass_qual: 20.0,
+            gq_bands: gvcf::GATK_GQ_BANDS.to_vec(),
+            max_block_len: 99_999,
+        }
+    }
+}
+
+/// Calls one contig from its reads (coordinate-sorted, all placed on this contig) and returns
+/// its gVCF records, which cover every base of the contig exactly once.
+pub fn call_contig(contig: &[u8], reads: &[AlignedRead], params: &CallParams) -> Vec<Record> {
+    let mut pileup = Pileup::new(params);
+    let mut blocks = BlockBuilder::new(params);
+    let mut covered_until = 0u64; // first position not yet covered by an emitted record
+    let mut site_at = |pos: u64, site: &Site, blocks: &mut BlockBuilder| {
+        if pos < covered_until {
+            return;
+        }
+        let ref_base = contig[pos as usize];
+        let variant = best_variant(contig, pos, ref_base, site, params);
+        match variant {
+            Some(v) => {
+                covered_until = pos + v.reference.len() as u64;
+                blocks.push_variant(v);
+            }
+            None => {
+                covered_until = pos + 1;
+                let g = genotype_ref(ref_base, site);
+                blocks.push_reference(pos, &g, site.depth());
+            }
+        }
+    };
+    for read in reads {
+        pileup.flush_before(read.pos, |pos, site| site_at(pos, site, &mut blocks));
+        pileup.add(read, contig);
+    }
+    pileup.flush_before(contig.len() as u64, |pos, site| {
+        site_at(pos, site, &mut blocks)
+    });
+    blocks.finish()
+}
+
+/// The best called variant at `pos`, if any.
+fn best_variant(
+    contig: &[u8],
+    pos: u64,
+    ref_base: u8,
+    site: &Site,
+    params: &CallParams,
+) -> Option<Variant> {
+    if ref_base > 3 {
+        return None;
+    }
+    let depth = site.depth();
+    let mut best: Option<(Genotyped, Vec<u8>, Vec<u8>)> = None;
+    let mut consider = |g: Genotyped, reference: Vec<u8>, alt: Vec<u8>| {
+        if g.gt == [0, 0] || g.qual < params.min_emit_qual {
+            return;
+        }
+        if best.as_ref().is_none_or(|(b, _, _)| g.qual > b.qual) {
+            best = Some((g, reference, alt));
+        }
+    };
+    if let Some(alt) = site.best_alt(ref_base) {
+        let n = site.counts[alt as usize];
+        if n >= params.min_alt_reads && f64::from(n) >= params.min_alt_fraction * f64::from(depth) {
+            consider(
+                genotype_snp(ref_base, alt, site, params),
+                vec![ref_base],
+                vec![alt],
+            );
+        }
+    }
+    if let Some((indel, n)) = site.best_indel() {
+        let total = site.span + site.indel_total();
+        let fits = match indel {
+            Indel::Del(len) => pos + u64::from(*len) < contig.len() as u64,
+            Indel::Ins(_) => true,
+        };
+        if fits
+            && n >= params.min_alt_reads
+            && f64::from(n) >= params.min_alt_fraction * f64::from(total)
+        {
+            let (reference, alt) = match indel {
+                Indel::Del(len) => (
+                    contig[pos as usize..=(pos + u64::from(*len)) as usize].to_vec(),
+                    vec![ref_base],
+                ),
+                Indel::Ins(seq) => {
+                    let mut alt = vec![ref_base];
+                    alt.extend_from_slice(seq);
+                    (vec![ref_base], alt)
+                }
+            };
+            consider(genotype_indel(site, indel, params), reference, alt);
+        }
+    }
+    best.map(|(g, reference, alt)| Variant {
+        pos,
+        reference,
+        alt,
+        filter_pass: g.qual >= params.min_pass_qual,
+        genotyped: g,
+    })
+}

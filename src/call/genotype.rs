@@ -1,0 +1,239 @@
+//! Diploid genotype likelihoods, posteriors, QUAL, GQ and PL.
+//!
+//! Alleles of a variant site are `[REF, ALT, <NON_REF>]`; genotypes are in VCF order
+//! `0/0 0/1 1/1 0/2 1/2 2/2`. `<NON_REF>` stands for "any other allele": a base or indel
+//! observation that is neither REF nor ALT matches it. Reference sites use `[REF, <NON_REF>]`
+//! with genotypes `0/0 0/1 1/1`.
+//!
+//! QUAL and the called genotype come from the posterior over the biallelic genotypes
+//! (`0/0 0/1 1/1`) with priors `1-1.5θ, θ, θ/2`; GQ and PL come from the likelihoods, as GATK
+//! reports them.
+
+use crate::call::CallParams;
+use crate::call::pileup::{Indel, Site};
+
+/// Genotype of a site: the call, its confidence and its likelihoods.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Genotyped {
+    pub gt: [u8; 2],
+    pub qual: f64,
+    pub gq: u32,
+    /// Phred-scaled, normalised likelihoods (3 for reference sites, 6 for variant sites).
+    pub pl: Vec<u32>,
+    /// Allele depths (REF, ALT, other) and total depth.
+    pub ad: [u32; 3],
+    pub dp: u32,
+}
+
+/// Index of genotype `a/b` (`a <= b`) in VCF order.
+pub fn genotype_index(a: u8, b: u8) -> usize {
+    let (a, b) = (usize::from(a.min(b)), usize::from(a.max(b)));
+    b * (b + 1) / 2 + a
+}
+
+/// Genotypes of `n` alleles in VCF order.
+fn genotypes(n: u8) -> impl Iterator<Item = (u8, u8)> {
+    (0..n).flat_map(|b| (0..=b).map(move |a| (a, b)))
+}
+
+/// Phred-scaled likelihoods normalised to a minimum of 0.
+fn to_pl(gl: &[f64]) -> Vec<u32> {
+    let max = gl.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    gl.iter()
+        .map(|&g| (-10.0 * (g - max)).round().min(1e9) as u32)
+        .collect()
+}
+
+/// GQ of genotype index `called`: the distance in PL to the next best genotype, capped at 99.
+fn gq(pl: &[u32], called: usize) -> u32 {
+    let other = pl
+        .iter()
+        .enumerate()
+        .filter(|&(k, _)| k != called)
+        .map(|(_, &p)| p)
+        .min()
+        .unwrap_or(0);
+    other.saturating_sub(pl[called]).min(99)
+}
+
+/// Biallelic posterior call from log10 likelihoods of `0/0 0/1 1/1`: (genotype index, QUAL).
+fn posterior(gl00: f64, gl01: f64, gl11: f64, theta: f64) -> (usize, f64) {
+    let lp = [
+        gl00 + (1.0 - 1.5 * theta).log10(),
+        gl01 + theta.log10(),
+        gl11 + (theta / 2.0).log10(),
+    ];
+    let max = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = lp.iter().map(|&x| 10f64.powf(x - max)).sum();
+    let p00 = 10f64.powf(lp[0] - max) / sum;
+    let best = (0..3).fold(0, |b, k| if lp[k] > lp[b] { k } else { b });
+    let qual = if p00 <= 0.0 {
+        9999.0
+    } else {
+        (-10.0 * p00.log10()).clamp(0.0, 9999.0)
+    };
+    (best, qual)
+}
+
+fn called_gt(best: usize) -> [u8; 2] {
+    match best {
+        0 => [0, 0],
+        1 => [0, 1],
+        _ => [1, 1],
+    }
+}
+
+/// A reference site: alleles `[REF, <NON_REF>]`.
+pub fn genotype_ref(ref_base: u8, site: &Site) -> Genotyped {
+    let dp = site.depth();
+    if ref_base > 3 || dp == 0 {
+        return Genotyped {
+            gt: [0, 0],
+            qual: 0.0,
+            gq: 0,
+            pl: vec![0, 0, 0],
+            ad: [0, 0, 0],
+            dp,
+        };
+    }
+    let r = ref_base as usize;
+    let (mut gl00, mut gl01, mut gl11) = (0.0, 0.0, 0.0);
+    for b in 0..4 {
+        gl01 += site.one[b];
+        if b == r {
+            gl00 += site.both[b];
+            gl11 += site.neither[b];
+        } else {
+            gl00 += site.neither[b];
+            gl11 += site.both[b];
+        }
+    }
+    let pl = to_pl(&[gl00, gl01, gl11]);
+    let gq = if pl[0] == 0 { gq(&pl, 0) } else { 0 };
+    let alt = dp - site.counts[r];
+    Genotyped {
+        gt: [0, 0],
+        qual: 0.0,
+        gq,
+        pl,
+        ad: [site.counts[r], alt, 0],
+        dp,
+    }
+}
+
+/// A SNP site with alleles `[REF, alt, <NON_REF>]`.
+pub fn genotype_snp(ref_base: u8, alt: u8, site: &Site, params: &CallParams) -> Genotyped {
+    let class = |b: u8| -> u8 {
+        if b == ref_base {
+            0
+        } else if b == alt {
+            1
+        } else {
+            2
+        }
+    };
+    let gl: Vec<f64> = genotypes(3)
+        .map(|(x, y)| {
+            (0..4u8)
+                .map(|b| {
+                    let c = class(b);
+                    let k = b as usize;
+                    match (c == x, c == y) {
+                        (true, true) => site.both[k],
+                        (false, false) => site.neither[k],
+                        _ => site.one[k],
+                    }
+                })
+                .sum()
+        })
+        .collect();
+    let counts = [0u8, 1, 2].map(|c| {
+        (0..4u8)
+            .filter(|&b| class(b) == c)
+            .map(|b| site.counts[b as usize])
+            .sum()
+    });
+    finish(&gl, counts, params.snp_heterozygosity)
+}
+
+/// An indel site: observations are reads spanning the anchor without a gap (REF), reads with
+/// this indel (ALT) and reads with another indel (`<NON_REF>`).
+pub fn genotype_indel(site: &Site, indel: &Indel, params: &CallParams) -> Genotyped {
+    let alt = site
+        .indels
+        .iter()
+        .find(|(i, _)| i == indel)
+        .map_or(0, |(_, n)| *n);
+    let counts = [site.span, alt, site.indel_total() - alt];
+    let e = crate::genome::phred_to_error(params.indel_error_phred);
+    let (match_, mismatch, half) = ((1.0 - e).log10(), e.log10(), 0.5f64.log10());
+    let gl: Vec<f64> = genotypes(3)
+        .map(|(x, y)| {
+            (0..3u8)
+                .map(|c| {
+                    let n = f64::from(counts[c as usize]);
+                    n * match (c == x, c == y) {
+                        (true, true) => match_,
+                        (false, false) => mismatch,
+                        _ => half,
+                    }
+                })
+                .sum()
+        })
+        .collect();
+    finish(&gl, counts, params.indel_heterozygosity)
+}
+
+fn finish(gl: &[f64], ad: [u32; 3], theta: f64) -> Genotyped {
+    let (best, qual) = posterior(gl[0], gl[1], gl[2], theta);
+    let gt = called_gt(best);
+    let pl = to_pl(gl);
+    let gq = gq(&pl, genotype_index(gt[0], gt[1]));
+    Genotyped {
+        gt,
+        qual,
+        gq,
+        pl,
+        ad,
+        dp: ad.iter().sum(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn genotype_order_is_vcf_order() {
+        let order: Vec<_> = genotypes(3).collect();
+        assert_eq!(order, vec![(0, 0), (0, 1), (1, 1), (0, 2), (1, 2), (2, 2)]);
+        for (k, (a, b)) in order.into_iter().enumerate() {
+            assert_eq!(genotype_index(a, b), k);
+        }
+    }
+
+    fn site_with(ref_n: u32, alt_n: u32, q: u8) -> Site {
+        let mut s = Site::default();
+        let e = crate::genome::phred_to_error(q);
+        for (b, n) in [(0usize, ref_n), (2usize, alt_n)] {
+            s.counts[b] = n;
+            s.both[b] = f64::from(n) * (1.0 - e).log10();
+            s.neither[b] = f64::from(n) * (e / 3.0).log10();
+            s.one[b] = f64::from(n) * ((1.0 - e + e / 3.0) / 2.0).log10();
+        }
+        s
+    }
+
+    #[test]
+    fn calls_het_hom_and_ref() {
+        let p = CallParams::default();
+        assert_eq!(genotype_snp(0, 2, &site_with(10, 10, 30), &p).gt, [0, 1]);
+        assert_eq!(genotype_snp(0, 2, &site_with(0, 20, 30), &p).gt, [1, 1]);
+        let r = genotype_snp(0, 2, &site_with(20, 1, 30), &p);
+        assert_eq!(r.gt, [0, 0]);
+        let hom_ref = genotype_ref(0, &site_with(20, 0, 30));
+        assert_eq!(hom_ref.pl[0], 0);
+        assert_eq!(hom_ref.gq, 60);
+        assert_eq!(hom_ref.dp, 20);
+    }
+}

@@ -1,0 +1,197 @@
+//! Streaming pileup: per-site sufficient statistics of the bases and indels that filtered
+//! reads show, kept in a window that starts at the first unfinished site.
+//!
+//! Reads arrive sorted by position; once a read starting at `P` has arrived no later read can
+//! touch a site before `P`, so those sites are handed out, in order, and dropped.
+//!
+//! Each base observation `b` with error `ε` (from `min(base quality, MAPQ)`) adds to three sums
+//! for its base: `log10(1-ε)` (both alleles of a genotype are `b`), `log10(ε/3)` (neither is),
+//! `log10((1-ε+ε/3)/2)` (one is). These decompose the diploid likelihood exactly, so the
+//! genotype step needs no per-read data.
+
+use std::collections::VecDeque;
+
+use crate::align::AlignedRead;
+use crate::align::record::{DUPLICATE, QC_FAIL, SECONDARY, SUPPLEMENTARY, UNMAPPED};
+use crate::call::CallParams;
+use crate::genome::{CigarOp, base_code};
+
+/// An indel allele anchored after a reference base.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Indel {
+    /// Deletion of this many reference bases after the anchor.
+    Del(u32),
+    /// Insertion of these bases (codes) after the anchor.
+    Ins(Vec<u8>),
+}
+
+/// Sufficient statistics of one site.
+#[derive(Clone, Debug, Default)]
+pub struct Site {
+    /// Filtered base observations per base code.
+    pub counts: [u32; 4],
+    /// Σ log10(1-ε), Σ log10(ε/3), Σ log10((1-ε+ε/3)/2) per observed base.
+    pub both: [f64; 4],
+    pub neither: [f64; 4],
+    pub one: [f64; 4],
+    /// Reads aligned without a gap across this base and the next (reference support for an
+    /// indel anchored here).
+    pub span: u32,
+    /// Indels anchored at this base with their read counts, sorted by allele.
+    pub indels: Vec<(Indel, u32)>,
+}
+
+impl Site {
+    /// Filtered base depth.
+    pub fn depth(&self) -> u32 {
+        self.counts.iter().sum()
+    }
+    /// The most observed non-reference base (lowest code on ties), if observed at all.
+    pub fn best_alt(&self, ref_base: u8) -> Option<u8> {
+        (0..4u8)
+            .filter(|&b| b != ref_base && self.counts[b as usize] > 0)
+            .max_by(|&a, &b| {
+                self.counts[a as usize]
+                    .cmp(&self.counts[b as usize])
+                    .then(b.cmp(&a))
+            })
+    }
+    /// The most observed indel (the first in allele order on ties).
+    pub fn best_indel(&self) -> Option<(&Indel, u32)> {
+        let mut best: Option<(&Indel, u32)> = None;
+        for (i, n) in &self.indels {
+            if best.is_none_or(|(_, bn)| *n > bn) {
+                best = Some((i, *n));
+            }
+        }
+        best
+    }
+    /// Reads showing any indel here.
+    pub fn indel_total(&self) -> u32 {
+        self.indels.iter().map(|(_, n)| n).sum()
+    }
+    fn add_indel(&mut self, indel: Indel) {
+        match self.indels.binary_search_by(|(i, _)| i.cmp(&indel)) {
+            Ok(k) => self.indels[k].1 += 1,
+            Err(k) => self.indels.insert(k, (indel, 1)),
+        }
+    }
+}
+
+/// The window of unfinished sites.
+pub struct Pileup {
+    start: u64,
+    sites: VecDeque<Site>,
+    min_mapq: u8,
+    min_base_quality: u8,
+    /// Per Phred value: (log10(1-ε), log10(ε/3), log10((1-ε+ε/3)/2)).
+    table: Vec<(f64, f64, f64)>,
+}
+
+impl Pileup {
+    pub fn new(params: &CallParams) -> Self {
+        let table = (0..=93u8)
+            .map(|q| {
+                let e = crate::genome::phred_to_error(q).min(0.75);
+                (
+                    (1.0 - e).log10(),
+                    (e / 3.0).log10(),
+                    ((1.0 - e + e / 3.0) / 2.0).log10(),
+                )
+            })
+            .collect();
+        Pileup {
+            start: 0,
+            sites: VecDeque::new(),
+            min_mapq: params.min_mapq,
+            min_base_quality: params.min_base_quality,
+            table,
+        }
+    }
+
+    /// Hands out (in order) and drops every site before `pos`, including empty ones.
+    pub fn flush_before(&mut self, pos: u64, mut f: impl FnMut(u64, &Site)) {
+        let empty = Site::default();
+        while self.start < pos {
+            match self.sites.pop_front() {
+                Some(site) => f(self.start, &site),
+                None => f(self.start, &empty),
+            }
+            self.start += 1;
+        }
+    }
+
+    fn site(&mut self, pos: u64) -> &mut Site {
+        let k = (pos - self.start) as usize;
+        if k >= self.sites.len() {
+            self.sites.resize_with(k + 1, Site::default);
+        }
+        &mut self.sites[k]
+    }
+
+    /// Adds a read (sorted order; a read not passing the filters is ignored).
+    pub fn add(&mut self, read: &AlignedRead, contig: &[u8]) {
+        if read.flags & (UNMAPPED | SECONDARY | SUPPLEMENTARY | DUPLICATE | QC_FAIL) != 0
+            || read.mapq < self.min_mapq
+        {
+            return;
+        }
+        debug_assert!(read.pos >= self.start);
+        let (mut qi, mut ri) = (0usize, read.pos);
+        let ops = &read.cigar.0;
+        for (k, &(op, n)) in ops.iter().enumerate() {
+            let n64 = u64::from(n);
+            match op {
+                CigarOp::SoftClip => qi += n as usize,
+                CigarOp::Match => {
+                    for t in 0..n as usize {
+                        let b = base_code(read.seq[qi + t]);
+                        let q = read.qual[qi + t].min(read.mapq).min(93);
+                        let pos = ri + t as u64;
+                        let entry = self.table[q as usize];
+                        let ok = b < 4 && q >= self.min_base_quality;
+                        let site = self.site(pos);
+                        if ok {
+                            let b = b as usize;
+                            site.counts[b] += 1;
+                            site.both[b] += entry.0;
+                            site.neither[b] += entry.1;
+                            site.one[b] += entry.2;
+                        }
+                        if t + 1 < n as usize {
+                            site.span += 1;
+                        }
+                    }
+                    qi += n as usize;
+                    ri += n64;
+                }
+                CigarOp::Del | CigarOp::Ins => {
+                    // An indel counts only between two aligned blocks.
+                    let anchored = k > 0
+                        && ops[k - 1].0 == CigarOp::Match
+                        && ops.get(k + 1).is_some_and(|o| o.0 == CigarOp::Match);
+                    if anchored {
+                        let indel = if op == CigarOp::Del {
+                            Indel::Del(n)
+                        } else {
+                            Indel::Ins(
+                                read.seq[qi..qi + n as usize]
+                                    .iter()
+                                    .map(|&b| base_code(b))
+                                    .collect(),
+                            )
+                        };
+                        if ri > 0 && (ri as usize) <= contig.len() {
+                            self.site(ri - 1).add_indel(indel);
+                        }
+                    }
+                    if op == CigarOp::Del {
+                        ri += n64;
+                    } else {
+                        qi += n as usize;
+                    }
+                }
+            }
+        }
+    }
+}

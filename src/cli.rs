@@ -1,0 +1,94 @@
+//! Command line: clap derive, one file per subcommand. Arguments become typed configs here;
+//! nothing below this module knows clap.
+
+pub mod backends;
+pub mod demo;
+pub mod run;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::backend::BackendChoice;
+use crate::error::Result;
+
+/// genoa: FASTQ → sorted BAM → gVCF, on any GPU or on CPUs, with the same output everywhere.
+#[derive(Parser, Debug)]
+#[command(name = "genoa", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// FASTQ → OUTDIR/SAMPLE.bam (+ .bai) and OUTDIR/SAMPLE.g.vcf.gz (+ .tbi).
+    Run(run::RunArgs),
+    /// FASTQ → coordinate-sorted BAM (+ index).
+    Align(run::AlignArgs),
+    /// Sorted BAM → gVCF (+ index).
+    Call(run::CallArgs),
+    /// Print the CPU SIMD level, every GPU adapter and what `--backend auto` would choose.
+    Backends,
+    /// Run the whole pipeline on a small sample built into the binary, into ./genoa-demo/.
+    Demo(demo::DemoArgs),
+}
+
+/// Compute options shared by the subcommands that align or call.
+#[derive(Args, Debug, Clone)]
+pub struct ComputeArgs {
+    /// Worker threads (0 = one per core).
+    #[arg(short = '@', long, default_value_t = 0)]
+    pub threads: usize,
+    /// Kernel backend: auto, scalar, simd or gpu.
+    #[arg(long, default_value = "auto", value_parser = parse_backend)]
+    pub backend: BackendChoice,
+    /// Read pairs per batch.
+    #[arg(long, default_value_t = 16_384, hide = true)]
+    pub batch_pairs: usize,
+}
+
+fn parse_backend(s: &str) -> std::result::Result<BackendChoice, String> {
+    s.parse()
+}
+
+/// Input reads: R1 and R2, or one interleaved file.
+#[derive(Args, Debug, Clone)]
+pub struct ReadsArgs {
+    /// Reference FASTA (a .fai is written beside it if missing).
+    #[arg(short = 'r', long = "reference")]
+    pub reference: PathBuf,
+    /// First reads (FASTQ, plain, gzip or BGZF); with --interleaved, both mates.
+    #[arg(short = '1', long = "r1")]
+    pub r1: PathBuf,
+    /// Second reads.
+    #[arg(short = '2', long = "r2", required_unless_present = "interleaved")]
+    pub r2: Option<PathBuf>,
+    /// R1 holds both mates, alternating.
+    #[arg(long, conflicts_with = "r2")]
+    pub interleaved: bool,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    match cli.command {
+        Command::Run(a) => run::run(a, &command_line),
+        Command::Align(a) => run::align(a, &command_line),
+        Command::Call(a) => run::call(a, &command_line),
+        Command::Backends => backends::run(),
+        Command::Demo(a) => demo::run(a),
+    }
+}

@@ -1,0 +1,195 @@
+//! `genoa run`, `genoa align` and `genoa call`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::call::CallParams;
+use crate::cli::{ComputeArgs, ReadsArgs};
+use crate::error::{Error, Result};
+use crate::io::reference::Reference;
+use crate::io::sam_header::ReadGroupLine;
+use crate::pipeline::{self, AlignConfig, ReadsInput, RunConfig, Summary};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub reads: ReadsArgs,
+    /// Sample name (SM of the read group, gVCF sample column, output file names).
+    #[arg(short = 's', long)]
+    pub sample: String,
+    /// Output directory (created if missing).
+    #[arg(short = 'o', long)]
+    pub outdir: PathBuf,
+    /// Read group line, e.g. '@RG\tID:lane1\tSM:NA12878\tPL:ILLUMINA' (default: ID and SM = sample).
+    #[arg(short = 'R', long = "read-group")]
+    pub read_group: Option<String>,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct AlignArgs {
+    #[command(flatten)]
+    pub reads: ReadsArgs,
+    /// Read group line, e.g. '@RG\tID:lane1\tSM:NA12878'.
+    #[arg(short = 'R', long = "read-group")]
+    pub read_group: String,
+    /// Output BAM (its index is written beside it).
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CallArgs {
+    /// Reference FASTA.
+    #[arg(short = 'r', long = "reference")]
+    pub reference: PathBuf,
+    /// Coordinate-sorted BAM.
+    #[arg(short = 'i', long)]
+    pub input: PathBuf,
+    /// Output gVCF (.g.vcf.gz; its index is written beside it).
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+    /// Sample name (default: SM of the BAM's read group, else the file name).
+    #[arg(short = 's', long)]
+    pub sample: Option<String>,
+    /// Worker threads (0 = one per core).
+    #[arg(short = '@', long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+fn reads_input(r: &ReadsArgs) -> ReadsInput {
+    match (&r.r2, r.interleaved) {
+        (Some(r2), false) => ReadsInput::Paired(r.r1.clone(), r2.clone()),
+        _ => ReadsInput::Interleaved(r.r1.clone()),
+    }
+}
+
+fn align_config(
+    reads: &ReadsArgs,
+    read_group: ReadGroupLine,
+    compute: &ComputeArgs,
+    command_line: &str,
+) -> AlignConfig {
+    AlignConfig {
+        reference: reads.reference.clone(),
+        reads: reads_input(reads),
+        read_group,
+        backend: compute.backend,
+        threads: compute.threads,
+        batch_pairs: compute.batch_pairs,
+        command_line: command_line.to_string(),
+    }
+}
+
+fn print_summary(s: &Summary) {
+    let rate = if s.seconds > 0.0 {
+        s.reads as f64 / s.seconds
+    } else {
+        0.0
+    };
+    eprintln!(
+        "genoa: {} reads, {:.2}% mapped, {} SNPs and {} indels called, backend {}, {:.1} s ({:.0} reads/s)",
+        s.reads,
+        100.0 * s.mapped_fraction(),
+        s.snps,
+        s.indels,
+        s.backend,
+        s.seconds,
+        rate
+    );
+}
+
+pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
+    if a.sample.is_empty() || a.sample.contains(['/', '\t', '\n']) {
+        return Err(Error::Config(format!(
+            "sample name {:?}: must be non-empty, without '/' or tabs",
+            a.sample
+        )));
+    }
+    let rg = match &a.read_group {
+        Some(line) => {
+            let rg = ReadGroupLine::parse(line)?;
+            if rg.sample != a.sample {
+                return Err(Error::Config(format!(
+                    "read group SM {:?} differs from --sample {:?}",
+                    rg.sample, a.sample
+                )));
+            }
+            rg
+        }
+        None => ReadGroupLine::for_sample(&a.sample),
+    };
+    let cfg = RunConfig {
+        align: align_config(&a.reads, rg, &a.compute, command_line),
+        sample: a.sample.clone(),
+        outdir: a.outdir.clone(),
+        call: CallParams::default(),
+    };
+    let s = pipeline::run(&cfg)?;
+    print_summary(&s);
+    Ok(())
+}
+
+pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
+    let rg = ReadGroupLine::parse(&a.read_group)?;
+    let cfg = align_config(&a.reads, rg, &a.compute, command_line);
+    if let Some(dir) = a.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        pipeline::ensure_writable_dir(dir)?;
+    }
+    let t0 = std::time::Instant::now();
+    let reference = Reference::load(&cfg.reference)?;
+    let pool = pipeline::thread_pool(cfg.threads)?;
+    let backend = crate::backend::select(cfg.backend)?;
+    let mut summary = Summary {
+        backend: backend.name(),
+        ..Summary::default()
+    };
+    pool.install(|| -> Result<()> {
+        let records = pipeline::align_reads(&cfg, &reference, backend, &mut summary)?;
+        let header = crate::io::sam_header::build(&reference, &cfg.read_group, command_line)?;
+        crate::io::bam::write(
+            &a.output,
+            &header,
+            &records,
+            &cfg.read_group.id,
+            reference.max_len(),
+        )
+    })?;
+    summary.seconds = t0.elapsed().as_secs_f64();
+    print_summary(&summary);
+    Ok(())
+}
+
+pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
+    if let Some(dir) = a.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        pipeline::ensure_writable_dir(dir)?;
+    }
+    let t0 = std::time::Instant::now();
+    let reference = Reference::load(&a.reference)?;
+    let records = crate::io::bam::read(&a.input, &reference)?;
+    let sample = match a.sample {
+        Some(s) => s,
+        None => crate::io::bam::sample_name(&a.input)?.unwrap_or_else(|| {
+            a.input
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "SAMPLE".into())
+        }),
+    };
+    let params = CallParams::default();
+    let pool = pipeline::thread_pool(a.threads)?;
+    let calls = pool.install(|| pipeline::call_records(&reference, &records, &params));
+    let text = crate::io::gvcf::header(&reference, &sample, &params.gq_bands, command_line);
+    crate::io::gvcf::write(&a.output, &reference, &text, &calls)?;
+    let (snps, indels) = pipeline::count_variants(&calls);
+    eprintln!(
+        "genoa: {} records, {snps} SNPs and {indels} indels called, {:.1} s",
+        records.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! The library's one error type. Parse errors carry the path, the record number and the line,
+//! so a user sees `R1.fastq.gz: record 1234 (line 4935): quality length 149 != sequence length 150`.
+
+use std::path::{Path, PathBuf};
+
+/// Result with genoa's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operating-system error on a named file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A malformed record in an input file.
+    #[error("{}: record {record} (line {line}): {message}", path.display())]
+    Record {
+        path: PathBuf,
+        record: u64,
+        line: u64,
+        message: String,
+    },
+    /// An input file that is wrong as a whole (empty, missing a contig, …).
+    #[error("{}: {message}", path.display())]
+    Input { path: PathBuf, message: String },
+    /// A backend that cannot run (no GPU adapter, a device error, …).
+    #[error("backend {backend}: {message}")]
+    Backend { backend: String, message: String },
+    /// Settings that contradict each other or are out of range.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+    /// A whole-file input error on `path`.
+    pub fn input(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Error::Input {
+            path: path.as_ref().to_path_buf(),
+            message: message.into(),
+        }
+    }
+    /// A backend error.
+    pub fn backend(backend: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Backend {
+            backend: backend.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! BAM output: coordinate-sorted records through noodles' writer, indexed while written
+//! (`.bai`, or `.csi` when a contig is longer than 2^29 bp, which BAI cannot address).
+
+use std::path::{Path, PathBuf};
+
+use noodles::bam;
+use noodles::core::Position;
+use noodles::csi::binning_index::index::reference_sequence::bin::Chunk;
+use noodles::sam::{
+    self,
+    alignment::{
+        RecordBuf,
+        io::Write as _,
+        record::{
+            Flags, MappingQuality,
+            cigar::{Op, op::Kind},
+            data::field::Tag,
+        },
+        record_buf::{Cigar as CigarBuf, Data, QualityScores, Sequence, data::field::Value},
+    },
+};
+
+use crate::align::AlignedRead;
+use crate::error::{Error, Result};
+use crate::genome::{Cigar, CigarOp};
+use crate::io::atomic::Pending;
+
+/// Largest reference length a BAI index can address.
+pub const BAI_MAX_LEN: u64 = 1 << 29;
+
+fn kind(op: CigarOp) -> Kind {
+    match op {
+        CigarOp::Match => Kind::Match,
+        CigarOp::Ins => Kind::Insertion,
+        CigarOp::Del => Kind::Deletion,
+        CigarOp::SoftClip => Kind::SoftClip,
+    }
+}
+
+fn cigar_buf(c: &Cigar) -> CigarBuf {
+    c.0.iter()
+        .map(|&(op, n)| Op::new(kind(op), n as usize))
+        .collect()
+}
+
+fn position(pos0: u64) -> Result<Position> {
+    Position::try_from(pos0 as usize + 1)
+        .map_err(|e| Error::Config(format!("position {pos0}: {e}")))
+}
+
+/// Converts a genoa record to a noodles record (read group `rg`).
+pub fn to_record_buf(r: &AlignedRead, rg: &str) -> Result<RecordBuf> {
+    let mut b = RecordBuf::builder()
+        .set_name(r.name.as_bytes())
+        .set_flags(Flags::from(r.flags))
+        .set_sequence(Sequence::from(r.seq.clone()))
+        .set_quality_scores(QualityScores::from(r.qual.clone()));
+    if let Some(c) = r.contig {
+        b = b
+            .set_reference_sequence_id(c as usize)
+            .set_alignment_start(position(r.pos)?);
+    }
+    if r.is_mapped() {
+        b = b
+            .set_mapping_quality(MappingQuality::new(r.mapq).unwrap_or(MappingQuality::MIN))
+            .set_cigar(cigar_buf(&r.cigar))
+            .set_template_length(r.tlen as i32);
+    } else {
+        b = b.set_mapping_quality(MappingQuality::MIN);
+    }
+    if let Some(mc) = r.mate_contig {
+        b = b
+            .set_mate_reference_sequence_id(mc as usize)
+            .set_mate_alignment_start(position(r.mate_pos)?);
+    }
+    let mut data: Vec<(Tag, Value)> = Vec::with_capacity(4);
+    if r.is_mapped() {
+        data.push((Tag::EDIT_DISTANCE, Value::from(r.nm as i32)));
+        data.push((Tag::MISMATCHED_POSITIONS, Value::from(r.md.as_str())));
+    }
+    if let Some(mc) = &r.mate_cigar {
+        data.push((Tag::MATE_CIGAR, Value::from(mc.as_str())));
+    }
+    data.push((Tag::READ_GROUP, Value::from(rg)));
+    Ok(b.set_data(data.into_iter().collect::<Data>()).build())
+}
+
+/// Path of the index beside `bam`: `.bai`, or `.csi` for long contigs.
+pub fn index_path(bam: &Path, max_contig_len: u64) -> PathBuf {
+    let mut s = bam.as_os_str().to_owned();
+    s.push(if max_contig_len > BAI_MAX_LEN {
+        ".csi"
+    } else {
+        ".bai"
+    });
+    PathBuf::from(s)
+}
+
+/// Writes `records` (already in coordinate order) to `path` and its index; both appear under
+/// their final names only when complete.
+pub fn write(
+    path: &Path,
+    header: &sam::Header,
+    records: &[AlignedRead],
+    rg: &str,
+    max_contig_len: u64,
+) -> Result<()> {
+    let io_err = |e: std::io::Error| Error::io(path, e);
+    let data = Pending::new(path);
+    let index = Pending::new(index_path(path, max_contig_len));
+    let mut writer = bam::io::Writer::new(data.create()?);
+    writer.write_header(header).map_err(io_err)?;
+    let format = if max_contig_len > BAI_MAX_LEN {
+        bam::index::Format::Csi
+    } else {
+        bam::index::Format::Bai
+    };
+    let mut indexer = bam::index::Indexer::builder()
+        .set_format(format)
+        .set_max_position_hint(position(max_contig_len.saturating_sub(1))?)
+        .build()
+        .map_err(|e| Error::Config(format!("{}: index: {e}", path.display())))?;
+    for r in records {
+        let rec = to_record_buf(r, rg)?;
+        let start = writer.get_ref().virtual_position();
+        writer
+            .write_alignment_record(header, &rec)
+            .map_err(io_err)?;
+        let end = writer.get_ref().virtual_position();
+        let ctx = match (rec.reference_sequence_id(), rec.alignment_start()) {
+            (Some(id), Some(s)) => {
+                let e = rec.alignment_end().unwrap_or(s);
+                Some((id, s, e, r.is_mapped()))
+            }
+            _ => None,
+        };
+        indexer
+            .add_record(ctx, Chunk::new(start, end))
+            .map_err(|e| Error::Config(format!("{}: index: {e}", path.display())))?;
+    }
+    writer.try_finish().map_err(io_err)?;
+    let built = indexer.build(header.reference_sequences().len());
+    let index_err = |e| Error::io(index.path(), e);
+    match built {
+        bam::Index::Bai(bai) => {
+            noodles::bam::bai::fs::write(index.tmp_path(), &bai).map_err(index_err)?
+        }
+        bam::Index::Csi(csi) => {
+            noodles::csi::fs::write(index.tmp_path(), &csi).map_err(index_err)?
+        }
+    }
+    crate::io::atomic::commit_all(vec![data, index])
+}
+
+/// Reads an aligned BAM into genoa records. Every `@SQ` must name a contig of `reference` with
+/// the same length (and the same MD5 where the header carries one); records must be in
+/// coordinate order.
+pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<Vec<AlignedRead>> {
+    use noodles::sam::alignment::record::cigar::op::Kind as K;
+    use noodles::sam::header::record::value::map::reference_sequence::tag::MD5_CHECKSUM;
+    let mut reader = bam::io::reader::Builder::default()
+        .build_from_path(path)
+        .map_err(|e| Error::io(path, e))?;
+    let header = reader
+        .read_header()
+        .map_err(|e| Error::input(path, format!("not a readable BAM header: {e}")))?;
+    // Map header reference ids to reference contig indexes.
+    let mut id_map = Vec::with_capacity(header.reference_sequences().len());
+    for (name, sq) in header.reference_sequences() {
+        let name = name.to_string();
+        let idx = reference.contig_index(&name).ok_or_else(|| {
+            Error::input(
+                path,
+                format!(
+                    "contig {name} is not in the reference {}",
+                    reference.path.display()
+                ),
+            )
+        })?;
+        let contig = &reference.contigs[idx];
+        if sq.length().get() as u64 != contig.len() {
+            return Err(Error::input(
+                path,
+                format!(
+                    "contig {name}: length {} in the header but {} in the reference",
+                    sq.length(),
+                    contig.len()
+                ),
+            ));
+        }
+        if let Some(m5) = sq.other_fields().get(&MD5_CHECKSUM) {
+            if !m5.to_string().eq_ignore_ascii_case(&contig.md5) {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "contig {name}: M5 {m5} differs from the reference's {}",
+                        contig.md5
+                    ),
+                ));
+            }
+        }
+        id_map.push(idx as u32);
+    }
+    let mut out = Vec::new();
+    let mut last = (0u32, 0u64);
+    for (n, result) in reader.record_bufs(&header).enumerate() {
+        let rec_err = |message: String| Error::Record {
+            path: path.to_path_buf(),
+            record: n as u64 + 1,
+            line: 0,
+            message,
+        };
+        let rec = result.map_err(|e| rec_err(e.to_string()))?;
+        let contig = rec
+            .reference_sequence_id()
+            .map(|i| {
+                id_map
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| rec_err(format!("reference id {i} not in the header")))
+            })
+            .transpose()?;
+        let mate_contig = rec
+            .mate_reference_sequence_id()
+            .and_then(|i| id_map.get(i).copied());
+        let pos = rec
+            .alignment_start()
+            .map_or(0, |p| usize::from(p) as u64 - 1);
+        if let Some(c) = contig {
+            if (c, pos) < last {
+                return Err(rec_err("records are not sorted by coordinate".to_string()));
+            }
+            last = (c, pos);
+        }
+        let mut cigar = Cigar::default();
+        for op in rec.cigar().as_ref() {
+            let len = op.len() as u32;
+            match op.kind() {
+                K::Match | K::SequenceMatch | K::SequenceMismatch => {
+                    cigar.push(CigarOp::Match, len)
+                }
+                K::Insertion => cigar.push(CigarOp::Ins, len),
+                K::Deletion | K::Skip => cigar.push(CigarOp::Del, len),
+                K::SoftClip => cigar.push(CigarOp::SoftClip, len),
+                K::HardClip | K::Pad => {}
+            }
+        }
+        let seq: Vec<u8> = rec.sequence().as_ref().to_vec();
+        let mut qual: Vec<u8> = rec.quality_scores().as_ref().to_vec();
+        if qual.is_empty() {
+            // Missing qualities (`*`): assume Q20 rather than trusting the bases fully.
+            qual.resize(seq.len(), 20);
+        }
+        let flags = u16::from(rec.flags());
+        if flags & crate::align::record::UNMAPPED == 0
+            && contig.is_some()
+            && cigar.query_len() as usize != seq.len()
+        {
+            return Err(rec_err(format!(
+                "CIGAR covers {} bases but the read has {}",
+                cigar.query_len(),
+                seq.len()
+            )));
+        }
+        if !seq.is_empty() && qual.len() != seq.len() {
+            return Err(rec_err(format!(
+                "quality length {} != sequence length {}",
+                qual.len(),
+                seq.len()
+            )));
+        }
+        out.push(AlignedRead {
+            name: rec.name().map(|n| n.to_string()).unwrap_or_default(),
+            flags,
+            contig,
+            pos,
+            mapq: rec.mapping_quality().map_or(255, u8::from),
+            cigar,
+            mate_contig,
+            mate_pos: rec
+                .mate_alignment_start()
+                .map_or(0, |p| usize::from(p) as u64 - 1),
+            tlen: i64::from(rec.template_length()),
+            seq,
+            qual,
+            nm: 0,
+            md: String::new(),
+            mate_cigar: None,
+        });
+    }
+    Ok(out)
+}
+
+/// `SM` of the first read group of a BAM's header, if any.
+pub fn sample_name(path: &Path) -> Result<Option<String>> {
+    use noodles::sam::header::record::value::map::read_group::tag::SAMPLE;
+    let mut reader = bam::io::reader::Builder::default()
+        .build_from_path(path)
+        .map_err(|e| Error::io(path, e))?;
+    let header = reader
+        .read_header()
+        .map_err(|e| Error::input(path, format!("not a readable BAM header: {e}")))?;
+    Ok(header
+        .read_groups()
+        .values()
+        .find_map(|rg| rg.other_fields().get(&SAMPLE).map(|s| s.to_string())))
+}

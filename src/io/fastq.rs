@@ -1,0 +1,276 @@
+//! FASTQ input: plain, gzip or BGZF (detected from the first bytes), paired R1/R2 files or one
+//! interleaved file. Read names may carry `/1` `/2` suffixes or Casava comments
+//! (`@name 1:N:0:ACGT`); both are stripped, and mates must then have equal names.
+//!
+//! Every record is checked: sequence letters, quality characters (Phred+33), equal lengths.
+//! Errors name the file, the record and its first line.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use noodles::fastq;
+
+use crate::error::{Error, Result};
+use crate::genome::{base_code, is_read_base};
+
+/// One read: normalised name, base codes and Phred qualities.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadRecord {
+    pub name: String,
+    pub codes: Vec<u8>,
+    pub qual: Vec<u8>,
+}
+
+/// A batch of read pairs, reused across batches.
+#[derive(Clone, Debug, Default)]
+pub struct ReadBatch {
+    pub r1: Vec<ReadRecord>,
+    pub r2: Vec<ReadRecord>,
+    /// Index of the first pair of the batch in the whole input.
+    pub first_pair: u64,
+}
+
+impl ReadBatch {
+    pub fn len(&self) -> usize {
+        self.r1.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.r1.is_empty()
+    }
+}
+
+/// Turns a flate2 `UnexpectedEof` into a hard error: noodles treats an EOF at a record
+/// boundary as the end of the file, which would hide a gzip stream cut between records.
+struct StrictEof<R>(R);
+
+impl<R: Read> Read for StrictEof<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("truncated gzip stream ({e})"),
+                )
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// Reader of one FASTQ file.
+pub struct Reader {
+    path: PathBuf,
+    inner: fastq::io::Reader<Box<dyn BufRead + Send>>,
+    record: fastq::Record,
+    count: u64,
+}
+
+impl Reader {
+    /// Opens `path`, detecting gzip/BGZF compression.
+    pub fn open(path: &Path) -> Result<Reader> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut buffered = BufReader::with_capacity(1 << 16, file);
+        let head = buffered.fill_buf().map_err(|e| Error::io(path, e))?;
+        if head.is_empty() {
+            return Err(Error::input(path, "empty file: no FASTQ records"));
+        }
+        let inner: Box<dyn BufRead + Send> = if head.starts_with(&[0x1f, 0x8b]) {
+            Box::new(BufReader::with_capacity(
+                1 << 16,
+                StrictEof(flate2::read::MultiGzDecoder::new(buffered)),
+            ))
+        } else {
+            Box::new(buffered)
+        };
+        Ok(Reader {
+            path: path.to_path_buf(),
+            inner: fastq::io::Reader::new(inner),
+            record: fastq::Record::default(),
+            count: 0,
+        })
+    }
+
+    /// Path of the file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records read so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// An error about the current record.
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        Error::Record {
+            path: self.path.clone(),
+            record: self.count,
+            line: 4 * self.count.saturating_sub(1) + 1,
+            message: message.into(),
+        }
+    }
+
+    /// Reads the next record into `out`; `false` at the end of the file.
+    pub fn next_into(&mut self, out: &mut ReadRecord) -> Result<bool> {
+        self.count += 1;
+        let n = match self.inner.read_record(&mut self.record) {
+            Ok(n) => n,
+            Err(e) => return Err(self.error(e.to_string())),
+        };
+        if n == 0 {
+            self.count -= 1;
+            if self.count == 0 {
+                return Err(Error::input(&self.path, "empty file: no FASTQ records"));
+            }
+            return Ok(false);
+        }
+        let (seq, qual) = (self.record.sequence(), self.record.quality_scores());
+        if seq.len() != qual.len() {
+            return Err(self.error(format!(
+                "quality length {} != sequence length {}",
+                qual.len(),
+                seq.len()
+            )));
+        }
+        if let Some(i) = seq.iter().position(|&b| !is_read_base(b)) {
+            return Err(self.error(format!(
+                "invalid base {:?} at position {}",
+                char::from(seq[i]),
+                i + 1
+            )));
+        }
+        if let Some(i) = qual.iter().position(|&q| !(b'!'..=b'~').contains(&q)) {
+            return Err(self.error(format!(
+                "invalid quality character {:?} at position {}",
+                char::from(qual[i]),
+                i + 1
+            )));
+        }
+        out.name.clear();
+        out.name.push_str(&normalise_name(&String::from_utf8_lossy(
+            self.record.name(),
+        )));
+        if out.name.is_empty() {
+            return Err(self.error("empty read name"));
+        }
+        out.codes.clear();
+        out.codes.extend(seq.iter().map(|&b| base_code(b)));
+        out.qual.clear();
+        out.qual.extend(qual.iter().map(|&q| q - b'!'));
+        Ok(true)
+    }
+}
+
+/// Strips a `/1` or `/2` suffix (the Casava comment is already outside the name).
+pub fn normalise_name(name: &str) -> String {
+    let name = name.split([' ', '\t']).next().unwrap_or("");
+    match name.strip_suffix("/1").or_else(|| name.strip_suffix("/2")) {
+        Some(stripped) => stripped.to_string(),
+        None => name.to_string(),
+    }
+}
+
+/// Paired input: two files, or one interleaved file.
+pub struct PairedReader {
+    r1: Reader,
+    r2: Option<Reader>,
+}
+
+impl PairedReader {
+    /// R1 and R2 files.
+    pub fn paired(r1: &Path, r2: &Path) -> Result<Self> {
+        Ok(PairedReader {
+            r1: Reader::open(r1)?,
+            r2: Some(Reader::open(r2)?),
+        })
+    }
+    /// One interleaved file (R1, R2, R1, R2, …).
+    pub fn interleaved(path: &Path) -> Result<Self> {
+        Ok(PairedReader {
+            r1: Reader::open(path)?,
+            r2: None,
+        })
+    }
+
+    /// Fills `batch` with up to `max_pairs` pairs; returns the number read (0 at the end).
+    pub fn next_batch(&mut self, batch: &mut ReadBatch, max_pairs: usize) -> Result<usize> {
+        batch.first_pair += batch.r1.len() as u64;
+        let mut n = 0;
+        while n < max_pairs {
+            if batch.r1.len() <= n {
+                batch.r1.push(ReadRecord::default());
+                batch.r2.push(ReadRecord::default());
+            }
+            let got1 = self.r1.next_into(&mut batch.r1[n])?;
+            let reader2 = self.r2.as_mut().unwrap_or(&mut self.r1);
+            let got2 = if got1 || reader2.count() > 0 {
+                reader2.next_into(&mut batch.r2[n])?
+            } else {
+                false
+            };
+            match (got1, got2, self.r2.is_some()) {
+                (false, false, _) => break,
+                (true, true, _) => {}
+                (true, false, true) => {
+                    let r2 = self.r2.as_ref().expect("paired");
+                    return Err(Error::input(
+                        r2.path(),
+                        format!(
+                            "ends after {} records but {} has more: R1 and R2 must have the same number of reads",
+                            r2.count(),
+                            self.r1.path().display()
+                        ),
+                    ));
+                }
+                (true, false, false) => {
+                    return Err(Error::input(
+                        self.r1.path(),
+                        format!(
+                            "interleaved file ends with an unpaired read (record {})",
+                            self.r1.count()
+                        ),
+                    ));
+                }
+                (false, true, _) => {
+                    return Err(Error::input(
+                        self.r1.path(),
+                        format!(
+                            "ends after {} records but {} has more: R1 and R2 must have the same number of reads",
+                            self.r1.count(),
+                            self.r2
+                                .as_ref()
+                                .map_or(self.r1.path(), |r| r.path())
+                                .display()
+                        ),
+                    ));
+                }
+            }
+            if batch.r1[n].name != batch.r2[n].name {
+                let reader2 = self.r2.as_ref().unwrap_or(&self.r1);
+                return Err(reader2.error(format!(
+                    "mate name {:?} does not match {:?} of the first mate",
+                    batch.r2[n].name, batch.r1[n].name
+                )));
+            }
+            n += 1;
+        }
+        batch.r1.truncate(n);
+        batch.r2.truncate(n);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalised() {
+        assert_eq!(normalise_name("r1/1"), "r1");
+        assert_eq!(normalise_name("r1/2"), "r1");
+        assert_eq!(normalise_name("r1"), "r1");
+        assert_eq!(normalise_name("r1/3"), "r1/3");
+    }
+}

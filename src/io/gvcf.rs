@@ -1,0 +1,163 @@
+//! gVCF output: VCF 4.2 text in BGZF with a tabix index (`.csi` when a contig is longer than
+//! 2^29 bp), shaped like GATK HaplotypeCaller `-ERC GVCF` output.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use noodles::bgzf;
+
+use crate::call::gvcf::{Block, Record, Variant};
+use crate::error::{Error, Result};
+use crate::genome::base_ascii;
+use crate::io::atomic::Pending;
+use crate::io::reference::Reference;
+
+/// The header text (every line, `#CHROM` included).
+pub fn header(reference: &Reference, sample: &str, gq_bands: &[u32], command_line: &str) -> String {
+    let mut h = String::new();
+    h.push_str("##fileformat=VCFv4.2\n");
+    h.push_str("##ALT=<ID=NON_REF,Description=\"Represents any possible alternative allele not already represented at this location by REF and ALT\">\n");
+    h.push_str("##FILTER=<ID=PASS,Description=\"All filters passed\">\n");
+    h.push_str("##FILTER=<ID=LowQual,Description=\"Low quality\">\n");
+    h.push_str("##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths for the ref and alt alleles in the order listed\">\n");
+    h.push_str("##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Approximate read depth (reads with MQ below the minimum or failing filters are not counted)\">\n");
+    h.push_str("##FORMAT=<ID=GQ,Number=1,Type=Integer,Description=\"Genotype Quality\">\n");
+    h.push_str("##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n");
+    h.push_str("##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description=\"Minimum DP observed within the GVCF block\">\n");
+    h.push_str("##FORMAT=<ID=PL,Number=G,Type=Integer,Description=\"Normalized, Phred-scaled likelihoods for genotypes as defined in the VCF specification\">\n");
+    let mut lo = 0;
+    for &hi in gq_bands {
+        h.push_str(&format!(
+            "##GVCFBlock{lo}-{hi}=minGQ={lo}(inclusive),maxGQ={hi}(exclusive)\n"
+        ));
+        lo = hi;
+    }
+    h.push_str(&format!(
+        "##GVCFBlock{lo}-100=minGQ={lo}(inclusive),maxGQ=100(exclusive)\n"
+    ));
+    h.push_str("##INFO=<ID=DP,Number=1,Type=Integer,Description=\"Approximate read depth; some reads may have been filtered\">\n");
+    h.push_str(
+        "##INFO=<ID=END,Number=1,Type=Integer,Description=\"Stop position of the interval\">\n",
+    );
+    for c in &reference.contigs {
+        h.push_str(&format!(
+            "##contig=<ID={},length={},md5={}>\n",
+            c.name,
+            c.len(),
+            c.md5
+        ));
+    }
+    let abs = std::fs::canonicalize(&reference.path).unwrap_or_else(|_| reference.path.clone());
+    h.push_str(&format!("##reference=file://{}\n", abs.display()));
+    h.push_str(&format!("##source=genoa {}\n", env!("CARGO_PKG_VERSION")));
+    h.push_str(&format!(
+        "##genoaCommandLine=<ID=genoa,Version={},CommandLine=\"{}\">\n",
+        env!("CARGO_PKG_VERSION"),
+        command_line.replace('"', "'")
+    ));
+    h.push_str(&format!(
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{sample}\n"
+    ));
+    h
+}
+
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn alleles(codes: &[u8]) -> String {
+    codes.iter().map(|&b| base_ascii(b) as char).collect()
+}
+
+/// Formats one record (with its newline) into `line`.
+pub fn format_record(chrom: &str, contig: &[u8], record: &Record, line: &mut String) {
+    line.clear();
+    match record {
+        Record::Block(Block {
+            start,
+            end,
+            gq,
+            min_dp,
+            median_dp,
+            pl,
+        }) => {
+            let r = base_ascii(contig[*start as usize]) as char;
+            *line = format!(
+                "{chrom}\t{}\t.\t{r}\t<NON_REF>\t.\t.\tEND={}\tGT:DP:GQ:MIN_DP:PL\t0/0:{median_dp}:{gq}:{min_dp}:{}\n",
+                start + 1,
+                end + 1,
+                join(pl)
+            );
+        }
+        Record::Variant(Variant {
+            pos,
+            reference,
+            alt,
+            filter_pass,
+            genotyped: g,
+        }) => {
+            let filter = if *filter_pass { "." } else { "LowQual" };
+            *line = format!(
+                "{chrom}\t{}\t.\t{}\t{},<NON_REF>\t{:.2}\t{filter}\tDP={}\tGT:AD:DP:GQ:PL\t{}/{}:{}:{}:{}:{}\n",
+                pos + 1,
+                alleles(reference),
+                alleles(alt),
+                g.qual,
+                g.dp,
+                g.gt[0],
+                g.gt[1],
+                join(&g.ad),
+                g.dp,
+                g.gq,
+                join(&g.pl)
+            );
+        }
+    }
+}
+
+/// Path of the index beside `gvcf`.
+pub fn index_path(gvcf: &Path, max_contig_len: u64) -> PathBuf {
+    let mut s = gvcf.as_os_str().to_owned();
+    s.push(if max_contig_len > crate::io::bam::BAI_MAX_LEN {
+        ".csi"
+    } else {
+        ".tbi"
+    });
+    PathBuf::from(s)
+}
+
+/// Writes the gVCF (`records[c]` are the records of contig `c`) and its index; both appear
+/// under their final names only when complete.
+pub fn write(
+    path: &Path,
+    reference: &Reference,
+    header_text: &str,
+    records: &[Vec<Record>],
+) -> Result<()> {
+    let io_err = |e: std::io::Error| Error::io(path, e);
+    let data = Pending::new(path);
+    let mut w = bgzf::io::Writer::new(data.create()?);
+    w.write_all(header_text.as_bytes()).map_err(io_err)?;
+    let mut line = String::new();
+    for (contig, recs) in reference.contigs.iter().zip(records) {
+        for r in recs {
+            format_record(&contig.name, &contig.codes, r, &mut line);
+            w.write_all(line.as_bytes()).map_err(io_err)?;
+        }
+    }
+    w.try_finish().map_err(io_err)?;
+    let index = Pending::new(index_path(path, reference.max_len()));
+    let index_err = |e| Error::io(index.path(), e);
+    match noodles::vcf::fs::index(data.tmp_path()).map_err(index_err)? {
+        noodles::vcf::Index::Tabix(t) => {
+            noodles::tabix::fs::write(index.tmp_path(), &t).map_err(index_err)?
+        }
+        noodles::vcf::Index::Csi(c) => {
+            noodles::csi::fs::write(index.tmp_path(), &c).map_err(index_err)?
+        }
+    }
+    crate::io::atomic::commit_all(vec![data, index])
+}

@@ -1,0 +1,27 @@
+//! genoa: secondary analysis of short-read genomes — FASTQ to aligned, sorted BAM and a
+//! GATK-shaped gVCF — with the hot kernels as WGSL compute shaders (any GPU through wgpu) and
+//! CPU backends that give identical results.
+//!
+//! Data flow, one batch at a time:
+//!
+//! ```text
+//! FASTQ ─► io::fastq ─► align (seed ─► kernel banded_align on a Backend ─► pair/MAPQ)
+//!        ─► sort ─► io::bam ─► call (pileup ─► genotype ─► gVCF blocks) ─► io::gvcf
+//! ```
+//!
+//! Dependency rule: `genome ← io, kernel ← backend ← align, call ← pipeline ← cli`; nothing
+//! points right. `kernel` holds contracts only and knows no wgpu; `backend` knows no files.
+
+pub mod align;
+pub mod backend;
+pub mod call;
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod genome;
+pub mod io;
+pub mod kernel;
+pub mod pipeline;
+pub mod report;
+
+pub use error::{Error, Result};

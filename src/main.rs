@@ -1,0 +1,46 @@
+//! genoa's binary: parse arguments, run, map errors to exit codes (0 success, 1 error,
+//! 0 on a broken pipe).
+
+use clap::Parser;
+use genoa::cli::{Cli, LogFormat};
+
+fn main() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // Mesa's Vulkan loader complains on stderr, once per probe, when this is unset (as on
+        // batch nodes and in containers); point it at the temporary directory.
+        // SAFETY: first statement of main, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.log_format);
+    if let Err(e) = genoa::cli::run(cli) {
+        if let genoa::Error::Io { source, .. } = &e {
+            if source.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+        eprintln!("genoa: error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging(verbose: u8, format: LogFormat) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GENOA_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "warn,genoa={level},wgpu_hal=off,wgpu_core=error,wgpu=error,naga=error"
+        ))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
