@@ -14,10 +14,10 @@ fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.log_format);
     if let Err(e) = genoa::cli::run(cli) {
-        if let genoa::Error::Io { source, .. } = &e {
-            if source.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
-            }
+        if let genoa::Error::Io { source, .. } = &e
+            && source.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
         }
         eprintln!("genoa: error: {e}");
         std::process::exit(1);

@@ -95,15 +95,15 @@ pub fn called_variants(reference: &Reference, calls: &[Vec<Record>]) -> BTreeSet
     let mut out = BTreeSet::new();
     for (contig, recs) in reference.contigs.iter().zip(calls) {
         for r in recs {
-            if let Record::Variant(v) = r {
-                if v.filter_pass {
-                    out.insert((
-                        contig.name.clone(),
-                        v.pos + 1,
-                        text(&v.reference),
-                        text(&v.alt),
-                    ));
-                }
+            if let Record::Variant(v) = r
+                && v.filter_pass
+            {
+                out.insert((
+                    contig.name.clone(),
+                    v.pos + 1,
+                    text(&v.reference),
+                    text(&v.alt),
+                ));
             }
         }
     }

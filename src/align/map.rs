@@ -89,7 +89,7 @@ pub fn candidates(
                 while k <= j {
                     let d = diags[k].1;
                     let mut e = k;
-                    while e + 1 <= j && diags[e + 1].1 == d {
+                    while e < j && diags[e + 1].1 == d {
                         e += 1;
                     }
                     if e - k + 1 > best_n {

@@ -65,12 +65,30 @@ pub fn adapters() -> Vec<AdapterReport> {
 /// Workgroup size of every kernel.
 const WORKGROUP: u32 = 64;
 
+/// Workgroups `(x, y)` covering `invocations` with no dimension above `max_per_dim`; the shader
+/// computes its index as `(y · x_count + x) · workgroup + local` and skips the overhang.
+pub fn grid(invocations: u32, workgroup: u32, max_per_dim: u32) -> (u32, u32) {
+    let groups = invocations.div_ceil(workgroup).max(1);
+    let max = max_per_dim.max(1);
+    if groups <= max {
+        (groups, 1)
+    } else {
+        let y = groups.div_ceil(max);
+        (groups.div_ceil(y), y)
+    }
+}
+
 /// The GPU backend.
 pub struct Gpu {
     name: String,
     device: wgpu::Device,
     queue: wgpu::Queue,
     limits: wgpu::Limits,
+    binding_cap: u64,
+    /// Most loop iterations one shader invocation may run, where the driver caps them: Mesa's
+    /// llvmpipe (lavapipe) stops every loop of an invocation after 65,535 iterations in all
+    /// (`LP_MAX_TGSI_LOOP_ITERATIONS`), silently. `None` on hardware drivers.
+    loop_budget: Option<u64>,
     /// Errors reported by wgpu outside an error scope, taken after each submission.
     uncaptured: Arc<Mutex<Option<String>>>,
     banded_align: banded_align::Kernel,
@@ -122,6 +140,8 @@ impl Gpu {
             device,
             queue,
             limits,
+            binding_cap: 256 << 20,
+            loop_budget: r.name.contains("llvmpipe").then_some(60_000),
             uncaptured,
             banded_align,
         })
@@ -135,21 +155,27 @@ impl Gpu {
         }
     }
 
-    /// Largest binding this backend uses (the adapter's limit, at most 256 MiB).
+    /// Largest binding this backend uses (the adapter's limit, at most 256 MiB, or less when
+    /// [`Gpu::limit_binding`] asked for less).
     fn max_binding(&self) -> u64 {
-        self.limits.max_storage_buffer_binding_size.min(256 << 20)
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.binding_cap)
+    }
+
+    /// Caps every buffer binding at `bytes` (at least 4 KiB): batches are then split into more
+    /// dispatches. For sharing a device with other work, and for tests of the splitting.
+    pub fn limit_binding(&mut self, bytes: u64) {
+        self.binding_cap = bytes.max(4096);
     }
 
     /// A 2-D grid of workgroups covering `invocations`.
     fn grid(&self, invocations: u32) -> (u32, u32) {
-        let groups = invocations.div_ceil(WORKGROUP).max(1);
-        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
-        if groups <= max {
-            (groups, 1)
-        } else {
-            let y = groups.div_ceil(max);
-            (groups.div_ceil(y), y)
-        }
+        grid(
+            invocations,
+            WORKGROUP,
+            self.limits.max_compute_workgroups_per_dimension,
+        )
     }
 
     /// Compiles a shader and its pipeline inside an error scope.
@@ -264,5 +290,28 @@ impl Reusable {
             }));
         }
         self.buffer.as_ref().expect("just created")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grid;
+
+    #[test]
+    fn grids_stay_under_the_dimension_limit_and_cover_everything() {
+        for (n, wg, max) in [
+            (1, 64, 65_535),
+            (64 * 65_535, 64, 65_535),
+            (64 * 65_535 + 1, 64, 65_535),
+            (u32::MAX, 64, 65_535),
+            (40, 1, 7),
+        ] {
+            let (x, y) = grid(n, wg, max);
+            assert!(x <= max && y <= max, "{n}: {x}x{y}");
+            assert!(
+                u64::from(x) * u64::from(y) * u64::from(wg) >= u64::from(n),
+                "{n}: {x}x{y} too small"
+            );
+        }
     }
 }

@@ -35,6 +35,9 @@ impl Gpu {
             "genoa was built without the `gpu` feature",
         ))
     }
+
+    /// No-op: there is no device whose bindings could be capped.
+    pub fn limit_binding(&mut self, _bytes: u64) {}
 }
 
 impl Backend for Gpu {

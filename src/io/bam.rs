@@ -158,7 +158,7 @@ pub fn write(
 pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<Vec<AlignedRead>> {
     use noodles::sam::alignment::record::cigar::op::Kind as K;
     use noodles::sam::header::record::value::map::reference_sequence::tag::MD5_CHECKSUM;
-    let mut reader = bam::io::reader::Builder::default()
+    let mut reader = bam::io::reader::Builder
         .build_from_path(path)
         .map_err(|e| Error::io(path, e))?;
     let header = reader
@@ -188,16 +188,16 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
                 ),
             ));
         }
-        if let Some(m5) = sq.other_fields().get(&MD5_CHECKSUM) {
-            if !m5.to_string().eq_ignore_ascii_case(&contig.md5) {
-                return Err(Error::input(
-                    path,
-                    format!(
-                        "contig {name}: M5 {m5} differs from the reference's {}",
-                        contig.md5
-                    ),
-                ));
-            }
+        if let Some(m5) = sq.other_fields().get(&MD5_CHECKSUM)
+            && !m5.to_string().eq_ignore_ascii_case(&contig.md5)
+        {
+            return Err(Error::input(
+                path,
+                format!(
+                    "contig {name}: M5 {m5} differs from the reference's {}",
+                    contig.md5
+                ),
+            ));
         }
         id_map.push(idx as u32);
     }
@@ -294,7 +294,7 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
 /// `SM` of the first read group of a BAM's header, if any.
 pub fn sample_name(path: &Path) -> Result<Option<String>> {
     use noodles::sam::header::record::value::map::read_group::tag::SAMPLE;
-    let mut reader = bam::io::reader::Builder::default()
+    let mut reader = bam::io::reader::Builder
         .build_from_path(path)
         .map_err(|e| Error::io(path, e))?;
     let header = reader

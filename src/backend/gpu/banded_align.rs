@@ -10,7 +10,7 @@ use crate::backend::gpu::{Gpu, Reusable};
 use crate::error::{Error, Result};
 use crate::genome::CigarOp;
 use crate::kernel::banded_align::{
-    AlignBatch, AlignParams, AlignResult, AlignResults, Mode, validate,
+    AlignBatch, AlignPair, AlignParams, AlignResult, AlignResults, Mode, validate,
 };
 
 #[repr(C)]
@@ -87,6 +87,17 @@ fn entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntr
     }
 }
 
+/// Loop iterations one invocation runs for a problem (initialisation, fill, traceback), with
+/// margin: what [`Gpu::loop_budget`] is compared with.
+fn iterations(p: &AlignPair, band: u32) -> u64 {
+    let w = u64::from(2 * band + 1);
+    3 * (w + 1)
+        + u64::from(p.query_len) * (w + 2)
+        + u64::from(p.query_len)
+        + u64::from(p.target_len)
+        + 64
+}
+
 /// Words of device memory one problem needs: (scratch, dirs, cigar).
 fn footprint(q_len: u32, t_len: u32, band: u32) -> (u64, u64, u64) {
     let w = u64::from(2 * band + 1);
@@ -139,7 +150,9 @@ impl Kernel {
         })
     }
 
-    /// Runs the whole batch, in as many dispatches as the limits require.
+    /// Runs the whole batch, in as many dispatches as the limits require. On a driver that caps
+    /// loop iterations per invocation (see `Gpu::loop_budget`) problems too large for the cap
+    /// are computed on the host by the scalar spec, which gives the same result by contract.
     pub fn run(
         &self,
         gpu: &Gpu,
@@ -149,6 +162,66 @@ impl Kernel {
     ) -> Result<()> {
         validate(batch, params)?;
         out.clear();
+        if let Some(budget) = gpu.loop_budget {
+            let fits = |p: &AlignPair| iterations(p, params.band) <= budget;
+            if !batch.pairs.iter().all(fits) {
+                return self.run_split(gpu, batch, params, out, fits);
+            }
+        }
+        self.run_device(gpu, batch, params, out)
+    }
+
+    fn run_split(
+        &self,
+        gpu: &Gpu,
+        batch: &AlignBatch,
+        params: &AlignParams,
+        out: &mut AlignResults,
+        fits: impl Fn(&AlignPair) -> bool,
+    ) -> Result<()> {
+        let mut device_batch = AlignBatch::default();
+        for p in batch.pairs.iter().filter(|p| fits(p)) {
+            device_batch.push(batch.query(p), batch.target(p), p.diagonal);
+        }
+        let mut device_out = AlignResults::default();
+        self.run_device(gpu, &device_batch, params, &mut device_out)?;
+        let mut scratch = crate::backend::scalar::banded_align::Scratch::default();
+        let mut next = device_out.results.iter();
+        for p in &batch.pairs {
+            if fits(p) {
+                let r = next.next().expect("one device result per fitting problem");
+                let offset = out.cigar.len() as u32;
+                out.cigar.extend_from_slice(
+                    &device_out.cigar
+                        [r.cigar_offset as usize..(r.cigar_offset + r.cigar_len) as usize],
+                );
+                out.results.push(AlignResult {
+                    cigar_offset: offset,
+                    ..*r
+                });
+            } else {
+                let r = crate::backend::scalar::banded_align::align_one(
+                    batch.query(p),
+                    batch.target(p),
+                    p.diagonal,
+                    params,
+                    &mut scratch,
+                    &mut out.cigar,
+                );
+                out.results.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs every problem of `batch` on the device (results appended to `out`).
+    fn run_device(
+        &self,
+        gpu: &Gpu,
+        batch: &AlignBatch,
+        params: &AlignParams,
+        out: &mut AlignResults,
+    ) -> Result<()> {
         let max_words = gpu.max_binding() / 4;
         let max_pairs = (max_words / 8).min(1 << 20) as usize;
         let mut buffers = self.buffers.lock().map_err(|_| {

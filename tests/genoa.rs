@@ -1,0 +1,11 @@
+//! genoa's one integration-test binary: backend equivalence, shader validation, formats read by
+//! htslib, command-line runs (golden, deterministic, bad input).
+
+mod genoa {
+    pub mod backends;
+    pub mod bad_input;
+    pub mod common;
+    pub mod formats;
+    pub mod runs;
+    pub mod shaders;
+}

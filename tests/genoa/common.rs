@@ -1,0 +1,135 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use genoa::backend::Backend;
+
+/// A small seeded generator (xorshift64*), so test cases are reproducible without extra crates.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn bases(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.below(4) as u8).collect()
+    }
+}
+
+/// The GPU backend, or `None` with a printed reason; with `GENOA_REQUIRE_GPU=1` a missing GPU
+/// fails the test instead of skipping it.
+pub fn gpu() -> Option<Arc<dyn Backend>> {
+    match genoa::backend::gpu::Gpu::new(true) {
+        Ok(g) => Some(Arc::new(g)),
+        Err(e) => {
+            if std::env::var("GENOA_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("GENOA_REQUIRE_GPU=1 but no GPU backend: {e}");
+            }
+            eprintln!(
+                "SKIPPED (no GPU adapter: {e}); set GENOA_REQUIRE_GPU=1 to make this an error"
+            );
+            None
+        }
+    }
+}
+
+/// Every backend available here, scalar first.
+pub fn backends() -> Vec<Arc<dyn Backend>> {
+    let mut v: Vec<Arc<dyn Backend>> = vec![Arc::new(genoa::backend::scalar::Scalar)];
+    v.extend(gpu());
+    v
+}
+
+/// The demo data shipped in test-data/.
+pub fn demo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/demo")
+}
+
+/// Runs the genoa binary.
+pub fn genoa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_genoa"))
+        .args(args)
+        .output()
+        .expect("the genoa binary runs")
+}
+
+/// Names of the files in `dir` (sorted), temporaries included.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Output directory of one `genoa run` on the demo data with `args` appended (cached per
+/// argument list for the whole test binary).
+pub fn demo_run(tag: &str, extra: &[&str]) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Runs = Mutex<HashMap<String, Arc<OnceLock<PathBuf>>>>;
+    static RUNS: OnceLock<Runs> = OnceLock::new();
+    let key = format!("{tag}:{}", extra.join(" "));
+    let cell = RUNS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(key)
+        .or_default()
+        .clone();
+    cell.get_or_init(|| run_demo(tag, extra)).clone()
+}
+
+fn run_demo(tag: &str, extra: &[&str]) -> PathBuf {
+    let out = std::env::temp_dir().join(format!("genoa-test-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let d = demo_dir();
+    let (r, r1, r2) = (
+        d.join("ref.fa"),
+        d.join("R1.fastq.gz"),
+        d.join("R2.fastq.gz"),
+    );
+    let mut args = vec![
+        "run",
+        "-r",
+        r.to_str().unwrap(),
+        "-1",
+        r1.to_str().unwrap(),
+        "-2",
+        r2.to_str().unwrap(),
+        "-s",
+        "SAMPLE",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = genoa(&args);
+    assert!(
+        o.status.success(),
+        "genoa {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+/// Runs an external tool, failing the test with a clear message if it is not installed.
+pub fn tool(name: &str, args: &[&str]) -> Output {
+    Command::new(name).args(args).output().unwrap_or_else(|e| {
+        panic!("{name} is needed by this test (scripts/test.sh installs it): {e}")
+    })
+}

@@ -1,0 +1,133 @@
+//! The files genoa writes, read by their real consumers: htslib (through rust-htslib),
+//! samtools, bcftools, tabix and the shared bench's gVCF checker.
+
+use std::path::Path;
+
+use rust_htslib::bam::{self, Read as _};
+use rust_htslib::bcf::{self, Read as _};
+
+use super::common::{demo_dir, demo_run, tool};
+
+#[test]
+fn htslib_reads_the_bam_and_its_index() {
+    let out = demo_run("formats", &[]);
+    let path = out.join("SAMPLE.bam");
+    assert!(out.join("SAMPLE.bam.bai").exists());
+    let mut reader = bam::IndexedReader::from_path(&path).unwrap();
+    let header = reader.header().clone();
+    let text = String::from_utf8(header.as_bytes().to_vec()).unwrap();
+    assert!(text.contains("@HD\tVN:1.6\tSO:coordinate"), "{text}");
+    assert!(
+        text.contains("\tM5:509bdb356475a21077713babc47a4a35"),
+        "{text}"
+    );
+    assert!(text.contains("@RG\tID:SAMPLE\tSM:SAMPLE"), "{text}");
+    assert!(text.contains("@PG\tID:genoa\tPN:genoa"), "{text}");
+    reader.fetch(("NC_001416.1", 10_000, 10_300)).unwrap();
+    let mut n = 0;
+    let mut last = 0;
+    for r in reader.records() {
+        let r = r.unwrap();
+        assert!(r.pos() >= last, "records out of order");
+        last = r.pos();
+        assert!(r.is_paired());
+        if !r.is_unmapped() {
+            assert!(r.aux(b"NM").is_ok() && r.aux(b"MD").is_ok() && r.aux(b"RG").is_ok());
+            assert!(r.cigar().iter().map(|c| c.len()).sum::<u32>() as usize >= r.seq_len());
+        }
+        if r.is_proper_pair() {
+            assert_eq!(r.mtid(), r.tid());
+            assert_ne!(r.insert_size(), 0);
+        }
+        n += 1;
+    }
+    assert!(n > 50, "only {n} records in a 300 bp window at 20x");
+    let quick = tool("samtools", &["quickcheck", "-v", path.to_str().unwrap()]);
+    assert!(
+        quick.status.success(),
+        "samtools quickcheck: {}",
+        String::from_utf8_lossy(&quick.stdout)
+    );
+    // samtools agrees on the record count and finds the NM/MD tags right.
+    let calmd = tool(
+        "samtools",
+        &[
+            "calmd",
+            "-e",
+            path.to_str().unwrap(),
+            demo_dir().join("ref.fa").to_str().unwrap(),
+        ],
+    );
+    assert!(calmd.status.success());
+    let stderr = String::from_utf8_lossy(&calmd.stderr);
+    assert!(
+        !stderr.contains("different NM") && !stderr.contains("different MD"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn htslib_reads_the_gvcf_and_its_index() {
+    let out = demo_run("formats", &[]);
+    let path = out.join("SAMPLE.g.vcf.gz");
+    assert!(out.join("SAMPLE.g.vcf.gz.tbi").exists());
+    let mut reader = bcf::IndexedReader::from_path(&path).unwrap();
+    let rid = reader.header().name2rid(b"NC_001416.1").unwrap();
+    reader.fetch(rid, 0, None).unwrap();
+    let mut covered = 0u64;
+    let mut next = 0i64;
+    for r in reader.records() {
+        let r = r.unwrap();
+        assert_eq!(r.pos(), next, "gap or overlap before {}", r.pos() + 1);
+        let alleles: Vec<Vec<u8>> = r.alleles().iter().map(|a| a.to_vec()).collect();
+        assert_eq!(alleles.last().unwrap(), b"<NON_REF>");
+        let end = match r.info(b"END").integer().unwrap() {
+            Some(v) => i64::from(v[0]),
+            None => r.pos() + alleles[0].len() as i64,
+        };
+        assert!(end - r.pos() < 100_000);
+        covered += (end - r.pos()) as u64;
+        next = end;
+        assert!(r.genotypes().is_ok());
+        assert!(r.format(b"PL").integer().is_ok());
+        assert!(r.format(b"GQ").integer().is_ok());
+    }
+    assert_eq!(covered, 48_502);
+    let view = tool("bcftools", &["view", "-H", path.to_str().unwrap()]);
+    assert!(
+        view.status.success(),
+        "{}",
+        String::from_utf8_lossy(&view.stderr)
+    );
+    let tabix = tool("tabix", &["-l", path.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&tabix.stdout).trim(), "NC_001416.1");
+}
+
+#[test]
+fn the_shared_bench_finds_no_gvcf_violations() {
+    let eval = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/eval.py");
+    if !eval.exists() {
+        eprintln!(
+            "SKIPPED: {} not found (it sits beside the checkout in CI)",
+            eval.display()
+        );
+        return;
+    }
+    let out = demo_run("formats", &[]);
+    let o = tool(
+        "python3",
+        &[
+            eval.to_str().unwrap(),
+            "--gvcf-check",
+            "--strict-non-ref",
+            out.join("SAMPLE.g.vcf.gz").to_str().unwrap(),
+            demo_dir().join("ref.fa").to_str().unwrap(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("PASS: no violations"),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
