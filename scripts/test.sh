@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# genoa's test command: installs the system packages the tests need (when it can), then runs
+# the whole suite, with and without the `gpu` feature.
+#
+#   libclang-dev         rust-htslib (dev-dependency) runs bindgen
+#   zlib1g-dev pkg-config  htslib's build
+#   mesa-vulkan-drivers libvulkan1   lavapipe, a Vulkan driver that runs the WGSL kernels on the CPU
+#   samtools bcftools tabix python3   the real consumers the format tests hand genoa's outputs to
+#
+# GPU tests skip (printing why) when no adapter exists, unless GENOA_REQUIRE_GPU=1, which CI sets.
+# Extra arguments go to both `cargo test` runs (e.g. a test-name filter).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libclang-dev zlib1g-dev pkg-config mesa-vulkan-drivers libvulkan1 samtools bcftools tabix python3)
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+else
+  echo "scripts/test.sh: not a Debian/Ubuntu system; make sure these are installed: ${packages[*]}" >&2
+fi
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo=(sudo)
+  else
+    echo "scripts/test.sh: missing system packages: ${missing[*]}" >&2
+    echo "install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "scripts/test.sh: installing ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cargo test --locked "$@"
+cargo test --locked --no-default-features "$@"
