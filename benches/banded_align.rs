@@ -18,7 +18,9 @@ fn batch(read_len: usize, count: usize, band: u32) -> AlignBatch {
     };
     let mut b = AlignBatch::default();
     for _ in 0..count {
-        let window: Vec<u8> = (0..read_len + 2 * band as usize).map(|_| (next() % 4) as u8).collect();
+        let window: Vec<u8> = (0..read_len + 2 * band as usize)
+            .map(|_| (next() % 4) as u8)
+            .collect();
         let mut read = window[band as usize..band as usize + read_len].to_vec();
         for base in read.iter_mut() {
             if next() % 100 == 0 {
@@ -44,9 +46,18 @@ fn bench(c: &mut Criterion) {
         let b = batch(read_len, 4096, band);
         group.throughput(Throughput::Elements(b.cells(band)));
         for backend in &backends {
-            let id = format!("{}/{read_len}", backend.name().split(' ').next().unwrap_or("?"));
+            let id = format!(
+                "{}/{read_len}",
+                backend.name().split(' ').next().unwrap_or("?")
+            );
             let mut out = AlignResults::default();
-            group.bench_function(id, |bench| bench.iter(|| backend.banded_align(&b, &params, &mut out).expect("kernel runs")));
+            group.bench_function(id, |bench| {
+                bench.iter(|| {
+                    backend
+                        .banded_align(&b, &params, &mut out)
+                        .expect("kernel runs")
+                })
+            });
         }
     }
     group.finish();

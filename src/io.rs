@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod bam;
+pub mod cram;
 pub mod fastq;
 pub mod gvcf;
 pub mod reference;

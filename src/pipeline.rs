@@ -135,6 +135,26 @@ pub fn call_records(
         .collect()
 }
 
+/// Writes coordinate-sorted records as CRAM when `path` ends in `.cram`, else as BAM, with
+/// the matching index.
+pub fn write_alignments(
+    path: &Path,
+    reference: &Reference,
+    read_group: &ReadGroupLine,
+    command_line: &str,
+    records: &[AlignedRead],
+) -> Result<()> {
+    let header = crate::io::sam_header::build(reference, read_group, command_line)?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("cram"))
+    {
+        crate::io::cram::write(path, &header, records, &read_group.id, reference)
+    } else {
+        crate::io::bam::write(path, &header, records, &read_group.id, reference.max_len())
+    }
+}
+
 /// Counts SNP and indel records that pass.
 pub fn count_variants(records: &[Vec<Record>]) -> (u64, u64) {
     let (mut snps, mut indels) = (0, 0);
@@ -160,25 +180,32 @@ pub struct RunConfig {
     pub sample: String,
     pub outdir: PathBuf,
     pub call: CallParams,
+    /// Write `SAMPLE.cram` instead of `SAMPLE.bam`.
+    pub cram: bool,
 }
 
 /// Paths `genoa run` writes.
 #[derive(Clone, Debug)]
 pub struct RunOutputs {
-    pub bam: PathBuf,
+    /// `SAMPLE.bam` or `SAMPLE.cram`.
+    pub alignments: PathBuf,
     pub gvcf: PathBuf,
 }
 
 impl RunConfig {
     pub fn outputs(&self) -> RunOutputs {
         RunOutputs {
-            bam: self.outdir.join(format!("{}.bam", self.sample)),
+            alignments: self.outdir.join(format!(
+                "{}.{}",
+                self.sample,
+                if self.cram { "cram" } else { "bam" }
+            )),
             gvcf: self.outdir.join(format!("{}.g.vcf.gz", self.sample)),
         }
     }
 }
 
-/// FASTQ → `OUTDIR/SAMPLE.bam` (+ index) and `OUTDIR/SAMPLE.g.vcf.gz` (+ index).
+/// FASTQ → `OUTDIR/SAMPLE.bam` or `.cram` (+ index) and `OUTDIR/SAMPLE.g.vcf.gz` (+ index).
 pub fn run(cfg: &RunConfig) -> Result<Summary> {
     let t0 = Instant::now();
     ensure_writable_dir(&cfg.outdir)?;
@@ -192,17 +219,12 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
     let outputs = cfg.outputs();
     pool.install(|| -> Result<()> {
         let records = align_reads(&cfg.align, &reference, backend, &mut summary)?;
-        let header = crate::io::sam_header::build(
+        write_alignments(
+            &outputs.alignments,
             &reference,
             &cfg.align.read_group,
             &cfg.align.command_line,
-        )?;
-        crate::io::bam::write(
-            &outputs.bam,
-            &header,
             &records,
-            &cfg.align.read_group.id,
-            reference.max_len(),
         )?;
         let calls = call_records(&reference, &records, &cfg.call);
         let (snps, indels) = count_variants(&calls);

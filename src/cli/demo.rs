@@ -41,6 +41,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         sample,
         outdir: a.outdir.clone(),
         call: CallParams::default(),
+        cram: false,
     };
     let s = pipeline::run(&cfg)?;
     let out = cfg.outputs();
@@ -65,7 +66,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     println!("  wall             {:.2} s", s.seconds);
     println!(
         "  outputs          {} (+.bai), {} (+.tbi)",
-        out.bam.display(),
+        out.alignments.display(),
         out.gvcf.display()
     );
     Ok(())

@@ -24,6 +24,9 @@ pub struct RunArgs {
     /// Read group line, e.g. '@RG\tID:lane1\tSM:NA12878\tPL:ILLUMINA' (default: ID and SM = sample).
     #[arg(short = 'R', long = "read-group")]
     pub read_group: Option<String>,
+    /// Write SAMPLE.cram (reference-based, + .crai) instead of SAMPLE.bam.
+    #[arg(long)]
+    pub cram: bool,
     #[command(flatten)]
     pub compute: ComputeArgs,
 }
@@ -35,7 +38,7 @@ pub struct AlignArgs {
     /// Read group line, e.g. '@RG\tID:lane1\tSM:NA12878'.
     #[arg(short = 'R', long = "read-group")]
     pub read_group: String,
-    /// Output BAM (its index is written beside it).
+    /// Output BAM, or CRAM when the name ends in .cram (its index is written beside it).
     #[arg(short = 'o', long)]
     pub output: PathBuf,
     #[command(flatten)]
@@ -128,6 +131,7 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
         sample: a.sample.clone(),
         outdir: a.outdir.clone(),
         call: CallParams::default(),
+        cram: a.cram,
     };
     let s = pipeline::run(&cfg)?;
     print_summary(&s);
@@ -150,13 +154,12 @@ pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
     };
     pool.install(|| -> Result<()> {
         let records = pipeline::align_reads(&cfg, &reference, backend, &mut summary)?;
-        let header = crate::io::sam_header::build(&reference, &cfg.read_group, command_line)?;
-        crate::io::bam::write(
+        pipeline::write_alignments(
             &a.output,
-            &header,
+            &reference,
+            &cfg.read_group,
+            command_line,
             &records,
-            &cfg.read_group.id,
-            reference.max_len(),
         )
     })?;
     summary.seconds = t0.elapsed().as_secs_f64();

@@ -305,3 +305,49 @@ pub fn sample_name(path: &Path) -> Result<Option<String>> {
         .values()
         .find_map(|rg| rg.other_fields().get(&SAMPLE).map(|s| s.to_string())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::reference::Reference;
+    use crate::io::sam_header::{ReadGroupLine, build};
+
+    fn read(pos: u64, name: &str) -> AlignedRead {
+        AlignedRead {
+            name: name.into(),
+            flags: 0,
+            contig: Some(0),
+            pos,
+            mapq: 60,
+            cigar: Cigar(vec![(CigarOp::Match, 4)]),
+            mate_contig: None,
+            mate_pos: 0,
+            tlen: 0,
+            seq: b"ACGT".to_vec(),
+            qual: vec![30; 4],
+            nm: 0,
+            md: "4".into(),
+            mate_cigar: None,
+        }
+    }
+
+    #[test]
+    fn long_contigs_get_a_csi_index_short_ones_a_bai() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = dir.path().join("r.fa");
+        std::fs::write(&fa, ">c\nACGTACGTACGTACGT\n").unwrap();
+        let reference = Reference::load(&fa).unwrap();
+        let header = build(&reference, &ReadGroupLine::for_sample("S"), "test").unwrap();
+        let records = vec![read(0, "a"), read(5, "b")];
+        let short = dir.path().join("short.bam");
+        write(&short, &header, &records, "S", 16).unwrap();
+        assert!(dir.path().join("short.bam.bai").exists());
+        noodles::bam::bai::fs::read(dir.path().join("short.bam.bai")).unwrap();
+        // As if the contig were longer than BAI can address.
+        let long = dir.path().join("long.bam");
+        write(&long, &header, &records, "S", BAI_MAX_LEN + 1).unwrap();
+        assert!(!dir.path().join("long.bam.bai").exists());
+        let csi = noodles::csi::fs::read(dir.path().join("long.bam.csi")).unwrap();
+        assert_eq!(csi.reference_sequences().len(), 1);
+    }
+}

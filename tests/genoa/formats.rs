@@ -131,3 +131,44 @@ fn the_shared_bench_finds_no_gvcf_violations() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn htslib_reads_the_cram_with_the_reference_and_finds_the_bam_records() {
+    let cram_dir = demo_run("cram", &["--cram"]);
+    let bam_dir = demo_run("formats", &[]);
+    let cram = cram_dir.join("SAMPLE.cram");
+    assert!(cram_dir.join("SAMPLE.cram.crai").exists());
+    assert!(!cram_dir.join("SAMPLE.bam").exists());
+    let reference = demo_dir().join("ref.fa");
+    let sam = |path: &Path| -> Vec<String> {
+        let o = tool(
+            "samtools",
+            &[
+                "view",
+                "-T",
+                reference.to_str().unwrap(),
+                path.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let from_cram = sam(&cram);
+    assert_eq!(from_cram, sam(&bam_dir.join("SAMPLE.bam")));
+    assert!(
+        from_cram.iter().all(|l| l.matches("\tRG:Z:").count() == 1),
+        "RG:Z must appear once per record"
+    );
+    let quick = tool("samtools", &["quickcheck", "-v", cram.to_str().unwrap()]);
+    assert!(quick.status.success());
+    // The index answers region queries (htslib through rust-htslib).
+    let mut reader = bam::IndexedReader::from_path(&cram).unwrap();
+    reader.set_reference(&reference).unwrap();
+    reader.fetch(("NC_001416.1", 10_000, 10_300)).unwrap();
+    let n = reader.records().filter(|r| r.as_ref().is_ok_and(|r| !r.is_unmapped())).count();
+    assert!(n > 50, "{n}");
+}

@@ -1,0 +1,4 @@
+//! Async CRAM.
+
+pub mod fs;
+pub mod io;

@@ -1,0 +1,13 @@
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Kind {
+    Null,
+    External,
+    Golomb,
+    Huffman,
+    ByteArrayLength,
+    ByteArrayStop,
+    Beta,
+    Subexp,
+    GolombRice,
+    Gamma,
+}

@@ -1,0 +1,3 @@
+pub(crate) mod header;
+
+pub use self::header::Header;
