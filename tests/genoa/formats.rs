@@ -169,6 +169,9 @@ fn htslib_reads_the_cram_with_the_reference_and_finds_the_bam_records() {
     let mut reader = bam::IndexedReader::from_path(&cram).unwrap();
     reader.set_reference(&reference).unwrap();
     reader.fetch(("NC_001416.1", 10_000, 10_300)).unwrap();
-    let n = reader.records().filter(|r| r.as_ref().is_ok_and(|r| !r.is_unmapped())).count();
+    let n = reader
+        .records()
+        .filter(|r| r.as_ref().is_ok_and(|r| !r.is_unmapped()))
+        .count();
     assert!(n > 50, "{n}");
 }

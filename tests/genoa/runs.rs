@@ -180,3 +180,108 @@ fn gpu_backend_without_an_adapter_fails_clearly() {
     assert!(err.contains(want), "{err}");
     assert!(!out.path().join("S.bam").exists());
 }
+
+/// FASTQ records of a gzip file as (name, sequence, quality) lines.
+fn fastq_records(path: &Path) -> Vec<[String; 3]> {
+    let mut s = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut s)
+        .unwrap();
+    let lines: Vec<&str> = s.lines().collect();
+    lines
+        .chunks(4)
+        .map(|c| [c[0][1..].to_string(), c[1].to_string(), c[3].to_string()])
+        .collect()
+}
+
+#[test]
+fn every_fastq_form_gives_the_same_output() {
+    use std::io::Write;
+    let d = demo_dir();
+    let (r1, r2) = (
+        fastq_records(&d.join("R1.fastq.gz")),
+        fastq_records(&d.join("R2.fastq.gz")),
+    );
+    let work = tempfile::tempdir().unwrap();
+    // One plain interleaved file with /1 /2 suffixes.
+    let interleaved = work.path().join("reads.fq");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&interleaved).unwrap());
+    for (a, b) in r1.iter().zip(&r2) {
+        writeln!(
+            f,
+            "@{}/1\n{}\n+\n{}\n@{}/2\n{}\n+\n{}",
+            a[0], a[1], a[2], b[0], b[1], b[2]
+        )
+        .unwrap();
+    }
+    drop(f);
+    // BGZF-compressed R1/R2 with Casava comments.
+    let bgzf = |name: &str, recs: &[[String; 3]], mate: u8| {
+        let p = work.path().join(name);
+        let mut w = noodles::bgzf::io::Writer::new(std::fs::File::create(&p).unwrap());
+        for r in recs {
+            writeln!(w, "@{} {mate}:N:0:ACGTACGT\n{}\n+\n{}", r[0], r[1], r[2]).unwrap();
+        }
+        w.finish().unwrap();
+        p
+    };
+    let (b1, b2) = (bgzf("R1.fq.bgz", &r1, 1), bgzf("R2.fq.bgz", &r2, 2));
+    let reference = d.join("ref.fa");
+    let want = demo_run("t1", &["--backend", "scalar", "--threads", "1"]);
+    for (tag, args) in [
+        (
+            "interleaved",
+            vec!["-1", interleaved.to_str().unwrap(), "--interleaved"],
+        ),
+        (
+            "bgzf",
+            vec!["-1", b1.to_str().unwrap(), "-2", b2.to_str().unwrap()],
+        ),
+    ] {
+        let out = work.path().join(tag);
+        let mut all = vec![
+            "run",
+            "-r",
+            reference.to_str().unwrap(),
+            "-s",
+            "SAMPLE",
+            "-o",
+            out.to_str().unwrap(),
+            "--backend",
+            "scalar",
+        ];
+        all.extend(args);
+        let o = genoa(&all);
+        assert!(
+            o.status.success(),
+            "{tag}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(gvcf_records(&out), gvcf_records(&want), "{tag}");
+        assert_eq!(bam_records(&out), bam_records(&want), "{tag}");
+    }
+}
+
+#[test]
+fn auto_falls_back_to_the_cpu_and_says_why() {
+    let d = demo_dir();
+    let out = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_genoa"))
+        .args(["run", "-v", "-r"])
+        .arg(d.join("ref.fa"))
+        .arg("-1")
+        .arg(d.join("R1.fastq.gz"))
+        .arg("-2")
+        .arg(d.join("R2.fastq.gz"))
+        .args(["-s", "S", "-o"])
+        .arg(out.path())
+        .env("WGPU_BACKEND", "vulkan")
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("VK_DRIVER_FILES", "/nonexistent.json")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("backend auto: scalar CPU ("), "{err}");
+    assert!(out.path().join("S.bam").exists() && out.path().join("S.g.vcf.gz").exists());
+}
