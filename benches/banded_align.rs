@@ -36,6 +36,9 @@ fn bench(c: &mut Criterion) {
     let band = 16;
     let params = AlignParams::short_read(band);
     let mut backends: Vec<Arc<dyn Backend>> = vec![Arc::new(genoa::backend::scalar::Scalar)];
+    for simd in genoa::backend::simd::Simd::available() {
+        backends.push(Arc::new(simd));
+    }
     match genoa::backend::gpu::Gpu::new(true) {
         Ok(g) => backends.push(Arc::new(g)),
         Err(e) => eprintln!("banded_align bench: no GPU backend ({e})"),

@@ -8,6 +8,7 @@
 
 pub mod scalar;
 pub mod shaders;
+pub mod simd;
 
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -17,7 +18,7 @@ pub mod gpu;
 
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
 
 /// A device that runs genoa's kernels.
@@ -112,23 +113,23 @@ impl CpuFeatures {
 pub fn select(choice: BackendChoice) -> Result<Arc<dyn Backend>> {
     match choice {
         BackendChoice::Scalar => Ok(Arc::new(scalar::Scalar)),
-        BackendChoice::Simd => Err(Error::backend(
-            "simd",
-            format!(
-                "the SIMD kernels are not built yet (CPU level detected: {}); use --backend scalar or auto",
-                CpuFeatures::detect().best()
-            ),
-        )),
+        BackendChoice::Simd => Ok(Arc::new(simd::Simd::detect()?)),
         BackendChoice::Gpu => Ok(Arc::new(gpu::Gpu::new(true)?)),
         BackendChoice::Auto => match gpu::Gpu::new(false) {
             Ok(g) => {
                 tracing::info!("backend auto: {} (hardware GPU adapter)", g.name());
                 Ok(Arc::new(g))
             }
-            Err(e) => {
-                tracing::info!("backend auto: scalar CPU ({e})");
-                Ok(Arc::new(scalar::Scalar))
-            }
+            Err(e) => match simd::Simd::detect() {
+                Ok(s) => {
+                    tracing::info!("backend auto: {} CPU ({e})", s.name());
+                    Ok(Arc::new(s))
+                }
+                Err(simd_err) => {
+                    tracing::info!("backend auto: scalar CPU ({e}; {simd_err})");
+                    Ok(Arc::new(scalar::Scalar))
+                }
+            },
         },
     }
 }

@@ -44,9 +44,13 @@ pub fn gpu() -> Option<Arc<dyn Backend>> {
     }
 }
 
-/// Every backend available here, scalar first.
+/// Every backend available here: scalar first, then each SIMD instruction set of this CPU, then
+/// the GPU.
 pub fn backends() -> Vec<Arc<dyn Backend>> {
     let mut v: Vec<Arc<dyn Backend>> = vec![Arc::new(genoa::backend::scalar::Scalar)];
+    for simd in genoa::backend::simd::Simd::available() {
+        v.push(Arc::new(simd));
+    }
     v.extend(gpu());
     v
 }

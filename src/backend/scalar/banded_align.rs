@@ -12,12 +12,12 @@
 use crate::genome::CigarOp;
 use crate::kernel::banded_align::{AlignParams, AlignResult, Mode, NEG, substitution};
 
-const SRC_START: u8 = 0;
-const SRC_DIAG: u8 = 1;
-const SRC_E: u8 = 2;
-const SRC_F: u8 = 3;
-const E_EXT: u8 = 4;
-const F_EXT: u8 = 8;
+pub(crate) const SRC_START: u8 = 0;
+pub(crate) const SRC_DIAG: u8 = 1;
+pub(crate) const SRC_E: u8 = 2;
+pub(crate) const SRC_F: u8 = 3;
+pub(crate) const E_EXT: u8 = 4;
+pub(crate) const F_EXT: u8 = 8;
 
 /// Reusable per-thread scratch for one problem.
 #[derive(Default)]
@@ -29,7 +29,7 @@ pub struct Scratch {
 }
 
 /// Boundary value of `H(i, j)` when `i == 0` or `j == 0`.
-fn boundary(params: &AlignParams, i: i64, j: i64) -> i32 {
+pub(crate) fn boundary(params: &AlignParams, i: i64, j: i64) -> i32 {
     match params.mode {
         Mode::Global => {
             let len = (i + j) as i32;
@@ -159,32 +159,61 @@ pub fn align_one(
         (score, m, n)
     };
 
-    // Traceback.
-    s.ops.clear();
+    let (qs, ts) = traceback(
+        local,
+        (bi, bj),
+        diag,
+        band,
+        |i, k| s.dirs[(i - 1) as usize * w + k],
+        &mut s.ops,
+    );
+    let (cigar_offset, cigar_len) = append_cigar(&s.ops, cigar);
+    AlignResult {
+        score,
+        query_start: qs as u32,
+        query_end: bi as u32,
+        target_start: ts as u32,
+        target_end: bj as u32,
+        cigar_offset,
+        cigar_len,
+    }
+}
+
+/// Follows the direction nibbles from the best cell `(bi, bj)` back to the start, pushing the
+/// operations (last first) into `ops`; returns the start `(i, j)`. `dir(i, k)` is the nibble of
+/// row `i >= 1`, band index `k`. Shared by every CPU backend: the traceback is part of the spec.
+pub(crate) fn traceback(
+    local: bool,
+    (bi, bj): (i64, i64),
+    diag: i64,
+    band: i64,
+    dir: impl Fn(i64, usize) -> u8,
+    ops: &mut Vec<CigarOp>,
+) -> (i64, i64) {
+    ops.clear();
     let (mut i, mut j) = (bi, bj);
     let mut state = SRC_DIAG; // "in H"
     loop {
         if i == 0 || j == 0 {
             if !local {
-                s.ops.extend(std::iter::repeat_n(CigarOp::Del, j as usize));
-                s.ops.extend(std::iter::repeat_n(CigarOp::Ins, i as usize));
+                ops.extend(std::iter::repeat_n(CigarOp::Del, j as usize));
+                ops.extend(std::iter::repeat_n(CigarOp::Ins, i as usize));
                 i = 0;
                 j = 0;
             }
             break;
         }
-        let k = (j - i - diag + band) as usize;
-        let d = s.dirs[(i - 1) as usize * w + k];
+        let d = dir(i, (j - i - diag + band) as usize);
         match state {
             SRC_E => {
-                s.ops.push(CigarOp::Del);
+                ops.push(CigarOp::Del);
                 j -= 1;
                 if d & E_EXT == 0 {
                     state = SRC_DIAG;
                 }
             }
             SRC_F => {
-                s.ops.push(CigarOp::Ins);
+                ops.push(CigarOp::Ins);
                 i -= 1;
                 if d & F_EXT == 0 {
                     state = SRC_DIAG;
@@ -192,7 +221,7 @@ pub fn align_one(
             }
             _ => match d & 3 {
                 SRC_DIAG => {
-                    s.ops.push(CigarOp::Match);
+                    ops.push(CigarOp::Match);
                     i -= 1;
                     j -= 1;
                 }
@@ -202,21 +231,19 @@ pub fn align_one(
             },
         }
     }
+    (i, j)
+}
+
+/// Appends `ops` (last first, as [`traceback`] leaves them) to `cigar` as runs; returns the
+/// new runs' offset and count.
+pub(crate) fn append_cigar(ops: &[CigarOp], cigar: &mut Vec<(CigarOp, u32)>) -> (u32, u32) {
     let cigar_offset = cigar.len() as u32;
-    for &op in s.ops.iter().rev() {
+    for &op in ops.iter().rev() {
         let open_run = cigar.len() as u32 > cigar_offset;
         match cigar.last_mut() {
             Some((last, len)) if open_run && *last == op => *len += 1,
             _ => cigar.push((op, 1)),
         }
     }
-    AlignResult {
-        score,
-        query_start: i as u32,
-        query_end: bi as u32,
-        target_start: j as u32,
-        target_end: bj as u32,
-        cigar_offset,
-        cigar_len: cigar.len() as u32 - cigar_offset,
-    }
+    (cigar_offset, cigar.len() as u32 - cigar_offset)
 }

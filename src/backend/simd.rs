@@ -1,0 +1,184 @@
+//! The SIMD CPU backend: kernels written once over lane arrays (`[i32; L]`), instantiated per
+//! instruction set inside `#[target_feature]` functions. The instruction set is detected once,
+//! at construction, and kept in the backend value; [`Simd::banded_align`] holds the one
+//! `unsafe` dispatch point. aarch64 NEON has its place in [`Isa`] but no entry point yet (no
+//! machine of ours can build or test it).
+
+pub mod banded_align;
+pub mod lanes;
+
+use rayon::prelude::*;
+
+use crate::backend::{Backend, CpuFeatures};
+use crate::error::{Error, Result};
+use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResults, validate};
+
+/// Instruction sets with an entry point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    Sse41,
+    Avx2,
+    Avx512bw,
+}
+
+impl Isa {
+    fn name(self) -> &'static str {
+        match self {
+            Isa::Sse41 => "sse4.1",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512bw => "avx512bw",
+        }
+    }
+}
+
+/// The SIMD backend.
+#[derive(Clone, Copy, Debug)]
+pub struct Simd {
+    isa: Isa,
+}
+
+/// Problems per parallel chunk (a multiple of every lane count).
+const CHUNK: usize = 256;
+
+impl Simd {
+    /// The best instruction set of this CPU, or an error naming what was found.
+    pub fn detect() -> Result<Simd> {
+        let f = CpuFeatures::detect();
+        let isa = if f.avx512bw {
+            Isa::Avx512bw
+        } else if f.avx2 {
+            Isa::Avx2
+        } else if f.sse41 {
+            Isa::Sse41
+        } else {
+            return Err(Error::backend(
+                "simd",
+                format!(
+                    "no supported instruction set on this CPU (detected: {})",
+                    f.best()
+                ),
+            ));
+        };
+        Ok(Simd { isa })
+    }
+
+    /// Every instruction set this CPU can run, best first (for tests and benches).
+    pub fn available() -> Vec<Simd> {
+        let f = CpuFeatures::detect();
+        let mut v = Vec::new();
+        if f.avx512bw {
+            v.push(Simd { isa: Isa::Avx512bw });
+        }
+        if f.avx2 {
+            v.push(Simd { isa: Isa::Avx2 });
+        }
+        if f.sse41 {
+            v.push(Simd { isa: Isa::Sse41 });
+        }
+        v
+    }
+
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// One chunk of problems on this backend's instruction set.
+    fn chunk(&self, batch: &AlignBatch, pairs: &[AlignPair], params: &AlignParams) -> AlignResults {
+        let mut out = AlignResults::default();
+        let mut s = banded_align::Scratch::default();
+        // SAFETY: `self.isa` was chosen from `is_x86_feature_detected!` in `detect`/`available`,
+        // so the CPU running this has every feature the entry point is compiled for.
+        unsafe {
+            match self.isa {
+                Isa::Sse41 => entry::sse41(batch, pairs, params, &mut s, &mut out),
+                Isa::Avx2 => entry::avx2(batch, pairs, params, &mut s, &mut out),
+                Isa::Avx512bw => entry::avx512bw(batch, pairs, params, &mut s, &mut out),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod entry {
+    use super::banded_align::{Scratch, align_group};
+    use super::lanes::{Avx2, Avx512, Lanes, Sse41};
+    use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResults};
+
+    macro_rules! entry_point {
+        ($name:ident, $features:literal, $lanes:ty) => {
+            #[target_feature(enable = $features)]
+            pub unsafe fn $name(
+                batch: &AlignBatch,
+                pairs: &[AlignPair],
+                params: &AlignParams,
+                s: &mut Scratch,
+                out: &mut AlignResults,
+            ) {
+                for group in pairs.chunks(<$lanes>::LANES) {
+                    // SAFETY: this function is compiled for, and only called on, this ISA.
+                    unsafe {
+                        align_group::<$lanes>(
+                            batch,
+                            group,
+                            params,
+                            s,
+                            &mut out.results,
+                            &mut out.cigar,
+                        )
+                    };
+                }
+            }
+        };
+    }
+    entry_point!(sse41, "sse4.1", Sse41);
+    entry_point!(avx2, "avx2", Avx2);
+    entry_point!(avx512bw, "avx512f,avx512bw", Avx512);
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod entry {
+    use super::banded_align::Scratch;
+    use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResults};
+    // No x86 instruction set is ever detected here, so these are unreachable by construction.
+    pub unsafe fn sse41(
+        _: &AlignBatch,
+        _: &[AlignPair],
+        _: &AlignParams,
+        _: &mut Scratch,
+        _: &mut AlignResults,
+    ) {
+    }
+    pub use sse41 as avx2;
+    pub use sse41 as avx512bw;
+}
+
+impl Backend for Simd {
+    fn name(&self) -> String {
+        format!("simd-{}", self.isa.name())
+    }
+
+    fn banded_align(
+        &self,
+        batch: &AlignBatch,
+        params: &AlignParams,
+        out: &mut AlignResults,
+    ) -> Result<()> {
+        validate(batch, params)?;
+        let parts: Vec<AlignResults> = batch
+            .pairs
+            .par_chunks(CHUNK)
+            .map(|c| self.chunk(batch, c, params))
+            .collect();
+        out.clear();
+        for part in parts {
+            let base = out.cigar.len() as u32;
+            out.results.extend(part.results.into_iter().map(|mut r| {
+                r.cigar_offset += base;
+                r
+            }));
+            out.cigar.extend(part.cigar);
+        }
+        Ok(())
+    }
+}

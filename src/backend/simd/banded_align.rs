@@ -1,0 +1,265 @@
+//! SIMD `banded_align`: inter-problem vectorisation. `L` problems run in lock-step, one per
+//! 32-bit lane, through exactly the scalar recurrence (`backend::scalar::banded_align`), so every
+//! lane reproduces the spec bit for bit: same values, same clamping at `NEG`, same tie-breaks.
+//! The traceback is the scalar one, reading this module's direction values.
+//!
+//! Written once over the [`Lanes`] trait; the ISA entry points in `backend::simd` instantiate it
+//! for SSE4.1 (4 lanes), AVX2 (8) and AVX-512BW (16) inside `#[target_feature]` functions.
+//!
+//! Layout of a group of `L` problems (`M` = longest query, `W = 2·band + 1`), lane-minor:
+//! * `target[p·L + l]`: target base of lane `l` at band position `p = i + k` (column
+//!   `j = p + diagonal_l − band`), or `INVALID` outside `0..=n_l`, or `COLUMN0` at `j = 0`;
+//! * `query[(i−1)·L + l]`: query base of row `i` (`N` past the lane's end);
+//! * `h`, `f`: the scalar spec's two rows, `(W + 1)·L` values;
+//! * `dirs[((i−1)·W + k)·L + l]`: the direction nibble of the scalar spec, one `i32` each.
+//!
+//! i32 lanes never saturate within the contract's limits (`kernel::banded_align::validate`), so
+//! no lane ever needs redoing.
+
+use crate::backend::scalar::banded_align::{
+    E_EXT, F_EXT, SRC_DIAG, SRC_E, SRC_F, SRC_START, append_cigar, boundary, traceback,
+};
+use crate::backend::simd::lanes::Lanes;
+use crate::genome::CigarOp;
+use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResult, Mode, NEG};
+
+const INVALID: u8 = 7;
+const COLUMN0: u8 = 6;
+/// Widest lane count of any entry point.
+const MAX_LANES: usize = 16;
+
+/// Reusable buffers of one worker.
+#[derive(Default)]
+pub struct Scratch {
+    target: Vec<u8>,
+    query: Vec<u8>,
+    dirs: Vec<i32>,
+    h: Vec<i32>,
+    f: Vec<i32>,
+    ops: Vec<CigarOp>,
+}
+
+/// Aligns up to `V::LANES` pairs of `batch`, appending results in order.
+///
+/// # Safety
+/// The CPU must support `V`'s instruction set.
+#[inline(always)]
+pub unsafe fn align_group<V: Lanes>(
+    batch: &AlignBatch,
+    pairs: &[AlignPair],
+    params: &AlignParams,
+    s: &mut Scratch,
+    results: &mut Vec<AlignResult>,
+    cigar: &mut Vec<(CigarOp, u32)>,
+) {
+    let lanes = V::LANES;
+    debug_assert!(!pairs.is_empty() && pairs.len() <= lanes && lanes <= MAX_LANES);
+    let band = i64::from(params.band);
+    let w = (2 * band + 1) as usize;
+    let local = params.mode == Mode::Local;
+    let (oe, ge) = (params.gap_open + params.gap_extend, params.gap_extend);
+    let mut m = [0i64; MAX_LANES];
+    let mut n = [0i64; MAX_LANES];
+    let mut diag = [0i64; MAX_LANES];
+    for (l, p) in pairs.iter().enumerate() {
+        m[l] = i64::from(p.query_len);
+        n[l] = i64::from(p.target_len);
+        diag[l] = i64::from(p.diagonal);
+    }
+    let rows = m.iter().copied().max().unwrap_or(0) as usize;
+
+    // Transposed sequences.
+    let positions = rows + w + 1;
+    s.target.clear();
+    s.target.resize(positions * lanes, INVALID);
+    s.query.clear();
+    s.query.resize(rows.max(1) * lanes, 4);
+    for (l, p) in pairs.iter().enumerate() {
+        let (q, t) = (batch.query(p), batch.target(p));
+        for (i, &b) in q.iter().enumerate() {
+            s.query[i * lanes + l] = b;
+        }
+        for pos in 0..positions {
+            let j = pos as i64 + diag[l] - band;
+            s.target[pos * lanes + l] = if j < 0 || j > n[l] {
+                INVALID
+            } else if j == 0 {
+                COLUMN0
+            } else {
+                t[(j - 1) as usize]
+            };
+        }
+    }
+    s.dirs.clear();
+    s.dirs.resize(rows * w * lanes, 0);
+    s.h.clear();
+    s.h.resize((w + 1) * lanes, NEG);
+    s.f.clear();
+    s.f.resize((w + 1) * lanes, NEG);
+
+    // Row 0.
+    for k in 0..w {
+        for l in 0..lanes {
+            let j = k as i64 + diag[l] - band;
+            if (0..=n[l]).contains(&j) {
+                s.h[k * lanes + l] = boundary(params, 0, j);
+            }
+        }
+    }
+    let mut global_score = [0i32; MAX_LANES];
+    let capture_global = |row: i64, h: &[i32], score: &mut [i32; MAX_LANES]| {
+        for l in 0..pairs.len() {
+            if m[l] == row {
+                let k = (n[l] - m[l] - diag[l] + band) as usize;
+                score[l] = h[k * lanes + l];
+            }
+        }
+    };
+    if !local {
+        capture_global(0, &s.h, &mut global_score);
+    }
+
+    let mut m32 = [0i32; MAX_LANES];
+    for l in 0..lanes {
+        m32[l] = m[l] as i32;
+    }
+    // SAFETY (whole block): the caller guarantees `V`'s instruction set; every pointer below
+    // stays inside the buffers sized above: `target` has `(rows + w + 1)·L` bytes and is read
+    // at `(i + k)·L` with `i <= rows`, `k < w`; `h`/`f` have `(w + 1)·L` values, read at
+    // `(k + 1)·L`; `dirs` has `rows·w·L` values, written at `((i − 1)·w + k)·L`; `query` at
+    // `(i − 1)·L`.
+    let (mut score, best_i, best_k) = unsafe {
+        let splat = |x: i32| V::splat(x);
+        let (vmatch, vmis, vn) = (
+            splat(params.match_score),
+            splat(-params.mismatch),
+            splat(-params.n_penalty),
+        );
+        let (neg, zero, three, ones) = (splat(NEG), splat(0), splat(3), splat(-1));
+        let (v_oe, v_ge) = (splat(-oe), splat(-ge));
+        let (v_invalid, v_col0) = (splat(i32::from(INVALID)), splat(i32::from(COLUMN0)));
+        let (v_src_e, v_src_f, v_src_diag) = (
+            splat(i32::from(SRC_E)),
+            splat(i32::from(SRC_F)),
+            splat(i32::from(SRC_DIAG)),
+        );
+        let (v_e_ext, v_f_ext) = (splat(i32::from(E_EXT)), splat(i32::from(F_EXT)));
+        debug_assert_eq!(SRC_START, 0);
+        let vm = V::load(m32.as_ptr());
+        let bonus = splat(params.end_bonus);
+        let mut score = zero;
+        let mut best_i = zero;
+        let mut best_k = zero;
+        let target = s.target.as_ptr();
+        let h = s.h.as_mut_ptr();
+        let f = s.f.as_mut_ptr();
+        let dirs = s.dirs.as_mut_ptr();
+        for i in 1..=rows {
+            let vi = splat(i as i32);
+            let q = V::load_u8(s.query.as_ptr().add((i - 1) * lanes));
+            let q_n = q.gt(three);
+            let column0 = splat(boundary(params, i as i64, 0));
+            let live = vi.gt(vm).andnot(ones);
+            let row_bonus = vm.eq(vi).and(bonus);
+            let mut e_run = neg;
+            let mut h_left = neg;
+            let dirs_row = dirs.add((i - 1) * w * lanes);
+            for k in 0..w {
+                let t = V::load_u8(target.add((i + k) * lanes));
+                let h_diag = V::load(h.add(k * lanes));
+                let h_up = V::load(h.add((k + 1) * lanes));
+                let f_up = V::load(f.add((k + 1) * lanes));
+
+                let e_open = h_left.add(v_oe).max(neg);
+                let e_ext = e_run.add(v_ge).max(neg);
+                let e_is_ext = e_ext.gt(e_open);
+                let ev = V::blend(e_is_ext, e_ext, e_open);
+                let f_open = h_up.add(v_oe).max(neg);
+                let f_ext = f_up.add(v_ge).max(neg);
+                let f_is_ext = f_ext.gt(f_open);
+                let fv = V::blend(f_is_ext, f_ext, f_open);
+                let any_n = q_n.or(t.gt(three));
+                let subst = V::blend(any_n, vn, V::blend(q.eq(t), vmatch, vmis));
+                let mut hv = h_diag.add(subst).max(neg);
+                let mut src = v_src_diag;
+                let take_e = ev.gt(hv);
+                hv = V::blend(take_e, ev, hv);
+                src = V::blend(take_e, v_src_e, src);
+                let take_f = fv.gt(hv);
+                hv = V::blend(take_f, fv, hv);
+                src = V::blend(take_f, v_src_f, src);
+                if local {
+                    let start = zero.gt(hv);
+                    hv = V::blend(start, zero, hv);
+                    src = V::blend(start, zero, src);
+                }
+                let invalid = t.eq(v_invalid);
+                let col0 = t.eq(v_col0);
+                let cell = invalid.or(col0).andnot(ones);
+                let h_new = V::blend(invalid, neg, V::blend(col0, column0, hv));
+                h_new.store(h.add(k * lanes));
+                V::blend(cell, fv, neg).store(f.add(k * lanes));
+                e_run = V::blend(cell, ev, neg);
+                h_left = h_new;
+                cell.and(src.or(e_is_ext.and(v_e_ext)).or(f_is_ext.and(v_f_ext)))
+                    .store(dirs_row.add(k * lanes));
+                if local {
+                    let cand = hv.add(row_bonus);
+                    let better = cand.gt(score).and(cell).and(live);
+                    score = V::blend(better, cand, score);
+                    best_i = V::blend(better, vi, best_i);
+                    best_k = V::blend(better, splat(k as i32), best_k);
+                }
+            }
+            if !local {
+                capture_global(
+                    i as i64,
+                    std::slice::from_raw_parts(h, (w + 1) * lanes),
+                    &mut global_score,
+                );
+            }
+        }
+        let mut out = ([0i32; MAX_LANES], [0i32; MAX_LANES], [0i32; MAX_LANES]);
+        score.store(out.0.as_mut_ptr());
+        best_i.store(out.1.as_mut_ptr());
+        best_k.store(out.2.as_mut_ptr());
+        out
+    };
+    if !local {
+        score = global_score;
+    }
+    for l in 0..pairs.len() {
+        let (bi, bj) = if local {
+            let bi = i64::from(best_i[l]);
+            (
+                bi,
+                if bi == 0 {
+                    0
+                } else {
+                    bi + diag[l] - band + i64::from(best_k[l])
+                },
+            )
+        } else {
+            (m[l], n[l])
+        };
+        let dirs = &s.dirs;
+        let (qs, ts) = traceback(
+            local,
+            (bi, bj),
+            diag[l],
+            band,
+            |i, k| dirs[((i - 1) as usize * w + k) * lanes + l] as u8,
+            &mut s.ops,
+        );
+        let (cigar_offset, cigar_len) = append_cigar(&s.ops, cigar);
+        results.push(AlignResult {
+            score: score[l],
+            query_start: qs as u32,
+            query_end: bi as u32,
+            target_start: ts as u32,
+            target_end: bj as u32,
+            cigar_offset,
+            cigar_len,
+        });
+    }
+}
