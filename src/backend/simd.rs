@@ -172,12 +172,7 @@ impl Backend for Simd {
             .collect();
         out.clear();
         for part in parts {
-            let base = out.cigar.len() as u32;
-            out.results.extend(part.results.into_iter().map(|mut r| {
-                r.cigar_offset += base;
-                r
-            }));
-            out.cigar.extend(part.cigar);
+            out.append(part);
         }
         Ok(())
     }

@@ -152,18 +152,29 @@ pub fn write(
     crate::io::atomic::commit_all(vec![data, index])
 }
 
-/// Reads an aligned BAM into genoa records. Every `@SQ` must name a contig of `reference` with
-/// the same length (and the same MD5 where the header carries one); records must be in
-/// coordinate order.
-pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<Vec<AlignedRead>> {
-    use noodles::sam::alignment::record::cigar::op::Kind as K;
-    use noodles::sam::header::record::value::map::reference_sequence::tag::MD5_CHECKSUM;
+/// Opens a BAM and reads its header.
+fn open(
+    path: &Path,
+) -> Result<(
+    bam::io::Reader<noodles::bgzf::io::Reader<std::fs::File>>,
+    sam::Header,
+)> {
     let mut reader = bam::io::reader::Builder
         .build_from_path(path)
         .map_err(|e| Error::io(path, e))?;
     let header = reader
         .read_header()
         .map_err(|e| Error::input(path, format!("not a readable BAM header: {e}")))?;
+    Ok((reader, header))
+}
+
+/// Reads an aligned BAM into genoa records. Every `@SQ` must name a contig of `reference` with
+/// the same length (and the same MD5 where the header carries one); records must be in
+/// coordinate order.
+pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<Vec<AlignedRead>> {
+    use noodles::sam::alignment::record::cigar::op::Kind as K;
+    use noodles::sam::header::record::value::map::reference_sequence::tag::MD5_CHECKSUM;
+    let (mut reader, header) = open(path)?;
     // Map header reference ids to reference contig indexes.
     let mut id_map = Vec::with_capacity(header.reference_sequences().len());
     for (name, sq) in header.reference_sequences() {
@@ -294,12 +305,7 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
 /// `SM` of the first read group of a BAM's header, if any.
 pub fn sample_name(path: &Path) -> Result<Option<String>> {
     use noodles::sam::header::record::value::map::read_group::tag::SAMPLE;
-    let mut reader = bam::io::reader::Builder
-        .build_from_path(path)
-        .map_err(|e| Error::io(path, e))?;
-    let header = reader
-        .read_header()
-        .map_err(|e| Error::input(path, format!("not a readable BAM header: {e}")))?;
+    let (_, header) = open(path)?;
     Ok(header
         .read_groups()
         .values()

@@ -169,6 +169,15 @@ impl AlignResults {
         self.results.clear();
         self.cigar.clear();
     }
+    /// Appends the results of a later part of the same batch, rebasing its CIGAR offsets.
+    pub fn append(&mut self, part: AlignResults) {
+        let base = self.cigar.len() as u32;
+        self.results.extend(part.results.into_iter().map(|mut r| {
+            r.cigar_offset += base;
+            r
+        }));
+        self.cigar.extend(part.cigar);
+    }
     /// CIGAR of result `r` as an owned [`Cigar`].
     pub fn cigar_of(&self, r: &AlignResult) -> Cigar {
         Cigar(self.cigar[r.cigar_offset as usize..(r.cigar_offset + r.cigar_len) as usize].to_vec())
