@@ -17,7 +17,7 @@
 //   dirs:    one nibble per cell of rows 1..=m, 8 per word; bits 0-1 source of H
 //            (0 start, 1 diagonal, 2 E, 3 F), bit 2 E extended, bit 3 F extended
 //   cigar:   runs `len << 4 | op` (0 M, 1 I, 2 D) from the END of the alignment backwards
-//   results: score, q_start, q_end, t_start, t_end, n_runs, 0, 0
+//   results: score, q_start, q_end, t_start, t_end, n_runs, zdropped, 0
 
 override WG: u32 = 64u;
 
@@ -31,7 +31,7 @@ struct Params {
     band: u32,
     end_bonus: i32,
     n_pairs: u32,
-    _p0: u32,
+    zdrop: i32,
     _p1: u32,
     _p2: u32,
 }
@@ -54,7 +54,7 @@ struct Out {
     t_start: u32,
     t_end: u32,
     n_runs: u32,
-    _p0: u32,
+    zdropped: u32,
     _p1: u32,
 }
 
@@ -81,8 +81,9 @@ fn base_at(i: u32) -> u32 {
     return (bases[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu;
 }
 
+// Modes: 0 global, 1 local, 2 extension.
 fn boundary(i: i32, j: i32) -> i32 {
-    if (params.mode == 0u) {
+    if (params.mode != 1u) {
         let len = i + j;
         if (len == 0) {
             return 0;
@@ -143,6 +144,12 @@ fn main(
     let w = 2 * band + 1;
     let diag = p.diagonal;
     let is_local = params.mode == 1u;
+    let scan = params.mode != 0u;
+    var zdrop = 0;
+    if (params.mode == 2u) {
+        zdrop = params.zdrop;
+    }
+    var zdropped = 0u;
     let oe = params.gap_open + params.gap_extend;
     let ge = params.gap_extend;
     let hb = p.scratch_off;
@@ -168,6 +175,9 @@ fn main(
         let qi = base_at(p.q_off + u32(i - 1));
         var e_run = NEG;
         var h_left = NEG;
+        var has_cell = false;
+        var row_max = NEG;
+        var row_j = 0;
         for (var k = 0; k < w; k += 1) {
             let j = i + diag - band + k;
             let uk = u32(k);
@@ -222,7 +232,12 @@ fn main(
                 scratch[fb + uk] = fv;
                 e_run = ev;
                 h_left = hv;
-                if (is_local) {
+                if (!has_cell || hv > row_max) {
+                    has_cell = true;
+                    row_max = hv;
+                    row_j = j;
+                }
+                if (scan) {
                     var cand = hv;
                     if (i == m) {
                         cand = hv + params.end_bonus;
@@ -241,13 +256,20 @@ fn main(
             }
             cell += 1u;
         }
+        if (zdrop > 0 && has_cell && i < m) {
+            let drift = abs((row_j - i) - (bj - bi));
+            if (best - row_max > zdrop + ge * drift) {
+                zdropped = 1u;
+                break;
+            }
+        }
     }
     if ((cell & 7u) != 0u) {
         dirs[p.dir_off + (cell >> 3u)] = word;
     }
 
     var score = best;
-    if (!is_local) {
+    if (!scan) {
         let k = n - m - diag + band;
         score = scratch[hb + u32(k)];
         bi = m;
@@ -297,5 +319,5 @@ fn main(
             }
         }
     }
-    results[idx] = Out(score, u32(i), u32(bi), u32(j), u32(bj), n_runs, 0u, 0u);
+    results[idx] = Out(score, u32(i), u32(bi), u32(j), u32(bj), n_runs, zdropped, 0u);
 }

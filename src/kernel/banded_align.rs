@@ -15,7 +15,7 @@
 //! Only cells with `|j - i - diagonal| <= band` exist; every other cell is `NEG`. Every value
 //! is clamped from below at [`NEG`], so no score can wrap (see [`validate`] for the bounds).
 //!
-//! Boundaries: **global** `H(0,0)=0`, `H(0,j)=-(o+j·e)`, `H(i,0)=-(o+i·e)`;
+//! Boundaries: **global** and **extension** `H(0,0)=0`, `H(0,j)=-(o+j·e)`, `H(i,0)=-(o+i·e)`;
 //! **local** `H(0,j)=end_bonus` (the alignment starts at the first query base),
 //! `H(i,0)=0`. `E(i,0)` and `F(0,j)` are `NEG`.
 //!
@@ -23,16 +23,20 @@
 //! * `H`: diagonal, then `E`, then `F`, then the local zero start; a later candidate wins only
 //!   when strictly greater.
 //! * `E`/`F`: opening wins over extension on equality.
-//! * Best cell: global takes `(m, n)`; local scans rows `i = 1..=m`, in each row `j` ascending,
-//!   and takes the first cell whose `H(i,j) + (i == m ? end_bonus : 0)` is strictly greater than
-//!   the best so far, starting from the empty alignment with score 0.
+//! * Best cell: global takes `(m, n)`; local and extension scan rows `i = 1..=m`, in each row
+//!   `j` ascending, and take the first cell whose `H(i,j) + (i == m ? end_bonus : 0)` is strictly
+//!   greater than the best so far, starting from the empty alignment with score 0 at `(0,0)`.
+//! * Z-drop (extension mode, `zdrop > 0`), as in ksw2/minimap2: after each row `i < m` that has
+//!   at least one cell, take the row's largest `H(i,r)` (the first, `r` ascending) and the best
+//!   so far `S` at `(bi, bj)`; if `S - H(i,r) > zdrop + e·|(r - i) - (bj - bi)|` the alignment
+//!   stops there — no later row is computed — and `zdropped` is set.
 //! * Traceback from the best cell follows the stored sources; in local mode it stops at a zero
-//!   start, at row 0 or at column 0; in global mode row 0 / column 0 emit the remaining
-//!   deletions / insertions.
+//!   start, at row 0 or at column 0; in global and extension mode row 0 / column 0 emit the
+//!   remaining deletions / insertions, so the alignment starts at `(0,0)`.
 //!
 //! # Output
-//! Score (local: with end bonuses included), query and target start (inclusive) and end
-//! (exclusive), and the CIGAR of `query[start..end]` against `target[start..end]` using `M`,
+//! Score (local and extension: with end bonuses included), query and target start (inclusive)
+//! and end (exclusive), whether z-drop stopped the alignment, and the CIGAR of `query[start..end]` against `target[start..end]` using `M`,
 //! `I`, `D` only — soft clips are the caller's business.
 
 use crate::error::{Error, Result};
@@ -44,6 +48,8 @@ pub const NEG: i32 = -(1 << 29);
 pub const MAX_LEN: u32 = 65_535;
 /// Largest scoring parameter accepted (keeps every score far from `NEG`).
 pub const MAX_PARAM: i32 = 1_000;
+/// Largest z-drop threshold accepted.
+pub const MAX_ZDROP: i32 = 1_000_000;
 /// Widest band accepted (`2·band + 1` cells per row).
 pub const MAX_BAND: u32 = 1_024;
 
@@ -55,6 +61,9 @@ pub enum Mode {
     /// Free start and end on both, with `end_bonus` for reaching either query end (read
     /// against a reference window; what is not aligned becomes a soft clip).
     Local = 1,
+    /// Start anchored at the first base of both, free end on both, `end_bonus` for reaching
+    /// the query's end, optional z-drop (seed extension as in bwa-mem and minimap2).
+    Extension = 2,
 }
 
 /// Scoring and band parameters, shared by a whole batch. Penalties are positive numbers.
@@ -68,6 +77,8 @@ pub struct AlignParams {
     pub gap_extend: i32,
     pub band: u32,
     pub end_bonus: i32,
+    /// Z-drop threshold of extension mode (`0` = off; other modes ignore it).
+    pub zdrop: i32,
 }
 
 impl AlignParams {
@@ -82,6 +93,7 @@ impl AlignParams {
             gap_extend: 1,
             band,
             end_bonus: 5,
+            zdrop: 0,
         }
     }
 }
@@ -150,6 +162,8 @@ pub struct AlignResult {
     pub query_end: u32,
     pub target_start: u32,
     pub target_end: u32,
+    /// Whether z-drop stopped the alignment.
+    pub zdropped: bool,
     /// Range of this result's CIGAR in [`AlignResults::cigar`].
     pub cigar_offset: u32,
     pub cigar_len: u32,
@@ -213,6 +227,12 @@ pub fn validate(batch: &AlignBatch, params: &AlignParams) -> Result<()> {
                 "banded_align: {name} {v} outside 0..={MAX_PARAM}"
             )));
         }
+    }
+    if !(0..=MAX_ZDROP).contains(&p.zdrop) {
+        return Err(Error::Config(format!(
+            "banded_align: z-drop {} outside 0..={MAX_ZDROP}",
+            p.zdrop
+        )));
     }
     if p.band > MAX_BAND {
         return Err(Error::Config(format!(

@@ -11,17 +11,26 @@ use super::common::{Rng, backends, gpu};
 
 /// Independent reference: full (m+1)×(n+1) matrices, the band applied as a mask, traceback
 /// over the stored matrices rather than direction bits.
+/// (score, query start, query end, target start, target end, z-dropped, CIGAR).
+type Expected = (i32, u32, u32, u32, u32, bool, Vec<(CigarOp, u32)>);
+
 #[allow(clippy::needless_range_loop)] // index arithmetic mirrors the recurrence
 fn naive(
     q: &[u8],
     t: &[u8],
     diag: i32,
     p: &AlignParams,
-) -> (i32, u32, u32, u32, u32, Vec<(CigarOp, u32)>) {
+) -> Expected {
     let (m, n) = (q.len(), t.len());
     let inband =
         |i: usize, j: usize| (j as i64 - i as i64 - i64::from(diag)).abs() <= i64::from(p.band);
     let local = p.mode == Mode::Local;
+    let scan = p.mode != Mode::Global;
+    let zdrop = if p.mode == Mode::Extension {
+        p.zdrop
+    } else {
+        0
+    };
     let (oe, e) = (p.gap_open + p.gap_extend, p.gap_extend);
     let mut h = vec![vec![NEG; n + 1]; m + 1];
     let mut ee = vec![vec![NEG; n + 1]; m + 1];
@@ -41,6 +50,7 @@ fn naive(
         }
     }
     let mut best = (0, 0, 0);
+    let mut dropped = false;
     for i in 1..=m {
         for j in 1..=n {
             if !inband(i, j) {
@@ -54,15 +64,29 @@ fn naive(
                 v = v.max(0);
             }
             h[i][j] = v;
-            if local {
+            if scan {
                 let c = v + if i == m { p.end_bonus } else { 0 };
                 if c > best.0 {
                     best = (c, i, j);
                 }
             }
         }
+        // Z-drop, written from the contract's text: the row's first maximum against the best.
+        let row: Vec<(usize, i32)> = (1..=n)
+            .filter(|&j| inband(i, j))
+            .map(|j| (j, h[i][j]))
+            .collect();
+        if zdrop > 0 && i < m && !row.is_empty() {
+            let top = row.iter().map(|x| x.1).max().unwrap();
+            let r = row.iter().find(|x| x.1 == top).unwrap().0;
+            let drift = ((r as i64 - i as i64) - (best.2 as i64 - best.1 as i64)).abs();
+            if i64::from(best.0 - top) > i64::from(zdrop) + i64::from(e) * drift {
+                dropped = true;
+                break;
+            }
+        }
     }
-    let (score, bi, bj) = if local { best } else { (h[m][n], m, n) };
+    let (score, bi, bj) = if scan { best } else { (h[m][n], m, n) };
     // Traceback with the contract's preferences, recomputing each choice from the matrices.
     let (mut i, mut j) = (bi, bj);
     let mut ops = Vec::new();
@@ -117,7 +141,9 @@ fn naive(
             _ => cigar.push((op, 1)),
         }
     }
-    (score, i as u32, bi as u32, j as u32, bj as u32, cigar)
+    (
+        score, i as u32, bi as u32, j as u32, bj as u32, dropped, cigar,
+    )
 }
 
 /// Score of an alignment recomputed from its CIGAR.
@@ -185,7 +211,7 @@ fn mutate(rng: &mut Rng, src: &[u8], sub: u64, indel: u64) -> Vec<u8> {
 fn edge_cases() -> Vec<(AlignParams, AlignBatch)> {
     let mut rng = Rng::new(7);
     let mut cases = Vec::new();
-    for mode in [Mode::Local, Mode::Global] {
+    for mode in [Mode::Local, Mode::Global, Mode::Extension] {
         for band in [0u32, 1, 5, 16, 33] {
             let mut b = AlignBatch::default();
             for len in [0usize, 1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 150] {
@@ -203,6 +229,18 @@ fn edge_cases() -> Vec<(AlignParams, AlignBatch)> {
                     continue;
                 }
                 b.push(&q, &t, d);
+                if mode == Mode::Extension {
+                    // Z-drop triggers: the second half unrelated, or a long insertion.
+                    let half = len / 2;
+                    let mut junk = t[..half.min(t.len())].to_vec();
+                    junk.extend(rng.bases(len - half + band as usize));
+                    b.push(&q, &junk, 0);
+                    let mut ins = q[..half].to_vec();
+                    ins.extend(rng.bases(12));
+                    ins.extend_from_slice(&q[half..]);
+                    b.push(&ins, &q, 0);
+                    b.push(&q, &t, band as i32 + 3); // diagonal past the band edge
+                }
                 if mode == Mode::Local {
                     let window: Vec<u8> = rng
                         .bases(band as usize)
@@ -218,7 +256,19 @@ fn edge_cases() -> Vec<(AlignParams, AlignBatch)> {
                     b.push(&q, &t, -(band as i32) - 2);
                 }
             }
-            cases.push((params(mode, band), b));
+            if mode == Mode::Extension {
+                for zdrop in [0, 1, 8, 30, 100] {
+                    cases.push((
+                        AlignParams {
+                            zdrop,
+                            ..params(mode, band)
+                        },
+                        b.clone(),
+                    ));
+                }
+            } else {
+                cases.push((params(mode, band), b));
+            }
         }
     }
     // Saturation-prone scoring: the largest penalties the contract allows, long sequences (the
@@ -238,8 +288,17 @@ fn edge_cases() -> Vec<(AlignParams, AlignBatch)> {
         gap_extend: 1000,
         band: 40,
         end_bonus: 1000,
+        zdrop: 0,
     };
-    cases.push((big, b));
+    cases.push((big, b.clone()));
+    cases.push((
+        AlignParams {
+            mode: Mode::Extension,
+            zdrop: 1_000_000,
+            ..big
+        },
+        b,
+    ));
     cases
 }
 
@@ -247,7 +306,7 @@ fn edge_cases() -> Vec<(AlignParams, AlignBatch)> {
 fn random_cases(seed: u64, count: usize) -> Vec<(AlignParams, AlignBatch)> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
-    for mode in [Mode::Local, Mode::Global] {
+    for mode in [Mode::Local, Mode::Global, Mode::Extension] {
         let band = 1 + rng.below(24) as u32;
         let mut b = AlignBatch::default();
         for _ in 0..count / 2 {
@@ -267,6 +326,16 @@ fn random_cases(seed: u64, count: usize) -> Vec<(AlignParams, AlignBatch)> {
                         .collect();
                     b.push(&q, &window, lead as i32);
                 }
+                Mode::Extension => {
+                    // Read-like extension: sometimes the tail diverges entirely.
+                    let mut t = t;
+                    if rng.below(4) == 0 {
+                        let cut = rng.below(t.len() as u64 + 1) as usize;
+                        t.truncate(cut);
+                        t.extend(rng.bases(len - cut.min(len) + 10));
+                    }
+                    b.push(&q, &t, 0);
+                }
                 Mode::Global => {
                     let d = t.len() as i64 - q.len() as i64;
                     if d.unsigned_abs() > u64::from(band) {
@@ -276,7 +345,18 @@ fn random_cases(seed: u64, count: usize) -> Vec<(AlignParams, AlignBatch)> {
                 }
             }
         }
-        out.push((params(mode, band), b));
+        let zdrop = if mode == Mode::Extension {
+            1 + rng.below(60) as i32
+        } else {
+            0
+        };
+        out.push((
+            AlignParams {
+                zdrop,
+                ..params(mode, band)
+            },
+            b,
+        ));
     }
     out
 }
@@ -294,9 +374,10 @@ fn run(backend: &dyn Backend, batch: &AlignBatch, p: &AlignParams) -> AlignResul
 fn scalar_matches_the_naive_full_matrix_and_its_own_cigars() {
     let mut cases = edge_cases();
     cases.extend(random_cases(11, 2_000));
-    let mut checked = 0;
+    let (mut checked, mut dropped) = (0, 0);
     for (p, batch) in &cases {
         let out = run(&Scalar, batch, p);
+        dropped += out.results.iter().filter(|r| r.zdropped).count();
         for (pair, r) in batch.pairs.iter().zip(&out.results) {
             let (q, t) = (batch.query(pair), batch.target(pair));
             let cigar =
@@ -309,6 +390,7 @@ fn scalar_matches_the_naive_full_matrix_and_its_own_cigars() {
                     r.query_end,
                     r.target_start,
                     r.target_end,
+                    r.zdropped,
                     cigar.to_vec()
                 ),
                 want,
@@ -322,6 +404,9 @@ fn scalar_matches_the_naive_full_matrix_and_its_own_cigars() {
                         } else {
                             0
                         }
+                }
+                Mode::Extension if r.query_end as usize == q.len() && r.query_end > 0 => {
+                    p.end_bonus
                 }
                 _ => 0,
             };
@@ -353,6 +438,10 @@ fn scalar_matches_the_naive_full_matrix_and_its_own_cigars() {
         }
     }
     assert!(checked > 2_000, "{checked}");
+    assert!(
+        dropped > 50,
+        "z-drop fired only {dropped} times: the cases do not exercise it"
+    );
 }
 
 fn assert_backends_equal(cases: &[(AlignParams, AlignBatch)]) -> usize {
@@ -374,6 +463,7 @@ fn assert_backends_equal(cases: &[(AlignParams, AlignBatch)]) -> usize {
                         a.query_end,
                         a.target_start,
                         a.target_end,
+                        a.zdropped,
                         ca
                     ),
                     (
@@ -382,6 +472,7 @@ fn assert_backends_equal(cases: &[(AlignParams, AlignBatch)]) -> usize {
                         b.query_end,
                         b.target_start,
                         b.target_end,
+                        b.zdropped,
                         cb
                     ),
                     "{} differs from scalar on pair {k}: {:?} params {p:?}",

@@ -25,7 +25,8 @@ struct GpuParams {
     band: u32,
     end_bonus: i32,
     n_pairs: u32,
-    _pad: [u32; 3],
+    zdrop: i32,
+    _pad: [u32; 2],
 }
 
 #[repr(C)]
@@ -50,7 +51,8 @@ struct GpuOut {
     t_start: u32,
     t_end: u32,
     n_runs: u32,
-    _pad: [u32; 2],
+    zdropped: u32,
+    _pad: u32,
 }
 
 struct Buffers {
@@ -322,6 +324,7 @@ impl Kernel {
             mode: match params.mode {
                 Mode::Global => 0,
                 Mode::Local => 1,
+                Mode::Extension => 2,
             },
             match_score: params.match_score,
             mismatch: params.mismatch,
@@ -331,7 +334,8 @@ impl Kernel {
             band: params.band,
             end_bonus: params.end_bonus,
             n_pairs: n as u32,
-            _pad: [0; 3],
+            zdrop: params.zdrop,
+            _pad: [0; 2],
         };
         let results_bytes = (n * std::mem::size_of::<GpuOut>()) as u64;
         let cigar_bytes = cigar * 4;
@@ -455,6 +459,7 @@ fn unpack(
             query_end: r.q_end,
             target_start: r.t_start,
             target_end: r.t_end,
+            zdropped: r.zdropped != 0,
             cigar_offset: offset,
             cigar_len: n as u32,
         });

@@ -31,7 +31,7 @@ pub struct Scratch {
 /// Boundary value of `H(i, j)` when `i == 0` or `j == 0`.
 pub(crate) fn boundary(params: &AlignParams, i: i64, j: i64) -> i32 {
     match params.mode {
-        Mode::Global => {
+        Mode::Global | Mode::Extension => {
             let len = (i + j) as i32;
             if len == 0 {
                 0
@@ -64,6 +64,13 @@ pub fn align_one(
     let w = (2 * band + 1) as usize;
     let diag = i64::from(diagonal);
     let local = params.mode == Mode::Local;
+    // Local and extension mode look for the best cell anywhere; global takes (m, n).
+    let scan = params.mode != Mode::Global;
+    let zdrop = if params.mode == Mode::Extension {
+        params.zdrop
+    } else {
+        0
+    };
     let (oe, e) = (params.gap_open + params.gap_extend, params.gap_extend);
 
     s.h.clear();
@@ -82,7 +89,10 @@ pub fn align_one(
     }
 
     let mut best = (0i32, 0i64, 0i64); // (score, i, j): the empty alignment
+    let mut zdropped = false;
     for i in 1..=m {
+        // The row's largest H and its column, for z-drop.
+        let mut row_max: Option<(i32, i64)> = None;
         let qi = query[(i - 1) as usize];
         let mut e_run = NEG; // E(i, j-1)
         let mut h_left = NEG; // H(i, j-1)
@@ -137,16 +147,26 @@ pub fn align_one(
             s.f[k] = fv;
             e_run = ev;
             h_left = hv;
-            if local {
+            if scan {
                 let cand = hv + if i == m { params.end_bonus } else { 0 };
                 if cand > best.0 {
                     best = (cand, i, j);
                 }
             }
+            if row_max.is_none_or(|(r, _)| hv > r) {
+                row_max = Some((hv, j));
+            }
+        }
+        if let Some((r, jr)) = row_max.filter(|_| zdrop > 0 && i < m) {
+            let drift = ((jr - i) - (best.2 - best.1)).abs();
+            if i64::from(best.0) - i64::from(r) > i64::from(zdrop) + i64::from(e) * drift {
+                zdropped = true;
+                break;
+            }
         }
     }
 
-    let (score, bi, bj) = if local {
+    let (score, bi, bj) = if scan {
         best
     } else {
         // validate() guarantees (m, n) lies in the band.
@@ -174,6 +194,7 @@ pub fn align_one(
         query_end: bi as u32,
         target_start: ts as u32,
         target_end: bj as u32,
+        zdropped,
         cigar_offset,
         cigar_len,
     }

@@ -57,6 +57,12 @@ pub unsafe fn align_group<V: Lanes>(
     let band = i64::from(params.band);
     let w = (2 * band + 1) as usize;
     let local = params.mode == Mode::Local;
+    let scan = params.mode != Mode::Global;
+    let zdrop = if params.mode == Mode::Extension {
+        params.zdrop
+    } else {
+        0
+    };
     let (oe, ge) = (params.gap_open + params.gap_extend, params.gap_extend);
     let mut m = [0i64; MAX_LANES];
     let mut n = [0i64; MAX_LANES];
@@ -115,9 +121,12 @@ pub unsafe fn align_group<V: Lanes>(
             }
         }
     };
-    if !local {
+    if !scan {
         capture_global(0, &s.h, &mut global_score);
     }
+    // Lanes still computing (z-drop stops a lane; later rows of it are computed but unused).
+    let mut alive = [-1i32; MAX_LANES];
+    let mut zdropped = [false; MAX_LANES];
 
     let mut m32 = [0i32; MAX_LANES];
     for l in 0..lanes {
@@ -128,7 +137,7 @@ pub unsafe fn align_group<V: Lanes>(
     // at `(i + k)·L` with `i <= rows`, `k < w`; `h`/`f` have `(w + 1)·L` values, read at
     // `(k + 1)·L`; `dirs` has `rows·w·L` values, written at `((i − 1)·w + k)·L`; `query` at
     // `(i − 1)·L`.
-    let (mut score, best_i, best_k) = unsafe {
+    let (score_v, best_i, best_k) = unsafe {
         let splat = |x: i32| V::splat(x);
         let (vmatch, vmis, vn) = (
             splat(params.match_score),
@@ -159,7 +168,9 @@ pub unsafe fn align_group<V: Lanes>(
             let q = V::load_u8(s.query.as_ptr().add((i - 1) * lanes));
             let q_n = q.gt(three);
             let column0 = splat(boundary(params, i as i64, 0));
-            let live = vi.gt(vm).andnot(ones);
+            let live = vi.gt(vm).andnot(V::load(alive.as_ptr()));
+            let mut row_max = splat(i32::MIN);
+            let mut row_k = zero;
             let row_bonus = vm.eq(vi).and(bonus);
             let mut e_run = neg;
             let mut h_left = neg;
@@ -203,7 +214,12 @@ pub unsafe fn align_group<V: Lanes>(
                 h_left = h_new;
                 cell.and(src.or(e_is_ext.and(v_e_ext)).or(f_is_ext.and(v_f_ext)))
                     .store(dirs_row.add(k * lanes));
-                if local {
+                if zdrop > 0 {
+                    let higher = hv.gt(row_max).and(cell);
+                    row_max = V::blend(higher, hv, row_max);
+                    row_k = V::blend(higher, splat(k as i32), row_k);
+                }
+                if scan {
                     let cand = hv.add(row_bonus);
                     let better = cand.gt(score).and(cell).and(live);
                     score = V::blend(better, cand, score);
@@ -211,12 +227,41 @@ pub unsafe fn align_group<V: Lanes>(
                     best_k = V::blend(better, splat(k as i32), best_k);
                 }
             }
-            if !local {
+            if !scan {
                 capture_global(
                     i as i64,
                     std::slice::from_raw_parts(h, (w + 1) * lanes),
                     &mut global_score,
                 );
+            }
+            if zdrop > 0 {
+                let mut lane_vals = [[0i32; MAX_LANES]; 5];
+                for (v, dst) in [score, best_i, best_k, row_max, row_k]
+                    .into_iter()
+                    .zip(lane_vals.iter_mut())
+                {
+                    v.store(dst.as_mut_ptr());
+                }
+                let [sc, bi, bk, rm, rk] = lane_vals;
+                for l in 0..pairs.len() {
+                    if alive[l] == 0 || i as i64 >= m[l] || rm[l] == i32::MIN {
+                        continue;
+                    }
+                    // Diagonals j - i of the row maximum and of the best cell (the empty
+                    // alignment's is 0).
+                    let row_diag = diag[l] - band + i64::from(rk[l]);
+                    let best_diag = if bi[l] == 0 {
+                        0
+                    } else {
+                        diag[l] - band + i64::from(bk[l])
+                    };
+                    if i64::from(sc[l]) - i64::from(rm[l])
+                        > i64::from(zdrop) + i64::from(ge) * (row_diag - best_diag).abs()
+                    {
+                        alive[l] = 0;
+                        zdropped[l] = true;
+                    }
+                }
             }
         }
         let mut out = ([0i32; MAX_LANES], [0i32; MAX_LANES], [0i32; MAX_LANES]);
@@ -225,11 +270,9 @@ pub unsafe fn align_group<V: Lanes>(
         best_k.store(out.2.as_mut_ptr());
         out
     };
-    if !local {
-        score = global_score;
-    }
+    let score = if scan { score_v } else { global_score };
     for l in 0..pairs.len() {
-        let (bi, bj) = if local {
+        let (bi, bj) = if scan {
             let bi = i64::from(best_i[l]);
             (
                 bi,
@@ -258,6 +301,7 @@ pub unsafe fn align_group<V: Lanes>(
             query_end: bi as u32,
             target_start: ts as u32,
             target_end: bj as u32,
+            zdropped: zdropped[l],
             cigar_offset,
             cigar_len,
         });
