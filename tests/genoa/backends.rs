@@ -15,12 +15,7 @@ use super::common::{Rng, backends, gpu};
 type Expected = (i32, u32, u32, u32, u32, bool, Vec<(CigarOp, u32)>);
 
 #[allow(clippy::needless_range_loop)] // index arithmetic mirrors the recurrence
-fn naive(
-    q: &[u8],
-    t: &[u8],
-    diag: i32,
-    p: &AlignParams,
-) -> Expected {
+fn naive(q: &[u8], t: &[u8], diag: i32, p: &AlignParams) -> Expected {
     let (m, n) = (q.len(), t.len());
     let inband =
         |i: usize, j: usize| (j as i64 - i as i64 - i64::from(diag)).abs() <= i64::from(p.band);
