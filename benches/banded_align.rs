@@ -1,40 +1,138 @@
-//! criterion bench of the `banded_align` kernel: ids `banded_align/<backend>/<read length>`,
-//! throughput in cells (band cells of the DP), on batches of read-extension problems shaped
-//! like the aligner's (read against its reference window, local mode, band 16).
+//! criterion bench of the `banded_align` kernel, ids `banded_align/<backend>/<workload>`,
+//! throughput in band cells (query length × (2·band + 1)) per second, one thread.
+//!
+//! Workloads (4,096 problems each, seeded):
+//! * `ext150-1pct`, `ext150-5pct`: 150-bp reads extended (extension mode, z-drop 100, end bonus
+//!   5) into their 150+band reference targets, with 1 % or 5 % substitutions and indels;
+//! * `ext250-1pct`: the same with 250-bp reads;
+//! * `global300-600`: haplotypes of 300–600 bp against their reference span (global mode).
+//!
+//! The peer, on the identical inputs and scoring in the same run: ksw2's `ksw_extz2_sse`
+//! (minimap2's extension kernel, through `minimap2-sys`) for the extension workloads. Build with
+//! `RUSTFLAGS="-C target-feature=+sse4.1"` so ksw2 compiles its SSE4.1 path rather than SSE2.
 
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use genoa::backend::Backend;
-use genoa::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
+use genoa::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, Mode};
 
-fn batch(read_len: usize, count: usize, band: u32) -> AlignBatch {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+const BAND: u32 = 16;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A read (or haplotype) from `reference` with `per_mille` substitutions and indels.
+fn mutate(rng: &mut Rng, src: &[u8], per_mille: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(src.len() + 8);
+    for &b in src {
+        match rng.below(1000) {
+            r if r < per_mille / 10 => {} // deletion
+            r if r < per_mille / 5 => out.extend([b, rng.below(4) as u8]), // insertion
+            r if r < per_mille => out.push((b + 1 + rng.below(3) as u8) % 4), // substitution
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+fn workload(
+    len: std::ops::RangeInclusive<usize>,
+    per_mille: u64,
+    mode: Mode,
+    seed: u64,
+) -> AlignBatch {
+    let mut rng = Rng(seed);
     let mut b = AlignBatch::default();
-    for _ in 0..count {
-        let window: Vec<u8> = (0..read_len + 2 * band as usize)
-            .map(|_| (next() % 4) as u8)
-            .collect();
-        let mut read = window[band as usize..band as usize + read_len].to_vec();
-        for base in read.iter_mut() {
-            if next() % 100 == 0 {
-                *base = (*base + 1) % 4;
+    while b.pairs.len() < 4096 {
+        let n = *len.start() + rng.below((len.end() - len.start() + 1) as u64) as usize;
+        let reference: Vec<u8> = (0..n + BAND as usize).map(|_| rng.below(4) as u8).collect();
+        let query = mutate(&mut rng, &reference[..n], per_mille);
+        match mode {
+            Mode::Global => {
+                let target = &reference[..n];
+                let d = target.len() as i64 - query.len() as i64;
+                if d.unsigned_abs() <= u64::from(BAND) / 2 {
+                    b.push(&query, target, 0);
+                }
+            }
+            _ => {
+                b.push(&query, &reference, 0);
             }
         }
-        b.push(&read, &window, band as i32);
     }
     b
 }
 
+fn params(mode: Mode) -> AlignParams {
+    AlignParams {
+        mode,
+        zdrop: if mode == Mode::Extension { 100 } else { 0 },
+        ..AlignParams::short_read(BAND)
+    }
+}
+
+/// ksw2's extension kernel over the batch (one thread), same scoring.
+fn ksw2(batch: &AlignBatch, p: &AlignParams, ez: &mut minimap2_sys::ksw_extz_t) -> i64 {
+    let (a, b, n) = (
+        p.match_score as i8,
+        -(p.mismatch as i8),
+        -(p.n_penalty as i8),
+    );
+    let mut mat = [0i8; 25];
+    for i in 0..5 {
+        for j in 0..5 {
+            mat[i * 5 + j] = if i == 4 || j == 4 {
+                n
+            } else if i == j {
+                a
+            } else {
+                b
+            };
+        }
+    }
+    let mut total = 0i64;
+    for pair in &batch.pairs {
+        let (q, t) = (batch.query(pair), batch.target(pair));
+        // SAFETY: valid pointers and lengths; `ez` is reused, ksw2 grows its CIGAR buffer.
+        unsafe {
+            minimap2_sys::ksw_extz2_sse(
+                std::ptr::null_mut(),
+                q.len() as i32,
+                q.as_ptr(),
+                t.len() as i32,
+                t.as_ptr(),
+                5,
+                mat.as_ptr(),
+                p.gap_open as i8,
+                p.gap_extend as i8,
+                p.band as i32,
+                p.zdrop,
+                p.end_bonus,
+                0x40, // KSW_EZ_EXTZ_ONLY, with CIGAR
+                ez,
+            );
+        }
+        total += i64::from(ez.max_q);
+    }
+    total
+}
+
 fn bench(c: &mut Criterion) {
-    let band = 16;
-    let params = AlignParams::short_read(band);
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
     let mut backends: Vec<Arc<dyn Backend>> = vec![Arc::new(genoa::backend::scalar::Scalar)];
     for simd in genoa::backend::simd::Simd::available() {
         backends.push(Arc::new(simd));
@@ -43,23 +141,51 @@ fn bench(c: &mut Criterion) {
         Ok(g) => backends.push(Arc::new(g)),
         Err(e) => eprintln!("banded_align bench: no GPU backend ({e})"),
     }
+    let workloads = [
+        (
+            "ext150-1pct",
+            workload(150..=150, 10, Mode::Extension, 1),
+            Mode::Extension,
+        ),
+        (
+            "ext150-5pct",
+            workload(150..=150, 50, Mode::Extension, 2),
+            Mode::Extension,
+        ),
+        (
+            "ext250-1pct",
+            workload(250..=250, 10, Mode::Extension, 3),
+            Mode::Extension,
+        ),
+        (
+            "global300-600",
+            workload(300..=600, 10, Mode::Global, 4),
+            Mode::Global,
+        ),
+    ];
     let mut group = c.benchmark_group("banded_align");
     group.sample_size(10);
-    for read_len in [150usize, 250] {
-        let b = batch(read_len, 4096, band);
-        group.throughput(Throughput::Elements(b.cells(band)));
+    for (name, batch, mode) in &workloads {
+        let p = params(*mode);
+        group.throughput(Throughput::Elements(batch.cells(BAND)));
         for backend in &backends {
-            let id = format!(
-                "{}/{read_len}",
-                backend.name().split(' ').next().unwrap_or("?")
-            );
+            let id = format!("{}/{name}", backend.name().split(' ').next().unwrap_or("?"));
             let mut out = AlignResults::default();
             group.bench_function(id, |bench| {
                 bench.iter(|| {
-                    backend
-                        .banded_align(&b, &params, &mut out)
-                        .expect("kernel runs")
+                    one_thread.install(|| {
+                        backend
+                            .banded_align(batch, &p, &mut out)
+                            .expect("kernel runs")
+                    })
                 })
+            });
+        }
+        if *mode == Mode::Extension {
+            // SAFETY: ksw_extz_t is plain data; all-zero is its reset state.
+            let mut ez: minimap2_sys::ksw_extz_t = unsafe { std::mem::zeroed() };
+            group.bench_function(format!("ksw2-extz2-sse/{name}"), |bench| {
+                bench.iter(|| ksw2(batch, &p, &mut ez))
             });
         }
     }
