@@ -96,9 +96,11 @@ impl Aligner {
             } else {
                 &reads.r2[k / 2]
             };
+            if cands.iter().any(|c| c.reverse) {
+                reverse_complement_into(&read.codes, &mut scratch.oriented);
+            }
             for c in cands {
                 let seq: &[u8] = if c.reverse {
-                    reverse_complement_into(&read.codes, &mut scratch.oriented);
                     &scratch.oriented
                 } else {
                     &read.codes

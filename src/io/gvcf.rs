@@ -72,10 +72,12 @@ fn alleles(codes: &[u8]) -> String {
     codes.iter().map(|&b| base_ascii(b) as char).collect()
 }
 
-/// Formats one record (with its newline) into `line`.
+/// Formats one record (with its newline) into `line`, reusing its allocation.
 pub fn format_record(chrom: &str, contig: &[u8], record: &Record, line: &mut String) {
+    use std::fmt::Write as _;
     line.clear();
-    match record {
+    // Writing into a String cannot fail.
+    let _ = match record {
         Record::Block(Block {
             start,
             end,
@@ -83,39 +85,37 @@ pub fn format_record(chrom: &str, contig: &[u8], record: &Record, line: &mut Str
             min_dp,
             median_dp,
             pl,
-        }) => {
-            let r = base_ascii(contig[*start as usize]) as char;
-            *line = format!(
-                "{chrom}\t{}\t.\t{r}\t<NON_REF>\t.\t.\tEND={}\tGT:DP:GQ:MIN_DP:PL\t0/0:{median_dp}:{gq}:{min_dp}:{}\n",
-                start + 1,
-                end + 1,
-                join(pl)
-            );
-        }
+        }) => writeln!(
+            line,
+            "{chrom}\t{}\t.\t{}\t<NON_REF>\t.\t.\tEND={}\tGT:DP:GQ:MIN_DP:PL\t0/0:{median_dp}:{gq}:{min_dp}:{}",
+            start + 1,
+            base_ascii(contig[*start as usize]) as char,
+            end + 1,
+            join(pl)
+        ),
         Record::Variant(Variant {
             pos,
             reference,
             alt,
             filter_pass,
             genotyped: g,
-        }) => {
-            let filter = if *filter_pass { "." } else { "LowQual" };
-            *line = format!(
-                "{chrom}\t{}\t.\t{}\t{},<NON_REF>\t{:.2}\t{filter}\tDP={}\tGT:AD:DP:GQ:PL\t{}/{}:{}:{}:{}:{}\n",
-                pos + 1,
-                alleles(reference),
-                alleles(alt),
-                g.qual,
-                g.dp,
-                g.gt[0],
-                g.gt[1],
-                join(&g.ad),
-                g.dp,
-                g.gq,
-                join(&g.pl)
-            );
-        }
-    }
+        }) => writeln!(
+            line,
+            "{chrom}\t{}\t.\t{}\t{},<NON_REF>\t{:.2}\t{}\tDP={}\tGT:AD:DP:GQ:PL\t{}/{}:{}:{}:{}:{}",
+            pos + 1,
+            alleles(reference),
+            alleles(alt),
+            g.qual,
+            if *filter_pass { "." } else { "LowQual" },
+            g.dp,
+            g.gt[0],
+            g.gt[1],
+            join(&g.ad),
+            g.dp,
+            g.gq,
+            join(&g.pl)
+        ),
+    };
 }
 
 /// Path of the index beside `gvcf`.

@@ -11,7 +11,7 @@
 //!   `j = p + diagonal_l − band`), or `INVALID` outside `0..=n_l`, or `COLUMN0` at `j = 0`;
 //! * `query[(i−1)·L + l]`: query base of row `i` (`N` past the lane's end);
 //! * `h`, `f`: the scalar spec's two rows, `(W + 1)·L` values;
-//! * `dirs[((i−1)·W + k)·L + l]`: the direction nibble of the scalar spec, one `i32` each.
+//! * `dirs[((i−1)·W + k)·L + l]`: the direction nibble of the scalar spec, one byte each.
 //!
 //! i32 lanes never saturate within the contract's limits (`kernel::banded_align::validate`), so
 //! no lane ever needs redoing.
@@ -33,7 +33,7 @@ const MAX_LANES: usize = 16;
 pub struct Scratch {
     target: Vec<u8>,
     query: Vec<u8>,
-    dirs: Vec<i32>,
+    dirs: Vec<u8>,
     h: Vec<i32>,
     f: Vec<i32>,
     ops: Vec<CigarOp>,
@@ -213,7 +213,7 @@ pub unsafe fn align_group<V: Lanes>(
                 e_run = V::blend(cell, ev, neg);
                 h_left = h_new;
                 cell.and(src.or(e_is_ext.and(v_e_ext)).or(f_is_ext.and(v_f_ext)))
-                    .store(dirs_row.add(k * lanes));
+                    .store_u8(dirs_row.add(k * lanes));
                 if zdrop > 0 {
                     let higher = hv.gt(row_max).and(cell);
                     row_max = V::blend(higher, hv, row_max);
@@ -291,7 +291,7 @@ pub unsafe fn align_group<V: Lanes>(
             (bi, bj),
             diag[l],
             band,
-            |i, k| dirs[((i - 1) as usize * w + k) * lanes + l] as u8,
+            |i, k| dirs[((i - 1) as usize * w + k) * lanes + l],
             &mut s.ops,
         );
         let (cigar_offset, cigar_len) = append_cigar(&s.ops, cigar);

@@ -23,6 +23,8 @@ pub trait Lanes: Copy {
     /// Loads `LANES` bytes from `p`, zero-extended.
     unsafe fn load_u8(p: *const u8) -> Self;
     unsafe fn store(self, p: *mut i32);
+    /// Stores the low byte of every lane (values must lie in `0..=255`) to `LANES` bytes at `p`.
+    unsafe fn store_u8(self, p: *mut u8);
     unsafe fn add(self, o: Self) -> Self;
     unsafe fn max(self, o: Self) -> Self;
     /// All ones where `self > o`.
@@ -66,6 +68,14 @@ impl Lanes for Sse41 {
     #[inline(always)]
     unsafe fn store(self, p: *mut i32) {
         unsafe { _mm_storeu_si128(p.cast(), self.0) }
+    }
+    #[inline(always)]
+    unsafe fn store_u8(self, p: *mut u8) {
+        unsafe {
+            let w = _mm_packus_epi32(self.0, self.0);
+            let b = _mm_packus_epi16(w, w);
+            p.cast::<i32>().write_unaligned(_mm_cvtsi128_si32(b));
+        }
     }
     #[inline(always)]
     unsafe fn add(self, o: Self) -> Self {
@@ -123,6 +133,19 @@ impl Lanes for Avx2 {
     #[inline(always)]
     unsafe fn store(self, p: *mut i32) {
         unsafe { _mm256_storeu_si256(p.cast(), self.0) }
+    }
+    #[inline(always)]
+    unsafe fn store_u8(self, p: *mut u8) {
+        unsafe {
+            // Packs work per 128-bit half: bytes 0..4 of each half hold lanes 0..4 / 4..8.
+            let w = _mm256_packus_epi32(self.0, self.0);
+            let b = _mm256_packus_epi16(w, w);
+            p.cast::<i32>()
+                .write_unaligned(_mm_cvtsi128_si32(_mm256_castsi256_si128(b)));
+            p.add(4)
+                .cast::<i32>()
+                .write_unaligned(_mm_cvtsi128_si32(_mm256_extracti128_si256::<1>(b)));
+        }
     }
     #[inline(always)]
     unsafe fn add(self, o: Self) -> Self {
@@ -190,6 +213,10 @@ impl Lanes for Avx512 {
         unsafe { _mm512_storeu_si512(p.cast(), self.0) }
     }
     #[inline(always)]
+    unsafe fn store_u8(self, p: *mut u8) {
+        unsafe { _mm_storeu_si128(p.cast(), _mm512_cvtepi32_epi8(self.0)) }
+    }
+    #[inline(always)]
     unsafe fn add(self, o: Self) -> Self {
         unsafe { Avx512(_mm512_add_epi32(self.0, o.0)) }
     }
@@ -219,12 +246,7 @@ impl Lanes for Avx512 {
     }
     #[inline(always)]
     unsafe fn blend(mask: Self, a: Self, b: Self) -> Self {
-        unsafe {
-            Avx512(_mm512_mask_blend_epi32(
-                _mm512_test_epi32_mask(mask.0, mask.0),
-                b.0,
-                a.0,
-            ))
-        }
+        // Bitwise select in one instruction: imm 0xCA = first ? second : third.
+        unsafe { Avx512(_mm512_ternarylogic_epi32::<0xCA>(mask.0, a.0, b.0)) }
     }
 }
