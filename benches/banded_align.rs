@@ -118,7 +118,7 @@ fn ksw2(batch: &AlignBatch, p: &AlignParams, ez: &mut minimap2_sys::ksw_extz_t) 
                 p.gap_open as i8,
                 p.gap_extend as i8,
                 p.band as i32,
-                p.zdrop,
+                if p.zdrop > 0 { p.zdrop } else { -1 }, // ksw2: negative = no z-drop
                 p.end_bonus,
                 // KSW_EZ_EXTZ_ONLY for extension; 0 = global (ez.score); CIGAR in both.
                 if p.mode == Mode::Extension { 0x40 } else { 0 },

@@ -214,18 +214,21 @@ pub unsafe fn align_group<V: Lanes>(
                 h_left = h_new;
                 cell.and(src.or(e_is_ext.and(v_e_ext)).or(f_is_ext.and(v_f_ext)))
                     .store_u8(dirs_row.add(k * lanes));
-                if zdrop > 0 {
+                if scan {
+                    // The row's first maximum: within one row the bonus is constant, so the
+                    // scan's "first cell strictly above the best so far" is the row's first
+                    // maximum when that beats the best (applied after the row).
                     let higher = hv.gt(row_max).and(cell);
                     row_max = V::blend(higher, hv, row_max);
                     row_k = V::blend(higher, splat(k as i32), row_k);
                 }
-                if scan {
-                    let cand = hv.add(row_bonus);
-                    let better = cand.gt(score).and(cell).and(live);
-                    score = V::blend(better, cand, score);
-                    best_i = V::blend(better, vi, best_i);
-                    best_k = V::blend(better, splat(k as i32), best_k);
-                }
+            }
+            if scan {
+                let cand = row_max.add(row_bonus);
+                let better = cand.gt(score).and(row_max.gt(splat(i32::MIN))).and(live);
+                score = V::blend(better, cand, score);
+                best_i = V::blend(better, vi, best_i);
+                best_k = V::blend(better, row_k, best_k);
             }
             if !scan {
                 capture_global(
