@@ -175,53 +175,84 @@ pub unsafe fn align_group<V: Lanes>(
             let mut e_run = neg;
             let mut h_left = neg;
             let dirs_row = dirs.add((i - 1) * w * lanes);
-            for k in 0..w {
-                let t = V::load_u8(target.add((i + k) * lanes));
-                let h_diag = V::load(h.add(k * lanes));
-                let h_up = V::load(h.add((k + 1) * lanes));
-                let f_up = V::load(f.add((k + 1) * lanes));
+            // A row whose band lies inside every lane's target (no column outside 1..=n) needs
+            // none of the edge masks: the loop body is expanded twice, with and without them.
+            let clean = pairs.iter().enumerate().all(|(l, _)| {
+                let first = i as i64 + diag[l] - band;
+                first >= 1 && first + w as i64 - 1 <= n[l]
+            });
+            let mut h_diag = V::load(h);
+            macro_rules! row {
+                ($clean:expr) => {
+                    for k in 0..w {
+                        let t = V::load_u8(target.add((i + k) * lanes));
+                        let h_up = V::load(h.add((k + 1) * lanes));
+                        let f_up = V::load(f.add((k + 1) * lanes));
 
-                let e_open = h_left.add(v_oe).max(neg);
-                let e_ext = e_run.add(v_ge).max(neg);
-                let e_is_ext = e_ext.gt(e_open);
-                let ev = V::blend(e_is_ext, e_ext, e_open);
-                let f_open = h_up.add(v_oe).max(neg);
-                let f_ext = f_up.add(v_ge).max(neg);
-                let f_is_ext = f_ext.gt(f_open);
-                let fv = V::blend(f_is_ext, f_ext, f_open);
-                let any_n = q_n.or(t.gt(three));
-                let subst = V::blend(any_n, vn, V::blend(q.eq(t), vmatch, vmis));
-                let mut hv = h_diag.add(subst).max(neg);
-                let mut src = v_src_diag;
-                let take_e = ev.gt(hv);
-                hv = V::blend(take_e, ev, hv);
-                src = V::blend(take_e, v_src_e, src);
-                let take_f = fv.gt(hv);
-                hv = V::blend(take_f, fv, hv);
-                src = V::blend(take_f, v_src_f, src);
-                if local {
-                    let start = zero.gt(hv);
-                    hv = V::blend(start, zero, hv);
-                    src = V::blend(start, zero, src);
-                }
-                let invalid = t.eq(v_invalid);
-                let col0 = t.eq(v_col0);
-                let cell = invalid.or(col0).andnot(ones);
-                let h_new = V::blend(invalid, neg, V::blend(col0, column0, hv));
-                h_new.store(h.add(k * lanes));
-                V::blend(cell, fv, neg).store(f.add(k * lanes));
-                e_run = V::blend(cell, ev, neg);
-                h_left = h_new;
-                cell.and(src.or(e_is_ext.and(v_e_ext)).or(f_is_ext.and(v_f_ext)))
-                    .store_u8(dirs_row.add(k * lanes));
-                if scan {
-                    // The row's first maximum: within one row the bonus is constant, so the
-                    // scan's "first cell strictly above the best so far" is the row's first
-                    // maximum when that beats the best (applied after the row).
-                    let higher = hv.gt(row_max).and(cell);
-                    row_max = V::blend(higher, hv, row_max);
-                    row_k = V::blend(higher, splat(k as i32), row_k);
-                }
+                        let e_open = h_left.add(v_oe).max(neg);
+                        let e_ext = e_run.add(v_ge).max(neg);
+                        let e_is_ext = e_ext.gt(e_open);
+                        let ev = V::blend(e_is_ext, e_ext, e_open);
+                        let f_open = h_up.add(v_oe).max(neg);
+                        let f_ext = f_up.add(v_ge).max(neg);
+                        let f_is_ext = f_ext.gt(f_open);
+                        let fv = V::blend(f_is_ext, f_ext, f_open);
+                        let any_n = q_n.or(t.gt(three));
+                        let subst = V::blend(any_n, vn, V::blend(q.eq(t), vmatch, vmis));
+                        let mut hv = h_diag.add(subst).max(neg);
+                        let mut src = v_src_diag;
+                        let take_e = ev.gt(hv);
+                        hv = V::blend(take_e, ev, hv);
+                        src = V::blend(take_e, v_src_e, src);
+                        let take_f = fv.gt(hv);
+                        hv = V::blend(take_f, fv, hv);
+                        src = V::blend(take_f, v_src_f, src);
+                        if local {
+                            let start = zero.gt(hv);
+                            hv = V::blend(start, zero, hv);
+                            src = V::blend(start, zero, src);
+                        }
+                        let dir = src.or(e_is_ext.and(v_e_ext)).or(f_is_ext.and(v_f_ext));
+                        // The old H[k+1] is the next cell's diagonal.
+                        h_diag = h_up;
+                        if $clean {
+                            hv.store(h.add(k * lanes));
+                            fv.store(f.add(k * lanes));
+                            e_run = ev;
+                            h_left = hv;
+                            dir.store_u8(dirs_row.add(k * lanes));
+                            if scan {
+                                let higher = hv.gt(row_max);
+                                row_max = V::blend(higher, hv, row_max);
+                                row_k = V::blend(higher, splat(k as i32), row_k);
+                            }
+                        } else {
+                            let invalid = t.eq(v_invalid);
+                            let col0 = t.eq(v_col0);
+                            let cell = invalid.or(col0).andnot(ones);
+                            let h_new = V::blend(invalid, neg, V::blend(col0, column0, hv));
+                            h_new.store(h.add(k * lanes));
+                            V::blend(cell, fv, neg).store(f.add(k * lanes));
+                            e_run = V::blend(cell, ev, neg);
+                            h_left = h_new;
+                            cell.and(dir).store_u8(dirs_row.add(k * lanes));
+                            if scan {
+                                // The row's first maximum: within one row the bonus is
+                                // constant, so the scan's "first cell strictly above the best
+                                // so far" is the row's first maximum when that beats the best
+                                // (applied after the row).
+                                let higher = hv.gt(row_max).and(cell);
+                                row_max = V::blend(higher, hv, row_max);
+                                row_k = V::blend(higher, splat(k as i32), row_k);
+                            }
+                        }
+                    }
+                };
+            }
+            if clean {
+                row!(true);
+            } else {
+                row!(false);
             }
             if scan {
                 let cand = row_max.add(row_bonus);
