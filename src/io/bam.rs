@@ -213,7 +213,7 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
         id_map.push(idx as u32);
     }
     let mut out = Vec::new();
-    let mut last = (0u32, 0u64);
+    let mut last = (0usize, 0u64);
     for (n, result) in reader.record_bufs(&header).enumerate() {
         let rec_err = |message: String| Error::Record {
             path: path.to_path_buf(),
@@ -237,11 +237,12 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
         let pos = rec
             .alignment_start()
             .map_or(0, |p| usize::from(p) as u64 - 1);
-        if let Some(c) = contig {
-            if (c, pos) < last {
+        // Sorted in the BAM's own @SQ order, which may differ from the reference's.
+        if let Some(id) = rec.reference_sequence_id() {
+            if (id, pos) < last {
                 return Err(rec_err("records are not sorted by coordinate".to_string()));
             }
-            last = (c, pos);
+            last = (id, pos);
         }
         let mut cigar = Cigar::default();
         for op in rec.cigar().as_ref() {
@@ -299,6 +300,11 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
             mate_cigar: None,
         });
     }
+    // Callers walk contigs in the reference's order: regroup when the header's order differs
+    // (a stable sort keeps each contig's coordinate order; unplaced reads stay last).
+    if !id_map.windows(2).all(|w| w[0] < w[1]) {
+        out.sort_by_key(|r| r.contig.unwrap_or(u32::MAX));
+    }
     Ok(out)
 }
 
@@ -335,6 +341,28 @@ mod tests {
             md: "4".into(),
             mate_cigar: None,
         }
+    }
+
+    #[test]
+    fn a_bam_in_another_contig_order_is_regrouped_in_reference_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ba, ab) = (dir.path().join("ba.fa"), dir.path().join("ab.fa"));
+        std::fs::write(&ba, ">b\nACGTACGTACGTACGT\n>a\nACGTACGTACGTACGT\n").unwrap();
+        std::fs::write(&ab, ">a\nACGTACGTACGTACGT\n>b\nACGTACGTACGTACGT\n").unwrap();
+        let (ref_ba, ref_ab) = (Reference::load(&ba).unwrap(), Reference::load(&ab).unwrap());
+        let header = build(&ref_ba, &ReadGroupLine::for_sample("S"), "test").unwrap();
+        let mut on_a = read(2, "on_a");
+        on_a.contig = Some(1);
+        let records = vec![read(0, "on_b1"), read(3, "on_b2"), on_a];
+        let bam = dir.path().join("x.bam");
+        write(&bam, &header, &records, "S", 16).unwrap();
+        let back = super::read(&bam, &ref_ab).unwrap();
+        let order: Vec<(&str, Option<u32>)> =
+            back.iter().map(|r| (r.name.as_str(), r.contig)).collect();
+        assert_eq!(
+            order,
+            vec![("on_a", Some(0)), ("on_b1", Some(1)), ("on_b2", Some(1))]
+        );
     }
 
     #[test]
