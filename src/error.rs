@@ -16,12 +16,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A malformed record in an input file.
-    #[error("{}: record {record} (line {line}): {message}", path.display())]
+    /// A malformed record in an input file (`line` for text formats).
+    #[error("{}: record {record}{}: {message}", path.display(), line.map(|l| format!(" (line {l})")).unwrap_or_default())]
     Record {
         path: PathBuf,
         record: u64,
-        line: u64,
+        line: Option<u64>,
         message: String,
     },
     /// An input file that is wrong as a whole (empty, missing a contig, …).

@@ -46,26 +46,26 @@ pub fn read_vcf_variants(path: &Path) -> Result<BTreeSet<VariantKey>> {
         Box::new(BufReader::new(file))
     };
     let mut out = BTreeSet::new();
+    let mut record = 0u64;
     for (n, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| Error::io(path, e))?;
         if line.starts_with('#') || line.is_empty() {
             continue;
         }
+        record += 1;
+        let bad = |message: String| Error::Record {
+            path: path.to_path_buf(),
+            record,
+            line: Some(n as u64 + 1),
+            message,
+        };
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() < 5 {
-            return Err(Error::Record {
-                path: path.to_path_buf(),
-                record: 0,
-                line: n as u64 + 1,
-                message: "fewer than 5 columns".into(),
-            });
+            return Err(bad("fewer than 5 columns".into()));
         }
-        let pos: u64 = f[1].parse().map_err(|_| Error::Record {
-            path: path.to_path_buf(),
-            record: 0,
-            line: n as u64 + 1,
-            message: format!("invalid POS {:?}", f[1]),
-        })?;
+        let pos: u64 = f[1]
+            .parse()
+            .map_err(|_| bad(format!("invalid POS {:?}", f[1])))?;
         if f.len() > 6 && f[6] != "." && f[6] != "PASS" {
             continue;
         }

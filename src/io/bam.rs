@@ -218,7 +218,7 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
         let rec_err = |message: String| Error::Record {
             path: path.to_path_buf(),
             record: n as u64 + 1,
-            line: 0,
+            line: None,
             message,
         };
         let rec = result.map_err(|e| rec_err(e.to_string()))?;
@@ -273,6 +273,14 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
                 cigar.query_len(),
                 seq.len()
             )));
+        }
+        if let Some(c) = contig {
+            let len = reference.contigs[c as usize].len();
+            if pos + u64::from(cigar.reference_len()) > len {
+                return Err(rec_err(format!(
+                    "alignment runs past the end of its {len}-bp contig"
+                )));
+            }
         }
         if !seq.is_empty() && qual.len() != seq.len() {
             return Err(rec_err(format!(

@@ -107,7 +107,7 @@ impl Reader {
         Error::Record {
             path: self.path.clone(),
             record: self.count,
-            line: 4 * self.count.saturating_sub(1) + 1,
+            line: Some(4 * self.count.saturating_sub(1) + 1),
             message: message.into(),
         }
     }
