@@ -6,7 +6,7 @@
 //! backend reports that no supported instruction set was found and `auto` uses scalar.
 //!
 //! `detect` takes the widest instruction set. Measured on our AMD EPYC (2026-11), AVX2 runs
-//! `banded_align` 7–19 % faster than AVX-512 (Zen executes 512-bit vectors as two halves);
+//! `banded_align` 0–26 % faster than AVX-512 (Zen executes 512-bit vectors as two halves);
 //! choosing per CPU model by measurement is open work.
 
 pub mod banded_align;
