@@ -30,24 +30,13 @@ impl Case {
     /// `genoa run` on `r1`/`r2` against the demo reference; returns stderr after checking the
     /// exit code, the one-line rule and the empty output directory.
     fn run(&self, r1: &Path, r2: &Path) -> String {
-        let reference = demo_dir().join("ref.fa");
-        let out = self.out();
-        let o = genoa(&[
-            "run",
-            "-r",
-            reference.to_str().unwrap(),
-            "-1",
-            r1.to_str().unwrap(),
-            "-2",
-            r2.to_str().unwrap(),
-            "-s",
-            "S",
-            "-o",
-            out.to_str().unwrap(),
-            "--backend",
-            "scalar",
-        ]);
-        check_failure(&o, &out)
+        run_failing(
+            &demo_dir().join("ref.fa"),
+            r1,
+            r2,
+            &self.out(),
+            &["--backend", "scalar"],
+        )
     }
 }
 
@@ -67,6 +56,22 @@ fn check_failure(o: &std::process::Output, out: &Path) -> String {
         "files left in the output directory: {left:?}"
     );
     err
+}
+
+/// `genoa run` of `r1`/`r2` against `reference` into `out` (sample `S`) with `extra`
+/// arguments; returns stderr after [`check_failure`].
+fn run_failing(reference: &Path, r1: &Path, r2: &Path, out: &Path, extra: &[&str]) -> String {
+    let (reference, r1, r2, out_s) = (
+        reference.to_str().unwrap(),
+        r1.to_str().unwrap(),
+        r2.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let mut args = vec![
+        "run", "-r", reference, "-1", r1, "-2", r2, "-s", "S", "-o", out_s,
+    ];
+    args.extend_from_slice(extra);
+    check_failure(&genoa(&args), out)
 }
 
 fn fastq(records: &[(&str, &str, &str)]) -> Vec<u8> {
@@ -212,20 +217,7 @@ fn unwritable_output_directory() {
     let blocker = c.write("blocker", b"");
     let reference = demo_dir().join("ref.fa");
     let out = blocker.join("out");
-    let o = genoa(&[
-        "run",
-        "-r",
-        reference.to_str().unwrap(),
-        "-1",
-        r1.to_str().unwrap(),
-        "-2",
-        r2.to_str().unwrap(),
-        "-s",
-        "S",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    let err = check_failure(&o, &out);
+    let err = run_failing(&reference, &r1, &r2, &out, &[]);
     assert!(err.contains("blocker/out"), "{err}");
     // A read-only directory, where permissions bind (not as root).
     #[cfg(unix)]
@@ -235,20 +227,7 @@ fn unwritable_output_directory() {
         std::fs::create_dir(&ro).unwrap();
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
         if std::fs::File::create(ro.join("probe")).is_err() {
-            let o = genoa(&[
-                "run",
-                "-r",
-                reference.to_str().unwrap(),
-                "-1",
-                r1.to_str().unwrap(),
-                "-2",
-                r2.to_str().unwrap(),
-                "-s",
-                "S",
-                "-o",
-                ro.to_str().unwrap(),
-            ]);
-            let err = check_failure(&o, &ro);
+            let err = run_failing(&reference, &r1, &r2, &ro, &[]);
             assert!(err.contains("output directory is not writable"), "{err}");
         } else {
             let _ = std::fs::remove_file(ro.join("probe"));
@@ -292,37 +271,15 @@ fn bad_reference_and_read_group() {
     let (r1, r2) = (c.write("R1.fq", &r1), c.write("R2.fq", &r2));
     let reference = c.write("bad.fa", b"this is not a fasta file\n");
     let out = c.out();
-    let o = genoa(&[
-        "run",
-        "-r",
-        reference.to_str().unwrap(),
-        "-1",
-        r1.to_str().unwrap(),
-        "-2",
-        r2.to_str().unwrap(),
-        "-s",
-        "S",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    let err = check_failure(&o, &out);
+    let err = run_failing(&reference, &r1, &r2, &out, &[]);
     assert!(err.contains("bad.fa"), "{err}");
     let out2 = c.path("out2");
-    let o = genoa(&[
-        "run",
-        "-r",
-        demo_dir().join("ref.fa").to_str().unwrap(),
-        "-1",
-        r1.to_str().unwrap(),
-        "-2",
-        r2.to_str().unwrap(),
-        "-s",
-        "S",
-        "-R",
-        "@RG\\tID:x",
-        "-o",
-        out2.to_str().unwrap(),
-    ]);
-    let err = check_failure(&o, &out2);
+    let err = run_failing(
+        &demo_dir().join("ref.fa"),
+        &r1,
+        &r2,
+        &out2,
+        &["-R", "@RG\\tID:x"],
+    );
     assert!(err.contains("needs ID and SM"), "{err}");
 }
