@@ -34,6 +34,27 @@ pub trait Backend: Send + Sync {
     ) -> Result<()>;
 }
 
+/// Runs `chunk` on fixed-size slices of `batch.pairs` in parallel (rayon) and concatenates the
+/// parts in order into `out`: how the CPU backends use every core while staying independent
+/// of the thread count.
+pub(crate) fn run_chunked(
+    batch: &AlignBatch,
+    params: &AlignParams,
+    out: &mut AlignResults,
+    chunk: impl Fn(&[crate::kernel::banded_align::AlignPair]) -> AlignResults + Send + Sync,
+) -> Result<()> {
+    use rayon::prelude::*;
+    /// Problems per parallel chunk (a multiple of every SIMD lane count).
+    const CHUNK: usize = 256;
+    crate::kernel::banded_align::validate(batch, params)?;
+    let parts: Vec<AlignResults> = batch.pairs.par_chunks(CHUNK).map(chunk).collect();
+    out.clear();
+    for part in parts {
+        out.append(part);
+    }
+    Ok(())
+}
+
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum BackendChoice {

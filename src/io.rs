@@ -8,3 +8,12 @@ pub mod fastq;
 pub mod gvcf;
 pub mod reference;
 pub mod sam_header;
+
+use std::path::{Path, PathBuf};
+
+/// `file` with `suffix` appended to its whole name (`x.bam` → `x.bam.bai`): how indexes are named.
+pub fn with_suffix(file: &Path, suffix: &str) -> PathBuf {
+    let mut s = file.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}

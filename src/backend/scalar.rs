@@ -4,14 +4,9 @@
 
 pub mod banded_align;
 
-use rayon::prelude::*;
-
-use crate::backend::Backend;
+use crate::backend::{Backend, run_chunked};
 use crate::error::Result;
-use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, validate};
-
-/// Problems per parallel chunk.
-const CHUNK: usize = 256;
+use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
 
 /// The scalar backend.
 #[derive(Clone, Copy, Debug, Default)]
@@ -28,31 +23,21 @@ impl Backend for Scalar {
         params: &AlignParams,
         out: &mut AlignResults,
     ) -> Result<()> {
-        validate(batch, params)?;
-        let parts: Vec<AlignResults> = batch
-            .pairs
-            .par_chunks(CHUNK)
-            .map(|chunk| {
-                let mut part = AlignResults::default();
-                let mut scratch = banded_align::Scratch::default();
-                for pair in chunk {
-                    let r = banded_align::align_one(
-                        batch.query(pair),
-                        batch.target(pair),
-                        pair.diagonal,
-                        params,
-                        &mut scratch,
-                        &mut part.cigar,
-                    );
-                    part.results.push(r);
-                }
-                part
-            })
-            .collect();
-        out.clear();
-        for part in parts {
-            out.append(part);
-        }
-        Ok(())
+        run_chunked(batch, params, out, |chunk| {
+            let mut part = AlignResults::default();
+            let mut scratch = banded_align::Scratch::default();
+            for pair in chunk {
+                let r = banded_align::align_one(
+                    batch.query(pair),
+                    batch.target(pair),
+                    pair.diagonal,
+                    params,
+                    &mut scratch,
+                    &mut part.cigar,
+                );
+                part.results.push(r);
+            }
+            part
+        })
     }
 }

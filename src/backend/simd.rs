@@ -12,11 +12,9 @@
 pub mod banded_align;
 pub mod lanes;
 
-use rayon::prelude::*;
-
-use crate::backend::{Backend, CpuFeatures};
+use crate::backend::{Backend, CpuFeatures, run_chunked};
 use crate::error::{Error, Result};
-use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResults, validate};
+use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResults};
 
 /// Instruction sets with an entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,9 +39,6 @@ impl Isa {
 pub struct Simd {
     isa: Isa,
 }
-
-/// Problems per parallel chunk (a multiple of every lane count).
-const CHUNK: usize = 256;
 
 impl Simd {
     /// The best instruction set of this CPU, or an error naming what was found.
@@ -169,16 +164,6 @@ impl Backend for Simd {
         params: &AlignParams,
         out: &mut AlignResults,
     ) -> Result<()> {
-        validate(batch, params)?;
-        let parts: Vec<AlignResults> = batch
-            .pairs
-            .par_chunks(CHUNK)
-            .map(|c| self.chunk(batch, c, params))
-            .collect();
-        out.clear();
-        for part in parts {
-            out.append(part);
-        }
-        Ok(())
+        run_chunked(batch, params, out, |c| self.chunk(batch, c, params))
     }
 }

@@ -87,13 +87,14 @@ pub fn to_record_buf(r: &AlignedRead, rg: &str) -> Result<RecordBuf> {
 
 /// Path of the index beside `bam`: `.bai`, or `.csi` for long contigs.
 pub fn index_path(bam: &Path, max_contig_len: u64) -> PathBuf {
-    let mut s = bam.as_os_str().to_owned();
-    s.push(if max_contig_len > BAI_MAX_LEN {
-        ".csi"
-    } else {
-        ".bai"
-    });
-    PathBuf::from(s)
+    crate::io::with_suffix(
+        bam,
+        if max_contig_len > BAI_MAX_LEN {
+            ".csi"
+        } else {
+            ".bai"
+        },
+    )
 }
 
 /// Writes `records` (already in coordinate order) to `path` and its index; both appear under

@@ -32,9 +32,7 @@ fn repository(reference: &Reference) -> Result<fasta::Repository> {
 
 /// Path of the index beside `cram`.
 pub fn index_path(cram: &Path) -> PathBuf {
-    let mut s = cram.as_os_str().to_owned();
-    s.push(".crai");
-    PathBuf::from(s)
+    crate::io::with_suffix(cram, ".crai")
 }
 
 /// Writes `records` (coordinate order) as CRAM to `path`, then its `.crai`; both appear under

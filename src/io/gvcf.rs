@@ -120,13 +120,8 @@ pub fn format_record(chrom: &str, contig: &[u8], record: &Record, line: &mut Str
 
 /// Path of the index beside `gvcf`.
 pub fn index_path(gvcf: &Path, max_contig_len: u64) -> PathBuf {
-    let mut s = gvcf.as_os_str().to_owned();
-    s.push(if max_contig_len > crate::io::bam::BAI_MAX_LEN {
-        ".csi"
-    } else {
-        ".tbi"
-    });
-    PathBuf::from(s)
+    let long = max_contig_len > crate::io::bam::BAI_MAX_LEN;
+    crate::io::with_suffix(gvcf, if long { ".csi" } else { ".tbi" })
 }
 
 /// Writes the gVCF (`records[c]` are the records of contig `c`) and its index; both appear

@@ -131,9 +131,7 @@ impl Reference {
 
 /// `ref.fa` → `ref.fa.fai`.
 pub fn fai_path(fasta: &Path) -> PathBuf {
-    let mut s = fasta.as_os_str().to_owned();
-    s.push(".fai");
-    PathBuf::from(s)
+    crate::io::with_suffix(fasta, ".fai")
 }
 
 #[cfg(test)]
