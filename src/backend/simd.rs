@@ -5,9 +5,11 @@
 //! it): it needs an `Isa` variant, a `Lanes` implementation and an entry point; on aarch64 the
 //! backend reports that no supported instruction set was found and `auto` uses scalar.
 //!
-//! `detect` takes the widest instruction set. Measured on our AMD EPYC (2026-11), AVX2 runs
-//! `banded_align` 0–26 % faster than AVX-512 (Zen executes 512-bit vectors as two halves);
-//! choosing per CPU model by measurement is open work.
+//! `detect` takes the widest instruction set, except on AMD CPUs, where it takes AVX2 over
+//! AVX-512: Zen executes 512-bit vectors as two 256-bit halves, and on our AMD EPYC
+//! (2026-11, criterion `banded_align` bench, one thread) AVX2 ran 1–40 % faster than AVX-512
+//! on every workload. Intel CPUs keep AVX-512. `available` lists every instruction set, for
+//! tests and benches.
 
 pub mod banded_align;
 pub mod lanes;
@@ -34,6 +36,24 @@ impl Isa {
     }
 }
 
+/// Whether the CPU's vendor is AMD (CPUID leaf 0 vendor string `AuthenticAMD`).
+fn amd() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // CPUID leaf 0 exists on every x86_64 CPU.
+        let r = std::arch::x86_64::__cpuid(0);
+        let mut vendor = [0u8; 12];
+        vendor[..4].copy_from_slice(&r.ebx.to_le_bytes());
+        vendor[4..8].copy_from_slice(&r.edx.to_le_bytes());
+        vendor[8..].copy_from_slice(&r.ecx.to_le_bytes());
+        &vendor == b"AuthenticAMD"
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// The SIMD backend.
 #[derive(Clone, Copy, Debug)]
 pub struct Simd {
@@ -44,7 +64,7 @@ impl Simd {
     /// The best instruction set of this CPU, or an error naming what was found.
     pub fn detect() -> Result<Simd> {
         let f = CpuFeatures::detect();
-        let isa = if f.avx512bw {
+        let isa = if f.avx512bw && !amd() {
             Isa::Avx512bw
         } else if f.avx2 {
             Isa::Avx2
@@ -101,12 +121,12 @@ impl Simd {
 
 #[cfg(target_arch = "x86_64")]
 mod entry {
-    use super::banded_align::{Scratch, align_group};
-    use super::lanes::{Avx2, Avx512, Lanes, Sse41};
+    use super::banded_align::{Scratch, align_group, fits_i16};
+    use super::lanes::{Avx2, Avx2x16, Avx512, Avx512x16, Lanes, Sse41, Sse41x16};
     use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResults};
 
     macro_rules! entry_point {
-        ($name:ident, $features:literal, $lanes:ty) => {
+        ($name:ident, $features:literal, $narrow:ty, $wide:ty) => {
             #[target_feature(enable = $features)]
             pub unsafe fn $name(
                 batch: &AlignBatch,
@@ -115,25 +135,38 @@ mod entry {
                 s: &mut Scratch,
                 out: &mut AlignResults,
             ) {
-                for group in pairs.chunks(<$lanes>::LANES) {
+                for group in pairs.chunks(<$narrow>::LANES) {
                     // SAFETY: this function is compiled for, and only called on, this ISA.
                     unsafe {
-                        align_group::<$lanes>(
-                            batch,
-                            group,
-                            params,
-                            s,
-                            &mut out.results,
-                            &mut out.cigar,
-                        )
-                    };
+                        if fits_i16(group, params) {
+                            align_group::<$narrow>(
+                                batch,
+                                group,
+                                params,
+                                s,
+                                &mut out.results,
+                                &mut out.cigar,
+                            );
+                        } else {
+                            for sub in group.chunks(<$wide>::LANES) {
+                                align_group::<$wide>(
+                                    batch,
+                                    sub,
+                                    params,
+                                    s,
+                                    &mut out.results,
+                                    &mut out.cigar,
+                                );
+                            }
+                        }
+                    }
                 }
             }
         };
     }
-    entry_point!(sse41, "sse4.1", Sse41);
-    entry_point!(avx2, "avx2", Avx2);
-    entry_point!(avx512bw, "avx512f,avx512bw", Avx512);
+    entry_point!(sse41, "sse4.1", Sse41x16, Sse41);
+    entry_point!(avx2, "avx2", Avx2x16, Avx2);
+    entry_point!(avx512bw, "avx512f,avx512bw", Avx512x16, Avx512);
 }
 
 #[cfg(not(target_arch = "x86_64"))]

@@ -294,7 +294,69 @@ fn edge_cases() -> Vec<(AlignParams, AlignBatch)> {
         },
         b,
     ));
+    cases.extend(lane_width_cases(&mut rng));
     cases
+}
+
+/// Scoring under which the SIMD backend's 16-bit lanes are just allowed, and just not.
+fn wide_scoring(mode: Mode) -> AlignParams {
+    AlignParams {
+        mode,
+        match_score: 3,
+        mismatch: 20,
+        n_penalty: 20,
+        gap_open: 10,
+        gap_extend: 5,
+        band: 12,
+        end_bonus: 7,
+        zdrop: 0,
+    }
+}
+
+/// Groups on both sides of the SIMD backend's 16-bit limit (`fits_i16`): all-mismatch and
+/// strongly diverged pairs that drive scores far negative, and mixed groups in which one long
+/// pair moves a whole group of short ones to 32-bit lanes.
+fn lane_width_cases(rng: &mut Rng) -> Vec<(AlignParams, AlignBatch)> {
+    let mut out = Vec::new();
+    for mode in [Mode::Global, Mode::Extension, Mode::Local] {
+        let p = wide_scoring(mode);
+        for len in [780usize, 795, 800, 820] {
+            let mut b = AlignBatch::default();
+            let q = rng.bases(len);
+            let mismatched: Vec<u8> = q.iter().map(|&x| (x + 1) % 4).collect();
+            b.push(&q, &mismatched, 0);
+            b.push(&q, &mutate(rng, &q, 8, 4), 0);
+            for short in 0..40 {
+                let q = rng.bases(20 + short);
+                b.push(&q, &mutate(rng, &q, 10, 5), 0);
+            }
+            b.push(&q, &q, 0);
+            if mode == Mode::Global {
+                b.pairs.retain(|pair| {
+                    (i64::from(pair.target_len) - i64::from(pair.query_len)).unsigned_abs()
+                        <= u64::from(p.band)
+                });
+            }
+            out.push((p, b));
+        }
+    }
+    out
+}
+
+#[test]
+fn lane_width_cases_straddle_the_16_bit_limit() {
+    use genoa::backend::simd::banded_align::fits_i16;
+    let (mut narrow, mut wide) = (0, 0);
+    for (p, b) in lane_width_cases(&mut Rng::new(7)) {
+        for pair in &b.pairs {
+            if fits_i16(std::slice::from_ref(pair), &p) {
+                narrow += 1;
+            } else {
+                wide += 1;
+            }
+        }
+    }
+    assert!(narrow > 0 && wide > 0, "narrow {narrow} wide {wide}");
 }
 
 /// Seeded random read-like cases.

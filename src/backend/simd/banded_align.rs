@@ -13,20 +13,99 @@
 //! * `h`, `f`: the scalar spec's two rows, `(W + 1)·L` values;
 //! * `dirs[((i−1)·W + k)·L + l]`: the direction nibble of the scalar spec, one byte each.
 //!
-//! i32 lanes never saturate within the contract's limits (`kernel::banded_align::validate`), so
-//! no lane ever needs redoing.
+//! # Lane width
+//! 32-bit lanes hold every value the contract allows (`kernel::banded_align::validate`). 16-bit
+//! lanes run twice the problems per vector, and are used for a group only when [`fits_i16`]
+//! proves, before the group runs, that none of its values can leave the 16-bit range; a group
+//! that might is run on 32-bit lanes instead, so no result ever depends on the width. In 16-bit
+//! lanes the contract's `NEG` is `i16::MIN` and sums saturate, which clamps at `NEG` exactly
+//! as the 32-bit `max(sum, NEG)` does. Why the two are order-isomorphic (hence take the same
+//! maxima, ties and directions): every cell inside the band and the target has an in-band
+//! diagonal predecessor (or is a boundary cell), so by induction its `H` is a real path score;
+//! `E`/`F` are `NEG` or real path scores; real scores of a group lie within
+//! `±(c·(rows + cols + 2) + end_bonus)` with `c` the largest per-step gain or cost, and
+//! [`fits_i16`] keeps that bound, plus one more step, strictly inside the 16-bit range.
 
 use crate::backend::scalar::banded_align::{
     E_EXT, F_EXT, SRC_DIAG, SRC_E, SRC_F, SRC_START, append_cigar, boundary, traceback,
 };
-use crate::backend::simd::lanes::Lanes;
+use crate::backend::simd::lanes::{Elem, Lanes};
 use crate::genome::CigarOp;
 use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResult, Mode, NEG};
 
 const INVALID: u8 = 7;
 const COLUMN0: u8 = 6;
 /// Widest lane count of any entry point.
-const MAX_LANES: usize = 16;
+const MAX_LANES: usize = 32;
+/// Largest bound on a 16-bit group's scores that [`fits_i16`] accepts (a margin below
+/// `i16::MAX`).
+const I16_BOUND: i64 = 32_000;
+
+/// Whether every value of `group`'s DP provably fits 16-bit lanes (see the module header).
+pub fn fits_i16(group: &[AlignPair], params: &AlignParams) -> bool {
+    let rows = group
+        .iter()
+        .map(|p| i64::from(p.query_len))
+        .max()
+        .unwrap_or(0);
+    let cols = group
+        .iter()
+        .map(|p| i64::from(p.target_len))
+        .max()
+        .unwrap_or(0);
+    let step = [
+        params.match_score,
+        params.mismatch,
+        params.n_penalty,
+        params.gap_open + params.gap_extend,
+    ]
+    .into_iter()
+    .map(|v| i64::from(v).abs())
+    .max()
+    .unwrap_or(0);
+    let bonus = i64::from(params.end_bonus).abs();
+    let bound = step * (rows + cols + 2) + bonus;
+    let width = 2 * i64::from(params.band) + 1;
+    bound + step + bonus < I16_BOUND && width < I16_BOUND
+}
+
+/// The lane value of contract value `x`.
+#[inline(always)]
+fn lane_value<V: Lanes>(x: i32) -> V::Elem {
+    V::Elem::from_i32(if x == NEG { V::NEG } else { x })
+}
+
+/// The contract value of lane value `v`.
+#[inline(always)]
+fn contract_value<V: Lanes>(v: V::Elem) -> i32 {
+    let v: i32 = v.into();
+    if v == V::NEG { NEG } else { v }
+}
+
+/// `H` and `F` rows of one lane width.
+#[derive(Default)]
+struct Rows<E> {
+    h: Vec<E>,
+    f: Vec<E>,
+}
+
+/// Picks a [`Scratch`]'s rows of one element type.
+pub trait RowsOf: Elem {
+    #[doc(hidden)]
+    fn rows(s: &mut Scratch) -> (&mut Vec<Self>, &mut Vec<Self>);
+}
+
+impl RowsOf for i32 {
+    fn rows(s: &mut Scratch) -> (&mut Vec<i32>, &mut Vec<i32>) {
+        (&mut s.rows32.h, &mut s.rows32.f)
+    }
+}
+
+impl RowsOf for i16 {
+    fn rows(s: &mut Scratch) -> (&mut Vec<i16>, &mut Vec<i16>) {
+        (&mut s.rows16.h, &mut s.rows16.f)
+    }
+}
 
 /// Reusable buffers of one worker.
 #[derive(Default)]
@@ -34,8 +113,8 @@ pub struct Scratch {
     target: Vec<u8>,
     query: Vec<u8>,
     dirs: Vec<u8>,
-    h: Vec<i32>,
-    f: Vec<i32>,
+    rows32: Rows<i32>,
+    rows16: Rows<i16>,
     ops: Vec<CigarOp>,
 }
 
@@ -51,7 +130,9 @@ pub unsafe fn align_group<V: Lanes>(
     s: &mut Scratch,
     results: &mut Vec<AlignResult>,
     cigar: &mut Vec<(CigarOp, u32)>,
-) {
+) where
+    V::Elem: RowsOf,
+{
     let lanes = V::LANES;
     debug_assert!(!pairs.is_empty() && pairs.len() <= lanes && lanes <= MAX_LANES);
     let band = i64::from(params.band);
@@ -85,52 +166,58 @@ pub unsafe fn align_group<V: Lanes>(
         for (i, &b) in q.iter().enumerate() {
             s.query[i * lanes + l] = b;
         }
-        for pos in 0..positions {
-            let j = pos as i64 + diag[l] - band;
-            s.target[pos * lanes + l] = if j < 0 || j > n[l] {
-                INVALID
-            } else if j == 0 {
-                COLUMN0
-            } else {
-                t[(j - 1) as usize]
-            };
+        // Position `pos` holds column `j = pos + diag - band`: INVALID (the fill) outside
+        // `0..=n`, COLUMN0 at `j = 0`, the target base `t[j - 1]` in `1..=n`.
+        let offset = band - diag[l]; // position of column 0
+        if (0..positions as i64).contains(&offset) {
+            s.target[offset as usize * lanes + l] = COLUMN0;
+        }
+        let first = (offset + 1).max(0);
+        let last = (offset + n[l]).min(positions as i64 - 1);
+        for pos in first..=last {
+            s.target[pos as usize * lanes + l] = t[(pos - offset - 1) as usize];
         }
     }
     s.dirs.clear();
     s.dirs.resize(rows * w * lanes, 0);
-    s.h.clear();
-    s.h.resize((w + 1) * lanes, NEG);
-    s.f.clear();
-    s.f.resize((w + 1) * lanes, NEG);
+    let (h_row, f_row) = V::Elem::rows(s);
+    let neg = lane_value::<V>(NEG);
+    h_row.clear();
+    h_row.resize((w + 1) * lanes, neg);
+    f_row.clear();
+    f_row.resize((w + 1) * lanes, neg);
 
     // Row 0.
     for k in 0..w {
         for l in 0..lanes {
             let j = k as i64 + diag[l] - band;
             if (0..=n[l]).contains(&j) {
-                s.h[k * lanes + l] = boundary(params, 0, j);
+                h_row[k * lanes + l] = lane_value::<V>(boundary(params, 0, j));
             }
         }
     }
     let mut global_score = [0i32; MAX_LANES];
-    let capture_global = |row: i64, h: &[i32], score: &mut [i32; MAX_LANES]| {
+    let capture_global = |row: i64, h: &[V::Elem], score: &mut [i32; MAX_LANES]| {
         for l in 0..pairs.len() {
             if m[l] == row {
                 let k = (n[l] - m[l] - diag[l] + band) as usize;
-                score[l] = h[k * lanes + l];
+                score[l] = contract_value::<V>(h[k * lanes + l]);
             }
         }
     };
     if !scan {
-        capture_global(0, &s.h, &mut global_score);
+        capture_global(0, h_row, &mut global_score);
     }
+    let h = h_row.as_mut_ptr();
+    let f = f_row.as_mut_ptr();
     // Lanes still computing (z-drop stops a lane; later rows of it are computed but unused).
-    let mut alive = [-1i32; MAX_LANES];
+    let (dead, live_lane) = (V::Elem::from_i32(0), V::Elem::from_i32(-1));
+    let mut alive = [live_lane; MAX_LANES];
     let mut zdropped = [false; MAX_LANES];
 
-    let mut m32 = [0i32; MAX_LANES];
+    let mut m_lane = [V::Elem::default(); MAX_LANES];
     for l in 0..lanes {
-        m32[l] = m[l] as i32;
+        m_lane[l] = V::Elem::from_i32(m[l] as i32);
     }
     // SAFETY (whole block): the caller guarantees `V`'s instruction set; every pointer below
     // stays inside the buffers sized above: `target` has `(rows + w + 1)·L` bytes and is read
@@ -144,7 +231,8 @@ pub unsafe fn align_group<V: Lanes>(
             splat(-params.mismatch),
             splat(-params.n_penalty),
         );
-        let (neg, zero, three, ones) = (splat(NEG), splat(0), splat(3), splat(-1));
+        let (neg, zero, one, three, ones) =
+            (splat(V::NEG), splat(0), splat(1), splat(3), splat(-1));
         let (v_oe, v_ge) = (splat(-oe), splat(-ge));
         let (v_invalid, v_col0) = (splat(i32::from(INVALID)), splat(i32::from(COLUMN0)));
         let (v_src_e, v_src_f, v_src_diag) = (
@@ -154,22 +242,21 @@ pub unsafe fn align_group<V: Lanes>(
         );
         let (v_e_ext, v_f_ext) = (splat(i32::from(E_EXT)), splat(i32::from(F_EXT)));
         debug_assert_eq!(SRC_START, 0);
-        let vm = V::load(m32.as_ptr());
+        let vm = V::load(m_lane.as_ptr());
+        let v_zdrop = splat(zdrop.min(V::MAX));
         let bonus = splat(params.end_bonus);
         let mut score = zero;
         let mut best_i = zero;
         let mut best_k = zero;
         let target = s.target.as_ptr();
-        let h = s.h.as_mut_ptr();
-        let f = s.f.as_mut_ptr();
         let dirs = s.dirs.as_mut_ptr();
         for i in 1..=rows {
             let vi = splat(i as i32);
             let q = V::load_u8(s.query.as_ptr().add((i - 1) * lanes));
             let q_n = q.gt(three);
-            let column0 = splat(boundary(params, i as i64, 0));
+            let column0 = splat(lane_value::<V>(boundary(params, i as i64, 0)).into());
             let live = vi.gt(vm).andnot(V::load(alive.as_ptr()));
-            let mut row_max = splat(i32::MIN);
+            let mut row_max = splat(V::MIN);
             let mut row_k = zero;
             let row_bonus = vm.eq(vi).and(bonus);
             let mut e_run = neg;
@@ -184,22 +271,23 @@ pub unsafe fn align_group<V: Lanes>(
             let mut h_diag = V::load(h);
             macro_rules! row {
                 ($clean:expr) => {
+                    let mut vk = zero;
                     for k in 0..w {
                         let t = V::load_u8(target.add((i + k) * lanes));
                         let h_up = V::load(h.add((k + 1) * lanes));
                         let f_up = V::load(f.add((k + 1) * lanes));
 
-                        let e_open = h_left.add(v_oe).max(neg);
-                        let e_ext = e_run.add(v_ge).max(neg);
+                        let e_open = h_left.add_clamp(v_oe, neg);
+                        let e_ext = e_run.add_clamp(v_ge, neg);
                         let e_is_ext = e_ext.gt(e_open);
                         let ev = V::blend(e_is_ext, e_ext, e_open);
-                        let f_open = h_up.add(v_oe).max(neg);
-                        let f_ext = f_up.add(v_ge).max(neg);
+                        let f_open = h_up.add_clamp(v_oe, neg);
+                        let f_ext = f_up.add_clamp(v_ge, neg);
                         let f_is_ext = f_ext.gt(f_open);
                         let fv = V::blend(f_is_ext, f_ext, f_open);
                         let any_n = q_n.or(t.gt(three));
                         let subst = V::blend(any_n, vn, V::blend(q.eq(t), vmatch, vmis));
-                        let mut hv = h_diag.add(subst).max(neg);
+                        let mut hv = h_diag.add_clamp(subst, neg);
                         let mut src = v_src_diag;
                         let take_e = ev.gt(hv);
                         hv = V::blend(take_e, ev, hv);
@@ -215,6 +303,8 @@ pub unsafe fn align_group<V: Lanes>(
                         let dir = src.or(e_is_ext.and(v_e_ext)).or(f_is_ext.and(v_f_ext));
                         // The old H[k+1] is the next cell's diagonal.
                         h_diag = h_up;
+                        let k_here = vk;
+                        vk = vk.add(one);
                         if $clean {
                             hv.store(h.add(k * lanes));
                             fv.store(f.add(k * lanes));
@@ -224,7 +314,7 @@ pub unsafe fn align_group<V: Lanes>(
                             if scan {
                                 let higher = hv.gt(row_max);
                                 row_max = V::blend(higher, hv, row_max);
-                                row_k = V::blend(higher, splat(k as i32), row_k);
+                                row_k = V::blend(higher, k_here, row_k);
                             }
                         } else {
                             let invalid = t.eq(v_invalid);
@@ -243,7 +333,7 @@ pub unsafe fn align_group<V: Lanes>(
                                 // (applied after the row).
                                 let higher = hv.gt(row_max).and(cell);
                                 row_max = V::blend(higher, hv, row_max);
-                                row_k = V::blend(higher, splat(k as i32), row_k);
+                                row_k = V::blend(higher, k_here, row_k);
                             }
                         }
                     }
@@ -256,7 +346,7 @@ pub unsafe fn align_group<V: Lanes>(
             }
             if scan {
                 let cand = row_max.add(row_bonus);
-                let better = cand.gt(score).and(row_max.gt(splat(i32::MIN))).and(live);
+                let better = cand.gt(score).and(row_max.gt(splat(V::MIN))).and(live);
                 score = V::blend(better, cand, score);
                 best_i = V::blend(better, vi, best_i);
                 best_k = V::blend(better, row_k, best_k);
@@ -268,17 +358,29 @@ pub unsafe fn align_group<V: Lanes>(
                     &mut global_score,
                 );
             }
-            if zdrop > 0 {
-                let mut lane_vals = [[0i32; MAX_LANES]; 5];
+            // Z-drop needs `score - row_max > zdrop` (the diagonal term is never negative):
+            // a vector test of that, exact in 32-bit lanes and saturating in 16-bit ones
+            // (a saturated difference is `V::MAX`, above any threshold it is compared with),
+            // skips the per-lane check on the rows where no lane can stop.
+            let may_drop = zdrop > 0
+                && (zdrop >= V::MAX
+                    || score
+                        .sub(row_max)
+                        .gt(v_zdrop)
+                        .and(live)
+                        .and(row_max.gt(splat(V::MIN)))
+                        .any());
+            if may_drop {
+                let mut lane_vals = [[V::Elem::default(); MAX_LANES]; 5];
                 for (v, dst) in [score, best_i, best_k, row_max, row_k]
                     .into_iter()
                     .zip(lane_vals.iter_mut())
                 {
                     v.store(dst.as_mut_ptr());
                 }
-                let [sc, bi, bk, rm, rk] = lane_vals;
+                let [sc, bi, bk, rm, rk] = lane_vals.map(|v| v.map(|x| -> i32 { x.into() }));
                 for l in 0..pairs.len() {
-                    if alive[l] == 0 || i as i64 >= m[l] || rm[l] == i32::MIN {
+                    if alive[l] == dead || i as i64 >= m[l] || rm[l] == V::MIN {
                         continue;
                     }
                     // Diagonals j - i of the row maximum and of the best cell (the empty
@@ -292,17 +394,22 @@ pub unsafe fn align_group<V: Lanes>(
                     if i64::from(sc[l]) - i64::from(rm[l])
                         > i64::from(zdrop) + i64::from(ge) * (row_diag - best_diag).abs()
                     {
-                        alive[l] = 0;
+                        alive[l] = dead;
                         zdropped[l] = true;
                     }
                 }
             }
         }
-        let mut out = ([0i32; MAX_LANES], [0i32; MAX_LANES], [0i32; MAX_LANES]);
-        score.store(out.0.as_mut_ptr());
-        best_i.store(out.1.as_mut_ptr());
-        best_k.store(out.2.as_mut_ptr());
-        out
+        let mut out = [[V::Elem::default(); MAX_LANES]; 3];
+        score.store(out[0].as_mut_ptr());
+        best_i.store(out[1].as_mut_ptr());
+        best_k.store(out[2].as_mut_ptr());
+        let [sc, bi, bk] = out;
+        (
+            sc.map(|x| contract_value::<V>(x)),
+            bi.map(|x| -> i32 { x.into() }),
+            bk.map(|x| -> i32 { x.into() }),
+        )
     };
     let score = if scan { score_v } else { global_score };
     for l in 0..pairs.len() {
