@@ -12,40 +12,13 @@
 //! global for the haplotype one), with CIGAR like genoa. Build with
 //! `RUSTFLAGS="-C target-feature=+sse4.1"` so ksw2 compiles its SSE4.1 path rather than SSE2.
 
-use std::sync::Arc;
+mod common;
 
+use common::{Rng, mutate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use genoa::backend::Backend;
 use genoa::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, Mode};
 
 const BAND: u32 = 16;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// A read (or haplotype) from `reference` with `per_mille` substitutions and indels.
-fn mutate(rng: &mut Rng, src: &[u8], per_mille: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(src.len() + 8);
-    for &b in src {
-        match rng.below(1000) {
-            r if r < per_mille / 10 => {} // deletion
-            r if r < per_mille / 5 => out.extend([b, rng.below(4) as u8]), // insertion
-            r if r < per_mille => out.push((b + 1 + rng.below(3) as u8) % 4), // substitution
-            _ => out.push(b),
-        }
-    }
-    out
-}
 
 fn workload(
     len: std::ops::RangeInclusive<usize>,
@@ -131,18 +104,8 @@ fn ksw2(batch: &AlignBatch, p: &AlignParams, ez: &mut minimap2_sys::ksw_extz_t) 
 }
 
 fn bench(c: &mut Criterion) {
-    let one_thread = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("pool");
-    let mut backends: Vec<Arc<dyn Backend>> = vec![Arc::new(genoa::backend::scalar::Scalar)];
-    for simd in genoa::backend::simd::Simd::available() {
-        backends.push(Arc::new(simd));
-    }
-    match genoa::backend::gpu::Gpu::new(true) {
-        Ok(g) => backends.push(Arc::new(g)),
-        Err(e) => eprintln!("banded_align bench: no GPU backend ({e})"),
-    }
+    let one_thread = common::one_thread();
+    let backends = common::backends("banded_align");
     let workloads = [
         (
             "ext150-1pct",

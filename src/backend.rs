@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
+use crate::kernel::pair_hmm::{HmmBatch, HmmResults, RowCoefs};
 
 /// A device that runs genoa's kernels.
 pub trait Backend: Send + Sync {
@@ -32,6 +33,71 @@ pub trait Backend: Send + Sync {
         params: &AlignParams,
         out: &mut AlignResults,
     ) -> Result<()>;
+    /// Runs `pair_hmm` on every read × haplotype pair of every region of `batch` into `out`
+    /// (cleared first).
+    fn pair_hmm(&self, batch: &HmmBatch, out: &mut HmmResults) -> Result<()>;
+}
+
+/// One unit of CPU `pair_hmm` work: up to [`HMM_CHUNK`] consecutive reads of a region against
+/// one of its haplotypes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HmmTask {
+    pub region: usize,
+    /// Batch index of the haplotype.
+    pub hap: usize,
+    /// Batch indices of the reads.
+    pub reads: (usize, usize),
+}
+
+/// Reads per CPU `pair_hmm` task (a multiple of every SIMD lane count).
+pub(crate) const HMM_CHUNK: usize = 32;
+
+/// Runs `task` over every [`HmmTask`] of `batch` in parallel (rayon) and scatters the
+/// likelihoods into `out`: each task fills one value per read. The row coefficients of every
+/// read are computed once, first, and passed in indexed like the read bases.
+pub(crate) fn run_hmm_chunked(
+    batch: &HmmBatch,
+    out: &mut HmmResults,
+    task: impl Fn(&[RowCoefs], HmmTask, &mut Vec<f64>) + Send + Sync,
+) -> Result<()> {
+    use rayon::prelude::*;
+    crate::kernel::pair_hmm::validate(batch)?;
+    let coefs = crate::kernel::pair_hmm::all_coefficients(batch);
+    let mut tasks = Vec::new();
+    for (region, g) in batch.regions.iter().enumerate() {
+        let first = g.first_read as usize;
+        for hap in g.first_hap as usize..(g.first_hap + g.haps) as usize {
+            let mut r = first;
+            while r < first + g.reads as usize {
+                let end = (r + HMM_CHUNK).min(first + g.reads as usize);
+                tasks.push(HmmTask {
+                    region,
+                    hap,
+                    reads: (r, end),
+                });
+                r = end;
+            }
+        }
+    }
+    let parts: Vec<Vec<f64>> = tasks
+        .par_iter()
+        .map(|&t| {
+            let mut v = Vec::with_capacity(t.reads.1 - t.reads.0);
+            task(&coefs, t, &mut v);
+            v
+        })
+        .collect();
+    out.log10.clear();
+    out.log10.resize(batch.pairs(), 0.0);
+    for (t, part) in tasks.iter().zip(parts) {
+        let g = &batch.regions[t.region];
+        let h = t.hap - g.first_hap as usize;
+        for (k, v) in part.into_iter().enumerate() {
+            let r = t.reads.0 + k - g.first_read as usize;
+            out.log10[g.out_offset as usize + r * g.haps as usize + h] = v;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `chunk` on fixed-size slices of `batch.pairs` in parallel (rayon) and concatenates the

@@ -2,3 +2,4 @@
 //! saturation) that every backend implements identically. No backend code lives here.
 
 pub mod banded_align;
+pub mod pair_hmm;

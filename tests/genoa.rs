@@ -6,6 +6,7 @@ mod genoa {
     pub mod bad_input;
     pub mod common;
     pub mod formats;
+    pub mod pair_hmm;
     pub mod runs;
     pub mod shaders;
 }

@@ -4,12 +4,14 @@
 //! [`Error::Backend`]; nothing here panics on a driver error.
 
 pub mod banded_align;
+pub mod pair_hmm;
 
 use std::sync::{Arc, Mutex};
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
+use crate::kernel::pair_hmm::{HmmBatch, HmmResults};
 
 /// What `genoa backends` prints of an adapter.
 #[derive(Clone, Debug)]
@@ -92,6 +94,7 @@ pub struct Gpu {
     /// Errors reported by wgpu outside an error scope, taken after each submission.
     uncaptured: Arc<Mutex<Option<String>>>,
     banded_align: banded_align::Kernel,
+    pair_hmm: pair_hmm::Kernel,
 }
 
 impl Gpu {
@@ -135,6 +138,7 @@ impl Gpu {
             }
         }));
         let banded_align = banded_align::Kernel::new(&device)?;
+        let pair_hmm = pair_hmm::Kernel::new(&device)?;
         Ok(Gpu {
             name: format!("gpu-{} ({})", r.backend, r.name),
             device,
@@ -144,6 +148,7 @@ impl Gpu {
             loop_budget: r.name.contains("llvmpipe").then_some(60_000),
             uncaptured,
             banded_align,
+            pair_hmm,
         })
     }
 
@@ -260,6 +265,106 @@ impl Backend for Gpu {
     ) -> Result<()> {
         self.banded_align.run(self, batch, params, out)
     }
+
+    fn pair_hmm(&self, batch: &HmmBatch, out: &mut HmmResults) -> Result<()> {
+        self.pair_hmm.run(self, batch, out)
+    }
+}
+
+/// A kernel's compiled pipeline and its bind group layout: one buffer per binding, numbered in
+/// order.
+pub(crate) struct Compiled {
+    stem: &'static str,
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+impl Compiled {
+    /// Compiles `source` (entry point `main`) with bindings `0..` of the given kinds.
+    pub(crate) fn new(
+        device: &wgpu::Device,
+        stem: &'static str,
+        source: &str,
+        bindings: &[wgpu::BufferBindingType],
+    ) -> Result<Compiled> {
+        let entries: Vec<_> = bindings
+            .iter()
+            .enumerate()
+            .map(|(i, &ty)| entry(i as u32, ty))
+            .collect();
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(stem),
+            entries: &entries,
+        });
+        let pipeline = Gpu::pipeline(device, stem, source, &layout)?;
+        Ok(Compiled {
+            stem,
+            layout,
+            pipeline,
+        })
+    }
+
+    /// Binds `buffers` (binding `i` = `buffers[i]`), dispatches `groups` workgroups, copies each
+    /// `(buffer, bytes)` of `outputs` into `staging` one after the other, and reads `staging`
+    /// back into `host`.
+    pub(crate) fn run(
+        &self,
+        gpu: &Gpu,
+        buffers: &[&wgpu::Buffer],
+        groups: (u32, u32),
+        outputs: &[(&wgpu::Buffer, u64)],
+        staging: &wgpu::Buffer,
+        host: &mut Vec<u8>,
+    ) -> Result<()> {
+        let entries: Vec<_> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(self.stem),
+            layout: &self.layout,
+            entries: &entries,
+        });
+        let mut encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some(self.stem),
+            });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(self.stem),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(groups.0, groups.1, 1);
+        }
+        let mut offset = 0;
+        for &(buffer, bytes) in outputs {
+            encoder.copy_buffer_to_buffer(buffer, 0, staging, offset, bytes);
+            offset += bytes;
+        }
+        let submission = gpu.queue.submit([encoder.finish()]);
+        gpu.read_back(staging, offset, submission, host)
+    }
+}
+
+/// A compute-visible buffer entry of a bind group layout.
+fn entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
 }
 
 /// A device buffer that grows on demand and is reused across batches.
@@ -276,6 +381,13 @@ impl Reusable {
             label,
             buffer: None,
         }
+    }
+
+    /// The buffer, grown to hold `data`, with `data` written at its start.
+    fn upload(&mut self, gpu: &Gpu, data: &[u8]) -> &wgpu::Buffer {
+        let buffer = self.get(&gpu.device, data.len() as u64);
+        gpu.queue.write_buffer(buffer, 0, data);
+        buffer
     }
 
     /// The buffer, at least `size` bytes (rounded up to a power of two, at least 256).

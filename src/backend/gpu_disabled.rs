@@ -4,6 +4,7 @@
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
+use crate::kernel::pair_hmm::{HmmBatch, HmmResults};
 
 /// What `genoa backends` prints of an adapter (none exist in this build).
 #[derive(Clone, Debug)]
@@ -45,6 +46,12 @@ impl Backend for Gpu {
         "gpu (disabled)".to_string()
     }
     fn banded_align(&self, _: &AlignBatch, _: &AlignParams, _: &mut AlignResults) -> Result<()> {
+        Err(Error::backend(
+            "gpu",
+            "genoa was built without the `gpu` feature",
+        ))
+    }
+    fn pair_hmm(&self, _: &HmmBatch, _: &mut HmmResults) -> Result<()> {
         Err(Error::backend(
             "gpu",
             "genoa was built without the `gpu` feature",

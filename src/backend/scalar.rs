@@ -3,10 +3,12 @@
 //! does not depend on the thread count.
 
 pub mod banded_align;
+pub mod pair_hmm;
 
-use crate::backend::{Backend, run_chunked};
+use crate::backend::{Backend, run_chunked, run_hmm_chunked};
 use crate::error::Result;
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
+use crate::kernel::pair_hmm::{HmmBatch, HmmResults};
 
 /// The scalar backend.
 #[derive(Clone, Copy, Debug, Default)]
@@ -38,6 +40,19 @@ impl Backend for Scalar {
                 part.results.push(r);
             }
             part
+        })
+    }
+
+    fn pair_hmm(&self, batch: &HmmBatch, out: &mut HmmResults) -> Result<()> {
+        run_hmm_chunked(batch, out, |coefs, task, values| {
+            let mut scratch = pair_hmm::Scratch::default();
+            let hap = batch.hap(task.hap);
+            for r in task.reads.0..task.reads.1 {
+                let s = batch.reads[r];
+                let rows = &coefs[s.offset as usize..(s.offset + s.len) as usize];
+                let res = pair_hmm::forward(rows, hap, &mut scratch);
+                values.push(res.log10(hap.len() as u32));
+            }
         })
     }
 }

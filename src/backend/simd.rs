@@ -13,10 +13,12 @@
 
 pub mod banded_align;
 pub mod lanes;
+pub mod pair_hmm;
 
-use crate::backend::{Backend, CpuFeatures, run_chunked};
+use crate::backend::{Backend, CpuFeatures, run_chunked, run_hmm_chunked};
 use crate::error::{Error, Result};
 use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResults};
+use crate::kernel::pair_hmm::{FixedResult, HmmBatch, HmmResults, RowCoefs};
 
 /// Instruction sets with an entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,13 +119,33 @@ impl Simd {
         }
         out
     }
+
+    /// The fixed-point results of `reads` against `hap` on this backend's instruction set.
+    fn hmm(
+        &self,
+        reads: &[&[RowCoefs]],
+        hap: &[u8],
+        s: &mut pair_hmm::Scratch,
+        out: &mut Vec<FixedResult>,
+    ) {
+        // SAFETY: as in `chunk`: the ISA was detected on this CPU.
+        unsafe {
+            match self.isa {
+                Isa::Sse41 => entry::hmm_sse41(reads, hap, s, out),
+                Isa::Avx2 => entry::hmm_avx2(reads, hap, s, out),
+                Isa::Avx512bw => entry::hmm_avx512bw(reads, hap, s, out),
+            }
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod entry {
     use super::banded_align::{Scratch, align_group, fits_i16};
-    use super::lanes::{Avx2, Avx2x16, Avx512, Avx512x16, Lanes, Sse41, Sse41x16};
+    use super::lanes::{Avx2, Avx2x16, Avx512, Avx512x16, Lanes, Sse41, Sse41x16, X2};
+    use super::pair_hmm;
     use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResults};
+    use crate::kernel::pair_hmm::{FixedResult, RowCoefs};
 
     macro_rules! entry_point {
         ($name:ident, $features:literal, $narrow:ty, $wide:ty) => {
@@ -167,6 +189,24 @@ mod entry {
     entry_point!(sse41, "sse4.1", Sse41x16, Sse41);
     entry_point!(avx2, "avx2", Avx2x16, Avx2);
     entry_point!(avx512bw, "avx512f,avx512bw", Avx512x16, Avx512);
+
+    macro_rules! hmm_entry_point {
+        ($name:ident, $features:literal, $lanes:ty) => {
+            #[target_feature(enable = $features)]
+            pub unsafe fn $name(
+                reads: &[&[RowCoefs]],
+                hap: &[u8],
+                s: &mut pair_hmm::Scratch,
+                out: &mut Vec<FixedResult>,
+            ) {
+                // SAFETY: this function is compiled for, and only called on, this ISA.
+                unsafe { pair_hmm::forward_reads::<$lanes>(reads, hap, s, out) }
+            }
+        };
+    }
+    hmm_entry_point!(hmm_sse41, "sse4.1", X2<Sse41>);
+    hmm_entry_point!(hmm_avx2, "avx2", Avx2);
+    hmm_entry_point!(hmm_avx512bw, "avx512f,avx512bw", X2<Avx512>);
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -184,6 +224,15 @@ mod entry {
     }
     pub use sse41 as avx2;
     pub use sse41 as avx512bw;
+    pub unsafe fn hmm_sse41(
+        _: &[&[crate::kernel::pair_hmm::RowCoefs]],
+        _: &[u8],
+        _: &mut super::pair_hmm::Scratch,
+        _: &mut Vec<crate::kernel::pair_hmm::FixedResult>,
+    ) {
+    }
+    pub use hmm_sse41 as hmm_avx2;
+    pub use hmm_sse41 as hmm_avx512bw;
 }
 
 impl Backend for Simd {
@@ -198,5 +247,20 @@ impl Backend for Simd {
         out: &mut AlignResults,
     ) -> Result<()> {
         run_chunked(batch, params, out, |c| self.chunk(batch, c, params))
+    }
+
+    fn pair_hmm(&self, batch: &HmmBatch, out: &mut HmmResults) -> Result<()> {
+        run_hmm_chunked(batch, out, |coefs, task, values| {
+            let hap = batch.hap(task.hap);
+            let reads: Vec<&[RowCoefs]> = (task.reads.0..task.reads.1)
+                .map(|r| {
+                    let s = batch.reads[r];
+                    &coefs[s.offset as usize..(s.offset + s.len) as usize]
+                })
+                .collect();
+            let mut fixed = Vec::with_capacity(reads.len());
+            self.hmm(&reads, hap, &mut pair_hmm::Scratch::default(), &mut fixed);
+            values.extend(fixed.iter().map(|f| f.log10(hap.len() as u32)));
+        })
     }
 }

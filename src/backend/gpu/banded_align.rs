@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::backend::gpu::{Gpu, Reusable};
+use crate::backend::gpu::{Compiled, Gpu, Reusable};
 use crate::error::{Error, Result};
 use crate::genome::CigarOp;
 use crate::kernel::banded_align::{
@@ -71,22 +71,8 @@ struct Buffers {
 
 /// The compiled kernel and its buffers.
 pub struct Kernel {
-    layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::ComputePipeline,
+    compiled: Compiled,
     buffers: Mutex<Buffers>,
-}
-
-fn entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
 }
 
 /// Loop iterations one invocation runs for a problem (initialisation, fill, traceback), with
@@ -113,29 +99,17 @@ fn footprint(q_len: u32, t_len: u32, band: u32) -> (u64, u64, u64) {
 impl Kernel {
     pub fn new(device: &wgpu::Device) -> Result<Kernel> {
         use wgpu::BufferBindingType::{Storage, Uniform};
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("banded_align"),
-            entries: &[
-                entry(0, Uniform),
-                entry(1, Storage { read_only: true }),
-                entry(2, Storage { read_only: true }),
-                entry(3, Storage { read_only: false }),
-                entry(4, Storage { read_only: false }),
-                entry(5, Storage { read_only: false }),
-                entry(6, Storage { read_only: false }),
-            ],
-        });
-        let pipeline = Gpu::pipeline(
+        let (read, write) = (Storage { read_only: true }, Storage { read_only: false });
+        let compiled = Compiled::new(
             device,
             "banded_align",
             crate::backend::shaders::BANDED_ALIGN,
-            &layout,
+            &[Uniform, read, read, write, write, write, write],
         )?;
         use wgpu::BufferUsages as U;
         let storage = U::STORAGE | U::COPY_DST;
         Ok(Kernel {
-            layout,
-            pipeline,
+            compiled,
             buffers: Mutex::new(Buffers {
                 params: Reusable::new("banded_align.params", U::UNIFORM | U::COPY_DST),
                 pairs: Reusable::new("banded_align.pairs", storage),
@@ -339,76 +313,31 @@ impl Kernel {
         };
         let results_bytes = (n * std::mem::size_of::<GpuOut>()) as u64;
         let cigar_bytes = cigar * 4;
-        let params_buf = b
-            .params
-            .get(device, std::mem::size_of::<GpuParams>() as u64);
-        gpu.queue
-            .write_buffer(params_buf, 0, bytemuck::bytes_of(&gp));
-        let pairs_buf = b
-            .pairs
-            .get(device, (n * std::mem::size_of::<GpuPair>()) as u64);
-        gpu.queue
-            .write_buffer(pairs_buf, 0, bytemuck::cast_slice(&b.host_pairs));
-        let bases_buf = b.bases.get(device, b.host_bases.len() as u64 * 4);
-        gpu.queue
-            .write_buffer(bases_buf, 0, bytemuck::cast_slice(&b.host_bases));
+        let params_buf = b.params.upload(gpu, bytemuck::bytes_of(&gp));
+        let pairs_buf = b.pairs.upload(gpu, bytemuck::cast_slice(&b.host_pairs));
+        let bases_buf = b.bases.upload(gpu, bytemuck::cast_slice(&b.host_bases));
         let scratch_buf = b.scratch.get(device, scratch * 4);
         let dirs_buf = b.dirs.get(device, dirs * 4);
         let results_buf = b.results.get(device, results_bytes);
         let cigar_buf = b.cigar.get(device, cigar_bytes);
         let staging = b.staging.get(device, results_bytes + cigar_bytes);
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("banded_align"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: params_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: pairs_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: bases_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: scratch_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: dirs_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 5,
-                    resource: results_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 6,
-                    resource: cigar_buf.as_entire_binding(),
-                },
-            ],
-        });
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("banded_align"),
-        });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("banded_align"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            let (x, y) = gpu.grid(n as u32);
-            pass.dispatch_workgroups(x, y, 1);
-        }
-        encoder.copy_buffer_to_buffer(results_buf, 0, staging, 0, results_bytes);
-        encoder.copy_buffer_to_buffer(cigar_buf, 0, staging, results_bytes, cigar_bytes);
-        let submission = gpu.queue.submit([encoder.finish()]);
         let mut host = std::mem::take(&mut b.host);
-        let read = gpu.read_back(staging, results_bytes + cigar_bytes, submission, &mut host);
+        let read = self.compiled.run(
+            gpu,
+            &[
+                params_buf,
+                pairs_buf,
+                bases_buf,
+                scratch_buf,
+                dirs_buf,
+                results_buf,
+                cigar_buf,
+            ],
+            gpu.grid(n as u32),
+            &[(results_buf, results_bytes), (cigar_buf, cigar_bytes)],
+            staging,
+            &mut host,
+        );
         let unpacked =
             read.and_then(|()| unpack(&host, pairs, &b.host_pairs, results_bytes as usize, out));
         b.host = host;

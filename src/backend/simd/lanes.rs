@@ -458,3 +458,192 @@ impl Lanes for Avx512x16 {
         unsafe { _mm256_storeu_si256(p.cast(), _mm512_cvtepi16_epi8(self.0)) }
     }
 }
+
+/// A vector of `LANES` unsigned 64-bit integers, for `pair_hmm`'s fixed-point values.
+///
+/// # Safety
+/// As [`Lanes`].
+#[allow(clippy::missing_safety_doc)]
+pub trait Lanes64: Copy {
+    const LANES: usize;
+    unsafe fn splat(x: u64) -> Self;
+    unsafe fn load(p: *const u64) -> Self;
+    unsafe fn store(self, p: *mut u64);
+    unsafe fn add(self, o: Self) -> Self;
+    unsafe fn or(self, o: Self) -> Self;
+    /// The contract's `v ⊗ c = floor(v·c / 2^31)`, given `c2 = 2·c` (below `2^32`):
+    /// `c2·(v >> 32) + ((v mod 2^32)·c2 >> 32)`, two widening 32×32 multiplies.
+    unsafe fn mul_q31(self, c2: Self) -> Self;
+    /// `(self << left) >> right`, per lane (counts below 64).
+    unsafe fn shift(self, left: Self, right: Self) -> Self;
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes64 for Sse41 {
+    const LANES: usize = 2;
+    #[inline(always)]
+    unsafe fn splat(x: u64) -> Self {
+        unsafe { Sse41(_mm_set1_epi64x(x as i64)) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const u64) -> Self {
+        unsafe { Sse41(_mm_loadu_si128(p.cast())) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut u64) {
+        unsafe { _mm_storeu_si128(p.cast(), self.0) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        unsafe { Sse41(_mm_add_epi64(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn or(self, o: Self) -> Self {
+        unsafe { Sse41(_mm_or_si128(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn mul_q31(self, c2: Self) -> Self {
+        unsafe {
+            let lo = _mm_srli_epi64::<32>(_mm_mul_epu32(self.0, c2.0));
+            let hi = _mm_mul_epu32(_mm_srli_epi64::<32>(self.0), c2.0);
+            Sse41(_mm_add_epi64(lo, hi))
+        }
+    }
+    #[inline(always)]
+    unsafe fn shift(self, left: Self, right: Self) -> Self {
+        // SSE has one shift count per instruction: shift by each lane's count, keep that lane.
+        unsafe {
+            let per_lane = |v: __m128i, c: __m128i, f: unsafe fn(__m128i, __m128i) -> __m128i| {
+                let lo = f(v, c);
+                let hi = f(v, _mm_unpackhi_epi64(c, c));
+                _mm_blend_epi16::<0xF0>(lo, hi)
+            };
+            let v = per_lane(self.0, left.0, |a, b| _mm_sll_epi64(a, b));
+            Sse41(per_lane(v, right.0, |a, b| _mm_srl_epi64(a, b)))
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes64 for Avx2 {
+    const LANES: usize = 4;
+    #[inline(always)]
+    unsafe fn splat(x: u64) -> Self {
+        unsafe { Avx2(_mm256_set1_epi64x(x as i64)) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const u64) -> Self {
+        unsafe { Avx2(_mm256_loadu_si256(p.cast())) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut u64) {
+        unsafe { _mm256_storeu_si256(p.cast(), self.0) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        unsafe { Avx2(_mm256_add_epi64(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn or(self, o: Self) -> Self {
+        unsafe { Avx2(_mm256_or_si256(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn mul_q31(self, c2: Self) -> Self {
+        unsafe {
+            let lo = _mm256_srli_epi64::<32>(_mm256_mul_epu32(self.0, c2.0));
+            let hi = _mm256_mul_epu32(_mm256_srli_epi64::<32>(self.0), c2.0);
+            Avx2(_mm256_add_epi64(lo, hi))
+        }
+    }
+    #[inline(always)]
+    unsafe fn shift(self, left: Self, right: Self) -> Self {
+        unsafe {
+            Avx2(_mm256_srlv_epi64(
+                _mm256_sllv_epi64(self.0, left.0),
+                right.0,
+            ))
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes64 for Avx512 {
+    const LANES: usize = 8;
+    #[inline(always)]
+    unsafe fn splat(x: u64) -> Self {
+        unsafe { Avx512(_mm512_set1_epi64(x as i64)) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const u64) -> Self {
+        unsafe { Avx512(_mm512_loadu_si512(p.cast())) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut u64) {
+        unsafe { _mm512_storeu_si512(p.cast(), self.0) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        unsafe { Avx512(_mm512_add_epi64(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn or(self, o: Self) -> Self {
+        unsafe { Avx512(_mm512_or_si512(self.0, o.0)) }
+    }
+    #[inline(always)]
+    unsafe fn mul_q31(self, c2: Self) -> Self {
+        unsafe {
+            let lo = _mm512_srli_epi64::<32>(_mm512_mul_epu32(self.0, c2.0));
+            let hi = _mm512_mul_epu32(_mm512_srli_epi64::<32>(self.0), c2.0);
+            Avx512(_mm512_add_epi64(lo, hi))
+        }
+    }
+    #[inline(always)]
+    unsafe fn shift(self, left: Self, right: Self) -> Self {
+        unsafe {
+            Avx512(_mm512_srlv_epi64(
+                _mm512_sllv_epi64(self.0, left.0),
+                right.0,
+            ))
+        }
+    }
+}
+
+/// Two vectors used as one of twice the lanes: independent dependency chains for the CPU to
+/// overlap (the `D` recurrence runs along the row).
+#[derive(Clone, Copy)]
+pub struct X2<V>(V, V);
+
+impl<V: Lanes64> Lanes64 for X2<V> {
+    const LANES: usize = 2 * V::LANES;
+    #[inline(always)]
+    unsafe fn splat(x: u64) -> Self {
+        unsafe { X2(V::splat(x), V::splat(x)) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const u64) -> Self {
+        unsafe { X2(V::load(p), V::load(p.add(V::LANES))) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut u64) {
+        unsafe {
+            self.0.store(p);
+            self.1.store(p.add(V::LANES));
+        }
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        unsafe { X2(self.0.add(o.0), self.1.add(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn or(self, o: Self) -> Self {
+        unsafe { X2(self.0.or(o.0), self.1.or(o.1)) }
+    }
+    #[inline(always)]
+    unsafe fn mul_q31(self, c2: Self) -> Self {
+        unsafe { X2(self.0.mul_q31(c2.0), self.1.mul_q31(c2.1)) }
+    }
+    #[inline(always)]
+    unsafe fn shift(self, left: Self, right: Self) -> Self {
+        unsafe { X2(self.0.shift(left.0, right.0), self.1.shift(left.1, right.1)) }
+    }
+}

@@ -1,0 +1,214 @@
+//! Scalar `pair_hmm`: the specification of the fixed-point forward pass, and the f64 oracle.
+//!
+//! [`forward`] is the contract's recurrence (`kernel::pair_hmm`) written as plainly as
+//! possible, row by row over the haplotype, one row of `M`, `I`, `D` updated in place:
+//!
+//! ```text
+//! for i in 1..=m:                         (row coefficients c = coefs[i-1])
+//!     diag = (M, I, D)(i-1, 0) = (0, 0, 0) for i > 1, (0, 0, 2^60) for i = 1
+//!     left = (M, D)(i, 0) = (0, 0)
+//!     for j in 1..=n:
+//!         up = (M, I, D)(i-1, j)           (still in the row buffers)
+//!         M = diag.M ⊗ c.A[h_j] + (diag.I + diag.D) ⊗ c.B[h_j]
+//!         I = up.M ⊗ c.mi + up.I ⊗ c.ii
+//!         D = left.M ⊗ c.md + left.D ⊗ c.dd
+//!     if i < m: renormalise the row (shift every value, exponent += shift)
+//! S = Σ_j (M(m,j) + I(m,j)) >> 16
+//! ```
+//!
+//! [`oracle`] is the same model in f64 probability space, as GATK's `LoglessPairHMM` computes
+//! it (a `2^1020/n` initial condition), with an exact power-of-two rescale whenever a row's
+//! largest value leaves `[2^-100, 2^100]` so that no read length underflows. It is the accuracy
+//! reference, not a backend.
+
+use crate::kernel::pair_hmm::{
+    COEFS, DD, FixedResult, HmmBatch, II, INIT_BITS, MD, MI, RowCoefs, SUM_SHIFT, mul, prior,
+    renorm_shift, transitions,
+};
+
+/// Reusable buffers of one worker.
+#[derive(Default)]
+pub struct Scratch {
+    m: Vec<u64>,
+    i: Vec<u64>,
+    d: Vec<u64>,
+}
+
+/// The fixed-point forward pass of one read (its row coefficients) against one haplotype.
+pub fn forward(coefs: &[RowCoefs], hap: &[u8], s: &mut Scratch) -> FixedResult {
+    let n = hap.len();
+    if coefs.is_empty() || n == 0 {
+        // An empty read has probability 1 (2^60 stands for 1/n, times n starts); an empty
+        // haplotype leaves nothing to align to.
+        return if n == 0 {
+            FixedResult::default()
+        } else {
+            FixedResult {
+                sum: (n as u64) << (INIT_BITS - SUM_SHIFT),
+                exponent: 0,
+            }
+        };
+    }
+    s.m.clear();
+    s.m.resize(n + 1, 0);
+    s.i.clear();
+    s.i.resize(n + 1, 0);
+    s.d.clear();
+    s.d.resize(n + 1, 1 << INIT_BITS); // row 0
+    let mut exponent = 0i32;
+    let rows = coefs.len();
+    for (row, c) in coefs.iter().enumerate() {
+        debug_assert_eq!(c.len(), COEFS);
+        // Column 0 of the previous row is the first cell's diagonal; it is 0 from row 1 on
+        // (row 0's D(0,0) = 2^60 lets the read start at the first haplotype base).
+        let (mut dm, mut di, mut dd) = (s.m[0], s.i[0], s.d[0]);
+        s.m[0] = 0;
+        s.i[0] = 0;
+        s.d[0] = 0;
+        let (mut lm, mut ld) = (0u64, 0u64);
+        let mut or = 0u64;
+        for j in 1..=n {
+            let (um, ui, ud) = (s.m[j], s.i[j], s.d[j]);
+            let b = hap[j - 1] as usize;
+            let m = mul(dm, c[b]) + mul(di + dd, c[5 + b]);
+            let i = mul(um, c[MI]) + mul(ui, c[II]);
+            let d = mul(lm, c[MD]) + mul(ld, c[DD]);
+            s.m[j] = m;
+            s.i[j] = i;
+            s.d[j] = d;
+            or |= m | i | d;
+            (dm, di, dd) = (um, ui, ud);
+            (lm, ld) = (m, d);
+        }
+        if row + 1 < rows {
+            match renorm_shift(or) {
+                None => return FixedResult::default(), // every later row is zero
+                Some(0) => {}
+                Some(shift) => {
+                    for v in s.m.iter_mut().chain(s.i.iter_mut()).chain(s.d.iter_mut()) {
+                        *v = if shift > 0 { *v << shift } else { *v >> -shift };
+                    }
+                    exponent += shift;
+                }
+            }
+        }
+    }
+    let sum = (1..=n).map(|j| (s.m[j] + s.i[j]) >> SUM_SHIFT).sum();
+    FixedResult { sum, exponent }
+}
+
+/// The f64 oracle: log10 P(read | haplotype) in probability space (see the module header).
+pub fn oracle(batch: &HmmBatch, read: usize, hap: usize) -> f64 {
+    let span = batch.reads[read];
+    let range = span.offset as usize..(span.offset + span.len) as usize;
+    let (r, q) = (
+        &batch.read_bases[range.clone()],
+        &batch.base_quals[range.clone()],
+    );
+    let (gi, gd, gc) = (
+        &batch.ins_quals[range.clone()],
+        &batch.del_quals[range.clone()],
+        &batch.gcp_quals[range],
+    );
+    let h = batch.hap(hap);
+    let (m, n) = (r.len(), h.len());
+    if n == 0 {
+        return f64::NEG_INFINITY;
+    }
+    if m == 0 {
+        return 0.0;
+    }
+    const INITIAL_LOG2: i32 = 1020;
+    let mut scale_log2 = i64::from(INITIAL_LOG2); // value = probability · 2^scale_log2
+    let initial = 2f64.powi(INITIAL_LOG2) / n as f64;
+    // Full matrices, as GATK's N2MemoryPairHMM keeps them.
+    let w = n + 1;
+    let mut mm_ = vec![0f64; (m + 1) * w];
+    let mut ii_ = vec![0f64; (m + 1) * w];
+    let mut dd_ = vec![0f64; (m + 1) * w];
+    for v in &mut dd_[..w] {
+        *v = initial;
+    }
+    for i in 1..=m {
+        let (mm, gm, mi, ii, md, dd) = transitions(gi[i - 1], gd[i - 1], gc[i - 1]);
+        let mut row_max = 0f64;
+        for j in 1..=n {
+            let p = prior(r[i - 1], q[i - 1], h[j - 1]);
+            let (up, diag, left) = ((i - 1) * w + j, (i - 1) * w + j - 1, i * w + j - 1);
+            let here = i * w + j;
+            mm_[here] = p * (mm_[diag] * mm + (ii_[diag] + dd_[diag]) * gm);
+            ii_[here] = mm_[up] * mi + ii_[up] * ii;
+            dd_[here] = mm_[left] * md + dd_[left] * dd;
+            row_max = row_max.max(mm_[here]).max(ii_[here]).max(dd_[here]);
+        }
+        if row_max > 0.0 && !(2f64.powi(-100)..=2f64.powi(100)).contains(&row_max) {
+            let k = row_max.log2().round() as i32;
+            let f = 2f64.powi(-k);
+            for v in mm_[i * w..(i + 1) * w]
+                .iter_mut()
+                .chain(ii_[i * w..(i + 1) * w].iter_mut())
+                .chain(dd_[i * w..(i + 1) * w].iter_mut())
+            {
+                *v *= f;
+            }
+            scale_log2 -= i64::from(k);
+        }
+    }
+    let sum: f64 = (1..=n).map(|j| mm_[m * w + j] + ii_[m * w + j]).sum();
+    if sum == 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    sum.log10() - scale_log2 as f64 * std::f64::consts::LOG10_2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::pair_hmm::{HmmRead, read_coefficients};
+
+    fn batch(read: &[u8], qual: u8, hap: &[u8]) -> HmmBatch {
+        let q = vec![qual; read.len()];
+        let (gi, gc) = (vec![45u8; read.len()], vec![10u8; read.len()]);
+        let mut b = HmmBatch::default();
+        b.push_region(
+            &[HmmRead {
+                bases: read,
+                quals: &q,
+                ins_quals: &gi,
+                del_quals: &gi,
+                gcp_quals: &gc,
+            }],
+            &[hap],
+        );
+        b
+    }
+
+    fn fixed(b: &HmmBatch) -> f64 {
+        let mut coefs = Vec::new();
+        read_coefficients(b, 0, &mut coefs);
+        forward(&coefs, b.hap(0), &mut Scratch::default()).log10(b.haps[0].len)
+    }
+
+    #[test]
+    fn one_base_read_is_the_average_emission() {
+        // P = (1/n) Σ_j prior(j) · gm (entering M from the initial deletion state).
+        let b = batch(&[0], 30, &[0, 1, 2, 3]);
+        let e = 1e-3;
+        let gm = 1.0 - 0.1;
+        let want = (((1.0 - e) + 3.0 * e / 3.0) * gm / 4.0f64).log10();
+        assert!((oracle(&b, 0, 0) - want).abs() < 1e-12);
+        assert!((fixed(&b) - want).abs() < 1e-6);
+    }
+
+    #[test]
+    fn fixed_point_follows_the_oracle() {
+        let hap: Vec<u8> = (0..300u32).map(|i| ((i * 7 + i / 3) % 4) as u8).collect();
+        let mut read = hap[40..190].to_vec();
+        read[20] = (read[20] + 1) % 4;
+        read.remove(90);
+        let b = batch(&read, 35, &hap);
+        let (o, f) = (oracle(&b, 0, 0), fixed(&b));
+        assert!((o - f).abs() < 1e-5, "oracle {o} fixed {f}");
+        assert!(o < -2.0 && o > -40.0, "{o}");
+    }
+}
