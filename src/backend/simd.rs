@@ -1,15 +1,16 @@
-//! The SIMD CPU backend: kernels written once over lane arrays (`[i32; L]`), instantiated per
-//! instruction set inside `#[target_feature]` functions. The instruction set is detected once,
-//! at construction, and kept in the backend value; [`Simd::banded_align`] holds the one
-//! `unsafe` dispatch point. aarch64 NEON is not built (no machine of ours can build or test
-//! it): it needs an `Isa` variant, a `Lanes` implementation and an entry point; on aarch64 the
-//! backend reports that no supported instruction set was found and `auto` uses scalar.
+//! The SIMD CPU backend: kernels written once over lane types (`lanes::Lanes`,
+//! `lanes::Lanes64`), instantiated per instruction set inside `#[target_feature]` functions.
+//! The instruction set is detected once, at construction, and kept in the backend value; one
+//! `unsafe` dispatch point per kernel (`Simd::chunk`, `Simd::hmm`). aarch64 NEON is not built
+//! (no machine of ours can build or test it): it needs an `Isa` variant, lane implementations
+//! and entry points; on aarch64 the backend reports that no supported instruction set was
+//! found and `auto` uses scalar.
 //!
-//! `detect` takes the widest instruction set, except on AMD CPUs, where it takes AVX2 over
-//! AVX-512: Zen executes 512-bit vectors as two 256-bit halves, and on our AMD EPYC
-//! (2026-11, criterion `banded_align` bench, one thread) AVX2 ran 1–40 % faster than AVX-512
-//! on every workload. Intel CPUs keep AVX-512. `available` lists every instruction set, for
-//! tests and benches.
+//! `detect` takes the widest instruction set for every kernel, except `banded_align` on AMD
+//! CPUs, which runs AVX2 rather than AVX-512: Zen executes 512-bit vectors as two 256-bit
+//! halves, and on our AMD EPYC (2026-11, criterion, one thread) AVX2 ran `banded_align`
+//! 14–24 % faster than AVX-512 while `pair_hmm` ran 9–13 % faster on AVX-512. `available`
+//! lists every instruction set, each used for every kernel, for tests and benches.
 
 pub mod banded_align;
 pub mod lanes;
@@ -60,13 +61,15 @@ fn amd() -> bool {
 #[derive(Clone, Copy, Debug)]
 pub struct Simd {
     isa: Isa,
+    /// What `banded_align` runs on (see the module header).
+    banded_isa: Isa,
 }
 
 impl Simd {
     /// The best instruction set of this CPU, or an error naming what was found.
     pub fn detect() -> Result<Simd> {
         let f = CpuFeatures::detect();
-        let isa = if f.avx512bw && !amd() {
+        let isa = if f.avx512bw {
             Isa::Avx512bw
         } else if f.avx2 {
             Isa::Avx2
@@ -81,7 +84,12 @@ impl Simd {
                 ),
             ));
         };
-        Ok(Simd { isa })
+        let banded_isa = if isa == Isa::Avx512bw && amd() {
+            Isa::Avx2
+        } else {
+            isa
+        };
+        Ok(Simd { isa, banded_isa })
     }
 
     /// Every instruction set this CPU can run, best first (for tests and benches).
@@ -89,15 +97,23 @@ impl Simd {
         let f = CpuFeatures::detect();
         let mut v = Vec::new();
         if f.avx512bw {
-            v.push(Simd { isa: Isa::Avx512bw });
+            v.push(Simd::only(Isa::Avx512bw));
         }
         if f.avx2 {
-            v.push(Simd { isa: Isa::Avx2 });
+            v.push(Simd::only(Isa::Avx2));
         }
         if f.sse41 {
-            v.push(Simd { isa: Isa::Sse41 });
+            v.push(Simd::only(Isa::Sse41));
         }
         v
+    }
+
+    /// One instruction set for every kernel.
+    fn only(isa: Isa) -> Simd {
+        Simd {
+            isa,
+            banded_isa: isa,
+        }
     }
 
     pub fn isa(&self) -> Isa {
@@ -108,10 +124,11 @@ impl Simd {
     fn chunk(&self, batch: &AlignBatch, pairs: &[AlignPair], params: &AlignParams) -> AlignResults {
         let mut out = AlignResults::default();
         let mut s = banded_align::Scratch::default();
-        // SAFETY: `self.isa` was chosen from `is_x86_feature_detected!` in `detect`/`available`,
-        // so the CPU running this has every feature the entry point is compiled for.
+        // SAFETY: `self.banded_isa` was chosen from `is_x86_feature_detected!` in
+        // `detect`/`available` (AVX2 in place of AVX-512 only on a CPU that has both), so the
+        // CPU running this has every feature the entry point is compiled for.
         unsafe {
-            match self.isa {
+            match self.banded_isa {
                 Isa::Sse41 => entry::sse41(batch, pairs, params, &mut s, &mut out),
                 Isa::Avx2 => entry::avx2(batch, pairs, params, &mut s, &mut out),
                 Isa::Avx512bw => entry::avx512bw(batch, pairs, params, &mut s, &mut out),
@@ -237,7 +254,15 @@ mod entry {
 
 impl Backend for Simd {
     fn name(&self) -> String {
-        format!("simd-{}", self.isa.name())
+        if self.banded_isa == self.isa {
+            format!("simd-{}", self.isa.name())
+        } else {
+            format!(
+                "simd-{} (banded_align: {})",
+                self.isa.name(),
+                self.banded_isa.name()
+            )
+        }
     }
 
     fn banded_align(
