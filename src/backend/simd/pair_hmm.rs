@@ -12,7 +12,7 @@
 //!
 //! Each `⊗` is two widening 32×32 multiplies (`vpmuludq`), twelve per cell, which bound the
 //! speed. Lanes per group, by measurement on AMD EPYC (2026-11): AVX2 one 4-lane vector (two
-//! vectors, [`X2`](crate::backend::simd::lanes::X2), ran ~10 % slower: 16 `ymm` registers
+//! vectors, [`X2`](crate::backend::simd::lanes::X2), ran 10–20 % slower: 16 `ymm` registers
 //! spill); AVX-512 and SSE4.1 two vectors (16 and 4 lanes: the second dependency chain
 //! helps).
 //!
