@@ -353,6 +353,16 @@ impl Compiled {
     }
 }
 
+/// Appends `bytes` to `words` four to a little-endian word (the last one zero-padded), as the
+/// shaders read base codes.
+pub(crate) fn pack_bytes(bytes: &[u8], words: &mut Vec<u32>) {
+    words.extend(bytes.chunks(4).map(|c| {
+        let mut w = [0u8; 4];
+        w[..c.len()].copy_from_slice(c);
+        u32::from_le_bytes(w)
+    }));
+}
+
 /// A compute-visible buffer entry of a bind group layout.
 fn entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {

@@ -48,9 +48,7 @@ impl Backend for Scalar {
             let mut scratch = pair_hmm::Scratch::default();
             let hap = batch.hap(task.hap);
             for r in task.reads.0..task.reads.1 {
-                let s = batch.reads[r];
-                let rows = &coefs[s.offset as usize..(s.offset + s.len) as usize];
-                let res = pair_hmm::forward(rows, hap, &mut scratch);
+                let res = pair_hmm::forward(batch.read_coefs(coefs, r), hap, &mut scratch);
                 values.push(res.log10(hap.len() as u32));
             }
         })

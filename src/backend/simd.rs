@@ -278,10 +278,7 @@ impl Backend for Simd {
         run_hmm_chunked(batch, out, |coefs, task, values| {
             let hap = batch.hap(task.hap);
             let reads: Vec<&[RowCoefs]> = (task.reads.0..task.reads.1)
-                .map(|r| {
-                    let s = batch.reads[r];
-                    &coefs[s.offset as usize..(s.offset + s.len) as usize]
-                })
+                .map(|r| batch.read_coefs(coefs, r))
                 .collect();
             let mut fixed = Vec::with_capacity(reads.len());
             self.hmm(&reads, hap, &mut pair_hmm::Scratch::default(), &mut fixed);

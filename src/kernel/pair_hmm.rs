@@ -113,6 +113,13 @@ pub struct Span {
     pub len: u32,
 }
 
+impl Span {
+    /// The span as an index range.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset as usize..(self.offset + self.len) as usize
+    }
+}
+
 /// One region: a range of the batch's reads against a range of its haplotypes; its
 /// likelihoods are `reads × haps`, read-major, from `out_offset` in [`HmmResults::log10`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -201,13 +208,18 @@ impl HmmBatch {
     /// Bases of read `r`.
     pub fn read(&self, r: usize) -> &[u8] {
         let s = self.reads[r];
-        &self.read_bases[s.offset as usize..(s.offset + s.len) as usize]
+        &self.read_bases[s.range()]
+    }
+
+    /// Read `r`'s rows of `coefs` ([`all_coefficients`] of this batch).
+    pub fn read_coefs<'a>(&self, coefs: &'a [RowCoefs], r: usize) -> &'a [RowCoefs] {
+        &coefs[self.reads[r].range()]
     }
 
     /// Bases of haplotype `h`.
     pub fn hap(&self, h: usize) -> &[u8] {
         let s = self.haps[h];
-        &self.hap_bases[s.offset as usize..(s.offset + s.len) as usize]
+        &self.hap_bases[s.range()]
     }
 
     /// Number of likelihoods the batch produces.
@@ -321,8 +333,7 @@ pub fn prior(r: u8, q: u8, h: u8) -> f64 {
 /// Appends the coefficients of every row of read `r` to `out`.
 pub fn read_coefficients(batch: &HmmBatch, r: usize, out: &mut Vec<RowCoefs>) {
     let s = batch.reads[r];
-    let range = s.offset as usize..(s.offset + s.len) as usize;
-    for k in range {
+    for k in s.range() {
         let (base, q) = (batch.read_bases[k], batch.base_quals[k]);
         let (mm, gm, mi, ii, md, dd) =
             transitions(batch.ins_quals[k], batch.del_quals[k], batch.gcp_quals[k]);
@@ -349,7 +360,7 @@ pub fn all_coefficients(batch: &HmmBatch) -> Vec<RowCoefs> {
         let s = batch.reads[r];
         rows.clear();
         read_coefficients(batch, r, &mut rows);
-        out[s.offset as usize..(s.offset + s.len) as usize].copy_from_slice(&rows);
+        out[s.range()].copy_from_slice(&rows);
     }
     out
 }

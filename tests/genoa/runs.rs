@@ -154,24 +154,32 @@ fn backends_reports_cpu_adapters_and_auto() {
     }
 }
 
-#[test]
-fn gpu_backend_without_an_adapter_fails_clearly() {
+/// `genoa run` on the demo sample (sample `S`, output in `out`) with `extra` flags and no
+/// Vulkan driver to be found.
+fn run_demo_without_vulkan(extra: &[&str], out: &Path) -> std::process::Output {
     let d = demo_dir();
-    let out = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_genoa"))
-        .args(["run", "-r"])
+    std::process::Command::new(env!("CARGO_BIN_EXE_genoa"))
+        .arg("run")
+        .args(extra)
+        .arg("-r")
         .arg(d.join("ref.fa"))
         .arg("-1")
         .arg(d.join("R1.fastq.gz"))
         .arg("-2")
         .arg(d.join("R2.fastq.gz"))
-        .args(["-s", "S", "--backend", "gpu", "-o"])
-        .arg(out.path())
+        .args(["-s", "S", "-o"])
+        .arg(out)
         .env("WGPU_BACKEND", "vulkan")
         .env("VK_ICD_FILENAMES", "/nonexistent.json")
         .env("VK_DRIVER_FILES", "/nonexistent.json")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn gpu_backend_without_an_adapter_fails_clearly() {
+    let out = tempfile::tempdir().unwrap();
+    let o = run_demo_without_vulkan(&["--backend", "gpu"], out.path());
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     let want = if cfg!(feature = "gpu") {
@@ -266,22 +274,8 @@ fn every_fastq_form_gives_the_same_output() {
 
 #[test]
 fn auto_falls_back_to_the_cpu_and_says_why() {
-    let d = demo_dir();
     let out = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_genoa"))
-        .args(["run", "-v", "-r"])
-        .arg(d.join("ref.fa"))
-        .arg("-1")
-        .arg(d.join("R1.fastq.gz"))
-        .arg("-2")
-        .arg(d.join("R2.fastq.gz"))
-        .args(["-s", "S", "-o"])
-        .arg(out.path())
-        .env("WGPU_BACKEND", "vulkan")
-        .env("VK_ICD_FILENAMES", "/nonexistent.json")
-        .env("VK_DRIVER_FILES", "/nonexistent.json")
-        .output()
-        .unwrap();
+    let o = run_demo_without_vulkan(&["-v"], out.path());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::backend::gpu::{Compiled, Gpu, Reusable};
+use crate::backend::gpu::{Compiled, Gpu, Reusable, pack_bytes};
 use crate::error::{Error, Result};
 use crate::genome::CigarOp;
 use crate::kernel::banded_align::{
@@ -286,11 +286,7 @@ impl Kernel {
         }
         b.host_bases.clear();
         let bytes = &batch.bases[base_lo as usize..base_hi as usize];
-        b.host_bases.extend(bytes.chunks(4).map(|c| {
-            let mut w = [0u8; 4];
-            w[..c.len()].copy_from_slice(c);
-            u32::from_le_bytes(w)
-        }));
+        pack_bytes(bytes, &mut b.host_bases);
         if b.host_bases.is_empty() {
             b.host_bases.push(0);
         }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::backend::gpu::{Compiled, Gpu, Reusable};
+use crate::backend::gpu::{Compiled, Gpu, Reusable, pack_bytes};
 use crate::error::{Error, Result};
 use crate::kernel::pair_hmm::{
     COEFS, FixedResult, HmmBatch, HmmResults, RowCoefs, all_coefficients, validate,
@@ -129,10 +129,8 @@ impl Kernel {
                     if m > 0 && n > 0 && fits {
                         device.push(p);
                     } else {
-                        let s = batch.reads[p.read];
-                        let rows = &coefs[s.offset as usize..(s.offset + s.len) as usize];
                         out.log10[p.out] = crate::backend::scalar::pair_hmm::forward(
-                            rows,
+                            batch.read_coefs(&coefs, p.read),
                             batch.hap(p.hap),
                             &mut host_scratch,
                         )
@@ -214,7 +212,6 @@ impl Kernel {
         b.host_pairs.clear();
         b.host_coefs.clear();
         b.host_haps.clear();
-        let mut hap_bytes: Vec<u8> = Vec::new();
         let (mut last_read, mut last_hap) = (usize::MAX, usize::MAX);
         let (mut coef_off, mut hap_off) = (0u32, 0u32);
         let mut scratch = 0u64;
@@ -222,16 +219,15 @@ impl Kernel {
             let (rs, hs) = (batch.reads[p.read], batch.haps[p.hap]);
             if p.read != last_read {
                 coef_off = (b.host_coefs.len() / COEFS) as u32;
-                for row in &coefs[rs.offset as usize..(rs.offset + rs.len) as usize] {
+                for row in batch.read_coefs(coefs, p.read) {
                     b.host_coefs.extend_from_slice(row);
                 }
                 last_read = p.read;
             }
             if p.hap != last_hap {
-                // Each haplotype starts on a word boundary.
-                hap_bytes.resize(hap_bytes.len().next_multiple_of(4), 0);
-                hap_off = hap_bytes.len() as u32;
-                hap_bytes.extend_from_slice(batch.hap(p.hap));
+                // Each haplotype starts on a word boundary; `hap_off` counts bytes.
+                hap_off = (b.host_haps.len() * 4) as u32;
+                pack_bytes(batch.hap(p.hap), &mut b.host_haps);
                 last_hap = p.hap;
             }
             b.host_pairs.push(GpuPair {
@@ -244,11 +240,6 @@ impl Kernel {
             });
             scratch += 6 * (u64::from(hs.len) + 1);
         }
-        b.host_haps.extend(hap_bytes.chunks(4).map(|c| {
-            let mut w = [0u8; 4];
-            w[..c.len()].copy_from_slice(c);
-            u32::from_le_bytes(w)
-        }));
         if b.host_haps.is_empty() {
             b.host_haps.push(0);
         }

@@ -100,7 +100,7 @@ pub fn forward(coefs: &[RowCoefs], hap: &[u8], s: &mut Scratch) -> FixedResult {
 /// The f64 oracle: log10 P(read | haplotype) in probability space (see the module header).
 pub fn oracle(batch: &HmmBatch, read: usize, hap: usize) -> f64 {
     let span = batch.reads[read];
-    let range = span.offset as usize..(span.offset + span.len) as usize;
+    let range = span.range();
     let (r, q) = (
         &batch.read_bases[range.clone()],
         &batch.base_quals[range.clone()],

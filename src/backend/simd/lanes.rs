@@ -478,37 +478,53 @@ pub trait Lanes64: Copy {
     unsafe fn shift(self, left: Self, right: Self) -> Self;
 }
 
+/// The [`Lanes64`] operations shared by every register width.
+macro_rules! lanes64 {
+    ($t:ident, $set1:ident, $load:ident, $store:ident, $add:ident, $or:ident, $mul:ident, $srli:ident) => {
+        #[inline(always)]
+        unsafe fn splat(x: u64) -> Self {
+            unsafe { $t($set1(x as i64)) }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const u64) -> Self {
+            unsafe { $t($load(p.cast())) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut u64) {
+            unsafe { $store(p.cast(), self.0) }
+        }
+        #[inline(always)]
+        unsafe fn add(self, o: Self) -> Self {
+            unsafe { $t($add(self.0, o.0)) }
+        }
+        #[inline(always)]
+        unsafe fn or(self, o: Self) -> Self {
+            unsafe { $t($or(self.0, o.0)) }
+        }
+        #[inline(always)]
+        unsafe fn mul_q31(self, c2: Self) -> Self {
+            unsafe {
+                let lo = $srli::<32>($mul(self.0, c2.0));
+                let hi = $mul($srli::<32>(self.0), c2.0);
+                $t($add(lo, hi))
+            }
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 impl Lanes64 for Sse41 {
     const LANES: usize = 2;
-    #[inline(always)]
-    unsafe fn splat(x: u64) -> Self {
-        unsafe { Sse41(_mm_set1_epi64x(x as i64)) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const u64) -> Self {
-        unsafe { Sse41(_mm_loadu_si128(p.cast())) }
-    }
-    #[inline(always)]
-    unsafe fn store(self, p: *mut u64) {
-        unsafe { _mm_storeu_si128(p.cast(), self.0) }
-    }
-    #[inline(always)]
-    unsafe fn add(self, o: Self) -> Self {
-        unsafe { Sse41(_mm_add_epi64(self.0, o.0)) }
-    }
-    #[inline(always)]
-    unsafe fn or(self, o: Self) -> Self {
-        unsafe { Sse41(_mm_or_si128(self.0, o.0)) }
-    }
-    #[inline(always)]
-    unsafe fn mul_q31(self, c2: Self) -> Self {
-        unsafe {
-            let lo = _mm_srli_epi64::<32>(_mm_mul_epu32(self.0, c2.0));
-            let hi = _mm_mul_epu32(_mm_srli_epi64::<32>(self.0), c2.0);
-            Sse41(_mm_add_epi64(lo, hi))
-        }
-    }
+    lanes64!(
+        Sse41,
+        _mm_set1_epi64x,
+        _mm_loadu_si128,
+        _mm_storeu_si128,
+        _mm_add_epi64,
+        _mm_or_si128,
+        _mm_mul_epu32,
+        _mm_srli_epi64
+    );
     #[inline(always)]
     unsafe fn shift(self, left: Self, right: Self) -> Self {
         // SSE has one shift count per instruction: shift by each lane's count, keep that lane.
@@ -527,34 +543,16 @@ impl Lanes64 for Sse41 {
 #[cfg(target_arch = "x86_64")]
 impl Lanes64 for Avx2 {
     const LANES: usize = 4;
-    #[inline(always)]
-    unsafe fn splat(x: u64) -> Self {
-        unsafe { Avx2(_mm256_set1_epi64x(x as i64)) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const u64) -> Self {
-        unsafe { Avx2(_mm256_loadu_si256(p.cast())) }
-    }
-    #[inline(always)]
-    unsafe fn store(self, p: *mut u64) {
-        unsafe { _mm256_storeu_si256(p.cast(), self.0) }
-    }
-    #[inline(always)]
-    unsafe fn add(self, o: Self) -> Self {
-        unsafe { Avx2(_mm256_add_epi64(self.0, o.0)) }
-    }
-    #[inline(always)]
-    unsafe fn or(self, o: Self) -> Self {
-        unsafe { Avx2(_mm256_or_si256(self.0, o.0)) }
-    }
-    #[inline(always)]
-    unsafe fn mul_q31(self, c2: Self) -> Self {
-        unsafe {
-            let lo = _mm256_srli_epi64::<32>(_mm256_mul_epu32(self.0, c2.0));
-            let hi = _mm256_mul_epu32(_mm256_srli_epi64::<32>(self.0), c2.0);
-            Avx2(_mm256_add_epi64(lo, hi))
-        }
-    }
+    lanes64!(
+        Avx2,
+        _mm256_set1_epi64x,
+        _mm256_loadu_si256,
+        _mm256_storeu_si256,
+        _mm256_add_epi64,
+        _mm256_or_si256,
+        _mm256_mul_epu32,
+        _mm256_srli_epi64
+    );
     #[inline(always)]
     unsafe fn shift(self, left: Self, right: Self) -> Self {
         unsafe {
@@ -569,34 +567,16 @@ impl Lanes64 for Avx2 {
 #[cfg(target_arch = "x86_64")]
 impl Lanes64 for Avx512 {
     const LANES: usize = 8;
-    #[inline(always)]
-    unsafe fn splat(x: u64) -> Self {
-        unsafe { Avx512(_mm512_set1_epi64(x as i64)) }
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const u64) -> Self {
-        unsafe { Avx512(_mm512_loadu_si512(p.cast())) }
-    }
-    #[inline(always)]
-    unsafe fn store(self, p: *mut u64) {
-        unsafe { _mm512_storeu_si512(p.cast(), self.0) }
-    }
-    #[inline(always)]
-    unsafe fn add(self, o: Self) -> Self {
-        unsafe { Avx512(_mm512_add_epi64(self.0, o.0)) }
-    }
-    #[inline(always)]
-    unsafe fn or(self, o: Self) -> Self {
-        unsafe { Avx512(_mm512_or_si512(self.0, o.0)) }
-    }
-    #[inline(always)]
-    unsafe fn mul_q31(self, c2: Self) -> Self {
-        unsafe {
-            let lo = _mm512_srli_epi64::<32>(_mm512_mul_epu32(self.0, c2.0));
-            let hi = _mm512_mul_epu32(_mm512_srli_epi64::<32>(self.0), c2.0);
-            Avx512(_mm512_add_epi64(lo, hi))
-        }
-    }
+    lanes64!(
+        Avx512,
+        _mm512_set1_epi64,
+        _mm512_loadu_si512,
+        _mm512_storeu_si512,
+        _mm512_add_epi64,
+        _mm512_or_si512,
+        _mm512_mul_epu32,
+        _mm512_srli_epi64
+    );
     #[inline(always)]
     unsafe fn shift(self, left: Self, right: Self) -> Self {
         unsafe {
