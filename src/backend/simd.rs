@@ -1,5 +1,5 @@
 //! The SIMD CPU backend: kernels written once over lane types (`lanes::Lanes`,
-//! `lanes::Lanes64`), instantiated per instruction set inside `#[target_feature]` functions.
+//! `lanes::LanesF32`), instantiated per instruction set inside `#[target_feature]` functions.
 //! The instruction set is detected once, at construction, and kept in the backend value; one
 //! `unsafe` dispatch point per kernel (`Simd::chunk`, `Simd::hmm`). aarch64 NEON is not built
 //! (no machine of ours can build or test it): it needs an `Isa` variant, lane implementations
@@ -9,7 +9,8 @@
 //! `detect` takes the widest instruction set for every kernel, except `banded_align` on AMD
 //! CPUs, which runs AVX2 rather than AVX-512: Zen executes 512-bit vectors as two 256-bit
 //! halves, and on our AMD EPYC (2026-11, criterion, one thread) AVX2 ran `banded_align`
-//! 14–24 % faster than AVX-512 while `pair_hmm` ran 9–13 % faster on AVX-512. `available`
+//! 14–24 % faster than AVX-512 while `pair_hmm` runs within ±5 % on either (AVX-512 kept: no
+//! reason to depart from the widest). `available`
 //! lists every instruction set, each used for every kernel, for tests and benches.
 
 pub mod banded_align;
@@ -19,7 +20,7 @@ pub mod pair_hmm;
 use crate::backend::{Backend, CpuFeatures, run_chunked, run_hmm_chunked};
 use crate::error::{Error, Result};
 use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResults};
-use crate::kernel::pair_hmm::{FixedResult, HmmBatch, HmmResults, RowCoefs};
+use crate::kernel::pair_hmm::{HmmBatch, HmmResults, RowCoefs, ScaledSum};
 
 /// Instruction sets with an entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,13 +138,13 @@ impl Simd {
         out
     }
 
-    /// The fixed-point results of `reads` against `hap` on this backend's instruction set.
+    /// The results of `reads` against `hap` on this backend's instruction set.
     fn hmm(
         &self,
         reads: &[&[RowCoefs]],
         hap: &[u8],
         s: &mut pair_hmm::Scratch,
-        out: &mut Vec<FixedResult>,
+        out: &mut Vec<ScaledSum>,
     ) {
         // SAFETY: as in `chunk`: the ISA was detected on this CPU.
         unsafe {
@@ -159,10 +160,12 @@ impl Simd {
 #[cfg(target_arch = "x86_64")]
 mod entry {
     use super::banded_align::{Scratch, align_group, fits_i16};
-    use super::lanes::{Avx2, Avx2x16, Avx512, Avx512x16, Lanes, Sse41, Sse41x16, X2};
+    use super::lanes::{
+        Avx2, Avx2f, Avx2x16, Avx512, Avx512f, Avx512x16, Lanes, Sse41, Sse41f, Sse41x16, X2,
+    };
     use super::pair_hmm;
     use crate::kernel::banded_align::{AlignBatch, AlignPair, AlignParams, AlignResults};
-    use crate::kernel::pair_hmm::{FixedResult, RowCoefs};
+    use crate::kernel::pair_hmm::{RowCoefs, ScaledSum};
 
     macro_rules! entry_point {
         ($name:ident, $features:literal, $narrow:ty, $wide:ty) => {
@@ -214,16 +217,16 @@ mod entry {
                 reads: &[&[RowCoefs]],
                 hap: &[u8],
                 s: &mut pair_hmm::Scratch,
-                out: &mut Vec<FixedResult>,
+                out: &mut Vec<ScaledSum>,
             ) {
                 // SAFETY: this function is compiled for, and only called on, this ISA.
                 unsafe { pair_hmm::forward_reads::<$lanes>(reads, hap, s, out) }
             }
         };
     }
-    hmm_entry_point!(hmm_sse41, "sse4.1", X2<Sse41>);
-    hmm_entry_point!(hmm_avx2, "avx2", Avx2);
-    hmm_entry_point!(hmm_avx512bw, "avx512f,avx512bw", X2<Avx512>);
+    hmm_entry_point!(hmm_sse41, "sse4.1", X2<Sse41f>);
+    hmm_entry_point!(hmm_avx2, "avx2", X2<Avx2f>);
+    hmm_entry_point!(hmm_avx512bw, "avx512f,avx512bw", X2<Avx512f>);
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -245,7 +248,7 @@ mod entry {
         _: &[&[crate::kernel::pair_hmm::RowCoefs]],
         _: &[u8],
         _: &mut super::pair_hmm::Scratch,
-        _: &mut Vec<crate::kernel::pair_hmm::FixedResult>,
+        _: &mut Vec<crate::kernel::pair_hmm::ScaledSum>,
     ) {
     }
     pub use hmm_sse41 as hmm_avx2;
@@ -280,9 +283,12 @@ impl Backend for Simd {
             let reads: Vec<&[RowCoefs]> = (task.reads.0..task.reads.1)
                 .map(|r| batch.read_coefs(coefs, r))
                 .collect();
-            let mut fixed = Vec::with_capacity(reads.len());
-            self.hmm(&reads, hap, &mut pair_hmm::Scratch::default(), &mut fixed);
-            values.extend(fixed.iter().map(|f| f.log10(hap.len() as u32)));
+            let mut sums = Vec::with_capacity(reads.len());
+            thread_local! {
+                static SCRATCH: std::cell::RefCell<pair_hmm::Scratch> = Default::default();
+            }
+            SCRATCH.with_borrow_mut(|s| self.hmm(&reads, hap, s, &mut sums));
+            values.extend(sums.iter().map(|f| f.log10(hap.len() as u32)));
         })
     }
 }

@@ -30,49 +30,75 @@
 //! Qualities are clamped to the model's range before use, identically by every backend and the
 //! oracle: base, insertion and deletion qualities to `0..=MAX_QUAL` (Q60, an error rate of 1e-6;
 //! no sequencer's qualities mean more), gap continuation to `MIN_GCP..=MAX_QUAL` (which keeps
-//! `dd <= 0.4`, a bound the fixed-point arithmetic below relies on).
+//! `dd <= 0.4`, a bound the arithmetic below relies on).
 //!
-//! # Production arithmetic: fixed point, identical on every device
-//! Floats are not reproducible across devices (drivers fuse multiply-adds and flush subnormals;
-//! WGSL has no f64), so the backends compute in integers, with probabilities as integers and an
-//! explicit power-of-two scale per row — linear space rather than log space, because it needs
-//! no log-add table (no gathers in the SIMD loop). Values are 64-bit: a row's paths span many
-//! orders of magnitude (an indel path starts ~1e-5 below the path it leaves, and overtakes it a
-//! few bases later), and 32-bit values lost such paths (measured on the test corpus: 100 of
-//! 2,880 pairs off by more than 0.01 in log10, the worst by 137); 64-bit values keep at least
-//! 47 bits below the row's largest value (worst 2.3e-5 on the same corpus).
+//! # Production arithmetic: binary32 with a fixed operation order, identical on every device
+//! The backends compute in IEEE-754 binary32 (`f32`) probability space, linear (no log-add
+//! table, so no gathers in the SIMD loop), with every operation, its operands and its order
+//! fixed by this contract, and with the two things that make floats differ between devices
+//! ruled out by construction:
 //!
-//! * **Coefficients** (computed once on the host, by [`read_coefficients`], in f64 with
-//!   deterministic IEEE operations only): every probability `p` above becomes `round(p·2^31)`,
-//!   a `u32` capped at `2^31 − 1` (so that `2·c` fits 32 bits); per read row `i`:
-//!   `A[b] = ⟦prior(i,b)·mm⟧` and `B[b] = ⟦prior(i,b)·gm⟧` for each haplotype base code `b` in
-//!   `0..=4`, and `⟦mi⟧, ⟦ii⟧, ⟦md⟧, ⟦dd⟧` ([`RowCoefs`]).
-//! * **Product** `v ⊗ c = floor(v·c / 2^31)` for a `u64` value `v` (96-bit intermediate;
-//!   `= 2·c·(v >> 32) + floor((v mod 2^32)·c / 2^31)`, which is how SIMD and WGSL compute it).
-//! * **Recurrence** on `u64` values, `h_j` the haplotype base code:
-//!   `M = M(i−1,j−1) ⊗ A[h_j] + (I(i−1,j−1) + D(i−1,j−1)) ⊗ B[h_j]`,
-//!   `I = M(i−1,j) ⊗ mi + I(i−1,j) ⊗ ii`, `D = M(i,j−1) ⊗ md + D(i,j−1) ⊗ dd`;
-//!   row 0: `D(0,j) = 2^INIT_BITS` (`2^60`) for `0 <= j <= n`, the `1/n` kept aside.
-//! * **Renormalisation** after every row `i < m`: `b` = bit length of the OR of all of the
-//!   row's `M`, `I`, `D` (columns `1..=n`). If `b = 0` the row is all zero and so is every later
-//!   row. Otherwise, if `b` lies outside `RENORM_LOW..=TOP_BITS`, every value of the row is
-//!   shifted by `s = TOP_BITS − b` (left if `s > 0`, right — flooring — if `s < 0`) and the
-//!   pair's exponent `e` grows by `s`. So each row starts from values below `2^TOP_BITS`
-//!   (`2^61`), whose successors stay below `2^64`: `M < 3·2^61`, `I < 2·2^61`,
-//!   `D < 3·2^61·md/(1 − dd) <= 5·2^61` (`dd <= 0.4`).
-//! * **Result**: `S = Σ_{j=1..n} (M(m,j) + I(m,j)) >> SUM_SHIFT` (a `u64`: `n < 2^16`), and
-//!   `log10 L = log10 S − (INIT_BITS + e − SUM_SHIFT)·log10 2 − log10 n`
-//!   ([`FixedResult::log10`], on the host, by one deterministic routine); `S = 0` gives `−∞`.
-//!   An empty read has likelihood 1; an empty haplotype, 0 (`−∞`).
+//! * **no fused multiply-add**: the spec is separate, correctly rounded (round to nearest,
+//!   ties to even) products and sums. Rust never contracts `a·b + c`, and the SIMD backend
+//!   uses mul and add intrinsics; GPU drivers may contract, so the WGSL kernel does not use
+//!   GPU floats at all: it computes the same binary32 operations on their bit patterns with
+//!   integer instructions (`shaders/pair_hmm.wgsl`), which no driver can change.
+//! * **no subnormals** (which GPUs and some CPU modes flush): every computed `M`, `I`, `D`
+//!   goes through `lift(x) = max(x, FLOOR)`, `FLOOR = 2^FLOOR_EXP` (`2^-86`), so every value
+//!   is at least `FLOOR` (the boundary values are exact constants, some 0), and every non-zero
+//!   coefficient is at least `2^MIN_COEF_EXP` (`2^-40`; checked over every quality
+//!   combination by a unit test), so every product is `0` or at least `2^-126`, the smallest
+//!   normal `f32`, and sums of non-negative normal numbers are normal. Values are all
+//!   non-negative, so there is no cancellation; no value overflows (bound below); there are
+//!   no NaNs or infinities. (`lift` rather than flushing small values to zero because it is
+//!   one instruction, `max`, where a flush is a compare and a mask: 15 % of the SIMD loop.)
 //!
-//! Error bound against exact arithmetic on the unquantised model: each `⊗` floors by less
-//! than one unit; renormalisation keeps a row's largest value at `2^47..2^61`, so a path
-//! carrying a fraction `f` of the row's mass loses at most ~`2^-47/f` of itself per
-//! operation — a path would have to fall 1e9 below the row's best and then overtake it for
-//! this to reach 1e-5. Coefficient rounding adds `2^-32/p` relative per use of a coefficient of
-//! value `p`: negligible on the match path, ~7e-4 per Q60 mismatch (where `p = 1e-6/3`),
-//! ~7e-6 per Q40 mismatch or Q45 gap open. So `|Δ log10 L|` is ~1e-6 typically and below 1e-3
-//! unless a read has several Q55+ mismatches; measured against the f64 oracle in
+//! The recurrence, per row `i` with the row's coefficients ([`RowCoefs`], computed once on
+//! the host by [`read_coefficients`] in f64 with deterministic operations only, then rounded
+//! once to `f32`): `A[b] = prior(i,b)·mm` and `B[b] = prior(i,b)·gm` for each haplotype base
+//! code `b` in `0..=4`, and `mi, ii, md, dd`; `h_j` the haplotype base code, `×` and `+` the
+//! binary32 operations, evaluated exactly as bracketed:
+//!
+//! ```text
+//! M = lift((M(i−1,j−1) × A[h_j]) + ((I(i−1,j−1) + D(i−1,j−1)) × B[h_j]))
+//! I = lift((M(i−1,j) × mi) + (I(i−1,j) × ii))
+//! D = lift((M(i,j−1) × md) + (D(i,j−1) × dd))
+//! row 0: D(0,j) = 2^INIT_EXP (2^90, standing for 1/n) for 0 <= j <= n; M = I = 0;
+//! column 0: M = I = D = 0 for i >= 1.
+//! ```
+//!
+//! * **Renormalisation** after every row `i < m`: `X` = the largest `M` or `I` of the row
+//!   (columns `1..=n`); if its binary exponent `e = floor(log2 X)` lies outside
+//!   `RENORM_LOW..=RENORM_HIGH` (`64..=100`), every `M`, `I`, `D` of the row is multiplied by
+//!   `2^s`, `s = RENORM_TARGET − e` (`90 − e`), exactly (an exponent change: [`scale`];
+//!   `−13 <= s <= 176`, as `FLOOR <= X < 2^104`), then lifted (values scaled below `FLOOR`
+//!   become `FLOOR`), and the pair's exponent grows by `s`. Bound: a row starts
+//!   from `M, I <= X < 2^101` and `D <= X·md/(1 − dd) <= 5X/3` (`dd <= 0.4`, from `MIN_GCP`),
+//!   so the next row has `M <= 3.7X`, `I <= 2X`, `D <= 6.2X`, all below `2^104`, and the final
+//!   sum below `2^16·2^104·6 < 2^128`: nothing overflows.
+//! * **Result**: `S = Σ_{j=1..n} (M(m,j) + I(m,j))`, summed in `f32` in increasing `j`, and
+//!   `log10 L = (log2 S − INIT_EXP − e − log2 n)·log10 2` ([`ScaledSum::log10`], on the host, by
+//!   one deterministic routine). An empty read has likelihood 1; an empty haplotype, 0
+//!   (`−∞`).
+//!
+//! Why binary32 and not integers: a first version used `u32` fixed point with a per-row scale
+//! and failed the accuracy bound (paths 1e-9 below the row's best were floored away and later
+//! dominated: 100 of 2,880 test pairs off by more than 0.01 in log10); a second used `u64` fixed
+//! point (worst 2.3e-5) but each product cost two widening multiplies, and the SIMD backend
+//! stayed at ~6× the f64 oracle. Binary32 gives every value its own exponent, so a path is kept
+//! until it falls 2^-150 (1e-45) below the row's best, at one instruction per operation.
+//!
+//! Error bound against exact arithmetic on the model: every operation rounds by at most
+//! `u = 2^-24` relatively, and all terms are non-negative, so no error is amplified: a value
+//! reached through `k` roundings is within a factor `(1 ± u)^k` of exact. A cell of row `i`,
+//! column `j` is at most `3i + 2j` roundings deep, the sum adds `n`, coefficient rounding adds
+//! at most `2m`: for a 250 × 800 pair, `k < 3,200`, so `|Δ log10 L| < 3,200·u/ln 10 ≈ 8e-5`.
+//! `lift` adds at most `FLOOR` to a cell while the row's best is at least `2^64`: at most
+//! 2^-150 (1e-45) of the row's best per cell, an excess that the recurrence carries forward as
+//! it carries any path. It can matter only if every path through the row's best later loses
+//! 40 orders of magnitude (seven Q60 mismatches) — a read that does not belong to the
+//! haplotype at all, whose likelihood is then overstated but still ~1e-40 below the
+//! likelihood of any read that does. Measured against the f64 oracle in
 //! `tests/genoa/pair_hmm.rs`.
 
 use crate::error::{Error, Result};
@@ -81,18 +107,21 @@ use crate::error::{Error, Result};
 pub const MAX_QUAL: u8 = 60;
 /// Smallest gap-continuation quality the model uses (lower ones are clamped to it).
 pub const MIN_GCP: u8 = 4;
-/// Fraction bits of a coefficient.
-pub const COEF_BITS: u32 = 31;
-/// Largest coefficient (`2·c` must fit 32 bits).
-pub const MAX_COEF: u32 = (1 << COEF_BITS) - 1;
-/// Row-0 deletion value: `2^INIT_BITS` stands for probability `1/n`.
-pub const INIT_BITS: u32 = 60;
-/// Renormalisation target: a row's values are kept below `2^TOP_BITS`.
-pub const TOP_BITS: u32 = 61;
-/// Rows whose largest value has fewer bits than this are scaled up.
-pub const RENORM_LOW: u32 = 48;
-/// Each final `M + I` is shifted right by this before summing (so `n < 2^16` sums fit).
-pub const SUM_SHIFT: u32 = 16;
+/// Computed values below `2^FLOOR_EXP` are raised to it.
+pub const FLOOR_EXP: i32 = -86;
+/// `2^FLOOR_EXP`.
+pub const FLOOR: f32 = 1.0 / ((1u128 << 86) as f32);
+/// Every non-zero coefficient is at least `2^MIN_COEF_EXP` (so `FLOOR × coefficient` is a
+/// normal `f32`).
+pub const MIN_COEF_EXP: i32 = -40;
+/// Row-0 deletion value: `2^INIT_EXP` stands for probability `1/n`.
+pub const INIT_EXP: i32 = 90;
+/// Rows whose largest `M`/`I` has a binary exponent below this are scaled up...
+pub const RENORM_LOW: i32 = 64;
+/// ... above this, down...
+pub const RENORM_HIGH: i32 = 100;
+/// ... to this exponent.
+pub const RENORM_TARGET: i32 = 90;
 /// Longest read or haplotype.
 pub const MAX_LEN: u32 = 65_535;
 /// Coefficients per read row: `A[0..5]`, `B[0..5]`, `mi`, `ii`, `md`, `dd`.
@@ -103,8 +132,8 @@ pub const II: usize = 11;
 pub const MD: usize = 12;
 pub const DD: usize = 13;
 
-/// The fixed-point coefficients of one read row (see the module header).
-pub type RowCoefs = [u32; COEFS];
+/// The binary32 coefficients of one read row (see the module header).
+pub type RowCoefs = [f32; COEFS];
 
 /// A sequence's place in one of the batch's arrays.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -262,23 +291,32 @@ impl HmmResults {
     }
 }
 
-/// What the fixed-point forward pass of one pair ends with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FixedResult {
+/// What the forward pass of one pair ends with: `P(read | hap) = sum · 2^-(INIT_EXP + exponent)
+/// / n`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ScaledSum {
     /// `Σ_j M(m,j) + I(m,j)`.
-    pub sum: u64,
-    /// Total left shift applied by renormalisation.
+    pub sum: f32,
+    /// Total renormalisation (`Σ s`), 0 when `sum` is 0.
     pub exponent: i32,
 }
 
-impl FixedResult {
+impl ScaledSum {
+    /// The result of a pass that ended with `sum` after renormalising by `exponent` in all.
+    pub fn new(sum: f32, exponent: i32) -> ScaledSum {
+        ScaledSum {
+            sum,
+            exponent: if sum == 0.0 { 0 } else { exponent },
+        }
+    }
+
     /// log10 P(read | haplotype) for a haplotype of `hap_len` bases.
     pub fn log10(&self, hap_len: u32) -> f64 {
-        if self.sum == 0 || hap_len == 0 {
+        if self.sum == 0.0 || hap_len == 0 {
             return f64::NEG_INFINITY;
         }
-        let bits = f64::from(INIT_BITS as i32 + self.exponent - SUM_SHIFT as i32);
-        (det::log2(self.sum as f64) - bits - det::log2(f64::from(hap_len))) * det::LOG10_2
+        let bits = f64::from(INIT_EXP + self.exponent);
+        (det::log2(f64::from(self.sum)) - bits - det::log2(f64::from(hap_len))) * det::LOG10_2
     }
 }
 
@@ -303,11 +341,10 @@ pub fn error_prob(q: u8) -> f64 {
     table[usize::from(q.min(MAX_QUAL))]
 }
 
-/// `round(p · 2^31)` for `0 <= p <= 1`, at most [`MAX_COEF`].
+/// The coefficient of probability `p` (`0 <= p <= 1`): `p` rounded to the nearest `f32`.
 #[inline]
-pub fn coefficient(p: f64) -> u32 {
-    let c = (p * f64::from(1u32 << COEF_BITS)).round();
-    c.clamp(0.0, f64::from(MAX_COEF)) as u32
+pub fn coefficient(p: f64) -> f32 {
+    p as f32
 }
 
 /// The f64 transition probabilities of one row: `(mm, gm, mi, ii, md, dd)`.
@@ -337,7 +374,7 @@ pub fn read_coefficients(batch: &HmmBatch, r: usize, out: &mut Vec<RowCoefs>) {
         let (base, q) = (batch.read_bases[k], batch.base_quals[k]);
         let (mm, gm, mi, ii, md, dd) =
             transitions(batch.ins_quals[k], batch.del_quals[k], batch.gcp_quals[k]);
-        let mut row = [0u32; COEFS];
+        let mut row = [0f32; COEFS];
         for b in 0..5u8 {
             let p = prior(base, q, b);
             row[b as usize] = coefficient(p * mm);
@@ -354,7 +391,7 @@ pub fn read_coefficients(batch: &HmmBatch, r: usize, out: &mut Vec<RowCoefs>) {
 /// The coefficients of every read of the batch, indexed like [`HmmBatch::read_bases`]
 /// (positions no read covers hold zeros).
 pub fn all_coefficients(batch: &HmmBatch) -> Vec<RowCoefs> {
-    let mut out = vec![[0; COEFS]; batch.read_bases.len()];
+    let mut out = vec![[0.0; COEFS]; batch.read_bases.len()];
     let mut rows = Vec::new();
     for r in 0..batch.reads.len() {
         let s = batch.reads[r];
@@ -365,23 +402,33 @@ pub fn all_coefficients(batch: &HmmBatch) -> Vec<RowCoefs> {
     out
 }
 
-/// `v ⊗ c`: the contract's fixed-point product.
+/// The contract's `lift`: `max(x, FLOOR)`.
 #[inline(always)]
-pub fn mul(v: u64, c: u32) -> u64 {
-    ((u128::from(v) * u128::from(c)) >> COEF_BITS) as u64
+pub fn lift(x: f32) -> f32 {
+    x.max(FLOOR)
 }
 
-/// The renormalisation shift for a row whose values OR to `or` (see the module header):
-/// `None` when the row is all zero.
+/// The renormalisation of a row whose largest `M`/`I` is `max` (see the module header): the
+/// power of two `s` to scale the row by, 0 for none.
 #[inline]
-pub fn renorm_shift(or: u64) -> Option<i32> {
-    let bits = 64 - or.leading_zeros();
-    if bits == 0 {
-        None
-    } else if (RENORM_LOW..=TOP_BITS).contains(&bits) {
-        Some(0)
+pub fn renorm_shift(max: f32) -> i32 {
+    let e = ((max.to_bits() >> 23) & 0xff) as i32 - 127;
+    if (RENORM_LOW..=RENORM_HIGH).contains(&e) {
+        0
     } else {
-        Some(TOP_BITS as i32 - bits as i32)
+        RENORM_TARGET - e
+    }
+}
+
+/// `lift(v · 2^s)`, exactly, for a value `v` the recurrence produced (0 or at least
+/// `FLOOR`) and a shift from [`renorm_shift`]: an add to the exponent field.
+#[inline]
+pub fn scale(v: f32, s: i32) -> f32 {
+    let e = ((v.to_bits() >> 23) & 0xff) as i32 - 127;
+    if v == 0.0 || e + s < FLOOR_EXP {
+        FLOOR
+    } else {
+        f32::from_bits((v.to_bits() as i32 + (s << 23)) as u32)
     }
 }
 
@@ -525,30 +572,68 @@ mod tests {
 
     #[test]
     fn renormalisation_keeps_rows_in_range() {
-        assert_eq!(renorm_shift(0), None);
-        assert_eq!(renorm_shift(1), Some(60));
-        assert_eq!(renorm_shift(1 << 47), Some(0)); // 48 bits
-        assert_eq!(renorm_shift((1 << 61) - 1), Some(0));
-        assert_eq!(renorm_shift(1 << 61), Some(-1));
-        assert_eq!(renorm_shift(u64::MAX), Some(-3));
-        assert_eq!(renorm_shift((1 << 47) - 1), Some(14));
+        let p = |e: i32| 2f32.powi(e);
+        assert_eq!(renorm_shift(p(64)), 0);
+        assert_eq!(renorm_shift(p(101) * 0.99), 0);
+        assert_eq!(renorm_shift(p(101)), -11);
+        assert_eq!(renorm_shift(p(64) * 0.99), 27);
+        assert_eq!(renorm_shift(FLOOR), 176);
+        assert_eq!(scale(p(40), -20), p(20));
+        assert_eq!(scale(1.5 * p(-80), 176), 1.5 * p(96));
+        assert_eq!(scale(FLOOR, -1), FLOOR);
+        assert_eq!(scale(0.0, 5), FLOOR);
+        // The two exact products the SIMD backend computes it with.
+        let two_steps = |v: f32, s: i32| lift(v * p(s / 2) * p(s - s / 2));
+        for (v, s) in [
+            (FLOOR, 176),
+            (1.75 * FLOOR, 100),
+            (p(103) * 1.9, -13),
+            (FLOOR, -1),
+        ] {
+            assert_eq!(scale(v, s).to_bits(), two_steps(v, s).to_bits(), "{v} {s}");
+        }
+        assert_eq!(FLOOR, p(FLOOR_EXP));
+        assert_eq!(lift(FLOOR), FLOOR);
+        assert_eq!(lift(FLOOR * 0.75), FLOOR);
+        assert_eq!(lift(0.0), FLOOR);
     }
 
     #[test]
-    fn coefficients_round_and_clamp() {
-        assert_eq!(coefficient(1.0), MAX_COEF);
-        assert_eq!(coefficient(0.0), 0);
-        assert_eq!(coefficient(0.5), 1 << 30);
-        assert_eq!(mul(1 << 61, 1 << 30), 1 << 60);
-        assert_eq!(mul(u64::MAX, 1 << 30), u64::MAX / 2);
-        // The split form the SIMD and WGSL backends use.
-        for (v, c) in [
-            (u64::MAX, MAX_COEF),
-            (0x1234_5678_9abc_def0, 12345),
-            (3 << 61, 7),
-        ] {
-            let split = 2 * u64::from(c) * (v >> 32) + (((v & 0xffff_ffff) * u64::from(c)) >> 31);
-            assert_eq!(mul(v, c), split);
+    fn every_coefficient_keeps_products_normal() {
+        // Every coefficient any quality combination gives: zero or at least 2^MIN_COEF_EXP,
+        // so FLOOR × coefficient is a normal f32 — the contract's no-subnormal argument.
+        let min = 2f32.powi(MIN_COEF_EXP);
+        assert!(FLOOR * min >= f32::MIN_POSITIVE);
+        let mut smallest = f32::MAX;
+        let mut b = HmmBatch::default();
+        for q in 0..=MAX_QUAL {
+            for gi in 0..=MAX_QUAL {
+                for gd in 0..=MAX_QUAL {
+                    let gc = gd.max(MIN_GCP);
+                    let read = [0u8, 1];
+                    b.clear();
+                    b.push_region(
+                        &[HmmRead {
+                            bases: &read,
+                            quals: &[q, q],
+                            ins_quals: &[gi, gi],
+                            del_quals: &[gd, gd],
+                            gcp_quals: &[gc, gi],
+                        }],
+                        &[],
+                    );
+                    for row in all_coefficients(&b) {
+                        for c in row {
+                            assert!(c == 0.0 || c >= min, "Q{q}/{gi}/{gd}: {c}");
+                            assert!(c <= 1.0);
+                            if c > 0.0 {
+                                smallest = smallest.min(c);
+                            }
+                        }
+                    }
+                }
+            }
         }
+        assert!(smallest < 1e-8, "{smallest}"); // the enumeration reached the small ones
     }
 }

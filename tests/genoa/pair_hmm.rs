@@ -1,5 +1,5 @@
 //! `pair_hmm` on every backend: bit-identical likelihoods (scalar spec vs SIMD of each ISA vs
-//! GPU) on edge cases and seeded random cases, and the fixed-point spec's accuracy against the
+//! GPU) on edge cases and seeded random cases, and the binary32 spec's accuracy against the
 //! f64 oracle on a realistic read corpus.
 
 use genoa::backend::Backend;
@@ -297,7 +297,7 @@ fn corpus(seed: u64, regions: usize) -> HmmBatch {
 }
 
 #[test]
-fn fixed_point_is_within_the_accuracy_bounds_of_the_f64_oracle() {
+fn binary32_is_within_the_accuracy_bounds_of_the_f64_oracle() {
     let b = corpus(42, 120);
     let fixed = run(&Scalar, &b);
     let mut worst = 0f64;
@@ -324,7 +324,7 @@ fn fixed_point_is_within_the_accuracy_bounds_of_the_f64_oracle() {
         }
     }
     // Diploid genotypes from each region's likelihood matrix (every unordered haplotype pair,
-    // GL = Σ_reads log10(L(r|a)/2 + L(r|b)/2)): the same genotype from the fixed-point and the
+    // GL = Σ_reads log10(L(r|a)/2 + L(r|b)/2)): the same genotype from the binary32 and the
     // oracle likelihoods in every region.
     let genotype = |like: &dyn Fn(usize, usize, usize) -> f64, gi: usize| {
         let g = &b.regions[gi];

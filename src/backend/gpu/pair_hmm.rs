@@ -1,7 +1,7 @@
 //! Host side of `shaders/pair_hmm.wgsl`: computes every read's row coefficients (the float work
 //! all backends share, once, on the host), packs read × haplotype pairs into device buffers,
 //! splits them into dispatches under the adapter's binding and workgroup limits, and turns the
-//! device's fixed-point sums into likelihoods. Buffers are kept and reused across batches.
+//! device's scaled sums into likelihoods. Buffers are kept and reused across batches.
 
 use std::sync::Mutex;
 
@@ -10,7 +10,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::backend::gpu::{Compiled, Gpu, Reusable, pack_bytes};
 use crate::error::{Error, Result};
 use crate::kernel::pair_hmm::{
-    COEFS, FixedResult, HmmBatch, HmmResults, RowCoefs, all_coefficients, validate,
+    COEFS, HmmBatch, HmmResults, RowCoefs, ScaledSum, all_coefficients, validate,
 };
 
 #[repr(C)]
@@ -28,7 +28,7 @@ struct GpuPair {
     m: u32,
     hap_off: u32,
     n: u32,
-    /// First word of the pair's `6·(n + 1)` scratch words (an even number).
+    /// First word of the pair's `3·(n + 1)` scratch words.
     scratch_off: u32,
     _pad: [u32; 3],
 }
@@ -36,10 +36,9 @@ struct GpuPair {
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct GpuOut {
-    sum_lo: u32,
-    sum_hi: u32,
+    /// The bits of the `f32` sum.
+    sum: u32,
     exponent: i32,
-    _pad: u32,
 }
 
 /// One read × haplotype problem: batch indices and where its likelihood goes.
@@ -159,7 +158,7 @@ impl Kernel {
                     u64::from(batch.reads[p.read].len),
                     u64::from(batch.haps[p.hap].len),
                 );
-                let s = 6 * (n + 1);
+                let s = 3 * (n + 1);
                 let c = if p.read == last_read {
                     0
                 } else {
@@ -220,7 +219,7 @@ impl Kernel {
             if p.read != last_read {
                 coef_off = (b.host_coefs.len() / COEFS) as u32;
                 for row in batch.read_coefs(coefs, p.read) {
-                    b.host_coefs.extend_from_slice(row);
+                    b.host_coefs.extend(row.iter().map(|c| c.to_bits()));
                 }
                 last_read = p.read;
             }
@@ -238,7 +237,7 @@ impl Kernel {
                 scratch_off: scratch as u32,
                 _pad: [0; 3],
             });
-            scratch += 6 * (u64::from(hs.len) + 1);
+            scratch += 3 * (u64::from(hs.len) + 1);
         }
         if b.host_haps.is_empty() {
             b.host_haps.push(0);
@@ -279,14 +278,148 @@ impl Kernel {
         if read.is_ok() {
             let results: &[GpuOut] = bytemuck::cast_slice(&host[..results_bytes as usize]);
             for (r, p) in results.iter().zip(problems) {
-                let fixed = FixedResult {
-                    sum: u64::from(r.sum_lo) | (u64::from(r.sum_hi) << 32),
-                    exponent: r.exponent,
-                };
-                out.log10[p.out] = fixed.log10(batch.haps[p.hap].len);
+                let sum = ScaledSum::new(f32::from_bits(r.sum), r.exponent);
+                out.log10[p.out] = sum.log10(batch.haps[p.hap].len);
             }
         }
         b.host = host;
         read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::pair_hmm::FLOOR;
+
+    /// The shader's binary32 arithmetic alone, with an entry point that applies `fmul` and
+    /// `fadd` to operand pairs.
+    fn arithmetic_shader() -> String {
+        let src = crate::backend::shaders::PAIR_HMM;
+        let begin = src
+            .find("// --- binary32 arithmetic")
+            .expect("begin marker");
+        let end = src
+            .find("// --- end of the binary32 arithmetic")
+            .expect("end marker");
+        format!(
+            "override WG: u32 = 64u;\n{}\n{}",
+            &src[begin..end],
+            "@group(0) @binding(0) var<storage, read> ops: array<vec2<u32>>;
+@group(0) @binding(1) var<storage, read_write> outs: array<vec2<u32>>;
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.y * 1024u + wid.x) * WG + lid;
+    if i < arrayLength(&ops) {
+        outs[i] = vec2<u32>(fmul(ops[i].x, ops[i].y), fadd(ops[i].x, ops[i].y));
+    }
+}
+"
+        )
+    }
+
+    /// A positive normal f32 with biased exponent `e` and fraction `f`.
+    fn float(e: u32, f: u32) -> f32 {
+        f32::from_bits((e << 23) | (f & 0x7f_ffff))
+    }
+
+    /// Operand pairs inside the domain the contract guarantees (normal, non-negative, normal
+    /// results): random ones, and the cases rounding gets wrong if anything is off — exact
+    /// ties of products and sums, sums that carry into the exponent with bits shifted out,
+    /// operands far apart, zeros.
+    fn operands() -> Vec<(f32, f32)> {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut ops = vec![(0.0, 0.0), (0.0, 1.0), (3.5, 0.0), (FLOOR, 1.0)];
+        for _ in 0..100_000 {
+            let r = next();
+            // Exponents 2^-60..2^60: every product and sum stays normal.
+            let (ea, eb) = (67 + (r % 121) as u32, 67 + ((r >> 8) % 121) as u32);
+            ops.push((float(ea, (r >> 16) as u32), float(eb, (r >> 40) as u32)));
+        }
+        for _ in 0..100_000 {
+            // Sums that carry: a mantissa near all ones plus a smaller value 0..30 binades down.
+            let r = next();
+            let e = 100 + (r % 20) as u32;
+            let a = float(e, 0x7f_ffff - ((r >> 8) as u32 & 0x3ffff));
+            let b = float(e - ((r >> 32) % 31) as u32, (r >> 40) as u32);
+            ops.push((a, b));
+        }
+        for k in 0..23u32 {
+            for odd in (1..200u32).step_by(2) {
+                // (1 + odd·2^(22−k)·2^-23)·(1 + 2^k·2^-23): the product lies exactly halfway.
+                let a = float(127, (odd << (22 - k)) & 0x7f_ffff);
+                let b = float(127, 1 << k);
+                ops.push((a, b));
+                ops.push((a * 8.0, b * 0.25));
+                // 1.x + half an ulp of it, and + just above / below half an ulp.
+                let c = float(127, odd);
+                let half = float(127 - 24, 0);
+                ops.push((c, half));
+                ops.push((c, float(127 - 24, 1)));
+                ops.push((c, float(127 - 25, 0x7f_ffff)));
+            }
+        }
+        ops
+    }
+
+    #[test]
+    fn shader_arithmetic_is_ieee_binary32() {
+        let gpu = match Gpu::new(true) {
+            Ok(g) => g,
+            Err(e) => {
+                if std::env::var("GENOA_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                    panic!("GENOA_REQUIRE_GPU=1 but no GPU backend: {e}");
+                }
+                eprintln!("SKIPPED (no GPU adapter: {e})");
+                return;
+            }
+        };
+        use wgpu::BufferBindingType::Storage;
+        use wgpu::BufferUsages as U;
+        let source = arithmetic_shader();
+        let compiled = Compiled::new(
+            &gpu.device,
+            "pair_hmm_arith",
+            &source,
+            &[Storage { read_only: true }, Storage { read_only: false }],
+        )
+        .expect("the arithmetic part compiles alone");
+        let ops = operands();
+        for chunk in ops.chunks(64 * 1024) {
+            let words: Vec<u32> = chunk
+                .iter()
+                .flat_map(|(a, b)| [a.to_bits(), b.to_bits()])
+                .collect();
+            let bytes = (words.len() * 4) as u64;
+            let mut input = Reusable::new("ops", U::STORAGE | U::COPY_DST);
+            let mut output = Reusable::new("outs", U::STORAGE | U::COPY_SRC);
+            let mut staging = Reusable::new("staging", U::MAP_READ | U::COPY_DST);
+            let input = input.upload(&gpu, bytemuck::cast_slice(&words));
+            let output = output.get(&gpu.device, bytes);
+            let staging = staging.get(&gpu.device, bytes);
+            let groups = (chunk.len() as u32).div_ceil(64);
+            let mut host = Vec::new();
+            compiled
+                .run(
+                    &gpu,
+                    &[input, output],
+                    (groups.min(1024), groups.div_ceil(1024)),
+                    &[(output, bytes)],
+                    staging,
+                    &mut host,
+                )
+                .expect("dispatch");
+            let got: &[u32] = bytemuck::cast_slice(&host[..bytes as usize]);
+            for (k, &(a, b)) in chunk.iter().enumerate() {
+                assert_eq!(got[2 * k], (a * b).to_bits(), "fmul({a:e}, {b:e})");
+                assert_eq!(got[2 * k + 1], (a + b).to_bits(), "fadd({a:e}, {b:e})");
+            }
+        }
     }
 }

@@ -1,19 +1,20 @@
-//! Scalar `pair_hmm`: the specification of the fixed-point forward pass, and the f64 oracle.
+//! Scalar `pair_hmm`: the specification of the binary32 forward pass, and the f64 oracle.
 //!
 //! [`forward`] is the contract's recurrence (`kernel::pair_hmm`) written as plainly as
-//! possible, row by row over the haplotype, one row of `M`, `I`, `D` updated in place:
+//! possible, row by row over the haplotype, one row of `M`, `I`, `D` updated in place, every
+//! `f32` operation in the contract's order (Rust never fuses a multiply and an add):
 //!
 //! ```text
 //! for i in 1..=m:                         (row coefficients c = coefs[i-1])
-//!     diag = (M, I, D)(i-1, 0) = (0, 0, 0) for i > 1, (0, 0, 2^60) for i = 1
+//!     diag = (M, I, D)(i-1, 0) = (0, 0, 0) for i > 1, (0, 0, 2^90) for i = 1
 //!     left = (M, D)(i, 0) = (0, 0)
 //!     for j in 1..=n:
 //!         up = (M, I, D)(i-1, j)           (still in the row buffers)
-//!         M = diag.M ⊗ c.A[h_j] + (diag.I + diag.D) ⊗ c.B[h_j]
-//!         I = up.M ⊗ c.mi + up.I ⊗ c.ii
-//!         D = left.M ⊗ c.md + left.D ⊗ c.dd
-//!     if i < m: renormalise the row (shift every value, exponent += shift)
-//! S = Σ_j (M(m,j) + I(m,j)) >> 16
+//!         M = lift(diag.M × c.A[h_j] + (diag.I + diag.D) × c.B[h_j])
+//!         I = lift(up.M × c.mi + up.I × c.ii)
+//!         D = lift(left.M × c.md + left.D × c.dd)
+//!     if i < m: renormalise the row (scale every value by 2^s, exponent += s)
+//! S = Σ_j (M(m,j) + I(m,j))
 //! ```
 //!
 //! [`oracle`] is the same model in f64 probability space, as GATK's `LoglessPairHMM` computes
@@ -22,79 +23,81 @@
 //! reference, not a backend.
 
 use crate::kernel::pair_hmm::{
-    COEFS, DD, FixedResult, HmmBatch, II, INIT_BITS, MD, MI, RowCoefs, SUM_SHIFT, mul, prior,
-    renorm_shift, transitions,
+    COEFS, DD, HmmBatch, II, INIT_EXP, MD, MI, RowCoefs, ScaledSum, lift, prior, renorm_shift,
+    scale, transitions,
 };
+
+/// `2^INIT_EXP`, row 0's deletion value.
+pub fn init_value() -> f32 {
+    f32::from_bits(((INIT_EXP + 127) as u32) << 23)
+}
 
 /// Reusable buffers of one worker.
 #[derive(Default)]
 pub struct Scratch {
-    m: Vec<u64>,
-    i: Vec<u64>,
-    d: Vec<u64>,
+    m: Vec<f32>,
+    i: Vec<f32>,
+    d: Vec<f32>,
 }
 
-/// The fixed-point forward pass of one read (its row coefficients) against one haplotype.
-pub fn forward(coefs: &[RowCoefs], hap: &[u8], s: &mut Scratch) -> FixedResult {
+/// The forward pass of one read (its row coefficients) against one haplotype.
+pub fn forward(coefs: &[RowCoefs], hap: &[u8], s: &mut Scratch) -> ScaledSum {
     let n = hap.len();
-    if coefs.is_empty() || n == 0 {
-        // An empty read has probability 1 (2^60 stands for 1/n, times n starts); an empty
-        // haplotype leaves nothing to align to.
-        return if n == 0 {
-            FixedResult::default()
-        } else {
-            FixedResult {
-                sum: (n as u64) << (INIT_BITS - SUM_SHIFT),
-                exponent: 0,
-            }
-        };
+    if n == 0 {
+        return ScaledSum::default(); // nothing to align to
+    }
+    if coefs.is_empty() {
+        // Probability 1: n starts of 2^90 each standing for 1/n.
+        return ScaledSum::new(n as f32 * init_value(), 0);
     }
     s.m.clear();
-    s.m.resize(n + 1, 0);
+    s.m.resize(n + 1, 0.0);
     s.i.clear();
-    s.i.resize(n + 1, 0);
+    s.i.resize(n + 1, 0.0);
     s.d.clear();
-    s.d.resize(n + 1, 1 << INIT_BITS); // row 0
+    s.d.resize(n + 1, init_value()); // row 0
     let mut exponent = 0i32;
     let rows = coefs.len();
     for (row, c) in coefs.iter().enumerate() {
         debug_assert_eq!(c.len(), COEFS);
         // Column 0 of the previous row is the first cell's diagonal; it is 0 from row 1 on
-        // (row 0's D(0,0) = 2^60 lets the read start at the first haplotype base).
+        // (row 0's D(0,0) = 2^90 lets the read start at the first haplotype base).
         let (mut dm, mut di, mut dd) = (s.m[0], s.i[0], s.d[0]);
-        s.m[0] = 0;
-        s.i[0] = 0;
-        s.d[0] = 0;
-        let (mut lm, mut ld) = (0u64, 0u64);
-        let mut or = 0u64;
+        s.m[0] = 0.0;
+        s.i[0] = 0.0;
+        s.d[0] = 0.0;
+        let (mut lm, mut ld) = (0f32, 0f32);
+        let mut max = 0f32;
         for j in 1..=n {
             let (um, ui, ud) = (s.m[j], s.i[j], s.d[j]);
             let b = hap[j - 1] as usize;
-            let m = mul(dm, c[b]) + mul(di + dd, c[5 + b]);
-            let i = mul(um, c[MI]) + mul(ui, c[II]);
-            let d = mul(lm, c[MD]) + mul(ld, c[DD]);
+            let m = lift(dm * c[b] + (di + dd) * c[5 + b]);
+            let i = lift(um * c[MI] + ui * c[II]);
+            let d = lift(lm * c[MD] + ld * c[DD]);
             s.m[j] = m;
             s.i[j] = i;
             s.d[j] = d;
-            or |= m | i | d;
+            max = max.max(m.max(i));
             (dm, di, dd) = (um, ui, ud);
             (lm, ld) = (m, d);
         }
         if row + 1 < rows {
-            match renorm_shift(or) {
-                None => return FixedResult::default(), // every later row is zero
-                Some(0) => {}
-                Some(shift) => {
-                    for v in s.m.iter_mut().chain(s.i.iter_mut()).chain(s.d.iter_mut()) {
-                        *v = if shift > 0 { *v << shift } else { *v >> -shift };
-                    }
-                    exponent += shift;
+            let shift = renorm_shift(max);
+            if shift != 0 {
+                // Columns 1..=n (column 0 stays 0).
+                for v in s.m[1..]
+                    .iter_mut()
+                    .chain(s.i[1..].iter_mut())
+                    .chain(s.d[1..].iter_mut())
+                {
+                    *v = scale(*v, shift);
                 }
+                exponent += shift;
             }
         }
     }
-    let sum = (1..=n).map(|j| (s.m[j] + s.i[j]) >> SUM_SHIFT).sum();
-    FixedResult { sum, exponent }
+    let sum = (1..=n).fold(0f32, |acc, j| acc + (s.m[j] + s.i[j]));
+    ScaledSum::new(sum, exponent)
 }
 
 /// The f64 oracle: log10 P(read | haplotype) in probability space (see the module header).
@@ -183,7 +186,7 @@ mod tests {
         b
     }
 
-    fn fixed(b: &HmmBatch) -> f64 {
+    fn spec(b: &HmmBatch) -> f64 {
         let mut coefs = Vec::new();
         read_coefficients(b, 0, &mut coefs);
         forward(&coefs, b.hap(0), &mut Scratch::default()).log10(b.haps[0].len)
@@ -197,18 +200,18 @@ mod tests {
         let gm = 1.0 - 0.1;
         let want = (((1.0 - e) + 3.0 * e / 3.0) * gm / 4.0f64).log10();
         assert!((oracle(&b, 0, 0) - want).abs() < 1e-12);
-        assert!((fixed(&b) - want).abs() < 1e-6);
+        assert!((spec(&b) - want).abs() < 1e-6);
     }
 
     #[test]
-    fn fixed_point_follows_the_oracle() {
+    fn binary32_follows_the_oracle() {
         let hap: Vec<u8> = (0..300u32).map(|i| ((i * 7 + i / 3) % 4) as u8).collect();
         let mut read = hap[40..190].to_vec();
         read[20] = (read[20] + 1) % 4;
         read.remove(90);
         let b = batch(&read, 35, &hap);
-        let (o, f) = (oracle(&b, 0, 0), fixed(&b));
-        assert!((o - f).abs() < 1e-5, "oracle {o} fixed {f}");
+        let (o, f) = (oracle(&b, 0, 0), spec(&b));
+        assert!((o - f).abs() < 1e-5, "oracle {o} spec {f}");
         assert!(o < -2.0 && o > -40.0, "{o}");
     }
 }

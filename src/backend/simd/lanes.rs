@@ -1,8 +1,10 @@
-//! Lane abstraction of the SIMD backend: integer vectors with exactly the operations the
-//! kernels use, implemented once per instruction set over `std::arch` intrinsics, in two
-//! element widths: 32-bit lanes (any score the contract allows) and 16-bit lanes (twice the
-//! lanes per vector, for problems whose scores provably fit; see
-//! `backend::simd::banded_align::fits_i16`). Masks are vectors of all-ones / all-zeros lanes.
+//! Lane abstraction of the SIMD backend: vectors with exactly the operations the kernels use,
+//! implemented once per instruction set over `std::arch` intrinsics. [`Lanes`], integer
+//! vectors for `banded_align`, in two element widths: 32-bit lanes (any score the contract
+//! allows) and 16-bit lanes (twice the lanes per vector, for problems whose scores provably
+//! fit; see `backend::simd::banded_align::fits_i16`); masks are vectors of all-ones /
+//! all-zeros lanes. [`LanesF32`], binary32 vectors for `pair_hmm`. [`X2`] pairs two vectors
+//! into one of twice the lanes.
 //!
 //! Every method is `unsafe`: it may only run on a CPU with the implementation's instruction
 //! set, which the entry points in `backend::simd` guarantee. Each is `#[inline(always)]`, so it
@@ -459,133 +461,114 @@ impl Lanes for Avx512x16 {
     }
 }
 
-/// A vector of `LANES` unsigned 64-bit integers, for `pair_hmm`'s fixed-point values.
+/// A vector of `LANES` binary32 floats, for `pair_hmm`: the operations are the correctly
+/// rounded IEEE ones the contract specifies (no fused multiply-add).
 ///
 /// # Safety
 /// As [`Lanes`].
 #[allow(clippy::missing_safety_doc)]
-pub trait Lanes64: Copy {
+pub trait LanesF32: Copy {
     const LANES: usize;
-    unsafe fn splat(x: u64) -> Self;
-    unsafe fn load(p: *const u64) -> Self;
-    unsafe fn store(self, p: *mut u64);
+    unsafe fn splat(x: f32) -> Self;
+    unsafe fn load(p: *const f32) -> Self;
+    unsafe fn store(self, p: *mut f32);
     unsafe fn add(self, o: Self) -> Self;
-    unsafe fn or(self, o: Self) -> Self;
-    /// The contract's `v ⊗ c = floor(v·c / 2^31)`, given `c2 = 2·c` (below `2^32`):
-    /// `c2·(v >> 32) + ((v mod 2^32)·c2 >> 32)`, two widening 32×32 multiplies.
-    unsafe fn mul_q31(self, c2: Self) -> Self;
-    /// `(self << left) >> right`, per lane (counts below 64).
-    unsafe fn shift(self, left: Self, right: Self) -> Self;
+    unsafe fn mul(self, o: Self) -> Self;
+    /// Lane-wise maximum (no lane is ever NaN).
+    unsafe fn max(self, o: Self) -> Self;
+    /// The contract's `lift`: `max(self, floor)` (one `max`; kept apart from [`Self::max`]
+    /// so that each use says which of the two it is).
+    #[inline(always)]
+    unsafe fn lift(self, floor: Self) -> Self {
+        unsafe { self.max(floor) }
+    }
 }
 
-/// The [`Lanes64`] operations shared by every register width.
-macro_rules! lanes64 {
-    ($t:ident, $set1:ident, $load:ident, $store:ident, $add:ident, $or:ident, $mul:ident, $srli:ident) => {
+/// The [`LanesF32`] operations shared by SSE and AVX.
+macro_rules! lanes_f32 {
+    ($t:ident, $set1:ident, $load:ident, $store:ident, $add:ident, $mul:ident, $max:ident) => {
         #[inline(always)]
-        unsafe fn splat(x: u64) -> Self {
-            unsafe { $t($set1(x as i64)) }
+        unsafe fn splat(x: f32) -> Self {
+            unsafe { $t($set1(x)) }
         }
         #[inline(always)]
-        unsafe fn load(p: *const u64) -> Self {
-            unsafe { $t($load(p.cast())) }
+        unsafe fn load(p: *const f32) -> Self {
+            unsafe { $t($load(p)) }
         }
         #[inline(always)]
-        unsafe fn store(self, p: *mut u64) {
-            unsafe { $store(p.cast(), self.0) }
+        unsafe fn store(self, p: *mut f32) {
+            unsafe { $store(p, self.0) }
         }
         #[inline(always)]
         unsafe fn add(self, o: Self) -> Self {
             unsafe { $t($add(self.0, o.0)) }
         }
         #[inline(always)]
-        unsafe fn or(self, o: Self) -> Self {
-            unsafe { $t($or(self.0, o.0)) }
+        unsafe fn mul(self, o: Self) -> Self {
+            unsafe { $t($mul(self.0, o.0)) }
         }
         #[inline(always)]
-        unsafe fn mul_q31(self, c2: Self) -> Self {
-            unsafe {
-                let lo = $srli::<32>($mul(self.0, c2.0));
-                let hi = $mul($srli::<32>(self.0), c2.0);
-                $t($add(lo, hi))
-            }
+        unsafe fn max(self, o: Self) -> Self {
+            unsafe { $t($max(self.0, o.0)) }
         }
     };
 }
 
+/// Four `f32` lanes (SSE).
 #[cfg(target_arch = "x86_64")]
-impl Lanes64 for Sse41 {
-    const LANES: usize = 2;
-    lanes64!(
-        Sse41,
-        _mm_set1_epi64x,
-        _mm_loadu_si128,
-        _mm_storeu_si128,
-        _mm_add_epi64,
-        _mm_or_si128,
-        _mm_mul_epu32,
-        _mm_srli_epi64
-    );
-    #[inline(always)]
-    unsafe fn shift(self, left: Self, right: Self) -> Self {
-        // SSE has one shift count per instruction: shift by each lane's count, keep that lane.
-        unsafe {
-            let per_lane = |v: __m128i, c: __m128i, f: unsafe fn(__m128i, __m128i) -> __m128i| {
-                let lo = f(v, c);
-                let hi = f(v, _mm_unpackhi_epi64(c, c));
-                _mm_blend_epi16::<0xF0>(lo, hi)
-            };
-            let v = per_lane(self.0, left.0, |a, b| _mm_sll_epi64(a, b));
-            Sse41(per_lane(v, right.0, |a, b| _mm_srl_epi64(a, b)))
-        }
-    }
-}
+#[derive(Clone, Copy)]
+pub struct Sse41f(__m128);
 
 #[cfg(target_arch = "x86_64")]
-impl Lanes64 for Avx2 {
+impl LanesF32 for Sse41f {
     const LANES: usize = 4;
-    lanes64!(
-        Avx2,
-        _mm256_set1_epi64x,
-        _mm256_loadu_si256,
-        _mm256_storeu_si256,
-        _mm256_add_epi64,
-        _mm256_or_si256,
-        _mm256_mul_epu32,
-        _mm256_srli_epi64
+    lanes_f32!(
+        Sse41f,
+        _mm_set1_ps,
+        _mm_loadu_ps,
+        _mm_storeu_ps,
+        _mm_add_ps,
+        _mm_mul_ps,
+        _mm_max_ps
     );
-    #[inline(always)]
-    unsafe fn shift(self, left: Self, right: Self) -> Self {
-        unsafe {
-            Avx2(_mm256_srlv_epi64(
-                _mm256_sllv_epi64(self.0, left.0),
-                right.0,
-            ))
-        }
-    }
 }
 
+/// Eight `f32` lanes (AVX2 builds; the operations are AVX ones).
 #[cfg(target_arch = "x86_64")]
-impl Lanes64 for Avx512 {
+#[derive(Clone, Copy)]
+pub struct Avx2f(__m256);
+
+#[cfg(target_arch = "x86_64")]
+impl LanesF32 for Avx2f {
     const LANES: usize = 8;
-    lanes64!(
-        Avx512,
-        _mm512_set1_epi64,
-        _mm512_loadu_si512,
-        _mm512_storeu_si512,
-        _mm512_add_epi64,
-        _mm512_or_si512,
-        _mm512_mul_epu32,
-        _mm512_srli_epi64
+    lanes_f32!(
+        Avx2f,
+        _mm256_set1_ps,
+        _mm256_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_add_ps,
+        _mm256_mul_ps,
+        _mm256_max_ps
     );
-    #[inline(always)]
-    unsafe fn shift(self, left: Self, right: Self) -> Self {
-        unsafe {
-            Avx512(_mm512_srlv_epi64(
-                _mm512_sllv_epi64(self.0, left.0),
-                right.0,
-            ))
-        }
-    }
+}
+
+/// Sixteen `f32` lanes (AVX-512F).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+pub struct Avx512f(__m512);
+
+#[cfg(target_arch = "x86_64")]
+impl LanesF32 for Avx512f {
+    const LANES: usize = 16;
+    lanes_f32!(
+        Avx512f,
+        _mm512_set1_ps,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_add_ps,
+        _mm512_mul_ps,
+        _mm512_max_ps
+    );
 }
 
 /// Two vectors used as one of twice the lanes: independent dependency chains for the CPU to
@@ -593,18 +576,18 @@ impl Lanes64 for Avx512 {
 #[derive(Clone, Copy)]
 pub struct X2<V>(V, V);
 
-impl<V: Lanes64> Lanes64 for X2<V> {
+impl<V: LanesF32> LanesF32 for X2<V> {
     const LANES: usize = 2 * V::LANES;
     #[inline(always)]
-    unsafe fn splat(x: u64) -> Self {
+    unsafe fn splat(x: f32) -> Self {
         unsafe { X2(V::splat(x), V::splat(x)) }
     }
     #[inline(always)]
-    unsafe fn load(p: *const u64) -> Self {
+    unsafe fn load(p: *const f32) -> Self {
         unsafe { X2(V::load(p), V::load(p.add(V::LANES))) }
     }
     #[inline(always)]
-    unsafe fn store(self, p: *mut u64) {
+    unsafe fn store(self, p: *mut f32) {
         unsafe {
             self.0.store(p);
             self.1.store(p.add(V::LANES));
@@ -615,15 +598,11 @@ impl<V: Lanes64> Lanes64 for X2<V> {
         unsafe { X2(self.0.add(o.0), self.1.add(o.1)) }
     }
     #[inline(always)]
-    unsafe fn or(self, o: Self) -> Self {
-        unsafe { X2(self.0.or(o.0), self.1.or(o.1)) }
+    unsafe fn mul(self, o: Self) -> Self {
+        unsafe { X2(self.0.mul(o.0), self.1.mul(o.1)) }
     }
     #[inline(always)]
-    unsafe fn mul_q31(self, c2: Self) -> Self {
-        unsafe { X2(self.0.mul_q31(c2.0), self.1.mul_q31(c2.1)) }
-    }
-    #[inline(always)]
-    unsafe fn shift(self, left: Self, right: Self) -> Self {
-        unsafe { X2(self.0.shift(left.0, right.0), self.1.shift(left.1, right.1)) }
+    unsafe fn max(self, o: Self) -> Self {
+        unsafe { X2(self.0.max(o.0), self.1.max(o.1)) }
     }
 }

@@ -1,7 +1,8 @@
 //! SIMD `pair_hmm`: inter-read vectorisation. `L` reads of one region run in lock-step against
-//! the same haplotype, one per 64-bit lane, through exactly the scalar fixed-point recurrence
-//! (`backend::scalar::pair_hmm::forward`): every operation is an integer one the contract
-//! defines, so each lane's result is the scalar one bit for bit.
+//! the same haplotype, one per `f32` lane, through exactly the scalar binary32 recurrence
+//! (`backend::scalar::pair_hmm::forward`): the same correctly rounded products and sums in the
+//! same order, the same `lift`, the same renormalisation, so each lane's result is the
+//! scalar one bit for bit.
 //!
 //! Why reads across lanes (not the anti-diagonal of one pair): a region's reads share their
 //! haplotypes, so a lane group needs one haplotype base per column (a broadcast index into
@@ -10,46 +11,59 @@
 //! sweep would need a second pass for. This is reasoning, not a measurement: no anti-diagonal
 //! version was written to compare (`benches/pair_hmm.rs` measures this one).
 //!
-//! Each `⊗` is two widening 32×32 multiplies (`vpmuludq`), twelve per cell, which bound the
-//! speed. Lanes per group, by measurement on AMD EPYC (2026-11): AVX2 one 4-lane vector (two
-//! vectors, [`X2`](crate::backend::simd::lanes::X2), ran 10–20 % slower: 16 `ymm` registers
-//! spill); AVX-512 and SSE4.1 two vectors (16 and 4 lanes: the second dependency chain
-//! helps).
+//! Per cell and vector: 6 multiplies, 4 adds, 3 lifts and 2 maxima (one `max` each). The `D`
+//! recurrence runs along the row (`D(i,j)` needs `D(i,j−1)`: multiply, add, max ≈ 7 cycles
+//! of latency), so every entry point runs two vectors ([`X2`](crate::backend::simd::lanes::X2))
+//! as two independent chains: 8 reads per group on SSE4.1, 16 on AVX2, 32 on AVX-512.
 //!
-//! Layout of a group (`n` = haplotype length, lane-minor): `m`, `i`, `d`: the row buffers,
-//! `(n + 1)·L` values; `coef`: the current row's coefficients, doubled (`2·c`, which is what
-//! the multiply takes), `COEFS·L` values (`A[b]` at `b·L`, `B[b]` at `(5 + b)·L`, then `mi`,
-//! `ii`, `md`, `dd`); reads shorter than the group's longest get zero
-//! coefficients past their end (their rows become zero and are not used).
+//! Layout of a group (`n` = haplotype length, lane-minor): `m`, `i`, `d` (previous row) and
+//! `m2`, `i2`, `d2` (current row, the two sets swapped per row): `(n + 1)·L` values each,
+//! six allocations (measured on AVX2: `M`, `I`, `D` interleaved in one buffer per row, or the
+//! six in one allocation, ran 12–20 % slower; carrying the diagonal in registers instead of
+//! reloading it, 4–6 % slower); `coef`: the current row's coefficients, `COEFS·L` values (`A[b]`
+//! at `b·L`, `B[b]` at `(5 + b)·L`, then `mi`, `ii`, `md`, `dd`); reads shorter than the
+//! group's longest get zero coefficients past their end (their rows are then `FLOOR` and are
+//! not used).
+//! Renormalisation, which a row needs only when its largest value drifts out of the
+//! contract's window (every few mismatches), is a separate vector pass over the row that
+//! multiplies each lane by its `2^s` in two exact steps (lanes without a shift by 1): the
+//! contract's `scale`, since a product by a power of two whose result is normal is exact.
 
-use crate::backend::simd::lanes::Lanes64;
-use crate::kernel::pair_hmm::{
-    COEFS, DD, FixedResult, II, INIT_BITS, MD, MI, RowCoefs, SUM_SHIFT, renorm_shift,
-};
+use crate::backend::scalar::pair_hmm::init_value;
+use crate::backend::simd::lanes::LanesF32;
+use crate::kernel::pair_hmm::{COEFS, DD, FLOOR, II, MD, MI, RowCoefs, ScaledSum, renorm_shift};
+
+/// `2^k` for `-126 <= k <= 127`.
+fn pow2(k: i32) -> f32 {
+    f32::from_bits(((k + 127) as u32) << 23)
+}
 
 /// Widest lane count of any entry point.
-pub const MAX_LANES: usize = 16;
+pub const MAX_LANES: usize = 32;
 
 /// Reusable buffers of one worker.
 #[derive(Default)]
 pub struct Scratch {
-    m: Vec<u64>,
-    i: Vec<u64>,
-    d: Vec<u64>,
-    coef: Vec<u64>,
+    m: Vec<f32>,
+    i: Vec<f32>,
+    d: Vec<f32>,
+    m2: Vec<f32>,
+    i2: Vec<f32>,
+    d2: Vec<f32>,
+    coef: Vec<f32>,
 }
 
-/// The fixed-point forward pass of up to `V::LANES` reads (`reads[l]`: their row
-/// coefficients, each non-empty) against `hap` (non-empty); results in lane order.
+/// The forward pass of up to `V::LANES` reads (`reads[l]`: their row coefficients, each
+/// non-empty) against `hap` (non-empty); results in lane order.
 ///
 /// # Safety
 /// The CPU must support `V`'s instruction set.
 #[inline(always)]
-pub unsafe fn forward_group<V: Lanes64>(
+pub unsafe fn forward_group<V: LanesF32>(
     reads: &[&[RowCoefs]],
     hap: &[u8],
     s: &mut Scratch,
-    out: &mut Vec<FixedResult>,
+    out: &mut Vec<ScaledSum>,
 ) {
     let lanes = V::LANES;
     debug_assert!(!reads.is_empty() && reads.len() <= lanes && lanes <= MAX_LANES);
@@ -61,91 +75,101 @@ pub unsafe fn forward_group<V: Lanes64>(
         m_len[l] = r.len();
     }
     let width = (n + 1) * lanes;
-    s.m.clear();
-    s.m.resize(width, 0);
-    s.i.clear();
-    s.i.resize(width, 0);
-    s.d.clear();
-    s.d.resize(width, 1 << INIT_BITS);
+    // Two sets of row buffers, the previous row and the one being computed (swapped per row):
+    // the diagonal is then reloaded from the previous row rather than carried in registers,
+    // which AVX2's sixteen need for the two chains.
+    for (v, init) in [
+        (&mut s.m, 0.0),
+        (&mut s.i, 0.0),
+        (&mut s.d, init_value()),
+        (&mut s.m2, 0.0),
+        (&mut s.i2, 0.0),
+        (&mut s.d2, 0.0),
+    ] {
+        v.clear();
+        v.resize(width, init);
+    }
     s.coef.clear();
-    s.coef.resize(COEFS * lanes, 0);
+    s.coef.resize(COEFS * lanes, 0.0);
     let mut exponent = [0i32; MAX_LANES];
-    // Lanes whose rows went all zero: the spec's result is then `FixedResult::default()`.
-    let mut dead = [false; MAX_LANES];
-    let mut results = [FixedResult::default(); MAX_LANES];
-    let mut or_lanes = [0u64; MAX_LANES];
-    let mut left_counts = [0u64; MAX_LANES];
-    let mut right_counts = [0u64; MAX_LANES];
-    let mut sums = [0u64; MAX_LANES];
+    let mut results = [ScaledSum::default(); MAX_LANES];
+    let mut maxes = [0f32; MAX_LANES];
+    let mut shifts = [0i32; MAX_LANES];
+    let mut sums = [0f32; MAX_LANES];
+    let mut factors = [1f32; 2 * MAX_LANES];
 
-    // SAFETY (whole block): the caller guarantees `V`'s instruction set; `m`, `i`, `d` hold
-    // `(n + 1)·L` values, read and written at `j·L` for `j <= n`; `coef` holds `COEFS·L`,
-    // read at `k·L` for `k < COEFS` (haplotype codes are `<= 4`, checked by `validate`).
+    // SAFETY (whole block): the caller guarantees `V`'s instruction set; the six row buffers
+    // hold `(n + 1)·L` values, read and written at `j·L` for `j <= n`; `coef` holds `COEFS·L`,
+    // read at `k·L` for `k < COEFS` (haplotype codes are `<= 4`, checked by `validate`);
+    // `maxes` and `sums` hold `MAX_LANES >= L` values.
     unsafe {
-        let (mp, ip, dp, cp) = (
-            s.m.as_mut_ptr(),
-            s.i.as_mut_ptr(),
-            s.d.as_mut_ptr(),
-            s.coef.as_mut_ptr(),
-        );
-        let zero = V::splat(0);
+        let mut prev = (s.m.as_mut_ptr(), s.i.as_mut_ptr(), s.d.as_mut_ptr());
+        let mut cur = (s.m2.as_mut_ptr(), s.i2.as_mut_ptr(), s.d2.as_mut_ptr());
+        let cp = s.coef.as_mut_ptr();
+        let hp = hap.as_ptr();
+        let zero = V::splat(0.0);
+        let floor = V::splat(FLOOR);
         for row in 0..rows {
-            // Transpose this row's coefficients.
-            for l in 0..lanes {
-                let coefs = reads.get(l).and_then(|r| r.get(row));
-                for k in 0..COEFS {
-                    let c = coefs.map_or(0, |c| u64::from(c[k]));
-                    *cp.add(k * lanes + l) = 2 * c;
+            // Transpose this row's coefficients: lanes whose read has ended (or that have no
+            // read) keep the zeros they were given.
+            for (l, read) in reads.iter().enumerate() {
+                if let Some(c) = read.get(row) {
+                    for (k, &v) in c.iter().enumerate() {
+                        *cp.add(k * lanes + l) = v;
+                    }
+                } else if read.len() == row {
+                    for k in 0..COEFS {
+                        *cp.add(k * lanes + l) = 0.0;
+                    }
                 }
             }
             let coef = |k: usize| V::load(cp.add(k * lanes));
             let (mi, ii, md, dd) = (coef(MI), coef(II), coef(MD), coef(DD));
-            let (mut diag_m, mut diag_i, mut diag_d) = (V::load(mp), V::load(ip), V::load(dp));
-            zero.store(mp);
-            zero.store(ip);
-            zero.store(dp);
+            let (pm, pi, pd) = prev;
+            let (cm, ci, cd) = cur;
+            zero.store(cm);
+            zero.store(ci);
+            zero.store(cd);
             let (mut left_m, mut left_d) = (zero, zero);
-            // Three accumulators: one OR chain per value keeps the loop's critical path short.
-            let (mut or_m, mut or_i, mut or_d) = (zero, zero, zero);
-            for j in 1..=n {
-                let at = j * lanes;
-                let (up_m, up_i, up_d) = (
-                    V::load(mp.add(at)),
-                    V::load(ip.add(at)),
-                    V::load(dp.add(at)),
-                );
-                let b = *hap.get_unchecked(j - 1) as usize;
-                let a = coef(b);
-                let bb = coef(5 + b);
-                let m = diag_m.mul_q31(a).add(diag_i.add(diag_d).mul_q31(bb));
-                let i = up_m.mul_q31(mi).add(up_i.mul_q31(ii));
-                let d = left_m.mul_q31(md).add(left_d.mul_q31(dd));
-                m.store(mp.add(at));
-                i.store(ip.add(at));
-                d.store(dp.add(at));
-                or_m = or_m.or(m);
-                or_i = or_i.or(i);
-                or_d = or_d.or(d);
-                (diag_m, diag_i, diag_d) = (up_m, up_i, up_d);
+            let mut max = zero;
+            // `1..n + 1`, not `1..=n`: the inclusive range's exhaustion flag costs the hot loop
+            // two instructions.
+            for j in 1..n + 1 {
+                let (at, diag) = (j * lanes, (j - 1) * lanes);
+                let b = *hp.add(j - 1) as usize;
+                let m = V::load(pm.add(diag))
+                    .mul(coef(b))
+                    .add(
+                        V::load(pi.add(diag))
+                            .add(V::load(pd.add(diag)))
+                            .mul(coef(5 + b)),
+                    )
+                    .lift(floor);
+                let i = V::load(pm.add(at))
+                    .mul(mi)
+                    .add(V::load(pi.add(at)).mul(ii))
+                    .lift(floor);
+                let d = left_m.mul(md).add(left_d.mul(dd)).lift(floor);
+                m.store(cm.add(at));
+                i.store(ci.add(at));
+                d.store(cd.add(at));
+                max = max.max(m.max(i));
                 (left_m, left_d) = (m, d);
             }
+            (prev, cur) = (cur, prev);
+            let (pm, pi, pd) = prev;
             let i_row = row + 1;
-            // Lanes whose read ends here: S = Σ_j (M + I) >> 16.
+            // Lanes whose read ends here: S = Σ_j (M + I), in increasing j.
             if (0..reads.len()).any(|l| m_len[l] == i_row) {
                 let mut acc = zero;
-                let sum_shift = V::splat(u64::from(SUM_SHIFT));
                 for j in 1..=n {
                     let at = j * lanes;
-                    let cell = V::load(mp.add(at)).add(V::load(ip.add(at)));
-                    acc = acc.add(cell.shift(zero, sum_shift));
+                    acc = acc.add(V::load(pm.add(at)).add(V::load(pi.add(at))));
                 }
                 acc.store(sums.as_mut_ptr());
                 for l in 0..reads.len() {
-                    if m_len[l] == i_row && !dead[l] {
-                        results[l] = FixedResult {
-                            sum: sums[l],
-                            exponent: exponent[l],
-                        };
+                    if m_len[l] == i_row {
+                        results[l] = ScaledSum::new(sums[l], exponent[l]);
                     }
                 }
             }
@@ -153,36 +177,30 @@ pub unsafe fn forward_group<V: Lanes64>(
                 break;
             }
             // Renormalisation, per lane, for lanes with rows still to come.
-            or_m.or(or_i).or(or_d).store(or_lanes.as_mut_ptr());
+            max.store(maxes.as_mut_ptr());
             let mut any = false;
             for l in 0..lanes {
-                let (mut left, mut right) = (0u64, 0u64);
-                if i_row < m_len[l] {
-                    match renorm_shift(or_lanes[l]) {
-                        None => dead[l] = true,
-                        Some(shift) => {
-                            if shift > 0 {
-                                left = shift as u64;
-                            } else {
-                                right = (-shift) as u64;
-                            }
-                            exponent[l] += shift;
-                            any |= shift != 0;
-                        }
-                    }
-                }
-                left_counts[l] = left;
-                right_counts[l] = right;
+                shifts[l] = if i_row < m_len[l] {
+                    renorm_shift(maxes[l])
+                } else {
+                    0
+                };
+                exponent[l] += shifts[l];
+                any |= shifts[l] != 0;
             }
             if any {
-                let (lc, rc) = (
-                    V::load(left_counts.as_ptr()),
-                    V::load(right_counts.as_ptr()),
-                );
-                for j in 1..=n {
-                    let at = j * lanes;
-                    for p in [mp, ip, dp] {
-                        V::load(p.add(at)).shift(lc, rc).store(p.add(at));
+                // v·2^s as two exact products (2^s itself may not be an f32: s <= 176), lanes
+                // without a shift multiplied by 1; then lift, as `scale` does.
+                for (l, &shift) in shifts[..lanes].iter().enumerate() {
+                    factors[l] = pow2(shift / 2);
+                    factors[MAX_LANES + l] = pow2(shift - shift / 2);
+                }
+                let f1 = V::load(factors.as_ptr());
+                let f2 = V::load(factors.as_ptr().add(MAX_LANES));
+                for p in [pm, pi, pd] {
+                    for j in 1..=n {
+                        let at = p.add(j * lanes);
+                        V::load(at).mul(f1).mul(f2).lift(floor).store(at);
                     }
                 }
             }
@@ -191,18 +209,18 @@ pub unsafe fn forward_group<V: Lanes64>(
     out.extend_from_slice(&results[..reads.len()]);
 }
 
-/// The fixed-point forward pass of every read of `reads` against `hap`, in order: groups of
+/// The forward pass of every read of `reads` against `hap`, in order: groups of
 /// `V::LANES` non-empty reads through [`forward_group`], the degenerate cases (empty read or
 /// haplotype) through the scalar spec.
 ///
 /// # Safety
 /// The CPU must support `V`'s instruction set.
 #[inline(always)]
-pub unsafe fn forward_reads<V: Lanes64>(
+pub unsafe fn forward_reads<V: LanesF32>(
     reads: &[&[RowCoefs]],
     hap: &[u8],
     s: &mut Scratch,
-    out: &mut Vec<FixedResult>,
+    out: &mut Vec<ScaledSum>,
 ) {
     let spec = |r: &[RowCoefs]| {
         crate::backend::scalar::pair_hmm::forward(
