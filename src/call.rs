@@ -2,17 +2,22 @@
 //!
 //! Walking-skeleton caller: a streaming pileup over coordinate-sorted reads, one candidate
 //! SNP and one candidate indel per site, diploid genotype likelihoods over
-//! (REF, ALT, `<NON_REF>`), and GATK-style reference blocks banded by GQ. Local assembly,
-//! pair-HMM likelihoods and multi-allelic genotyping arrive with the caller issue.
+//! (REF, ALT, `<NON_REF>`) — SNPs from the pileup's base counts, indels from pair-HMM
+//! read × haplotype likelihoods (`haplotype`) — and GATK-style reference blocks banded by GQ.
+//! Active regions, local assembly and multi-allelic genotyping arrive with the caller issue.
 
 pub mod genotype;
 pub mod gvcf;
+pub mod haplotype;
 pub mod pileup;
 
 use crate::align::AlignedRead;
-use crate::call::genotype::{Genotyped, genotype_indel, genotype_ref, genotype_snp};
+use crate::backend::Backend;
+use crate::call::genotype::{Genotyped, genotype_ref, genotype_snp};
 use crate::call::gvcf::{BlockBuilder, Record, Variant};
 use crate::call::pileup::{Indel, Pileup, Site};
+use crate::error::{Error, Result};
+use crate::kernel::pair_hmm::{HmmBatch, HmmResults};
 
 /// Caller settings.
 #[derive(Clone, Debug)]
@@ -25,8 +30,6 @@ pub struct CallParams {
     /// Minimum reads and fraction of the depth supporting an alternate allele.
     pub min_alt_reads: u32,
     pub min_alt_fraction: f64,
-    /// Phred error rate of an indel observation.
-    pub indel_error_phred: u8,
     /// Variants with QUAL below this are folded into reference blocks.
     pub min_emit_qual: f64,
     /// Variants with QUAL below this are written with FILTER `LowQual`.
@@ -46,7 +49,6 @@ impl Default for CallParams {
             indel_heterozygosity: 1.25e-4,
             min_alt_reads: 2,
             min_alt_fraction: 0.15,
-            indel_error_phred: 30,
             min_emit_qual: 10.0,
             min_pass_qual: 20.0,
             gq_bands: gvcf::GATK_GQ_BANDS.to_vec(),
@@ -55,18 +57,44 @@ impl Default for CallParams {
     }
 }
 
+/// What genotyping an indel needs besides the site: the contig's reads, the backend that
+/// runs `pair_hmm`, reused buffers, and the first error.
+struct IndelContext<'a> {
+    reads: &'a [AlignedRead],
+    /// Longest reference span of any read (to find the reads overlapping a position).
+    max_span: u64,
+    backend: &'a dyn Backend,
+    batch: HmmBatch,
+    out: HmmResults,
+    error: Option<Error>,
+}
+
 /// Calls one contig from its reads (coordinate-sorted, all placed on this contig) and returns
-/// its gVCF records, which cover every base of the contig exactly once.
-pub fn call_contig(contig: &[u8], reads: &[AlignedRead], params: &CallParams) -> Vec<Record> {
+/// its gVCF records, which cover every base of the contig exactly once. Indel likelihoods run
+/// on `backend`; its errors are the only ones.
+pub fn call_contig(
+    contig: &[u8],
+    reads: &[AlignedRead],
+    params: &CallParams,
+    backend: &dyn Backend,
+) -> Result<Vec<Record>> {
     let mut pileup = Pileup::new(params);
     let mut blocks = BlockBuilder::new(params);
+    let mut cx = IndelContext {
+        reads,
+        max_span: reads.iter().map(|r| r.end() - r.pos).max().unwrap_or(0),
+        backend,
+        batch: HmmBatch::default(),
+        out: HmmResults::default(),
+        error: None,
+    };
     let mut covered_until = 0u64; // first position not yet covered by an emitted record
     let mut site_at = |pos: u64, site: &Site, blocks: &mut BlockBuilder| {
-        if pos < covered_until {
+        if pos < covered_until || cx.error.is_some() {
             return;
         }
         let ref_base = contig[pos as usize];
-        let variant = best_variant(contig, pos, ref_base, site, params);
+        let variant = best_variant(contig, pos, ref_base, site, params, &mut cx);
         match variant {
             Some(v) => {
                 covered_until = pos + v.reference.len() as u64;
@@ -86,7 +114,10 @@ pub fn call_contig(contig: &[u8], reads: &[AlignedRead], params: &CallParams) ->
     pileup.flush_before(contig.len() as u64, |pos, site| {
         site_at(pos, site, &mut blocks)
     });
-    blocks.finish()
+    match cx.error {
+        Some(e) => Err(e),
+        None => Ok(blocks.finish()),
+    }
 }
 
 /// The best called variant at `pos`, if any.
@@ -96,6 +127,7 @@ fn best_variant(
     ref_base: u8,
     site: &Site,
     params: &CallParams,
+    cx: &mut IndelContext,
 ) -> Option<Variant> {
     if ref_base > 3 {
         return None;
@@ -141,7 +173,26 @@ fn best_variant(
                     (vec![ref_base], alt)
                 }
             };
-            consider(genotype_indel(site, indel, params), reference, alt);
+            let del = match indel {
+                Indel::Del(len) => u64::from(*len),
+                Indel::Ins(_) => 0,
+            };
+            // Reads that may overlap the indel: those starting in [pos − max_span, pos + del + 1].
+            let lo = cx.reads.partition_point(|r| r.pos + cx.max_span < pos);
+            let hi = cx.reads.partition_point(|r| r.pos <= pos + del + 1);
+            match haplotype::genotype_indel_hmm(
+                contig,
+                pos,
+                indel,
+                &cx.reads[lo..hi.max(lo)],
+                params,
+                cx.backend,
+                &mut cx.batch,
+                &mut cx.out,
+            ) {
+                Ok(g) => consider(g, reference, alt),
+                Err(e) => cx.error = Some(e),
+            }
         }
     }
     best.map(|(g, reference, alt)| Variant {

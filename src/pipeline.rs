@@ -113,12 +113,14 @@ pub fn align_reads(
     Ok(records)
 }
 
-/// Calls every contig (in parallel, each contig on its own; results in contig order).
+/// Calls every contig (in parallel, each contig on its own; results in contig order), indel
+/// likelihoods on `backend`.
 pub fn call_records(
     reference: &Reference,
     records: &[AlignedRead],
     params: &CallParams,
-) -> Vec<Vec<Record>> {
+    backend: &dyn Backend,
+) -> Result<Vec<Vec<Record>>> {
     // Records are coordinate-sorted: each contig's placed reads are one contiguous slice.
     let mut slices = Vec::with_capacity(reference.contigs.len());
     let mut start = 0;
@@ -131,7 +133,7 @@ pub fn call_records(
         .contigs
         .par_iter()
         .zip(slices)
-        .map(|(contig, reads)| call_contig(&contig.codes, reads, params))
+        .map(|(contig, reads)| call_contig(&contig.codes, reads, params, backend))
         .collect()
 }
 
@@ -218,7 +220,7 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
     };
     let outputs = cfg.outputs();
     pool.install(|| -> Result<()> {
-        let records = align_reads(&cfg.align, &reference, backend, &mut summary)?;
+        let records = align_reads(&cfg.align, &reference, backend.clone(), &mut summary)?;
         write_alignments(
             &outputs.alignments,
             &reference,
@@ -226,7 +228,7 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
             &cfg.align.command_line,
             &records,
         )?;
-        let calls = call_records(&reference, &records, &cfg.call);
+        let calls = call_records(&reference, &records, &cfg.call, backend.as_ref())?;
         let (snps, indels) = count_variants(&calls);
         summary.snps = snps;
         summary.indels = indels;

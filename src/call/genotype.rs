@@ -10,7 +10,7 @@
 //! reports them.
 
 use crate::call::CallParams;
-use crate::call::pileup::{Indel, Site};
+use crate::call::pileup::Site;
 
 /// Genotype of a site: the call, its confidence and its likelihoods.
 #[derive(Clone, Debug, PartialEq)]
@@ -153,38 +153,12 @@ pub fn genotype_snp(ref_base: u8, alt: u8, site: &Site, params: &CallParams) -> 
             .map(|b| site.counts[b as usize])
             .sum()
     });
-    finish(&gl, counts, params.snp_heterozygosity)
+    finish_genotype(&gl, counts, params.snp_heterozygosity)
 }
 
-/// An indel site: observations are reads spanning the anchor without a gap (REF), reads with
-/// this indel (ALT) and reads with another indel (`<NON_REF>`).
-pub fn genotype_indel(site: &Site, indel: &Indel, params: &CallParams) -> Genotyped {
-    let alt = site
-        .indels
-        .iter()
-        .find(|(i, _)| i == indel)
-        .map_or(0, |(_, n)| *n);
-    let counts = [site.span, alt, site.indel_total() - alt];
-    let e = crate::genome::phred_to_error(params.indel_error_phred);
-    let (match_, mismatch, half) = ((1.0 - e).log10(), e.log10(), 0.5f64.log10());
-    let gl: Vec<f64> = genotypes(3)
-        .map(|(x, y)| {
-            (0..3u8)
-                .map(|c| {
-                    let n = f64::from(counts[c as usize]);
-                    n * match (c == x, c == y) {
-                        (true, true) => match_,
-                        (false, false) => mismatch,
-                        _ => half,
-                    }
-                })
-                .sum()
-        })
-        .collect();
-    finish(&gl, counts, params.indel_heterozygosity)
-}
-
-fn finish(gl: &[f64], ad: [u32; 3], theta: f64) -> Genotyped {
+/// The call, QUAL, GQ and PL from log10 likelihoods `gl` of the six genotypes of
+/// `[REF, ALT, <NON_REF>]` (VCF order), with allele depths `ad` (DP = their sum).
+pub fn finish_genotype(gl: &[f64], ad: [u32; 3], theta: f64) -> Genotyped {
     let (best, qual) = posterior(gl[0], gl[1], gl[2], theta);
     let gt = called_gt(best);
     let pl = to_pl(gl);

@@ -62,6 +62,9 @@ pub struct CallArgs {
     /// Worker threads (0 = one per core).
     #[arg(short = '@', long, default_value_t = 0)]
     pub threads: usize,
+    /// Kernel backend (indel likelihoods): auto, scalar, simd or gpu.
+    #[arg(long, default_value = "auto", value_parser = super::parse_backend)]
+    pub backend: crate::backend::BackendChoice,
 }
 
 fn reads_input(r: &ReadsArgs) -> ReadsInput {
@@ -185,7 +188,9 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
     };
     let params = CallParams::default();
     let pool = pipeline::thread_pool(a.threads)?;
-    let calls = pool.install(|| pipeline::call_records(&reference, &records, &params));
+    let backend = crate::backend::select(a.backend)?;
+    let calls =
+        pool.install(|| pipeline::call_records(&reference, &records, &params, backend.as_ref()))?;
     let text = crate::io::gvcf::header(&reference, &sample, &params.gq_bands, command_line);
     crate::io::gvcf::write(&a.output, &reference, &text, &calls)?;
     let (snps, indels) = pipeline::count_variants(&calls);
