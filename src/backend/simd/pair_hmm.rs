@@ -20,7 +20,7 @@
 //! `m2`, `i2`, `d2` (current row, the two sets swapped per row): `(n + 1)·L` values each,
 //! six allocations (measured on AVX2: `M`, `I`, `D` interleaved in one buffer per row, or the
 //! six in one allocation, ran 12–20 % slower; carrying the diagonal in registers instead of
-//! reloading it, 4–6 % slower); `coef`: the current row's coefficients, `COEFS·L` values (`A[b]`
+//! reloading it, 4–11 % slower); `coef`: the current row's coefficients, `COEFS·L` values (`A[b]`
 //! at `b·L`, `B[b]` at `(5 + b)·L`, then `mi`, `ii`, `md`, `dd`); reads shorter than the
 //! group's longest get zero coefficients past their end (their rows are then `FLOOR` and are
 //! not used).
