@@ -42,6 +42,9 @@ pub trait Backend: Send + Sync {
 /// one of its haplotypes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct HmmTask {
+    /// Unique per `run_hmm_chunked` call: with `reads`, identifies the reads (and so their
+    /// coefficients) across the tasks of one call, for backends that reuse work between tasks.
+    pub generation: u64,
     pub region: usize,
     /// Batch index of the haplotype.
     pub hap: usize,
@@ -63,20 +66,25 @@ pub(crate) fn run_hmm_chunked(
     use rayon::prelude::*;
     crate::kernel::pair_hmm::validate(batch)?;
     let coefs = crate::kernel::pair_hmm::all_coefficients(batch);
+    static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let generation = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Read chunk outer, haplotype inner: consecutive tasks (which rayon mostly gives one
+    // thread) share their reads.
     let mut tasks = Vec::new();
     for (region, g) in batch.regions.iter().enumerate() {
         let first = g.first_read as usize;
-        for hap in g.first_hap as usize..(g.first_hap + g.haps) as usize {
-            let mut r = first;
-            while r < first + g.reads as usize {
-                let end = (r + HMM_CHUNK).min(first + g.reads as usize);
+        let mut r = first;
+        while r < first + g.reads as usize {
+            let end = (r + HMM_CHUNK).min(first + g.reads as usize);
+            for hap in g.first_hap as usize..(g.first_hap + g.haps) as usize {
                 tasks.push(HmmTask {
+                    generation,
                     region,
                     hap,
                     reads: (r, end),
                 });
-                r = end;
             }
+            r = end;
         }
     }
     let parts: Vec<Vec<f64>> = tasks

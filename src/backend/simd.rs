@@ -142,6 +142,7 @@ impl Simd {
     fn hmm(
         &self,
         reads: &[&[RowCoefs]],
+        id: (u64, usize),
         hap: &[u8],
         s: &mut pair_hmm::Scratch,
         out: &mut Vec<ScaledSum>,
@@ -149,9 +150,9 @@ impl Simd {
         // SAFETY: as in `chunk`: the ISA was detected on this CPU.
         unsafe {
             match self.isa {
-                Isa::Sse41 => entry::hmm_sse41(reads, hap, s, out),
-                Isa::Avx2 => entry::hmm_avx2(reads, hap, s, out),
-                Isa::Avx512bw => entry::hmm_avx512bw(reads, hap, s, out),
+                Isa::Sse41 => entry::hmm_sse41(reads, id, hap, s, out),
+                Isa::Avx2 => entry::hmm_avx2(reads, id, hap, s, out),
+                Isa::Avx512bw => entry::hmm_avx512bw(reads, id, hap, s, out),
             }
         }
     }
@@ -215,12 +216,13 @@ mod entry {
             #[target_feature(enable = $features)]
             pub unsafe fn $name(
                 reads: &[&[RowCoefs]],
+                id: (u64, usize),
                 hap: &[u8],
                 s: &mut pair_hmm::Scratch,
                 out: &mut Vec<ScaledSum>,
             ) {
                 // SAFETY: this function is compiled for, and only called on, this ISA.
-                unsafe { pair_hmm::forward_reads::<$lanes>(reads, hap, s, out) }
+                unsafe { pair_hmm::forward_reads::<$lanes>(reads, id, hap, s, out) }
             }
         };
     }
@@ -246,6 +248,7 @@ mod entry {
     pub use sse41 as avx512bw;
     pub unsafe fn hmm_sse41(
         _: &[&[crate::kernel::pair_hmm::RowCoefs]],
+        _: (u64, usize),
         _: &[u8],
         _: &mut super::pair_hmm::Scratch,
         _: &mut Vec<crate::kernel::pair_hmm::ScaledSum>,
@@ -287,7 +290,8 @@ impl Backend for Simd {
             thread_local! {
                 static SCRATCH: std::cell::RefCell<pair_hmm::Scratch> = Default::default();
             }
-            SCRATCH.with_borrow_mut(|s| self.hmm(&reads, hap, s, &mut sums));
+            let id = (task.generation, task.reads.0);
+            SCRATCH.with_borrow_mut(|s| self.hmm(&reads, id, hap, s, &mut sums));
             values.extend(sums.iter().map(|f| f.log10(hap.len() as u32)));
         })
     }

@@ -20,10 +20,11 @@
 //! `m2`, `i2`, `d2` (current row, the two sets swapped per row): `(n + 1)·L` values each,
 //! six allocations (measured on AVX2: `M`, `I`, `D` interleaved in one buffer per row, or the
 //! six in one allocation, ran 12–20 % slower; carrying the diagonal in registers instead of
-//! reloading it, 4–11 % slower); `coef`: the current row's coefficients, `COEFS·L` values (`A[b]`
-//! at `b·L`, `B[b]` at `(5 + b)·L`, then `mi`, `ii`, `md`, `dd`); reads shorter than the
-//! group's longest get zero coefficients past their end (their rows are then `FLOOR` and are
-//! not used).
+//! reloading it, 4–11 % slower); `table`: the group's coefficients, per row `COEFS·L` values
+//! (`A[b]` at `b·L`, `B[b]` at `(5 + b)·L`, then `mi`, `ii`, `md`, `dd`), transposed once per
+//! group and kept for the call's other tasks on the same reads (the region's other
+//! haplotypes); reads shorter than the group's longest get zero coefficients past their end
+//! (their rows are then `FLOOR` and are not used).
 //! Renormalisation, which a row needs only when its largest value drifts out of the
 //! contract's window (every few mismatches), is a separate vector pass over the row that
 //! multiplies each lane by its `2^s` in two exact steps (lanes without a shift by 1): the
@@ -50,7 +51,33 @@ pub struct Scratch {
     m2: Vec<f32>,
     i2: Vec<f32>,
     d2: Vec<f32>,
-    coef: Vec<f32>,
+    /// Transposed coefficient tables of the last few groups, by [`GroupKey`].
+    tables: Vec<(GroupKey, Vec<f32>)>,
+    /// Which entry of `tables` the next new group replaces.
+    next_table: usize,
+}
+
+/// A group's identity within one `pair_hmm` call: (call generation, batch index of its first
+/// read, reads, lanes). The tasks of one region's read chunk (one per haplotype) share it.
+type GroupKey = (u64, usize, usize, usize);
+
+/// Groups whose tables are kept (a 32-read chunk is up to 4 groups).
+const TABLES: usize = 4;
+
+/// Writes the coefficient table of a group: for each row, `COEFS·L` values (`A[b]` at `b·L`,
+/// ..., lane-minor), zeros for lanes past their read's end or without a read.
+fn transpose(reads: &[&[RowCoefs]], lanes: usize, table: &mut Vec<f32>) {
+    let rows = reads.iter().map(|r| r.len()).max().unwrap_or(0);
+    table.clear();
+    table.resize(rows * COEFS * lanes, 0.0);
+    for (l, read) in reads.iter().enumerate() {
+        for (row, c) in read.iter().enumerate() {
+            let at = row * COEFS * lanes + l;
+            for (k, &v) in c.iter().enumerate() {
+                table[at + k * lanes] = v;
+            }
+        }
+    }
 }
 
 /// The forward pass of up to `V::LANES` reads (`reads[l]`: their row coefficients, each
@@ -61,6 +88,7 @@ pub struct Scratch {
 #[inline(always)]
 pub unsafe fn forward_group<V: LanesF32>(
     reads: &[&[RowCoefs]],
+    table: &[f32],
     hap: &[u8],
     s: &mut Scratch,
     out: &mut Vec<ScaledSum>,
@@ -89,8 +117,7 @@ pub unsafe fn forward_group<V: LanesF32>(
         v.clear();
         v.resize(width, init);
     }
-    s.coef.clear();
-    s.coef.resize(COEFS * lanes, 0.0);
+    debug_assert_eq!(table.len(), rows * COEFS * lanes);
     let mut exponent = [0i32; MAX_LANES];
     let mut results = [ScaledSum::default(); MAX_LANES];
     let mut maxes = [0f32; MAX_LANES];
@@ -99,30 +126,17 @@ pub unsafe fn forward_group<V: LanesF32>(
     let mut factors = [1f32; 2 * MAX_LANES];
 
     // SAFETY (whole block): the caller guarantees `V`'s instruction set; the six row buffers
-    // hold `(n + 1)·L` values, read and written at `j·L` for `j <= n`; `coef` holds `COEFS·L`,
-    // read at `k·L` for `k < COEFS` (haplotype codes are `<= 4`, checked by `validate`);
+    // hold `(n + 1)·L` values, read and written at `j·L` for `j <= n`; `table` holds `COEFS·L`
+    // per row, read at `k·L` for `k < COEFS` (haplotype codes are `<= 4`, by `validate`);
     // `maxes` and `sums` hold `MAX_LANES >= L` values.
     unsafe {
         let mut prev = (s.m.as_mut_ptr(), s.i.as_mut_ptr(), s.d.as_mut_ptr());
         let mut cur = (s.m2.as_mut_ptr(), s.i2.as_mut_ptr(), s.d2.as_mut_ptr());
-        let cp = s.coef.as_mut_ptr();
         let hp = hap.as_ptr();
         let zero = V::splat(0.0);
         let floor = V::splat(FLOOR);
         for row in 0..rows {
-            // Transpose this row's coefficients: lanes whose read has ended (or that have no
-            // read) keep the zeros they were given.
-            for (l, read) in reads.iter().enumerate() {
-                if let Some(c) = read.get(row) {
-                    for (k, &v) in c.iter().enumerate() {
-                        *cp.add(k * lanes + l) = v;
-                    }
-                } else if read.len() == row {
-                    for k in 0..COEFS {
-                        *cp.add(k * lanes + l) = 0.0;
-                    }
-                }
-            }
+            let cp = table.as_ptr().add(row * COEFS * lanes);
             let coef = |k: usize| V::load(cp.add(k * lanes));
             let (mi, ii, md, dd) = (coef(MI), coef(II), coef(MD), coef(DD));
             let (pm, pi, pd) = prev;
@@ -218,6 +232,7 @@ pub unsafe fn forward_group<V: LanesF32>(
 #[inline(always)]
 pub unsafe fn forward_reads<V: LanesF32>(
     reads: &[&[RowCoefs]],
+    id: (u64, usize),
     hap: &[u8],
     s: &mut Scratch,
     out: &mut Vec<ScaledSum>,
@@ -244,8 +259,28 @@ pub unsafe fn forward_reads<V: LanesF32>(
         while end < reads.len() && end - start < V::LANES && !reads[end].is_empty() {
             end += 1;
         }
+        // The group's coefficient table: kept from an earlier task of this call with the same
+        // reads (another haplotype of the region), else transposed now.
+        let key = (id.0, id.1 + start, end - start, V::LANES);
+        let slot = match s.tables.iter().position(|(k, _)| *k == key) {
+            Some(p) => p,
+            None => {
+                let p = if s.tables.len() < TABLES {
+                    s.tables.push((key, Vec::new()));
+                    s.tables.len() - 1
+                } else {
+                    s.next_table = (s.next_table + 1) % TABLES;
+                    s.next_table
+                };
+                s.tables[p].0 = key;
+                transpose(&reads[start..end], V::LANES, &mut s.tables[p].1);
+                p
+            }
+        };
+        let table = std::mem::take(&mut s.tables[slot].1);
         // SAFETY: as this function's contract.
-        unsafe { forward_group::<V>(&reads[start..end], hap, s, out) };
+        unsafe { forward_group::<V>(&reads[start..end], &table, hap, s, out) };
+        s.tables[slot].1 = table;
         start = end;
     }
 }
