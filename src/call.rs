@@ -173,10 +173,7 @@ fn best_variant(
                     (vec![ref_base], alt)
                 }
             };
-            let del = match indel {
-                Indel::Del(len) => u64::from(*len),
-                Indel::Ins(_) => 0,
-            };
+            let del = indel.deleted();
             // Reads that may overlap the indel: those starting in [pos − max_span, pos + del + 1].
             let lo = cx.reads.partition_point(|r| r.pos + cx.max_span < pos);
             let hi = cx.reads.partition_point(|r| r.pos <= pos + del + 1);

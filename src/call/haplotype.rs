@@ -32,10 +32,7 @@ const INFORMATIVE: f64 = 0.2;
 /// The REF and ALT haplotypes of an indel anchored at `pos` (the base before it) and the
 /// window `[w0, w1)` of the contig they span.
 pub fn haplotypes(contig: &[u8], pos: u64, indel: &Indel) -> (Vec<u8>, Vec<u8>, u64, u64) {
-    let del = match indel {
-        Indel::Del(n) => u64::from(*n),
-        Indel::Ins(_) => 0,
-    };
+    let del = indel.deleted();
     let w0 = pos.saturating_sub(PAD);
     let w1 = (pos + 1 + del + PAD).min(contig.len() as u64);
     let reference = contig[w0 as usize..w1 as usize].to_vec();
@@ -101,10 +98,7 @@ pub fn genotype_indel_hmm(
     out: &mut HmmResults,
 ) -> Result<Genotyped> {
     let (reference, alt, w0, w1) = haplotypes(contig, pos, indel);
-    let del = match indel {
-        Indel::Del(n) => u64::from(*n),
-        Indel::Ins(_) => 0,
-    };
+    let del = indel.deleted();
     // Owned read pieces (bases as codes, base qualities capped by MAPQ as the pileup does).
     let mut pieces: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     for r in reads {

@@ -25,6 +25,16 @@ pub enum Indel {
     Ins(Vec<u8>),
 }
 
+impl Indel {
+    /// Reference bases the allele removes (0 for an insertion).
+    pub fn deleted(&self) -> u64 {
+        match self {
+            Indel::Del(n) => u64::from(*n),
+            Indel::Ins(_) => 0,
+        }
+    }
+}
+
 /// Sufficient statistics of one site.
 #[derive(Clone, Debug, Default)]
 pub struct Site {
