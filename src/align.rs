@@ -1,17 +1,26 @@
-//! Read alignment: a k-mer index of the reference, seeding and diagonal voting, extension
-//! through the `banded_align` kernel (batched, so any backend can run it), pairing, MAPQ, and
-//! the SAM fields of each record (flags, mate fields, TLEN, NM, MD, MC).
+//! Read alignment: minimizer seeds from the reference index, chaining, extension through the
+//! `banded_align` kernel (batched, so any backend can run it), mate rescue, pairing with an
+//! estimated insert-size model, MAPQ, and every record of a pair (primary, secondary,
+//! supplementary) with its SAM fields.
 //!
-//! This is the walking-skeleton aligner: primary alignments only (no secondary or
-//! supplementary records, no mate rescue), a fixed maximum insert size instead of an estimated
-//! one, and an in-memory coordinate sort. The aligner issue replaces it.
+//! A batch goes through four steps, each over all its reads at once:
+//! 1. seeds and chains of every read, in parallel ([`map`]);
+//! 2. one extension problem per chain, in read order, in a narrow-band and a wide-band batch;
+//!    the kernel runs on the selected backend;
+//! 3. mate rescue: a mate without a hit that pairs properly with its mate's best hits is
+//!    aligned (local mode, wide band) against the window where the insert-size model puts it;
+//! 4. pairing and records, in parallel ([`pair`]).
+//!
+//! Results depend only on the input: every step is a pure function of the pair and the
+//! insert-size model, which is estimated once from the first [`pair::CALIBRATION_PAIRS`]
+//! pairs — never from a batch — so thread count, batch size and backend change nothing.
 
-pub mod index;
 pub mod map;
+pub mod markdup;
 pub mod pair;
 pub mod record;
+pub mod sort;
 
-pub use index::Index;
 pub use record::AlignedRead;
 
 use std::sync::Arc;
@@ -21,166 +30,295 @@ use rayon::prelude::*;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::genome::reverse_complement_into;
+use crate::index::Index;
 use crate::io::fastq::ReadBatch;
 use crate::io::reference::Reference;
-use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
-use map::{Candidate, Hit, MapParams};
-use pair::{Mate, PairParams};
+use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, MAX_BAND};
+use map::{Chain, Hit, MapParams, SeedScratch};
+use pair::{InsertModel, Mate, PairParams};
 
-/// K-mer length of the seeding index.
-pub const SEED_K: usize = 15;
-
-/// The aligner: index, backend and settings. Results depend only on the input, never on the
-/// thread count, the batch size or the backend.
-pub struct Aligner {
+/// The aligner: reference, index, backend and settings.
+pub struct Aligner<'r> {
+    pub reference: &'r Reference,
     pub index: Index,
     pub backend: Arc<dyn Backend>,
     pub map: MapParams,
     pub pair: PairParams,
+    pub insert: InsertModel,
 }
 
-/// Reusable buffers of [`Aligner::align_batch`].
+/// Reusable buffers of [`Aligner::align_pairs`].
 #[derive(Default)]
 pub struct AlignScratch {
-    batch: AlignBatch,
-    results: AlignResults,
-    /// Per read (2 per pair): candidates; per candidate: its window start.
-    candidates: Vec<Vec<Candidate>>,
-    windows: Vec<u64>,
+    chains: Vec<Vec<Chain>>,
+    narrow: AlignBatch,
+    wide: AlignBatch,
+    narrow_out: AlignResults,
+    wide_out: AlignResults,
+    rescue: AlignBatch,
+    rescue_out: AlignResults,
     oriented: Vec<u8>,
 }
 
-impl Aligner {
-    pub fn new(reference: &Reference, backend: Arc<dyn Backend>) -> Self {
+/// Where a chain's extension problem went.
+#[derive(Clone, Copy)]
+struct Problem {
+    wide: bool,
+    index: u32,
+    window: u64,
+}
+
+/// One mate-rescue problem: read `read` (2·pair + mate) on `contig`, window start, strand.
+#[derive(Clone, Copy)]
+struct Rescue {
+    read: usize,
+    contig: u32,
+    window: u64,
+    reverse: bool,
+}
+
+impl<'r> Aligner<'r> {
+    /// An aligner with the fallback insert-size model; call [`Aligner::calibrate`] first.
+    pub fn new(reference: &'r Reference, index: Index, backend: Arc<dyn Backend>) -> Self {
         Aligner {
-            index: Index::build(reference, SEED_K),
+            reference,
+            index,
             backend,
             map: MapParams::default(),
             pair: PairParams::default(),
+            insert: InsertModel::fallback(),
         }
     }
 
-    /// Aligns a batch of pairs, appending two records per pair (R1, R2) to `out`.
-    pub fn align_batch(
-        &self,
-        reads: &ReadBatch,
-        scratch: &mut AlignScratch,
-        out: &mut Vec<AlignedRead>,
-    ) -> Result<()> {
-        let n = reads.len();
-        // 1. Seeds and candidate loci, in parallel.
-        let mapper = &self.map;
+    fn read(reads: &ReadBatch, k: usize) -> &crate::io::fastq::ReadRecord {
+        if k.is_multiple_of(2) {
+            &reads.r1[k / 2]
+        } else {
+            &reads.r2[k / 2]
+        }
+    }
+
+    /// Steps 1 and 2: ranked hits of every read (R1 of pair p at 2p, R2 at 2p + 1).
+    fn hits(&self, reads: &ReadBatch, s: &mut AlignScratch) -> Result<Vec<Vec<Hit>>> {
+        let n = 2 * reads.len();
         let index = &self.index;
-        (0..2 * n)
+        let params = &self.map;
+        (0..n)
             .into_par_iter()
-            .map_init(
-                || (Vec::new(), Vec::new()),
-                |(rc, diags), k| {
-                    let read = if k % 2 == 0 {
-                        &reads.r1[k / 2]
-                    } else {
-                        &reads.r2[k / 2]
-                    };
-                    let mut c = Vec::new();
-                    map::candidates(index, &read.codes, mapper, rc, diags, &mut c);
-                    c
-                },
-            )
-            .collect_into_vec(&mut scratch.candidates);
-        // 2. One extension problem per candidate, in read order.
-        scratch.batch.clear();
-        scratch.windows.clear();
-        for (k, cands) in scratch.candidates.iter().enumerate() {
-            let read = if k % 2 == 0 {
-                &reads.r1[k / 2]
-            } else {
-                &reads.r2[k / 2]
-            };
-            if cands.iter().any(|c| c.reverse) {
-                reverse_complement_into(&read.codes, &mut scratch.oriented);
+            .map_init(SeedScratch::default, |sc, k| {
+                let mut chains = Vec::new();
+                map::seed(index, &Self::read(reads, k).codes, sc);
+                map::chain(index, params, sc, &mut chains);
+                chains
+            })
+            .collect_into_vec(&mut s.chains);
+        s.narrow.clear();
+        s.wide.clear();
+        let mut problems: Vec<Problem> = Vec::with_capacity(n + n / 4);
+        for (k, chains) in s.chains.iter().enumerate() {
+            let codes = &Self::read(reads, k).codes;
+            if chains.iter().any(|c| c.reverse) {
+                reverse_complement_into(codes, &mut s.oriented);
             }
-            for c in cands {
-                let seq: &[u8] = if c.reverse {
-                    &scratch.oriented
+            for c in chains {
+                let seq: &[u8] = if c.reverse { &s.oriented } else { codes };
+                let contig = &self.reference.contigs[c.contig as usize].codes;
+                let wide = map::needs_wide_band(c, params);
+                let (batch, band) = if wide {
+                    (&mut s.wide, params.wide_band)
                 } else {
-                    &read.codes
+                    (&mut s.narrow, params.band)
                 };
-                let w = map::push_problem(index, c, seq, mapper.band, &mut scratch.batch);
-                scratch.windows.push(w);
+                let window = map::push_problem(contig, c, seq, band, batch);
+                problems.push(Problem {
+                    wide,
+                    index: (batch.pairs.len() - 1) as u32,
+                    window,
+                });
             }
         }
-        // 3. The kernel, on whichever backend.
-        let params = AlignParams::short_read(mapper.band);
-        self.backend
-            .banded_align(&scratch.batch, &params, &mut scratch.results)?;
-        // 4. Hits, pairing and records, in parallel.
-        let mut first = Vec::with_capacity(2 * n + 1);
+        self.backend.banded_align(
+            &s.narrow,
+            &AlignParams::short_read(params.band),
+            &mut s.narrow_out,
+        )?;
+        self.backend.banded_align(
+            &s.wide,
+            &AlignParams::short_read(params.wide_band),
+            &mut s.wide_out,
+        )?;
+        let mut first = Vec::with_capacity(n + 1);
         let mut acc = 0usize;
-        for c in &scratch.candidates {
+        for c in &s.chains {
             first.push(acc);
             acc += c.len();
         }
-        first.push(acc);
-        let s = &*scratch;
-        let records: Vec<[AlignedRead; 2]> = (0..n)
+        let s = &*s;
+        Ok((0..n)
+            .into_par_iter()
+            .map(|k| {
+                let len = Self::read(reads, k).codes.len() as u32;
+                let mut hits: Vec<Hit> = s.chains[k]
+                    .iter()
+                    .enumerate()
+                    .map(|(c, chain)| {
+                        let p = problems[first[k] + c];
+                        let out = if p.wide { &s.wide_out } else { &s.narrow_out };
+                        Hit::from_result(
+                            chain.reverse,
+                            chain.contig,
+                            p.window,
+                            &out.results[p.index as usize],
+                            out,
+                            len,
+                        )
+                    })
+                    .collect();
+                map::rank_hits(&mut hits);
+                hits
+            })
+            .collect())
+    }
+
+    /// Estimates the insert-size model from `reads` (the run's first pairs).
+    pub fn calibrate(&mut self, reads: &ReadBatch, s: &mut AlignScratch) -> Result<()> {
+        let hits = self.hits(reads, s)?;
+        let min = self.pair.min_score;
+        let clear = |h: &[Hit]| match h {
+            [a] => a.score >= min,
+            [a, b, ..] => a.score >= min && b.score + 20 < a.score,
+            [] => false,
+        };
+        let mut inserts: Vec<u64> = (0..reads.len())
+            .filter(|&p| clear(&hits[2 * p]) && clear(&hits[2 * p + 1]))
+            .filter_map(|p| pair::insert_size(&hits[2 * p][0], &hits[2 * p + 1][0]))
+            .filter(|&d| d <= 10_000)
+            .collect();
+        self.insert = InsertModel::estimate(&mut inserts);
+        tracing::info!(
+            "insert size: mean {:.1}, sd {:.1}, proper {}..={} (from {} pairs{})",
+            self.insert.mean,
+            self.insert.sd,
+            self.insert.low,
+            self.insert.high,
+            self.insert.pairs,
+            if self.insert.pairs == 0 {
+                ": too few, default model"
+            } else {
+                ""
+            }
+        );
+        Ok(())
+    }
+
+    /// Step 3: adds rescued hits to mates that have none pairing with their mate's best hits.
+    fn rescue(&self, reads: &ReadBatch, hits: &mut [Vec<Hit>], s: &mut AlignScratch) -> Result<()> {
+        let model = &self.insert;
+        let min = self.pair.min_score;
+        let contigs = &self.reference.contigs;
+        let needs: Vec<Rescue> = (0..2 * reads.len())
+            .into_par_iter()
+            .flat_map_iter(|k| {
+                let (mine, theirs) = (&hits[k], &hits[k ^ 1]);
+                let mut v = Vec::new();
+                let Some(best) = theirs.first() else { return v };
+                for t in theirs.iter().take(2) {
+                    if t.score < min || t.score + 20 < best.score {
+                        continue;
+                    }
+                    if mine
+                        .iter()
+                        .any(|m| m.score >= min && pair::proper(m, t, model))
+                    {
+                        continue;
+                    }
+                    let len = contigs[t.contig as usize].len();
+                    let (start, _, reverse) = pair::rescue_window(t, model, len);
+                    v.push(Rescue {
+                        read: k,
+                        contig: t.contig,
+                        window: start,
+                        reverse,
+                    });
+                }
+                v
+            })
+            .collect();
+        if needs.is_empty() {
+            return Ok(());
+        }
+        let band = (model.high / 2 + 16).min(u64::from(MAX_BAND)) as u32;
+        s.rescue.clear();
+        for r in &needs {
+            let codes = &Self::read(reads, r.read).codes;
+            let seq: &[u8] = if r.reverse {
+                reverse_complement_into(codes, &mut s.oriented);
+                &s.oriented
+            } else {
+                codes
+            };
+            let contig = &contigs[r.contig as usize].codes;
+            let end = (r.window + 2 * u64::from(band) + seq.len() as u64).min(contig.len() as u64);
+            let target = &contig[r.window as usize..end as usize];
+            let diag = (target.len() as i64 - seq.len() as i64).max(0) / 2;
+            s.rescue.push(seq, target, diag as i32);
+        }
+        self.backend
+            .banded_align(&s.rescue, &AlignParams::short_read(band), &mut s.rescue_out)?;
+        for (i, r) in needs.iter().enumerate() {
+            let res = &s.rescue_out.results[i];
+            if res.score < min {
+                continue;
+            }
+            let len = Self::read(reads, r.read).codes.len() as u32;
+            let h = Hit::from_result(r.reverse, r.contig, r.window, res, &s.rescue_out, len);
+            hits[r.read].push(h);
+        }
+        for r in needs
+            .iter()
+            .map(|r| r.read)
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            map::rank_hits(&mut hits[r]);
+        }
+        Ok(())
+    }
+
+    /// Aligns a batch of pairs; returns each pair's records (R1 and R2 primaries first).
+    pub fn align_pairs(
+        &self,
+        reads: &ReadBatch,
+        scratch: &mut AlignScratch,
+    ) -> Result<Vec<Vec<AlignedRead>>> {
+        let mut hits = self.hits(reads, scratch)?;
+        self.rescue(reads, &mut hits, scratch)?;
+        let per_pair: Vec<Vec<AlignedRead>> = (0..reads.len())
             .into_par_iter()
             .map(|p| {
-                let hits = |k: usize, len: usize| -> Vec<Hit> {
-                    let mut h: Vec<Hit> = s.candidates[k]
-                        .iter()
-                        .enumerate()
-                        .map(|(c, cand)| {
-                            let problem = first[k] + c;
-                            Hit::from_result(
-                                cand,
-                                s.windows[problem],
-                                &s.results.results[problem],
-                                &s.results,
-                                len as u32,
-                            )
-                        })
-                        .collect();
-                    map::rank_hits(&mut h, mapper.band);
-                    h
-                };
                 let (r1, r2) = (&reads.r1[p], &reads.r2[p]);
-                let h1 = hits(2 * p, r1.codes.len());
-                let h2 = hits(2 * p + 1, r2.codes.len());
                 let m1 = Mate {
                     codes: &r1.codes,
                     qual: &r1.qual,
-                    hits: &h1,
+                    hits: &hits[2 * p],
                 };
                 let m2 = Mate {
                     codes: &r2.codes,
                     qual: &r2.qual,
-                    hits: &h2,
+                    hits: &hits[2 * p + 1],
                 };
-                pair::pair(&r1.name, &m1, &m2, index, &self.pair)
+                let mut v = Vec::with_capacity(2);
+                pair::pair(
+                    &r1.name,
+                    &m1,
+                    &m2,
+                    self.reference,
+                    &self.insert,
+                    &self.pair,
+                    &mut v,
+                );
+                v
             })
             .collect();
-        for [a, b] in records {
-            out.push(a);
-            out.push(b);
-        }
-        Ok(())
+        Ok(per_pair)
     }
-}
-
-/// Sorts records into coordinate order (see [`AlignedRead::sort_key`]); `records` are in input
-/// order, which breaks the remaining ties, so the order is total and reproducible.
-pub fn sort_records(records: &mut Vec<AlignedRead>) {
-    let mut keyed: Vec<((u32, u64, u16, u64), usize)> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.sort_key(i as u64), i))
-        .collect();
-    keyed.par_sort_unstable();
-    let mut slots: Vec<Option<AlignedRead>> =
-        std::mem::take(records).into_iter().map(Some).collect();
-    records.extend(
-        keyed
-            .into_iter()
-            .map(|(_, i)| slots[i].take().expect("each record once")),
-    );
 }

@@ -3,6 +3,7 @@
 
 pub mod backends;
 pub mod demo;
+pub mod index;
 pub mod run;
 
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ pub enum LogFormat {
 pub enum Command {
     /// FASTQ → OUTDIR/SAMPLE.bam (+ .bai) and OUTDIR/SAMPLE.g.vcf.gz (+ .tbi).
     Run(run::RunArgs),
+    /// Reference FASTA → its minimizer index, saved beside it as FASTA.genoa.idx.
+    Index(index::IndexArgs),
     /// FASTQ → coordinate-sorted BAM (+ index).
     Align(run::AlignArgs),
     /// Sorted BAM → gVCF (+ index).
@@ -58,6 +61,27 @@ pub struct ComputeArgs {
     /// Read pairs per batch.
     #[arg(long, default_value_t = 16_384, hide = true)]
     pub batch_pairs: usize,
+    /// Memory for sorting alignments (K, M or G suffix); sorted runs spill to disk beside the
+    /// output beyond it.
+    #[arg(short = 'm', long = "memory", default_value = "512M", value_parser = parse_size)]
+    pub memory: usize,
+}
+
+fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1usize << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a size such as 768M or 2G"))?;
+    if !(n.is_finite() && n >= 1.0) {
+        return Err(format!("{s:?}: expected a positive size"));
+    }
+    Ok((n * mult as f64) as usize)
 }
 
 fn parse_backend(s: &str) -> std::result::Result<BackendChoice, String> {
@@ -86,6 +110,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     match cli.command {
         Command::Run(a) => run::run(a, &command_line),
+        Command::Index(a) => index::run(a),
         Command::Align(a) => run::align(a, &command_line),
         Command::Call(a) => run::call(a, &command_line),
         Command::Backends => backends::run(),

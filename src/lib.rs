@@ -5,11 +5,12 @@
 //! Data flow, one batch at a time:
 //!
 //! ```text
-//! FASTQ ─► io::fastq ─► align (seed ─► kernel banded_align on a Backend ─► pair/MAPQ)
-//!        ─► sort ─► io::bam ─► call (pileup ─► genotype ─► gVCF blocks) ─► io::gvcf
+//! FASTA ─► index (minimizers, saved beside the FASTA, memory-mapped)
+//! FASTQ ─► io::fastq ─► align (seed, chain ─► kernel banded_align on a Backend ─► rescue,
+//!          pair/MAPQ) ─► sort ─► io::bam ─► call (pileup ─► genotype ─► gVCF blocks) ─► io::gvcf
 //! ```
 //!
-//! Dependency rule: `genome ← io, kernel ← backend ← align, call ← pipeline ← cli`; nothing
+//! Dependency rule: `genome ← io ← index, kernel ← backend ← align, call ← pipeline ← cli`; nothing
 //! points right. `kernel` holds contracts only and knows no wgpu; `backend` knows no files.
 
 pub mod align;
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod genome;
+pub mod index;
 pub mod io;
 pub mod kernel;
 pub mod pipeline;

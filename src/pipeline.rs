@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::align::{AlignScratch, AlignedRead, Aligner, sort_records};
+use crate::align::{AlignScratch, AlignedRead, Aligner};
 use crate::backend::{self, Backend, BackendChoice};
 use crate::call::{CallParams, call_contig, gvcf::Record};
 use crate::error::{Error, Result};
@@ -32,6 +32,8 @@ pub struct AlignConfig {
     pub backend: BackendChoice,
     pub threads: usize,
     pub batch_pairs: usize,
+    /// Memory for sorting, in bytes (sorted runs spill to disk beyond it).
+    pub memory: usize,
     pub command_line: String,
 }
 
@@ -43,6 +45,8 @@ pub struct Summary {
     pub mapped: u64,
     pub snps: u64,
     pub indels: u64,
+    pub duplicate_pairs: u64,
+    pub duplicate_fragments: u64,
     pub backend: String,
     pub seconds: f64,
 }
@@ -77,40 +81,186 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
         .map_err(|_| Error::input(dir, "output directory is not writable"))
 }
 
-/// Aligns all reads; returns coordinate-sorted records and counters.
-pub fn align_reads(
+/// Sort key of a record: `[contig << 32 | position, pair << 8 | slot]`; unplaced records
+/// (contig `u32::MAX`) last, in input order.
+fn record_key(r: &AlignedRead, pair: u64, slot: usize) -> [u64; 2] {
+    let c = u64::from(r.contig.unwrap_or(u32::MAX));
+    let pos = if r.contig.is_some() { r.pos } else { 0 };
+    [
+        (c << 32) | pos.min(u64::from(u32::MAX)),
+        (pair << 8) | slot.min(255) as u64,
+    ]
+}
+
+/// One pair's records encoded for the sorters.
+#[derive(Default)]
+struct Encoded {
+    bytes: Vec<u8>,
+    records: Vec<([u64; 2], usize, usize)>,
+    dups: Vec<crate::align::markdup::DupKey>,
+}
+
+/// Aligns all reads into a coordinate-sorted, duplicate-marked BAM at `bam` (+ index), in one
+/// pass: records are encoded as they are aligned, sorted within `cfg.memory` bytes (spilling
+/// sorted runs beside the output), duplicates decided from their own sorted entries, and the
+/// merged records written once.
+pub fn align_to_bam(
     cfg: &AlignConfig,
     reference: &Reference,
     backend: Arc<dyn Backend>,
+    bam: &Path,
     summary: &mut Summary,
-) -> Result<Vec<AlignedRead>> {
+) -> Result<()> {
+    use crate::align::markdup;
+    use crate::align::record::{SECONDARY, SUPPLEMENTARY};
+    use crate::align::sort::Sorter;
+    use crate::io::bam::writer;
     let mut reader = match &cfg.reads {
         ReadsInput::Paired(r1, r2) => PairedReader::paired(r1, r2)?,
         ReadsInput::Interleaved(p) => PairedReader::interleaved(p)?,
     };
     let t = Instant::now();
-    let aligner = Aligner::new(reference, backend);
+    let index = crate::index::Index::for_reference(reference)?;
+    let (keys, occurrences) = index.counts();
     tracing::info!(
-        "index: {} contigs, {} bp, k={} in {:.2} s",
+        "index: {} contigs, {} bp, {keys} minimizers ({occurrences} occurrences), {:.1} MB, in {:.2} s",
         reference.contigs.len(),
         reference.total_len(),
-        crate::align::SEED_K,
+        index.size_bytes() as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
+    let parent = bam
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".genoa-sort.")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
+    // Duplicate entries are ~50 bytes a pair against ~700 for the records.
+    let mut records: Sorter<[u64; 2]> = Sorter::new(tmp.path(), "records", cfg.memory / 16 * 15);
+    let mut dups: Sorter<markdup::DupKey> = Sorter::new(tmp.path(), "dups", cfg.memory / 16);
+    let rg = cfg.read_group.id.as_str();
+    let mut aligner = Aligner::new(reference, index, backend);
     let mut batch = ReadBatch::default();
     let mut scratch = AlignScratch::default();
-    let mut records = Vec::new();
     let progress = crate::report::Progress::new("aligning", "pairs");
-    while reader.next_batch(&mut batch, cfg.batch_pairs.max(1))? > 0 {
-        aligner.align_batch(&batch, &mut scratch, &mut records)?;
+    let mut first = true;
+    loop {
+        // The insert-size model comes from the first pairs, whatever the batch size.
+        let want = if first {
+            crate::align::pair::CALIBRATION_PAIRS
+        } else {
+            cfg.batch_pairs.max(1)
+        };
+        if reader.next_batch(&mut batch, want)? == 0 {
+            break;
+        }
+        if first {
+            aligner.calibrate(&batch, &mut scratch)?;
+            first = false;
+        }
+        let pairs = aligner.align_pairs(&batch, &mut scratch)?;
+        let base = batch.first_pair;
+        let encoded: Vec<Encoded> = pairs
+            .par_iter()
+            .enumerate()
+            .map(|(p, recs)| {
+                let pair = base + p as u64;
+                let mut e = Encoded::default();
+                for (slot, r) in recs.iter().enumerate() {
+                    let at = e.bytes.len();
+                    writer::encode_record(r, rg, &mut e.bytes);
+                    e.records
+                        .push((record_key(r, pair, slot), at, e.bytes.len()));
+                }
+                markdup::entries(pair, 0, recs, &mut e.dups);
+                e
+            })
+            .collect();
+        for (recs, e) in pairs.iter().zip(&encoded) {
+            summary.mapped += recs
+                .iter()
+                .filter(|r| r.is_mapped() && r.flags & (SECONDARY | SUPPLEMENTARY) == 0)
+                .count() as u64;
+            for &(key, s, end) in &e.records {
+                records.push(key, &e.bytes[s..end])?;
+            }
+            for k in &e.dups {
+                dups.push(*k, &[])?;
+            }
+        }
         summary.pairs += batch.len() as u64;
         progress.set(summary.pairs);
     }
     progress.finish();
     summary.reads = 2 * summary.pairs;
-    summary.mapped = records.iter().filter(|r| r.is_mapped()).count() as u64;
-    sort_records(&mut records);
-    Ok(records)
+    tracing::info!(
+        "sort: {} records, {} runs spilled",
+        records.len(),
+        records.runs()
+    );
+    let set = markdup::resolve(dups)?;
+    summary.duplicate_pairs = set.pairs;
+    summary.duplicate_fragments = set.fragments;
+    // Merge, mark and write.
+    let header = crate::io::sam_header::build(reference, &cfg.read_group, &cfg.command_line)?;
+    let data = crate::io::atomic::Pending::new(bam);
+    let index_file =
+        crate::io::atomic::Pending::new(crate::io::bam::index_path(bam, reference.max_len()));
+    let mut out = writer::SortedWriter::new(data.create()?, bam, &header, reference.max_len())?;
+    let mut merge = records.finish()?;
+    let mut rec = Vec::new();
+    while let Some(key) = merge.next_into(&mut rec)? {
+        let at = writer::FLAG_OFFSET;
+        let mut flag = u16::from_le_bytes([rec[at], rec[at + 1]]);
+        let mate = u64::from(flag & crate::align::record::LAST != 0);
+        if flag & crate::align::record::UNMAPPED == 0 && set.is_dup(key[1] >> 8, mate) {
+            flag |= crate::align::record::DUPLICATE;
+            rec[at..at + 2].copy_from_slice(&flag.to_le_bytes());
+        }
+        out.push(&rec)?;
+    }
+    let built = out.finish(header.reference_sequences().len())?;
+    crate::io::bam::write_index(&index_file, built)?;
+    crate::io::atomic::commit_all(vec![data, index_file])?;
+    drop(tmp);
+    Ok(())
+}
+
+/// Aligns into `output` (BAM, or CRAM when it ends in `.cram`; index beside it). CRAM goes
+/// through a temporary BAM beside it, read back once to re-encode; its records are returned.
+pub fn align_to_file(
+    cfg: &AlignConfig,
+    reference: &Reference,
+    backend: Arc<dyn Backend>,
+    output: &Path,
+    summary: &mut Summary,
+) -> Result<Option<Vec<AlignedRead>>> {
+    if !is_cram(output) {
+        return align_to_bam(cfg, reference, backend, output, summary).map(|()| None);
+    }
+    let tmp = crate::io::with_suffix(output, ".genoa-tmp.bam");
+    let result = (|| {
+        align_to_bam(cfg, reference, backend, &tmp, summary)?;
+        let records = crate::io::bam::read(&tmp, reference)?;
+        write_alignments(
+            output,
+            reference,
+            &cfg.read_group,
+            &cfg.command_line,
+            &records,
+        )?;
+        Ok(Some(records))
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    let _ = std::fs::remove_file(crate::io::bam::index_path(&tmp, reference.max_len()));
+    result
+}
+
+fn is_cram(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("cram"))
 }
 
 /// Calls every contig (in parallel, each contig on its own; results in contig order), indel
@@ -147,10 +297,7 @@ pub fn write_alignments(
     records: &[AlignedRead],
 ) -> Result<()> {
     let header = crate::io::sam_header::build(reference, read_group, command_line)?;
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("cram"))
-    {
+    if is_cram(path) {
         crate::io::cram::write(path, &header, records, &read_group.id, reference)
     } else {
         crate::io::bam::write(path, &header, records, &read_group.id, reference.max_len())
@@ -220,14 +367,16 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
     };
     let outputs = cfg.outputs();
     pool.install(|| -> Result<()> {
-        let records = align_reads(&cfg.align, &reference, backend.clone(), &mut summary)?;
-        write_alignments(
-            &outputs.alignments,
+        let records = match align_to_file(
+            &cfg.align,
             &reference,
-            &cfg.align.read_group,
-            &cfg.align.command_line,
-            &records,
-        )?;
+            backend.clone(),
+            &outputs.alignments,
+            &mut summary,
+        )? {
+            Some(records) => records,
+            None => crate::io::bam::read(&outputs.alignments, &reference)?,
+        };
         let calls = call_records(&reference, &records, &cfg.call, backend.as_ref())?;
         let (snps, indels) = count_variants(&calls);
         summary.snps = snps;

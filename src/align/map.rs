@@ -1,27 +1,46 @@
-//! Seeding, candidate loci and extension of single reads.
+//! Seeding, chaining and the extension problems of single reads.
 //!
-//! For each strand of a read every k-mer is looked up; each hit votes for a diagonal
-//! (reference position minus read position). Votes are clustered (diagonals within `band` of
-//! each other join one cluster) and the best clusters become candidate loci. Each candidate
-//! becomes one problem of a batch for the `banded_align` kernel: the read against the reference
-//! window around its diagonal, in local mode with bwa-mem's scoring, so what does not align is
-//! soft-clipped.
+//! **Seeds.** The read's (k, w) minimizers ([`crate::index::sketch`]) are looked up in the
+//! index; minimizers with more than `max_occ` occurrences (repeats) are skipped unless the read
+//! has no other seed. A hit whose strand agrees with the read's minimizer is an anchor of the
+//! forward read, otherwise of its reverse complement; an anchor is `(x, y)`: the global
+//! reference position and the read position (on that strand) of the k-mer's first base.
+//!
+//! **Chains** (minimap2's chaining, integer scores): anchors sorted by (strand, contig, x, y);
+//! `f(i) = max(k, max_j f(j) + min(dx, dy, k) − γ(|dx − dy|))` over the `max_lookback`
+//! previous anchors `j` of the same strand and contig with `0 < dx ≤ max_dist`, `0 < dy` and
+//! `|dx − dy| ≤ max_gap`, where `γ(d) = ⌊d·k/100⌋ + ⌊log2 d⌋/2` (`γ(0) = 0`); on equal scores
+//! the nearest `j` wins. Chain ends are taken best score first (then lowest index); each end is
+//! followed back until an anchor already in a chain; a chain scores `f(end) − f(stop)`.
+//!
+//! **Extension.** Each chain becomes one `banded_align` problem (local mode, bwa-mem's scoring,
+//! so what does not align is soft-clipped): the whole read on the chain's strand against the
+//! reference window its anchors' diagonals span, widened by the band. Chains whose diagonals
+//! spread further than the narrow band go to a second batch with the wide band.
 
-use crate::align::index::{Index, for_each_kmer};
-use crate::genome::{Cigar, CigarOp, reverse_complement_into};
+use crate::genome::{Cigar, CigarOp};
+use crate::index::{Index, Minimizer, SketchScratch, sketch};
 use crate::kernel::banded_align::{AlignBatch, AlignResult, AlignResults};
 
-/// Settings of seeding and extension.
+/// Settings of seeding, chaining and extension.
 #[derive(Clone, Copy, Debug)]
 pub struct MapParams {
-    /// Band half-width of the extension.
+    /// Band half-width of most extensions.
     pub band: u32,
-    /// K-mers with more hits than this are ignored (repeats).
-    pub max_occurrences: usize,
-    /// Candidate loci kept per read (both strands together).
-    pub max_candidates: usize,
-    /// Minimum votes of a candidate cluster.
-    pub min_votes: u32,
+    /// Band half-width for chains whose diagonals spread wider than `band / 2`.
+    pub wide_band: u32,
+    /// Largest reference distance between consecutive anchors of a chain.
+    pub max_dist: u64,
+    /// Largest diagonal change (indel length) between consecutive anchors of a chain.
+    pub max_gap: u64,
+    /// Previous anchors a chain step looks at.
+    pub max_lookback: usize,
+    /// Minimum chain score.
+    pub min_chain_score: i32,
+    /// Chains extended per read (best first).
+    pub max_chains: usize,
+    /// Chains scoring below this fraction of the read's best are not extended.
+    pub chain_drop: f32,
     /// Minimum alignment score to report a read as mapped.
     pub min_score: i32,
 }
@@ -30,109 +49,248 @@ impl Default for MapParams {
     fn default() -> Self {
         MapParams {
             band: 16,
-            max_occurrences: 500,
-            max_candidates: 5,
-            min_votes: 2,
+            wide_band: 64,
+            max_dist: 400,
+            max_gap: 100,
+            max_lookback: 50,
+            min_chain_score: 25,
+            max_chains: 10,
+            chain_drop: 0.5,
             min_score: 30,
         }
     }
 }
 
-/// A candidate locus of one read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Candidate {
+/// A seed hit: global reference position `x` and read position `y` (on the anchor's strand).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Anchor {
     pub reverse: bool,
     pub contig: u32,
-    /// Contig-local diagonal: reference position of read base 0.
-    pub diagonal: i64,
-    pub votes: u32,
+    pub x: u64,
+    pub y: u32,
 }
 
-/// Finds candidate loci of `read` (base codes), best first; `rc` and `diags` are scratch.
-pub fn candidates(
-    index: &Index,
-    read: &[u8],
-    params: &MapParams,
-    rc: &mut Vec<u8>,
-    diags: &mut Vec<(u32, i64)>,
-    out: &mut Vec<Candidate>,
-) {
-    out.clear();
-    reverse_complement_into(read, rc);
-    for (reverse, seq) in [(false, read), (true, rc.as_slice())] {
-        diags.clear();
-        for_each_kmer(seq, index.k(), |p, kmer| {
-            let hits = index.hits(kmer);
-            if hits.len() > params.max_occurrences {
-                return;
+/// A chain of anchors on one strand and contig.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chain {
+    pub reverse: bool,
+    pub contig: u32,
+    pub score: i32,
+    pub anchors: u32,
+    /// Smallest and largest diagonal (`x − y`, contig-local) of its anchors.
+    pub min_diag: i64,
+    pub max_diag: i64,
+    /// Read range covered by its anchors (on its strand).
+    pub query_start: u32,
+    pub query_end: u32,
+}
+
+/// Reusable buffers of [`seed`] and [`chain`].
+#[derive(Default)]
+pub struct SeedScratch {
+    sketch: SketchScratch,
+    minimizers: Vec<Minimizer>,
+    pub anchors: Vec<Anchor>,
+    f: Vec<i32>,
+    prev: Vec<u32>,
+    order: Vec<u32>,
+    used: Vec<bool>,
+}
+
+/// Collects the anchors of `read` (base codes, sequencing orientation) into `scratch.anchors`.
+pub fn seed(index: &Index, read: &[u8], scratch: &mut SeedScratch) {
+    let (k, len) = (index.k(), read.len());
+    scratch.minimizers.clear();
+    scratch.anchors.clear();
+    sketch(
+        read,
+        k,
+        index.w(),
+        &mut scratch.sketch,
+        &mut scratch.minimizers,
+    );
+    let max_occ = index.max_occ() as usize;
+    // Repeats are skipped, unless nothing else seeds the read: then the rarest are used.
+    let mut rarest = usize::MAX;
+    for pass in 0..2 {
+        for m in &scratch.minimizers {
+            let hits = index.hits(m.hash);
+            let n = hits.len();
+            let take = if pass == 0 { n <= max_occ } else { n == rarest };
+            if n == 0 || !take {
+                if pass == 0 && n > 0 {
+                    rarest = rarest.min(n);
+                }
+                continue;
             }
             for &h in hits {
-                let (c, local) = index.locate(u64::from(h));
-                diags.push((c as u32, local as i64 - p as i64));
-            }
-        });
-        diags.sort_unstable();
-        let mut i = 0;
-        while i < diags.len() {
-            let (c, d0) = diags[i];
-            let mut j = i;
-            while j + 1 < diags.len()
-                && diags[j + 1].0 == c
-                && diags[j + 1].1 - diags[j].1 <= i64::from(params.band)
-            {
-                j += 1;
-            }
-            let votes = (j - i + 1) as u32;
-            if votes >= params.min_votes {
-                // The diagonal with the most votes inside the cluster (the lowest on ties).
-                let (mut best_d, mut best_n, mut k) = (d0, 0usize, i);
-                while k <= j {
-                    let d = diags[k].1;
-                    let mut e = k;
-                    while e < j && diags[e + 1].1 == d {
-                        e += 1;
-                    }
-                    if e - k + 1 > best_n {
-                        best_n = e - k + 1;
-                        best_d = d;
-                    }
-                    k = e + 1;
-                }
-                out.push(Candidate {
+                let (gpos, strand) = (h >> 1, h & 1 == 1);
+                let reverse = strand != m.reverse;
+                let (c, _) = index.locate(gpos);
+                let y = if reverse {
+                    (len - k) as u32 - m.pos
+                } else {
+                    m.pos
+                };
+                scratch.anchors.push(Anchor {
                     reverse,
-                    contig: c,
-                    diagonal: best_d,
-                    votes,
+                    contig: c as u32,
+                    x: gpos,
+                    y,
                 });
             }
-            i = j + 1;
         }
+        if !scratch.anchors.is_empty() || rarest == usize::MAX || pass == 1 {
+            break;
+        }
+        rarest = rarest.min(20 * max_occ); // a read made only of extreme repeats stays unmapped
     }
-    out.sort_by(|a, b| {
-        b.votes
-            .cmp(&a.votes)
-            .then(a.contig.cmp(&b.contig))
-            .then(a.diagonal.cmp(&b.diagonal))
-            .then(a.reverse.cmp(&b.reverse))
-    });
-    out.truncate(params.max_candidates);
+    scratch.anchors.sort_unstable();
 }
 
-/// Adds the extension problem of `cand` to `batch`; returns the reference start of its target
-/// window. `oriented` is the read on the candidate's strand.
+/// Chain gap cost `γ(d)`.
+#[inline]
+fn gap_cost(d: u64, k: u64) -> i32 {
+    if d == 0 {
+        0
+    } else {
+        ((d * k / 100) + u64::from(d.ilog2()) / 2) as i32
+    }
+}
+
+/// Chains `scratch.anchors` (sorted by [`seed`]); appends chains best first to `out`.
+pub fn chain(index: &Index, params: &MapParams, scratch: &mut SeedScratch, out: &mut Vec<Chain>) {
+    out.clear();
+    let a = &scratch.anchors;
+    let n = a.len();
+    let k = index.k() as u64;
+    const NONE: u32 = u32::MAX;
+    scratch.f.clear();
+    scratch.prev.clear();
+    for i in 0..n {
+        let ai = a[i];
+        let mut best = k as i32;
+        let mut from = NONE;
+        let lo = i.saturating_sub(params.max_lookback);
+        for j in (lo..i).rev() {
+            let aj = a[j];
+            if aj.reverse != ai.reverse || aj.contig != ai.contig {
+                break;
+            }
+            let dx = ai.x - aj.x;
+            if dx > params.max_dist {
+                break;
+            }
+            if dx == 0 || aj.y >= ai.y {
+                continue;
+            }
+            let dy = u64::from(ai.y - aj.y);
+            let dd = dx.abs_diff(dy);
+            if dd > params.max_gap {
+                continue;
+            }
+            let s = scratch.f[j] + dx.min(dy).min(k) as i32 - gap_cost(dd, k);
+            if s > best {
+                best = s;
+                from = j as u32;
+            }
+        }
+        scratch.f.push(best);
+        scratch.prev.push(from);
+    }
+    scratch.order.clear();
+    scratch.order.extend(0..n as u32);
+    let f = &scratch.f;
+    scratch
+        .order
+        .sort_unstable_by(|&i, &j| f[j as usize].cmp(&f[i as usize]).then(i.cmp(&j)));
+    scratch.used.clear();
+    scratch.used.resize(n, false);
+    for &end in &scratch.order {
+        let end = end as usize;
+        if scratch.used[end] {
+            continue;
+        }
+        let mut i = end;
+        let mut stop_score = 0;
+        let start_anchor = a[end];
+        let (mut min_d, mut max_d) = (i64::MAX, i64::MIN);
+        let mut count = 0u32;
+        let mut first;
+        loop {
+            scratch.used[i] = true;
+            count += 1;
+            first = i;
+            let d = a[i].x as i64 - i64::from(a[i].y);
+            min_d = min_d.min(d);
+            max_d = max_d.max(d);
+            let p = scratch.prev[i];
+            if p == NONE {
+                break;
+            }
+            if scratch.used[p as usize] {
+                stop_score = f[p as usize];
+                break;
+            }
+            i = p as usize;
+        }
+        let score = f[end] - stop_score;
+        if score < params.min_chain_score {
+            continue;
+        }
+        let base = index.contig_start(start_anchor.contig as usize) as i64;
+        out.push(Chain {
+            reverse: start_anchor.reverse,
+            contig: start_anchor.contig,
+            score,
+            anchors: count,
+            min_diag: min_d - base,
+            max_diag: max_d - base,
+            query_start: a[first].y,
+            query_end: a[end].y + k as u32,
+        });
+    }
+    out.sort_by(|x, y| {
+        y.score
+            .cmp(&x.score)
+            .then(x.contig.cmp(&y.contig))
+            .then(x.min_diag.cmp(&y.min_diag))
+            .then(x.reverse.cmp(&y.reverse))
+    });
+    if let Some(best) = out.first().map(|c| c.score) {
+        let floor = (best as f32 * params.chain_drop) as i32;
+        let keep = out
+            .iter()
+            .take(params.max_chains)
+            .take_while(|c| c.score >= floor)
+            .count();
+        out.truncate(keep);
+    }
+}
+
+/// Whether `chain` needs the wide band.
+pub fn needs_wide_band(chain: &Chain, params: &MapParams) -> bool {
+    (chain.max_diag - chain.min_diag) as u64 > u64::from(params.band / 2)
+}
+
+/// Adds the extension problem of `chain` to `batch` with band `band`; returns the contig-local
+/// reference start of its target window. `oriented` is the read on the chain's strand.
 pub fn push_problem(
-    index: &Index,
-    cand: &Candidate,
+    contig: &[u8],
+    chain: &Chain,
     oriented: &[u8],
     band: u32,
     batch: &mut AlignBatch,
 ) -> u64 {
-    let contig = index.contig(cand.contig as usize);
     let len = contig.len() as i64;
-    let start = (cand.diagonal - i64::from(band)).clamp(0, len);
-    let end = (cand.diagonal + oriented.len() as i64 + i64::from(band)).clamp(start, len);
-    let diag = cand.diagonal - start;
-    batch.push(oriented, &contig[start as usize..end as usize], diag as i32);
+    let centre = (chain.min_diag + chain.max_diag).div_euclid(2);
+    let start = (chain.min_diag - i64::from(band)).clamp(0, len);
+    let end = (chain.max_diag + oriented.len() as i64 + i64::from(band)).clamp(start, len);
+    batch.push(
+        oriented,
+        &contig[start as usize..end as usize],
+        (centre - start) as i32,
+    );
     start as u64
 }
 
@@ -146,6 +304,9 @@ pub struct Hit {
     /// 0-based exclusive end on the reference.
     pub end: u64,
     pub score: i32,
+    /// Aligned read range on the forward strand of the read as sequenced.
+    pub query_start: u32,
+    pub query_end: u32,
     /// CIGAR including soft clips, on the forward reference strand.
     pub cigar: Cigar,
 }
@@ -153,7 +314,8 @@ pub struct Hit {
 impl Hit {
     /// Builds a hit from a kernel result; `read_len` is the whole read's length.
     pub fn from_result(
-        cand: &Candidate,
+        reverse: bool,
+        contig: u32,
         window_start: u64,
         r: &AlignResult,
         results: &AlignResults,
@@ -167,34 +329,55 @@ impl Hit {
             cigar.push(op, n);
         }
         cigar.push(CigarOp::SoftClip, read_len - r.query_end);
-        let pos = window_start + u64::from(r.target_start);
+        let (query_start, query_end) = if reverse {
+            (read_len - r.query_end, read_len - r.query_start)
+        } else {
+            (r.query_start, r.query_end)
+        };
         Hit {
-            reverse: cand.reverse,
-            contig: cand.contig,
-            pos,
+            reverse,
+            contig,
+            pos: window_start + u64::from(r.target_start),
             end: window_start + u64::from(r.target_end),
             score: r.score,
+            query_start,
+            query_end,
             cigar,
         }
     }
+
+    /// Aligned read bases (excluding soft clips).
+    pub fn aligned_len(&self) -> u32 {
+        self.query_end - self.query_start
+    }
+
+    /// Fraction of the shorter of the two read ranges that the two hits share.
+    pub fn query_overlap(&self, other: &Hit) -> f32 {
+        let s = self.query_start.max(other.query_start);
+        let e = self.query_end.min(other.query_end);
+        let shorter = self.aligned_len().min(other.aligned_len()).max(1);
+        e.saturating_sub(s) as f32 / shorter as f32
+    }
 }
 
-/// Sorts hits best first (score, then position for determinism) and drops duplicates of the
-/// same locus (same strand and contig, starts within `band`).
-pub fn rank_hits(hits: &mut Vec<Hit>, band: u32) {
+/// Sorts hits best first (score, then contig, position and strand, for determinism) and drops
+/// those of a locus already present (same strand and contig, overlapping on the reference).
+pub fn rank_hits(hits: &mut Vec<Hit>) {
     hits.sort_by(|a, b| {
         b.score
             .cmp(&a.score)
             .then(a.contig.cmp(&b.contig))
             .then(a.pos.cmp(&b.pos))
             .then(a.reverse.cmp(&b.reverse))
+            .then(a.query_start.cmp(&b.query_start))
     });
     let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
     for h in hits.drain(..) {
+        if h.end <= h.pos {
+            continue;
+        }
         if !kept.iter().any(|k| {
-            k.reverse == h.reverse
-                && k.contig == h.contig
-                && k.pos.abs_diff(h.pos) <= u64::from(band)
+            k.reverse == h.reverse && k.contig == h.contig && k.pos < h.end && h.pos < k.end
         }) {
             kept.push(h);
         }
@@ -202,12 +385,108 @@ pub fn rank_hits(hits: &mut Vec<Hit>, band: u32) {
     *hits = kept;
 }
 
-/// MAPQ of a best score given the runner-up (bwa-mem's shape: 30·(1 − sub/best)·ln(len)).
-pub fn mapq(best: i32, second: Option<i32>, min_score: i32, aligned_len: u32) -> u8 {
+/// MAPQ of a best score given the runner-up (bwa-mem's shape: 30·(1 − sub/best)·ln(len)),
+/// lowered when several alternatives score close to the runner-up.
+pub fn mapq(best: i32, second: Option<i32>, min_score: i32, aligned_len: u32, n_sub: u32) -> u8 {
     let sub = second.unwrap_or(min_score).max(min_score);
     if best <= 0 || sub >= best {
         return 0;
     }
-    let q = 30.0 * (1.0 - f64::from(sub) / f64::from(best)) * f64::from(aligned_len.max(2)).ln();
+    let mut q =
+        30.0 * (1.0 - f64::from(sub) / f64::from(best)) * f64::from(aligned_len.max(2)).ln();
+    if n_sub > 0 {
+        q -= 4.343 * f64::from(n_sub + 1).ln();
+    }
     q.round().clamp(0.0, 60.0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genome::reverse_complement_into;
+    use crate::index::tests::random_seq;
+    use crate::io::reference::{Contig, Reference};
+
+    fn index_of(seqs: &[Vec<u8>]) -> Index {
+        let r = Reference {
+            path: "t.fa".into(),
+            contigs: seqs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Contig {
+                    name: format!("c{i}"),
+                    codes: s.clone(),
+                    md5: "0".repeat(32),
+                })
+                .collect(),
+        };
+        Index::build(&r).unwrap()
+    }
+
+    #[test]
+    fn a_read_chains_to_its_origin_on_either_strand() {
+        let a = random_seq(20_000, 3);
+        let b = random_seq(20_000, 4);
+        let index = index_of(&[a.clone(), b.clone()]);
+        let params = MapParams::default();
+        let mut s = SeedScratch::default();
+        let mut chains = Vec::new();
+        // Forward read from contig 1 at 5000 with a 3-base deletion at read position 80.
+        let mut read: Vec<u8> = b[5000..5080].to_vec();
+        read.extend_from_slice(&b[5083..5153]);
+        seed(&index, &read, &mut s);
+        chain(&index, &params, &mut s, &mut chains);
+        assert_eq!(chains.len(), 1, "{chains:?}");
+        let c = chains[0];
+        assert_eq!(
+            (c.reverse, c.contig, c.min_diag, c.max_diag),
+            (false, 1, 5000, 5003)
+        );
+        assert!(needs_wide_band(&c, &params) == (3 > params.band / 2));
+        // The same read reverse-complemented.
+        let mut rc = Vec::new();
+        reverse_complement_into(&read, &mut rc);
+        seed(&index, &rc, &mut s);
+        chain(&index, &params, &mut s, &mut chains);
+        assert_eq!(chains.len(), 1);
+        assert_eq!(
+            (
+                chains[0].reverse,
+                chains[0].contig,
+                chains[0].min_diag,
+                chains[0].max_diag
+            ),
+            (true, 1, 5000, 5003)
+        );
+        // A read from nowhere has no chain.
+        seed(&index, &random_seq(150, 99), &mut s);
+        chain(&index, &params, &mut s, &mut chains);
+        assert!(chains.is_empty());
+    }
+
+    #[test]
+    fn a_repeat_gives_one_chain_per_copy() {
+        let unit = random_seq(400, 5);
+        let mut g = random_seq(3000, 6);
+        g.extend_from_slice(&unit);
+        g.extend(random_seq(3000, 7));
+        g.extend_from_slice(&unit);
+        g.extend(random_seq(3000, 8));
+        let index = index_of(&[g]);
+        let mut s = SeedScratch::default();
+        let mut chains = Vec::new();
+        seed(&index, &unit[100..250], &mut s);
+        chain(&index, &MapParams::default(), &mut s, &mut chains);
+        assert_eq!(chains.len(), 2);
+        assert_eq!(chains[0].score, chains[1].score);
+        assert_eq!(chains[0].min_diag, 3100);
+        assert_eq!(chains[1].min_diag, 6500);
+    }
+
+    #[test]
+    fn gap_cost_grows_with_the_gap() {
+        assert_eq!(gap_cost(0, 21), 0);
+        assert!(gap_cost(1, 21) < gap_cost(10, 21));
+        assert!(gap_cost(10, 21) < gap_cost(100, 21));
+    }
 }

@@ -1,68 +1,175 @@
-//! Pairing of mates: choose one hit per mate, proper-pair flags, MAPQ, mate fields and TLEN.
+//! Pairing of mates: the insert-size model, the choice of one primary hit per mate, MAPQ,
+//! secondary and supplementary records (with `SA`), mate fields and TLEN.
 //!
-//! A proper pair is the two mates on one contig in forward–reverse orientation with an
-//! outer distance of at most `max_insert`. The best proper pair is taken unless the two best
-//! hits taken separately score more than it plus `unpaired_penalty` (bwa-mem's rule).
+//! **Insert sizes** are estimated once per run from the first [`CALIBRATION_PAIRS`] pairs (not
+//! per batch, so the output does not depend on the batch size): pairs whose mates each have
+//! one clear hit, forward–reverse on one contig, within 10 kb. As bwa-mem: the quartiles give
+//! the inter-quartile range; pairs outside `[Q1 − 2·IQR, Q3 + 2·IQR]` are dropped before the
+//! mean and standard deviation are taken; a proper pair's outer distance lies in
+//! `[max(1, Q1 − 3·IQR), max(Q3 + 3·IQR, mean + 4·sd)]`.
+//!
+//! **Choice.** Every forward–reverse combination of the mates' hits within the proper range
+//! scores `s1 + s2 − min(unpaired_penalty, ⌊0.721·z²/2⌋)` with `z = (insert − mean)/sd` (the
+//! log-likelihood of the insert under a normal model, in alignment-score units as bwa-mem
+//! does); the best combination is taken unless the mates' best hits taken apart score more
+//! than it plus `unpaired_penalty`. Ties go to the combination found first in rank order.
+//!
+//! **Other records.** A mate's other hits that share at least half of the primary's read
+//! range are alternatives: they set its MAPQ, and the best `max_secondary` of them scoring at
+//! least `secondary_ratio` of the primary are written as secondary records (flag 0x100, no
+//! SEQ/QUAL). Hits on a different part of the read (a chimeric or split read) are written as
+//! supplementary records (0x800, soft-clipped), and every part names the others in `SA`.
 
-use crate::align::index::Index;
 use crate::align::map::{Hit, mapq};
 use crate::align::record::*;
 use crate::genome::{Cigar, base_ascii};
+use crate::io::reference::Reference;
+
+/// Pairs whose hits calibrate the insert-size model.
+pub const CALIBRATION_PAIRS: usize = 20_000;
+
+/// The insert-size distribution and the proper-pair range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InsertModel {
+    pub mean: f64,
+    pub sd: f64,
+    /// Outer distances in `[low, high]` make a proper pair.
+    pub low: u64,
+    pub high: u64,
+    /// Pairs the estimate came from (0: the fallback model).
+    pub pairs: usize,
+}
+
+impl InsertModel {
+    /// The model used when too few pairs calibrate one (a 2×150 library of ~400 bp).
+    pub fn fallback() -> Self {
+        InsertModel {
+            mean: 400.0,
+            sd: 150.0,
+            low: 1,
+            high: 1_000,
+            pairs: 0,
+        }
+    }
+
+    /// Estimates the model from outer distances of confidently placed pairs (any order).
+    pub fn estimate(inserts: &mut [u64]) -> Self {
+        if inserts.len() < 25 {
+            return InsertModel::fallback();
+        }
+        inserts.sort_unstable();
+        let q = |f: f64| inserts[((inserts.len() - 1) as f64 * f) as usize] as f64;
+        let (q1, q3) = (q(0.25), q(0.75));
+        let iqr = q3 - q1;
+        let (lo, hi) = (q1 - 2.0 * iqr, q3 + 2.0 * iqr);
+        let kept: Vec<f64> = inserts
+            .iter()
+            .map(|&x| x as f64)
+            .filter(|&x| x >= lo && x <= hi)
+            .collect();
+        let n = kept.len() as f64;
+        let mean = kept.iter().sum::<f64>() / n;
+        let var = kept.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+        let sd = var.sqrt().max(1.0);
+        InsertModel {
+            mean,
+            sd,
+            low: (q1 - 3.0 * iqr).max(1.0) as u64,
+            high: (q3 + 3.0 * iqr).max(mean + 4.0 * sd) as u64,
+            pairs: inserts.len(),
+        }
+    }
+
+    /// Score penalty of an insert (see the module header).
+    pub fn penalty(&self, insert: u64, cap: i32) -> i32 {
+        let z = (insert as f64 - self.mean) / self.sd;
+        let p = (0.721 * z * z / 2.0).floor();
+        if p >= f64::from(cap) { cap } else { p as i32 }
+    }
+}
 
 /// Pairing settings.
 #[derive(Clone, Copy, Debug)]
 pub struct PairParams {
-    pub max_insert: u64,
     pub unpaired_penalty: i32,
     pub min_score: i32,
+    /// Secondary records per mate, at most.
+    pub max_secondary: usize,
+    /// Secondary records need at least this fraction of the primary's score.
+    pub secondary_ratio: f32,
+    /// Supplementary records per mate, at most.
+    pub max_supplementary: usize,
 }
 
 impl Default for PairParams {
     fn default() -> Self {
         PairParams {
-            max_insert: 1_000,
             unpaired_penalty: 17,
             min_score: 30,
+            max_secondary: 5,
+            secondary_ratio: 0.9,
+            max_supplementary: 2,
         }
     }
 }
 
-/// One mate as read: name, base codes and Phred qualities in sequencing orientation.
+/// One mate as read: base codes and Phred qualities in sequencing orientation, and its hits
+/// (ranked by [`crate::align::map::rank_hits`]).
 pub struct Mate<'a> {
     pub codes: &'a [u8],
     pub qual: &'a [u8],
     pub hits: &'a [Hit],
 }
 
-fn proper(a: &Hit, b: &Hit, max_insert: u64) -> bool {
+/// Outer distance of a forward–reverse pair on one contig, if `a` and `b` are one.
+pub fn insert_size(a: &Hit, b: &Hit) -> Option<u64> {
     if a.contig != b.contig || a.reverse == b.reverse {
-        return false;
+        return None;
     }
     let (f, r) = if a.reverse { (b, a) } else { (a, b) };
-    f.pos <= r.end && r.end - f.pos <= max_insert
+    (f.pos < r.end).then(|| r.end - f.pos)
 }
 
-/// Chooses hits for both mates and returns their records (R1, R2).
+/// Whether `a` and `b` form a proper pair under `model`.
+pub fn proper(a: &Hit, b: &Hit, model: &InsertModel) -> bool {
+    insert_size(a, b).is_some_and(|d| d >= model.low && d <= model.high)
+}
+
+/// The reference window where the mate of `hit` lies if the two form a proper pair:
+/// (contig-local start, end, whether the mate is reverse).
+pub fn rescue_window(hit: &Hit, model: &InsertModel, contig_len: u64) -> (u64, u64, bool) {
+    if hit.reverse {
+        let end = hit.end.min(contig_len);
+        (end.saturating_sub(model.high), end, false)
+    } else {
+        (hit.pos, (hit.pos + model.high).min(contig_len), true)
+    }
+}
+
+/// Chooses primary hits, writes every record of the pair (R1 primary, R2 primary, then
+/// secondary and supplementary records) to `out`.
 pub fn pair(
     name: &str,
     m1: &Mate,
     m2: &Mate,
-    index: &Index,
+    reference: &Reference,
+    model: &InsertModel,
     params: &PairParams,
-) -> [AlignedRead; 2] {
+    out: &mut Vec<AlignedRead>,
+) {
     let ok = |h: &&Hit| h.score >= params.min_score;
     let hits1: Vec<&Hit> = m1.hits.iter().filter(ok).collect();
     let hits2: Vec<&Hit> = m2.hits.iter().filter(ok).collect();
 
-    // Best and second-best proper pairs (hits are ranked, so the first maximum is deterministic).
     let mut best_pair: Option<(usize, usize, i32)> = None;
     let mut second_pair: Option<i32> = None;
     for (i, a) in hits1.iter().enumerate() {
         for (j, b) in hits2.iter().enumerate() {
-            if !proper(a, b, params.max_insert) {
+            let Some(d) = insert_size(a, b) else { continue };
+            if d < model.low || d > model.high {
                 continue;
             }
-            let s = a.score + b.score;
+            let s = a.score + b.score - model.penalty(d, params.unpaired_penalty);
             match best_pair {
                 Some((_, _, bs)) if s <= bs => {
                     second_pair = Some(second_pair.map_or(s, |x| x.max(s)))
@@ -80,48 +187,138 @@ pub fn pair(
         (Some(a), Some(b)) => a.score + b.score - params.unpaired_penalty,
         _ => i32::MIN,
     };
-    let single_q = |hits: &[&Hit], chosen: usize| -> u8 {
-        let h = hits[chosen];
-        let sub = hits
-            .iter()
-            .enumerate()
-            .filter(|&(k, _)| k != chosen)
-            .map(|(_, x)| x.score)
-            .max();
-        mapq(
-            h.score,
-            sub,
-            params.min_score,
-            h.cigar.query_len() - clipped(&h.cigar),
-        )
-    };
     let (c1, c2, is_proper, q1, q2) = match best_pair {
         Some((i, j, s)) if s >= unpaired => {
-            let len = hits1[i].cigar.query_len() + hits2[j].cigar.query_len();
-            let q_pe = mapq(s, second_pair, 2 * params.min_score, len);
-            let (s1, s2) = (single_q(&hits1, i), single_q(&hits2, j));
+            let len = hits1[i].aligned_len() + hits2[j].aligned_len();
+            let q_pe = mapq(s, second_pair, 2 * params.min_score, len, 0);
+            let (s1, s2) = (single_q(&hits1, i, params), single_q(&hits2, j, params));
             let lift = |q: u8| q.max(q_pe.min(q.saturating_add(40))).min(60);
             (Some(i), Some(j), true, lift(s1), lift(s2))
         }
         _ => {
             let c1 = (!hits1.is_empty()).then_some(0);
             let c2 = (!hits2.is_empty()).then_some(0);
-            let q1 = c1.map_or(0, |c| single_q(&hits1, c));
-            let q2 = c2.map_or(0, |c| single_q(&hits2, c));
+            let q1 = c1.map_or(0, |c| single_q(&hits1, c, params));
+            let q2 = c2.map_or(0, |c| single_q(&hits2, c, params));
             (c1, c2, false, q1, q2)
         }
     };
     let h1 = c1.map(|c| hits1[c]);
     let h2 = c2.map(|c| hits2[c]);
-    let mut r1 = record(name, m1, h1, q1, FIRST, index);
-    let mut r2 = record(name, m2, h2, q2, LAST, index);
+    let mut r1 = record(name, m1, h1, q1, FIRST, reference);
+    let mut r2 = record(name, m2, h2, q2, LAST, reference);
     link_mates(&mut r1, &mut r2, is_proper);
-    [r1, r2]
+    let first = out.len();
+    out.push(r1);
+    out.push(r2);
+    for (mate, hits, chosen, which, at) in [
+        (m1, &hits1, c1, FIRST, first),
+        (m2, &hits2, c2, LAST, first + 1),
+    ] {
+        if let Some(c) = chosen {
+            others(name, mate, hits, c, which, at, reference, params, out);
+        }
+    }
 }
 
-fn clipped(c: &Cigar) -> u32 {
-    let (a, b) = c.clips();
-    a + b
+/// MAPQ of `hits[chosen]` from the alternatives that share its read range.
+fn single_q(hits: &[&Hit], chosen: usize, params: &PairParams) -> u8 {
+    let h = hits[chosen];
+    let mut sub: Option<i32> = None;
+    let mut n_sub = 0;
+    for (k, x) in hits.iter().enumerate() {
+        if k == chosen || x.query_overlap(h) < 0.5 {
+            continue;
+        }
+        sub = Some(sub.map_or(x.score, |s| s.max(x.score)));
+        if x.score + 5 >= h.score {
+            n_sub += 1;
+        }
+    }
+    mapq(
+        h.score,
+        sub,
+        params.min_score,
+        h.aligned_len(),
+        n_sub.max(1) - 1,
+    )
+}
+
+/// Secondary and supplementary records of one mate whose primary is `out[at]`.
+#[allow(clippy::too_many_arguments)]
+fn others(
+    name: &str,
+    mate: &Mate,
+    hits: &[&Hit],
+    chosen: usize,
+    which: u16,
+    at: usize,
+    reference: &Reference,
+    params: &PairParams,
+    out: &mut Vec<AlignedRead>,
+) {
+    let primary = hits[chosen];
+    let mut secondary = 0;
+    let mut parts: Vec<usize> = vec![at]; // record indexes of the primary and supplementaries
+    let mut part_hits: Vec<&Hit> = vec![primary];
+    for (k, &h) in hits.iter().enumerate() {
+        if k == chosen {
+            continue;
+        }
+        if h.query_overlap(primary) >= 0.5 {
+            if secondary < params.max_secondary
+                && h.score as f32 >= params.secondary_ratio * primary.score as f32
+            {
+                secondary += 1;
+                let mut r = record(name, mate, Some(h), 0, which | SECONDARY, reference);
+                r.seq.clear();
+                r.qual.clear();
+                copy_mate_fields(&out[at], &mut r);
+                out.push(r);
+            }
+        } else if parts.len() <= params.max_supplementary
+            && part_hits.iter().all(|p| h.query_overlap(p) < 0.5)
+        {
+            let q = single_q(hits, k, params).min(out[at].mapq);
+            let mut r = record(name, mate, Some(h), q, which | SUPPLEMENTARY, reference);
+            copy_mate_fields(&out[at], &mut r);
+            parts.push(out.len());
+            part_hits.push(h);
+            out.push(r);
+        }
+    }
+    if parts.len() > 1 {
+        let describe = |r: &AlignedRead| {
+            format!(
+                "{},{},{},{},{},{};",
+                reference.contigs[r.contig.unwrap_or(0) as usize].name,
+                r.pos + 1,
+                if r.flags & REVERSE != 0 { '-' } else { '+' },
+                r.cigar,
+                r.mapq,
+                r.nm
+            )
+        };
+        let texts: Vec<String> = parts.iter().map(|&p| describe(&out[p])).collect();
+        for (i, &p) in parts.iter().enumerate() {
+            let sa: String = texts
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, t)| t.as_str())
+                .collect();
+            out[p].sa = Some(sa);
+        }
+    }
+}
+
+/// Mate fields of a secondary or supplementary record: those of its primary.
+fn copy_mate_fields(primary: &AlignedRead, r: &mut AlignedRead) {
+    r.flags |= primary.flags & (PROPER_PAIR | MATE_UNMAPPED | MATE_REVERSE);
+    r.mate_contig = primary.mate_contig;
+    r.mate_pos = primary.mate_pos;
+    r.mate_cigar = primary.mate_cigar.clone();
+    r.tlen = 0;
 }
 
 fn record(
@@ -130,7 +327,7 @@ fn record(
     hit: Option<&Hit>,
     mapq: u8,
     which: u16,
-    index: &Index,
+    reference: &Reference,
 ) -> AlignedRead {
     let mut r = AlignedRead {
         name: name.to_string(),
@@ -147,6 +344,7 @@ fn record(
         nm: 0,
         md: String::new(),
         mate_cigar: None,
+        sa: None,
     };
     match hit {
         None => r.flags |= UNMAPPED,
@@ -162,7 +360,12 @@ fn record(
                 r.seq = oriented.iter().map(|&b| base_ascii(b)).collect();
                 r.qual.reverse();
             }
-            let (nm, md) = nm_md(&oriented, index.contig(h.contig as usize), h.pos, &h.cigar);
+            let (nm, md) = nm_md(
+                &oriented,
+                &reference.contigs[h.contig as usize].codes,
+                h.pos,
+                &h.cigar,
+            );
             r.nm = nm;
             r.md = md;
         }
@@ -221,4 +424,26 @@ fn link_mates(r1: &mut AlignedRead, r2: &mut AlignedRead, is_proper: bool) {
 fn place_unmapped(unmapped: &mut AlignedRead, mapped: &AlignedRead) {
     unmapped.contig = mapped.contig;
     unmapped.pos = mapped.pos;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_model_follows_quartiles_and_drops_outliers() {
+        let mut v: Vec<u64> = (0..1000).map(|i| 350 + (i % 101)).collect();
+        v.extend([5, 9000, 20_000]);
+        let m = InsertModel::estimate(&mut v);
+        assert!((m.mean - 400.0).abs() < 1.0, "{m:?}");
+        assert!(m.sd > 25.0 && m.sd < 35.0, "{m:?}");
+        assert!(m.low < 350 && m.high > 450 && m.high < 700, "{m:?}");
+        assert_eq!(m.penalty(400, 17), 0);
+        assert!(m.penalty(500, 17) > 0);
+        assert_eq!(m.penalty(5000, 17), 17);
+        assert_eq!(
+            InsertModel::estimate(&mut [400; 3]),
+            InsertModel::fallback()
+        );
+    }
 }

@@ -39,6 +39,8 @@ pub struct AlignedRead {
     pub md: String,
     /// Mate's CIGAR (`MC`) when the mate is mapped.
     pub mate_cigar: Option<String>,
+    /// `SA`: the other parts of a split read (`rname,pos,strand,CIGAR,mapQ,NM;` each).
+    pub sa: Option<String>,
 }
 
 impl AlignedRead {
@@ -49,14 +51,6 @@ impl AlignedRead {
     /// 0-based exclusive reference end of a mapped read.
     pub fn end(&self) -> u64 {
         self.pos + u64::from(self.cigar.reference_len())
-    }
-    /// Sort key of coordinate order: placed reads by (contig, position, strand, name, mate),
-    /// unplaced reads last in input order (`input_rank`).
-    pub fn sort_key(&self, input_rank: u64) -> (u32, u64, u16, u64) {
-        match self.contig {
-            Some(c) => (c, self.pos, self.flags & (REVERSE | FIRST | LAST), 0),
-            None => (u32::MAX, u64::MAX, 0, input_rank),
-        }
     }
 }
 

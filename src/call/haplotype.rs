@@ -194,6 +194,7 @@ mod tests {
             nm: 0,
             md: String::new(),
             mate_cigar: None,
+            sa: None,
         }
     }
 

@@ -36,6 +36,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
             backend: a.backend,
             threads: a.threads,
             batch_pairs: 16_384,
+            memory: 512 << 20,
             command_line: std::env::args().collect::<Vec<_>>().join(" "),
         },
         sample,

@@ -87,6 +87,7 @@ fn align_config(
         backend: compute.backend,
         threads: compute.threads,
         batch_pairs: compute.batch_pairs,
+        memory: compute.memory,
         command_line: command_line.to_string(),
     }
 }
@@ -156,14 +157,7 @@ pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
         ..Summary::default()
     };
     pool.install(|| -> Result<()> {
-        let records = pipeline::align_reads(&cfg, &reference, backend, &mut summary)?;
-        pipeline::write_alignments(
-            &a.output,
-            &reference,
-            &cfg.read_group,
-            command_line,
-            &records,
-        )
+        pipeline::align_to_file(&cfg, &reference, backend, &a.output, &mut summary).map(drop)
     })?;
     summary.seconds = t0.elapsed().as_secs_f64();
     print_summary(&summary);

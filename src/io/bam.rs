@@ -5,12 +5,10 @@ use std::path::{Path, PathBuf};
 
 use noodles::bam;
 use noodles::core::Position;
-use noodles::csi::binning_index::index::reference_sequence::bin::Chunk;
 use noodles::sam::{
     self,
     alignment::{
         RecordBuf,
-        io::Write as _,
         record::{
             Flags, MappingQuality,
             cigar::{Op, op::Kind},
@@ -24,6 +22,8 @@ use crate::align::AlignedRead;
 use crate::error::{Error, Result};
 use crate::genome::{Cigar, CigarOp};
 use crate::io::atomic::Pending;
+
+pub mod writer;
 
 /// Largest reference length a BAI index can address.
 pub const BAI_MAX_LEN: u64 = 1 << 29;
@@ -81,6 +81,9 @@ pub fn to_record_buf(r: &AlignedRead, rg: &str) -> Result<RecordBuf> {
     if let Some(mc) = &r.mate_cigar {
         data.push((Tag::MATE_CIGAR, Value::from(mc.as_str())));
     }
+    if let Some(sa) = &r.sa {
+        data.push((Tag::OTHER_ALIGNMENTS, Value::from(sa.as_str())));
+    }
     data.push((Tag::READ_GROUP, Value::from(rg)));
     Ok(b.set_data(data.into_iter().collect::<Data>()).build())
 }
@@ -106,51 +109,29 @@ pub fn write(
     rg: &str,
     max_contig_len: u64,
 ) -> Result<()> {
-    let io_err = |e: std::io::Error| Error::io(path, e);
     let data = Pending::new(path);
     let index = Pending::new(index_path(path, max_contig_len));
-    let mut writer = bam::io::Writer::new(data.create()?);
-    writer.write_header(header).map_err(io_err)?;
-    let format = if max_contig_len > BAI_MAX_LEN {
-        bam::index::Format::Csi
-    } else {
-        bam::index::Format::Bai
-    };
-    let mut indexer = bam::index::Indexer::builder()
-        .set_format(format)
-        .set_max_position_hint(position(max_contig_len.saturating_sub(1))?)
-        .build()
-        .map_err(|e| Error::Config(format!("{}: index: {e}", path.display())))?;
+    let mut writer = writer::SortedWriter::new(data.create()?, path, header, max_contig_len)?;
+    let mut buf = Vec::new();
     for r in records {
-        let rec = to_record_buf(r, rg)?;
-        let start = writer.get_ref().virtual_position();
-        writer
-            .write_alignment_record(header, &rec)
-            .map_err(io_err)?;
-        let end = writer.get_ref().virtual_position();
-        let ctx = match (rec.reference_sequence_id(), rec.alignment_start()) {
-            (Some(id), Some(s)) => {
-                let e = rec.alignment_end().unwrap_or(s);
-                Some((id, s, e, r.is_mapped()))
-            }
-            _ => None,
-        };
-        indexer
-            .add_record(ctx, Chunk::new(start, end))
-            .map_err(|e| Error::Config(format!("{}: index: {e}", path.display())))?;
+        buf.clear();
+        writer::encode_record(r, rg, &mut buf);
+        writer.push(&buf)?;
     }
-    writer.try_finish().map_err(io_err)?;
-    let built = indexer.build(header.reference_sequences().len());
+    let built = writer.finish(header.reference_sequences().len())?;
+    write_index(&index, built)?;
+    crate::io::atomic::commit_all(vec![data, index])
+}
+
+/// Writes a built index to `index`'s temporary path.
+pub fn write_index(index: &Pending, built: bam::Index) -> Result<()> {
     let index_err = |e| Error::io(index.path(), e);
     match built {
         bam::Index::Bai(bai) => {
-            noodles::bam::bai::fs::write(index.tmp_path(), &bai).map_err(index_err)?
+            noodles::bam::bai::fs::write(index.tmp_path(), &bai).map_err(index_err)
         }
-        bam::Index::Csi(csi) => {
-            noodles::csi::fs::write(index.tmp_path(), &csi).map_err(index_err)?
-        }
+        bam::Index::Csi(csi) => noodles::csi::fs::write(index.tmp_path(), &csi).map_err(index_err),
     }
-    crate::io::atomic::commit_all(vec![data, index])
 }
 
 /// Opens a BAM and reads its header.
@@ -267,6 +248,7 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
         let flags = u16::from(rec.flags());
         if flags & crate::align::record::UNMAPPED == 0
             && contig.is_some()
+            && !seq.is_empty()
             && cigar.query_len() as usize != seq.len()
         {
             return Err(rec_err(format!(
@@ -290,6 +272,15 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
                 seq.len()
             )));
         }
+        let data = rec.data();
+        let text = |tag: Tag| match data.get(&tag) {
+            Some(Value::String(v)) => Some(v.to_string()),
+            _ => None,
+        };
+        let nm = data
+            .get(&Tag::EDIT_DISTANCE)
+            .and_then(|v| v.as_int())
+            .map_or(0, |v| v.clamp(0, i64::from(u32::MAX)) as u32);
         out.push(AlignedRead {
             name: rec.name().map(|n| n.to_string()).unwrap_or_default(),
             flags,
@@ -304,9 +295,10 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
             tlen: i64::from(rec.template_length()),
             seq,
             qual,
-            nm: 0,
-            md: String::new(),
-            mate_cigar: None,
+            nm,
+            md: text(Tag::MISMATCHED_POSITIONS).unwrap_or_default(),
+            mate_cigar: text(Tag::MATE_CIGAR),
+            sa: text(Tag::OTHER_ALIGNMENTS),
         });
     }
     // Callers walk contigs in the reference's order: regroup when the header's order differs
@@ -349,6 +341,7 @@ mod tests {
             nm: 0,
             md: "4".into(),
             mate_cigar: None,
+            sa: None,
         }
     }
 
