@@ -12,7 +12,9 @@
 //! scores `s1 + s2 − min(unpaired_penalty, ⌊0.721·z²/2⌋)` with `z = (insert − mean)/sd` (the
 //! log-likelihood of the insert under a normal model, in alignment-score units as bwa-mem
 //! does); the best combination is taken unless the mates' best hits taken apart score more
-//! than it plus `unpaired_penalty`. Ties go to the combination found first in rank order.
+//! than it plus `unpaired_penalty`. Among equal best combinations (or equal best hits of an
+//! unpaired mate) an FNV-1a hash of the read name chooses: reads of an exact repeat spread
+//! over its copies as bwa-mem's random choice does, but the same way on every run.
 //!
 //! **Other records.** A mate's other hits that share at least half of the primary's read
 //! range are alternatives: they set its MAPQ, and the best `max_secondary` of them scoring at
@@ -26,7 +28,7 @@ use crate::genome::{Cigar, base_ascii};
 use crate::io::reference::Reference;
 
 /// Pairs whose hits calibrate the insert-size model.
-pub const CALIBRATION_PAIRS: usize = 20_000;
+pub const CALIBRATION_PAIRS: usize = 2_048;
 
 /// The insert-size distribution and the proper-pair range.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -161,28 +163,34 @@ pub fn pair(
     let hits1: Vec<&Hit> = m1.hits.iter().filter(ok).collect();
     let hits2: Vec<&Hit> = m2.hits.iter().filter(ok).collect();
 
-    let mut best_pair: Option<(usize, usize, i32)> = None;
-    let mut second_pair: Option<i32> = None;
+    // Every proper combination; among equal best ones the read name's hash chooses, so
+    // reads of an exact repeat spread over its copies the same way on every run.
+    let mut combos: Vec<(usize, usize, i32)> = Vec::new();
     for (i, a) in hits1.iter().enumerate() {
         for (j, b) in hits2.iter().enumerate() {
             let Some(d) = insert_size(a, b) else { continue };
             if d < model.low || d > model.high {
                 continue;
             }
-            let s = a.score + b.score - model.penalty(d, params.unpaired_penalty);
-            match best_pair {
-                Some((_, _, bs)) if s <= bs => {
-                    second_pair = Some(second_pair.map_or(s, |x| x.max(s)))
-                }
-                _ => {
-                    if let Some((_, _, bs)) = best_pair {
-                        second_pair = Some(second_pair.map_or(bs, |x| x.max(bs)));
-                    }
-                    best_pair = Some((i, j, s));
-                }
-            }
+            combos.push((
+                i,
+                j,
+                a.score + b.score - model.penalty(d, params.unpaired_penalty),
+            ));
         }
     }
+    let tie = name_hash(name);
+    let best_pair = combos.iter().map(|c| c.2).max().map(|bs| {
+        let ties: Vec<&(usize, usize, i32)> = combos.iter().filter(|c| c.2 == bs).collect();
+        *ties[(tie % ties.len() as u64) as usize]
+    });
+    let second_pair = best_pair.and_then(|(bi, bj, _)| {
+        combos
+            .iter()
+            .filter(|c| (c.0, c.1) != (bi, bj))
+            .map(|c| c.2)
+            .max()
+    });
     let unpaired = match (hits1.first(), hits2.first()) {
         (Some(a), Some(b)) => a.score + b.score - params.unpaired_penalty,
         _ => i32::MIN,
@@ -196,8 +204,8 @@ pub fn pair(
             (Some(i), Some(j), true, lift(s1), lift(s2))
         }
         _ => {
-            let c1 = (!hits1.is_empty()).then_some(0);
-            let c2 = (!hits2.is_empty()).then_some(0);
+            let c1 = pick_best(&hits1, tie);
+            let c2 = pick_best(&hits2, tie);
             let q1 = c1.map_or(0, |c| single_q(&hits1, c, params));
             let q2 = c2.map_or(0, |c| single_q(&hits2, c, params));
             (c1, c2, false, q1, q2)
@@ -219,6 +227,20 @@ pub fn pair(
             others(name, mate, hits, c, which, at, reference, params, out);
         }
     }
+}
+
+/// FNV-1a hash of a read name: the deterministic tie-break between equal hits.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Index of one of the best-scoring hits (ranked first), chosen among equals by `tie`.
+fn pick_best(hits: &[&Hit], tie: u64) -> Option<usize> {
+    let best = hits.first()?.score;
+    let n = hits.iter().take_while(|h| h.score == best).count();
+    Some((tie % n as u64) as usize)
 }
 
 /// MAPQ of `hits[chosen]` from the alternatives that share its read range.

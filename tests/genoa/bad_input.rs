@@ -283,3 +283,53 @@ fn bad_reference_and_read_group() {
     );
     assert!(err.contains("needs ID and SM"), "{err}");
 }
+
+/// The demo reference copied into `c` with its `genoa index` beside it.
+fn indexed_reference(c: &Case, name: &str) -> PathBuf {
+    let reference = c.path(name);
+    std::fs::copy(demo_dir().join("ref.fa"), &reference).unwrap();
+    let o = genoa(&["index", reference.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    reference
+}
+
+/// `genoa run` of the demo reads against `reference`; stderr after [`check_failure`].
+fn run_demo_reads_failing(reference: &Path, out: &Path) -> String {
+    let d = demo_dir();
+    let (r1, r2) = (d.join("R1.fastq.gz"), d.join("R2.fastq.gz"));
+    run_failing(reference, &r1, &r2, out, &["--backend", "scalar"])
+}
+
+#[test]
+fn index_of_another_reference_is_refused() {
+    let c = Case::new();
+    let reference = indexed_reference(&c, "ref.fa");
+    let index = c.path("ref.fa.genoa.idx");
+    assert!(index.exists());
+    // Same contig name and length, one base changed: only the MD5 tells them apart.
+    let text = std::fs::read_to_string(&reference).unwrap();
+    let at = text.find('\n').unwrap() + 100;
+    let mut bytes = text.into_bytes();
+    bytes[at] = if bytes[at] == b'A' { b'C' } else { b'A' };
+    std::fs::write(&reference, &bytes).unwrap();
+    let _ = std::fs::remove_file(c.path("ref.fa.fai"));
+    let err = run_demo_reads_failing(&reference, &c.out());
+    assert!(
+        err.contains("ref.fa.genoa.idx") && err.contains("MD5") && err.contains("genoa index"),
+        "{err}"
+    );
+}
+
+#[test]
+fn truncated_index_is_refused() {
+    let c = Case::new();
+    let reference = indexed_reference(&c, "ref.fa");
+    let index = c.path("ref.fa.genoa.idx");
+    let bytes = std::fs::read(&index).unwrap();
+    std::fs::write(&index, &bytes[..bytes.len() / 2]).unwrap();
+    let err = run_demo_reads_failing(&reference, &c.out());
+    assert!(
+        err.contains("ref.fa.genoa.idx") && err.contains("truncated"),
+        "{err}"
+    );
+}

@@ -138,3 +138,14 @@ pub fn tool(name: &str, args: &[&str]) -> Output {
         panic!("{name} is needed by this test (scripts/test.sh installs it): {e}")
     })
 }
+
+/// `samtools ARGS` output lines (e.g. `view file.bam`), failing the test if samtools fails.
+pub fn samtools_lines(args: &[&str]) -> Vec<String> {
+    let o = tool("samtools", args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

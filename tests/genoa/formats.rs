@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_htslib::bam::{self, Read as _};
 use rust_htslib::bcf::{self, Read as _};
 
-use super::common::{demo_dir, demo_run, tool};
+use super::common::{demo_dir, demo_run, samtools_lines, tool};
 
 #[test]
 fn htslib_reads_the_bam_and_its_index() {
@@ -140,22 +140,13 @@ fn htslib_reads_the_cram_with_the_reference_and_finds_the_bam_records() {
     assert!(cram_dir.join("SAMPLE.cram.crai").exists());
     assert!(!cram_dir.join("SAMPLE.bam").exists());
     let reference = demo_dir().join("ref.fa");
-    let sam = |path: &Path| -> Vec<String> {
-        let o = tool(
-            "samtools",
-            &[
-                "view",
-                "-T",
-                reference.to_str().unwrap(),
-                path.to_str().unwrap(),
-            ],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8(o.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect()
+    let sam = |path: &Path| {
+        samtools_lines(&[
+            "view",
+            "-T",
+            reference.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ])
     };
     let from_cram = sam(&cram);
     assert_eq!(from_cram, sam(&bam_dir.join("SAMPLE.bam")));

@@ -94,6 +94,8 @@ fn output_is_identical_across_threads_and_batch_sizes() {
             "2",
             "--batch-pairs",
             "777",
+            "-m",
+            "64K",
         ],
     );
     assert_eq!(gvcf_records(&a), gvcf_records(&b));
