@@ -174,10 +174,23 @@ impl<'r> Aligner<'r> {
                         )
                     })
                     .collect();
+                Self::tandem(&mut hits, &Self::read(reads, k).codes, self.reference);
                 map::rank_hits(&mut hits);
                 hits
             })
             .collect())
+    }
+
+    /// Sets [`Hit::tandem_alt`] on the hits of a read that is a tandem repeat.
+    fn tandem(hits: &mut [Hit], codes: &[u8], reference: &Reference) {
+        let Some(p) = map::period(codes) else { return };
+        let mut rc = Vec::new();
+        reverse_complement_into(codes, &mut rc);
+        for h in hits.iter_mut() {
+            let seq: &[u8] = if h.reverse { &rc } else { codes };
+            let contig = &reference.contigs[h.contig as usize].codes;
+            h.tandem_alt = map::tandem_alternative(h, seq, contig, p);
+        }
     }
 
     /// Estimates the insert-size model from `reads` (the run's first pairs).
@@ -270,8 +283,17 @@ impl<'r> Aligner<'r> {
             if res.score < min {
                 continue;
             }
-            let len = Self::read(reads, r.read).codes.len() as u32;
-            let h = Hit::from_result(r.reverse, r.contig, r.window, res, &s.rescue_out, len);
+            let codes = &Self::read(reads, r.read).codes;
+            let mut h = [Hit::from_result(
+                r.reverse,
+                r.contig,
+                r.window,
+                res,
+                &s.rescue_out,
+                codes.len() as u32,
+            )];
+            Self::tandem(&mut h, codes, self.reference);
+            let [h] = h;
             hits[r.read].push(h);
         }
         for r in needs

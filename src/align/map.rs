@@ -309,6 +309,76 @@ pub struct Hit {
     pub query_end: u32,
     /// CIGAR including soft clips, on the forward reference strand.
     pub cigar: Cigar,
+    /// Best score of the same alignment shifted by a multiple of the read's period, when the
+    /// read is a tandem repeat ([`tandem_alternative`]): an equally good placement that no
+    /// chain or mate can tell apart.
+    pub tandem_alt: Option<i32>,
+}
+
+/// Shortest period (1–6 bases, a microsatellite's unit) with which `read` repeats itself: at
+/// most 1 base in 10 differs from the base a period later (sequencing errors and short
+/// indels break the period locally).
+pub fn period(read: &[u8]) -> Option<usize> {
+    if read.len() < 20 {
+        return None;
+    }
+    (1..=6).find(|&p| {
+        let diff = read
+            .iter()
+            .zip(&read[p..])
+            .filter(|(a, b)| a != b || **a > 3)
+            .count();
+        diff * 10 <= read.len() - p
+    })
+}
+
+/// For a read of period `p` (see [`period`]), the best score of the same alignment (same
+/// CIGAR) moved by ±p, ±2p, … up to 30 bases on the reference (`oriented`: the read on the
+/// hit's strand; bwa-mem's scores: +1 match, −4 mismatch, −1 N, gaps −(6 + length)).
+pub fn tandem_alternative(hit: &Hit, oriented: &[u8], contig: &[u8], p: usize) -> Option<i32> {
+    let score_at = |start: i64| -> Option<i32> {
+        let mut r = usize::try_from(start).ok()?;
+        let mut q = 0usize;
+        let mut score = 0i32;
+        for &(op, n) in &hit.cigar.0 {
+            let n = n as usize;
+            match op {
+                CigarOp::SoftClip => q += n,
+                CigarOp::Ins => {
+                    q += n;
+                    score -= 6 + n as i32;
+                }
+                CigarOp::Del => {
+                    r += n;
+                    score -= 6 + n as i32;
+                }
+                CigarOp::Match => {
+                    let t = contig.get(r..r + n)?;
+                    for (&a, &b) in oriented.get(q..q + n)?.iter().zip(t) {
+                        score += match (a, b) {
+                            (a, b) if a > 3 || b > 3 => -1,
+                            (a, b) if a == b => 1,
+                            _ => -4,
+                        };
+                    }
+                    q += n;
+                    r += n;
+                }
+            }
+        }
+        Some(score)
+    };
+    let here = score_at(hit.pos as i64)?;
+    let mut best: Option<i32> = None;
+    for k in 1..=(30 / p) as i64 {
+        for d in [-k * p as i64, k * p as i64] {
+            if let Some(sc) = score_at(hit.pos as i64 + d) {
+                let alt = hit.score - here + sc;
+                best = Some(best.map_or(alt, |b| b.max(alt)));
+            }
+        }
+    }
+    best
 }
 
 impl Hit {
@@ -343,6 +413,7 @@ impl Hit {
             query_start,
             query_end,
             cigar,
+            tandem_alt: None,
         }
     }
 
@@ -361,7 +432,9 @@ impl Hit {
 }
 
 /// Sorts hits best first (score, then contig, position and strand, for determinism) and drops
-/// those of a locus already present (same strand and contig, overlapping on the reference).
+/// repeats of the same alignment (same strand, contig, start and end: two chains that extended
+/// to one place). Overlapping hits at other offsets stay: in a tandem repeat they are the
+/// read's equally good alternatives, and MAPQ must see them.
 pub fn rank_hits(hits: &mut Vec<Hit>) {
     hits.sort_by(|a, b| {
         b.score
@@ -377,7 +450,7 @@ pub fn rank_hits(hits: &mut Vec<Hit>) {
             continue;
         }
         if !kept.iter().any(|k| {
-            k.reverse == h.reverse && k.contig == h.contig && k.pos < h.end && h.pos < k.end
+            k.reverse == h.reverse && k.contig == h.contig && k.pos == h.pos && k.end == h.end
         }) {
             kept.push(h);
         }
@@ -403,7 +476,7 @@ pub fn mapq(best: i32, second: Option<i32>, min_score: i32, aligned_len: u32, n_
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::genome::reverse_complement_into;
+    use crate::genome::{Cigar, CigarOp, reverse_complement_into};
     use crate::index::tests::random_seq;
     use crate::io::reference::{Contig, Reference};
 
@@ -481,6 +554,39 @@ mod tests {
         assert_eq!(chains[0].score, chains[1].score);
         assert_eq!(chains[0].min_diag, 3100);
         assert_eq!(chains[1].min_diag, 6500);
+    }
+
+    #[test]
+    fn a_read_inside_a_microsatellite_has_equal_shifted_alternatives() {
+        // Unique flank, 200 bases of (CT)n, unique flank.
+        let mut contig = random_seq(300, 41);
+        contig.extend((0..200).map(|i| if i % 2 == 0 { 1 } else { 3 }));
+        contig.extend(random_seq(300, 42));
+        let read = contig[330..450].to_vec();
+        assert_eq!(period(&read), Some(2));
+        assert_eq!(period(&random_seq(150, 43)), None);
+        let hit = Hit {
+            reverse: false,
+            contig: 0,
+            pos: 330,
+            end: 450,
+            score: 130,
+            query_start: 0,
+            query_end: 120,
+            cigar: Cigar(vec![(CigarOp::Match, 120)]),
+            tandem_alt: None,
+        };
+        // Shifts of up to 30 bases stay inside the repeat: as good as the hit itself.
+        assert_eq!(tandem_alternative(&hit, &read, &contig, 2), Some(130));
+        // Half of the read in the unique flank: every shift costs mismatches.
+        let edge = contig[250..370].to_vec();
+        let hit = Hit {
+            pos: 250,
+            end: 370,
+            ..hit
+        };
+        let alt = tandem_alternative(&hit, &edge, &contig, 2).unwrap();
+        assert!(alt < 130 - 20, "{alt}");
     }
 
     #[test]

@@ -200,8 +200,22 @@ pub fn pair(
             let len = hits1[i].aligned_len() + hits2[j].aligned_len();
             let q_pe = mapq(s, second_pair, 2 * params.min_score, len, 0);
             let (s1, s2) = (single_q(&hits1, i, params), single_q(&hits2, j, params));
-            let lift = |q: u8| q.max(q_pe.min(q.saturating_add(40))).min(60);
-            (Some(i), Some(j), true, lift(s1), lift(s2))
+            // Pairing lifts a mate's MAPQ, except where the mate is a tandem repeat that can
+            // shift by its period: the insert size cannot tell those placements apart.
+            let lift = |q: u8, h: &Hit| {
+                if h.tandem_alt.is_some_and(|a| a + 5 >= h.score) {
+                    q
+                } else {
+                    q.max(q_pe.min(q.saturating_add(40))).min(60)
+                }
+            };
+            (
+                Some(i),
+                Some(j),
+                true,
+                lift(s1, hits1[i]),
+                lift(s2, hits2[j]),
+            )
         }
         _ => {
             let c1 = pick_best(&hits1, tie);
@@ -246,8 +260,8 @@ fn pick_best(hits: &[&Hit], tie: u64) -> Option<usize> {
 /// MAPQ of `hits[chosen]` from the alternatives that share its read range.
 fn single_q(hits: &[&Hit], chosen: usize, params: &PairParams) -> u8 {
     let h = hits[chosen];
-    let mut sub: Option<i32> = None;
-    let mut n_sub = 0;
+    let mut sub: Option<i32> = h.tandem_alt;
+    let mut n_sub = u32::from(h.tandem_alt.is_some_and(|a| a + 5 >= h.score));
     for (k, x) in hits.iter().enumerate() {
         if k == chosen || x.query_overlap(h) < 0.5 {
             continue;
