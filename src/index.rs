@@ -93,10 +93,14 @@ pub struct Minimizer {
 /// Reusable state of [`sketch`].
 #[derive(Default)]
 pub struct SketchScratch {
-    window: std::collections::VecDeque<(u64, u32, bool)>,
+    ring: Vec<(u64, u32, bool)>,
 }
 
 /// Appends the (k, w) minimizers of `codes` (base codes, `N` = 4) to `out`, by position.
+///
+/// A ring of the window's `w` k-mers and the index of its minimum: a new k-mer at most equal
+/// to the minimum becomes it (the rightmost wins ties); when the minimum leaves the window the
+/// ring is scanned oldest to newest for the new one.
 pub fn sketch(
     codes: &[u8],
     k: usize,
@@ -109,13 +113,15 @@ pub fn sketch(
     let shift = 2 * (k - 1) as u64;
     let (mut fwd, mut rev) = (0u64, 0u64);
     let mut valid = 0usize; // consecutive bases without N
-    let q = &mut scratch.window;
-    q.clear();
+    let ring = &mut scratch.ring;
+    ring.clear();
+    ring.resize(w, (u64::MAX, 0, false));
+    let mut min_i = 0usize;
+    let mut slot = 0usize; // ring slot of the newest k-mer: k-mers since the last N, mod w
     let mut last: Option<u32> = None;
     for (i, &b) in codes.iter().enumerate() {
         if b > 3 {
             valid = 0;
-            q.clear();
             continue;
         }
         fwd = ((fwd << 2) | u64::from(b)) & mask;
@@ -124,24 +130,26 @@ pub fn sketch(
         if valid < k {
             continue;
         }
+        let c = valid - k; // k-mers since the last N, minus one
+        slot = if c == 0 || slot + 1 == w { 0 } else { slot + 1 };
         let start = (i + 1 - k) as u32;
         let (canon, reverse) = if rev < fwd { (rev, true) } else { (fwd, false) };
         let h = hash64(canon, mask);
-        while q.back().is_some_and(|&(bh, _, _)| bh >= h) {
-            q.pop_back();
+        let expiring = c >= w && min_i == slot;
+        ring[slot] = (h, start, reverse);
+        if c == 0 || (!expiring && h <= ring[min_i].0) {
+            min_i = slot;
+        } else if expiring {
+            // Oldest to newest: slot + 1 .. w, then 0 ..= slot.
+            min_i = if slot + 1 == w { 0 } else { slot + 1 };
+            for idx in (slot + 1..w).chain(0..=slot) {
+                if ring[idx].0 <= ring[min_i].0 {
+                    min_i = idx;
+                }
+            }
         }
-        q.push_back((h, start, reverse));
-        // k-mers counted since the last N: valid - k + 1; a window needs w of them.
-        let kmers = valid + 1 - k;
-        let first_in_window = start as i64 - w as i64 + 1;
-        while q
-            .front()
-            .is_some_and(|&(_, p, _)| i64::from(p) < first_in_window)
-        {
-            q.pop_front();
-        }
-        if kmers >= w {
-            let &(hash, pos, reverse) = q.front().expect("window holds its newest k-mer");
+        if c + 1 >= w {
+            let (hash, pos, reverse) = ring[min_i];
             if last != Some(pos) {
                 out.push(Minimizer { hash, pos, reverse });
                 last = Some(pos);
@@ -592,6 +600,39 @@ impl Index {
             }
             _ => &[],
         }
+    }
+
+    /// [`Index::hits`] of many minimizers at once, as ranges of [`Index::positions_of`]: the
+    /// look-ups go stage by stage (directory, keys, starts) over all of them, so the memory
+    /// loads of one stage are independent of each other and overlap instead of queueing
+    /// (each stage is a likely cache miss on a large index).
+    pub fn hit_ranges(&self, hashes: &[u64], out: &mut Vec<(u32, u32)>) {
+        let (dir, keys, starts) = (self.dir(), self.keys(), self.starts());
+        let shift = 2 * self.k as u32 - self.bucket_bits;
+        out.clear();
+        out.extend(hashes.iter().map(|&h| {
+            let b = (h >> shift) as usize;
+            (dir[b], dir[b + 1])
+        }));
+        for (r, &h) in out.iter_mut().zip(hashes) {
+            let (lo, hi) = (r.0 as usize, r.1 as usize);
+            *r = match keys[lo..hi].iter().position(|&x| x >= h) {
+                Some(i) if keys[lo + i] == h => ((lo + i) as u32, 1),
+                _ => (0, 0),
+            };
+        }
+        for r in out.iter_mut() {
+            if r.1 == 1 {
+                let i = r.0 as usize;
+                *r = (starts[i], starts[i + 1]);
+            }
+        }
+    }
+
+    /// Occurrences in a range from [`Index::hit_ranges`].
+    #[inline]
+    pub fn positions_of(&self, range: (u32, u32)) -> &[u64] {
+        &self.positions()[range.0 as usize..range.1 as usize]
     }
 
     /// Contig index and contig-local position of a global position.

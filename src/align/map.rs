@@ -90,6 +90,8 @@ pub struct Chain {
 pub struct SeedScratch {
     sketch: SketchScratch,
     minimizers: Vec<Minimizer>,
+    hashes: Vec<u64>,
+    ranges: Vec<(u32, u32)>,
     pub anchors: Vec<Anchor>,
     f: Vec<i32>,
     prev: Vec<u32>,
@@ -110,11 +112,16 @@ pub fn seed(index: &Index, read: &[u8], scratch: &mut SeedScratch) {
         &mut scratch.minimizers,
     );
     let max_occ = index.max_occ() as usize;
+    scratch.hashes.clear();
+    scratch
+        .hashes
+        .extend(scratch.minimizers.iter().map(|m| m.hash));
+    index.hit_ranges(&scratch.hashes, &mut scratch.ranges);
     // Repeats are skipped, unless nothing else seeds the read: then the rarest are used.
     let mut rarest = usize::MAX;
     for pass in 0..2 {
-        for m in &scratch.minimizers {
-            let hits = index.hits(m.hash);
+        for (m, &range) in scratch.minimizers.iter().zip(&scratch.ranges) {
+            let hits = index.positions_of(range);
             let n = hits.len();
             let take = if pass == 0 { n <= max_occ } else { n == rarest };
             if n == 0 || !take {
@@ -323,12 +330,15 @@ pub fn period(read: &[u8]) -> Option<usize> {
         return None;
     }
     (1..=6).find(|&p| {
-        let diff = read
-            .iter()
-            .zip(&read[p..])
-            .filter(|(a, b)| a != b || **a > 3)
-            .count();
-        diff * 10 <= read.len() - p
+        let allowed = (read.len() - p) / 10;
+        let mut diff = 0;
+        for (a, b) in read.iter().zip(&read[p..]) {
+            diff += usize::from(a != b || *a > 3);
+            if diff > allowed {
+                return false;
+            }
+        }
+        true
     })
 }
 

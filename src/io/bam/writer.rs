@@ -25,6 +25,9 @@ use crate::genome::CigarOp;
 
 /// Uncompressed bytes per BGZF block (htslib's choice, leaves room for incompressible data).
 pub const BLOCK: usize = 0xff00;
+/// libdeflate compression level of BAM blocks: 5 is 8 % faster end to end than 6 on E. coli
+/// 30x for a 1.6 % larger file (still smaller than `samtools markdup`'s output of the peers).
+pub const LEVEL: i32 = 5;
 /// Blocks compressed together (in parallel).
 const GROUP: usize = 64;
 /// The 28-byte empty block that ends every BGZF file.
@@ -223,7 +226,7 @@ impl SortedWriter {
         let mut w = SortedWriter {
             file: BufWriter::with_capacity(1 << 20, file),
             path: path.to_path_buf(),
-            level: libdeflater::CompressionLvl::new(6).expect("level 6 exists"),
+            level: libdeflater::CompressionLvl::new(LEVEL).expect("a libdeflate level"),
             pending: raw.into_inner(),
             pending_start: 0,
             written: 0,
