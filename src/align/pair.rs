@@ -197,8 +197,12 @@ pub fn pair(
     };
     let (c1, c2, is_proper, q1, q2) = match best_pair {
         Some((i, j, s)) if s >= unpaired => {
-            let len = hits1[i].aligned_len() + hits2[j].aligned_len();
-            let q_pe = mapq(s, second_pair, 2 * params.min_score, len, 0);
+            // bwa-mem's pair MAPQ: 6.02 per score point (one point = a 10^0.6 likelihood
+            // ratio at match score 1) of the best pair over the runner-up.
+            let q_pe = match second_pair {
+                None => 60,
+                Some(sub) => (6.02 * f64::from(s - sub)).round().clamp(0.0, 60.0) as u8,
+            };
             let (s1, s2) = (single_q(&hits1, i, params), single_q(&hits2, j, params));
             // Pairing lifts a mate's MAPQ, except where the mate is a tandem repeat that can
             // shift by its period: the insert size cannot tell those placements apart.
