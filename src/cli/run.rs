@@ -160,7 +160,17 @@ pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
         pipeline::align_to_file(&cfg, &reference, backend, &a.output, &mut summary).map(drop)
     })?;
     summary.seconds = t0.elapsed().as_secs_f64();
-    print_summary(&summary);
+    let s = &summary;
+    eprintln!(
+        "genoa align: {} reads, {:.2}% mapped, {} duplicate pairs and {} duplicate single reads marked, backend {}, {:.1} s ({:.0} reads/s)",
+        s.reads,
+        100.0 * s.mapped_fraction(),
+        s.duplicate_pairs,
+        s.duplicate_fragments,
+        s.backend,
+        s.seconds,
+        s.reads as f64 / s.seconds.max(1e-9)
+    );
     Ok(())
 }
 
