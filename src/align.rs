@@ -344,3 +344,110 @@ impl<'r> Aligner<'r> {
         Ok(per_pair)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::align::record::*;
+    use crate::index::tests::random_seq;
+    use crate::io::fastq::ReadRecord;
+    use crate::io::reference::Contig;
+
+    /// A random one-contig genome `chrT` and its reference.
+    fn genome(len: usize, seed: u64) -> (Vec<u8>, Reference) {
+        let codes = random_seq(len, seed);
+        let reference = Reference {
+            path: "t.fa".into(),
+            contigs: vec![Contig {
+                name: "chrT".into(),
+                codes: codes.clone(),
+                md5: "0".repeat(32),
+            }],
+        };
+        (codes, reference)
+    }
+
+    fn aligner(reference: &Reference) -> Aligner<'_> {
+        let index = Index::build(reference).unwrap();
+        Aligner::new(reference, index, Arc::new(crate::backend::scalar::Scalar))
+    }
+
+    fn read(name: &str, codes: Vec<u8>) -> ReadRecord {
+        let qual = vec![30; codes.len()];
+        ReadRecord {
+            name: name.into(),
+            codes,
+            qual,
+        }
+    }
+
+    fn rc(codes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        reverse_complement_into(codes, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_chimeric_read_gets_a_supplementary_record_and_sa_tags() {
+        let (genome, reference) = genome(60_000, 77);
+        let a = aligner(&reference);
+        // R1: 80 bases from 10,000 then 70 from 40,000; R2: the mate of the first part.
+        let mut r1 = genome[10_000..10_080].to_vec();
+        r1.extend_from_slice(&genome[40_000..40_070]);
+        let r2 = rc(&genome[10_250..10_400]);
+        let batch = ReadBatch {
+            r1: vec![read("chimera", r1)],
+            r2: vec![read("chimera", r2)],
+            first_pair: 0,
+        };
+        let recs = a
+            .align_pairs(&batch, &mut AlignScratch::default())
+            .unwrap()
+            .remove(0);
+        assert_eq!(recs.len(), 3, "{recs:#?}");
+        let (p1, p2, sup) = (&recs[0], &recs[1], &recs[2]);
+        assert_eq!(
+            p1.flags & (FIRST | SUPPLEMENTARY | PROPER_PAIR),
+            FIRST | PROPER_PAIR
+        );
+        assert_eq!((p1.pos, p1.cigar.to_string().as_str()), (10_000, "80M70S"));
+        assert_eq!(p2.pos, 10_250);
+        assert_eq!(sup.flags & (FIRST | SUPPLEMENTARY), FIRST | SUPPLEMENTARY);
+        assert_eq!(
+            (sup.pos, sup.cigar.to_string().as_str()),
+            (40_000, "80S70M")
+        );
+        assert_eq!(sup.seq, p1.seq);
+        assert_eq!(p1.sa.as_deref(), Some("chrT,40001,+,80S70M,60,0;"));
+        assert_eq!(sup.sa.as_deref(), Some("chrT,10001,+,80M70S,60,0;"));
+        assert_eq!(sup.mate_pos, 10_250);
+        assert!(p2.sa.is_none());
+    }
+
+    #[test]
+    fn a_mate_without_seeds_is_rescued_next_to_its_mate() {
+        let (genome, reference) = genome(30_000, 78);
+        let a = aligner(&reference);
+        // R2 has a mismatch every 10 bases: no 21-mer survives, so no seed; it still aligns
+        // (score 150 - 15·5 = 75 ≥ 30) where the insert size puts it.
+        let mut r2 = genome[5_300..5_450].to_vec();
+        for i in (5..150).step_by(10) {
+            r2[i] = (r2[i] + 1) % 4;
+        }
+        let batch = ReadBatch {
+            r1: vec![read("p", genome[5_000..5_150].to_vec())],
+            r2: vec![read("p", rc(&r2))],
+            first_pair: 0,
+        };
+        let recs = a
+            .align_pairs(&batch, &mut AlignScratch::default())
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            recs[1].flags & (UNMAPPED | PROPER_PAIR | REVERSE),
+            PROPER_PAIR | REVERSE
+        );
+        assert_eq!(recs[1].pos, 5_300);
+        assert_eq!(recs[1].nm, 15);
+    }
+}
