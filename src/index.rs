@@ -213,141 +213,214 @@ fn layout(
     ([dir, k, s, p], at + 8)
 }
 
-impl Index {
-    /// Builds the index of `reference` (minimizers of every contig, in parallel).
-    pub fn build(reference: &Reference) -> Result<Index> {
-        let (k, w) = (K, W);
-        let mut offsets = Vec::with_capacity(reference.contigs.len() + 1);
-        let mut total = 0u64;
-        for c in &reference.contigs {
-            offsets.push(total);
-            total += c.len();
+/// Where an index image goes: memory (8-byte words) or a file.
+enum Sink {
+    Memory {
+        words: Vec<u64>,
+        partial: Vec<u8>,
+    },
+    File {
+        file: std::io::BufWriter<File>,
+        path: PathBuf,
+    },
+}
+
+impl Sink {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        match self {
+            Sink::Memory { words, partial } => {
+                partial.extend_from_slice(bytes);
+                let whole = partial.len() / 8 * 8;
+                words.extend(
+                    partial[..whole]
+                        .chunks_exact(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().unwrap())),
+                );
+                partial.drain(..whole);
+                Ok(())
+            }
+            Sink::File { file, path } => file.write_all(bytes).map_err(|e| Error::io(&*path, e)),
         }
+    }
+
+    /// Writes `n` values as little-endian bytes, in pieces, then pads the section to 8 bytes.
+    fn section<T: bytemuck::Pod>(
+        &mut self,
+        n: usize,
+        values: impl Iterator<Item = T>,
+    ) -> Result<()> {
+        let mut buf: Vec<T> = Vec::with_capacity(1 << 16);
+        for v in values {
+            buf.push(v);
+            if buf.len() == buf.capacity() {
+                self.write(bytemuck::cast_slice(&buf))?;
+                buf.clear();
+            }
+        }
+        self.write(bytemuck::cast_slice(&buf))?;
+        let bytes = n * std::mem::size_of::<T>();
+        self.write(&vec![0u8; pad8(bytes) - bytes])
+    }
+}
+
+/// Writes the index image of `reference` (see the module header) to `sink`. Memory at its peak:
+/// the sorted minimizers (16 bytes each) and the bucket directory; keys, starts and positions
+/// are streamed from the sorted minimizers.
+fn write_image(reference: &Reference, sink: &mut Sink) -> Result<()> {
+    let (k, w) = (K, W);
+    let mut offsets = Vec::with_capacity(reference.contigs.len() + 1);
+    let mut total = 0u64;
+    for c in &reference.contigs {
         offsets.push(total);
-        if total >= 1 << 62 {
-            return Err(Error::input(&reference.path, "reference too long to index"));
-        }
-        // (hash, global position << 1 | reverse) of every minimizer.
-        let mut entries: Vec<(u64, u64)> = reference
-            .contigs
-            .par_iter()
-            .zip(offsets.par_iter())
-            .flat_map_iter(|(c, &off)| {
-                let mut mins = Vec::new();
-                sketch(&c.codes, k, w, &mut SketchScratch::default(), &mut mins);
-                mins.into_iter().map(move |m| {
-                    (
-                        m.hash,
-                        ((off + u64::from(m.pos)) << 1) | u64::from(m.reverse),
-                    )
-                })
+        total += c.len();
+    }
+    offsets.push(total);
+    if total >= 1 << 62 {
+        return Err(Error::input(&reference.path, "reference too long to index"));
+    }
+    // (hash, global position << 1 | reverse) of every minimizer.
+    let mut entries: Vec<(u64, u64)> = reference
+        .contigs
+        .par_iter()
+        .zip(offsets.par_iter())
+        .flat_map_iter(|(c, &off)| {
+            let mut mins = Vec::new();
+            sketch(&c.codes, k, w, &mut SketchScratch::default(), &mut mins);
+            mins.into_iter().map(move |m| {
+                (
+                    m.hash,
+                    ((off + u64::from(m.pos)) << 1) | u64::from(m.reverse),
+                )
             })
-            .collect();
-        entries.par_sort_unstable();
-        if entries.len() >= u32::MAX as usize {
-            return Err(Error::input(
-                &reference.path,
-                format!(
-                    "{} minimizers: more than an index can hold (2^32)",
-                    entries.len()
-                ),
-            ));
+        })
+        .collect();
+    entries.par_sort_unstable();
+    if entries.len() >= u32::MAX as usize {
+        return Err(Error::input(
+            &reference.path,
+            format!(
+                "{} minimizers: more than an index can hold (2^32)",
+                entries.len()
+            ),
+        ));
+    }
+    // Distinct minimizers: (hash, first entry), in order.
+    let distinct = || {
+        entries
+            .iter()
+            .enumerate()
+            .filter(|&(i, e)| i == 0 || entries[i - 1].0 != e.0)
+            .map(|(i, e)| (e.0, i as u32))
+    };
+    // Occurrence cut-off: minimizers more frequent than 99.98 % of distinct ones are repeats
+    // (minimap2's -f 0.0002), but never below 100. Counts from a histogram (capped).
+    const CAP: usize = 1 << 16;
+    let mut histogram = vec![0u64; CAP + 1];
+    let mut n_keys = 0usize;
+    let mut prev: Option<u32> = None;
+    for (_, start) in distinct() {
+        if let Some(p) = prev {
+            histogram[((start - p) as usize).min(CAP)] += 1;
         }
-        let mut keys: Vec<u64> = Vec::new();
-        let mut starts: Vec<u32> = Vec::new();
-        for (i, &(h, _)) in entries.iter().enumerate() {
-            if keys.last() != Some(&h) {
-                keys.push(h);
-                starts.push(i as u32);
-            }
+        prev = Some(start);
+        n_keys += 1;
+    }
+    if let Some(p) = prev {
+        histogram[(entries.len() - p as usize).min(CAP)] += 1;
+    }
+    let nth = (n_keys as f64 * 0.9998) as u64;
+    let mut seen = 0u64;
+    let mut max_occ = CAP as u32;
+    for (count, &n) in histogram.iter().enumerate() {
+        seen += n;
+        if seen > nth {
+            max_occ = count as u32;
+            break;
         }
-        starts.push(entries.len() as u32);
-        // Occurrence cut-off: minimizers more frequent than 99.98 % of distinct ones are
-        // repeats (minimap2's -f 0.0002), but never below 100.
-        let mut counts: Vec<u32> = starts.windows(2).map(|s| s[1] - s[0]).collect();
-        let max_occ = if counts.is_empty() {
-            100
-        } else {
-            let nth = ((counts.len() as f64) * 0.9998) as usize;
-            let nth = nth.min(counts.len() - 1);
-            *counts.select_nth_unstable(nth).1
-        }
-        .max(100);
-        drop(counts);
-        let hash_bits = 2 * k as u32;
-        let bucket_bits = (usize::BITS - keys.len().max(1).leading_zeros())
-            .saturating_sub(2)
-            .clamp(1, hash_bits);
-        let mut dir = vec![0u32; (1 << bucket_bits) + 1];
-        {
-            let mut ki = 0usize;
-            for (b, slot) in dir.iter_mut().enumerate() {
-                while ki < keys.len() && ((keys[ki] >> (hash_bits - bucket_bits)) as usize) < b {
-                    ki += 1;
-                }
-                *slot = ki as u32;
-            }
-        }
-        // The file image.
-        let mut meta = Vec::new();
-        for c in &reference.contigs {
-            meta.extend_from_slice(&(c.name.len() as u32).to_le_bytes());
-            meta.extend_from_slice(c.name.as_bytes());
-            meta.extend_from_slice(&c.len().to_le_bytes());
-            let mut md5 = [b'0'; 32];
-            md5[..c.md5.len().min(32)].copy_from_slice(&c.md5.as_bytes()[..c.md5.len().min(32)]);
-            meta.extend_from_slice(&md5);
-        }
-        let (_, file_len) = layout(bucket_bits, meta.len(), keys.len(), entries.len());
-        let mut words: Vec<u64> = Vec::with_capacity(file_len / 8);
-        words.extend_from_slice(&[
-            MAGIC,
-            VERSION,
-            k as u64,
-            w as u64,
-            u64::from(bucket_bits),
-            u64::from(max_occ),
-            reference.contigs.len() as u64,
-            keys.len() as u64,
-            entries.len() as u64,
-            meta.len() as u64,
-            total,
-            0,
-            0,
-            0,
-            0,
-            0,
-        ]);
-        fn push_bytes(words: &mut Vec<u64>, bytes: &[u8]) {
-            for chunk in bytes.chunks(8) {
-                let mut b = [0u8; 8];
-                b[..chunk.len()].copy_from_slice(chunk);
-                words.push(u64::from_le_bytes(b));
-            }
-        }
-        push_bytes(&mut words, &meta);
-        push_bytes(&mut words, bytemuck::cast_slice(&dir));
-        drop(dir);
-        words.extend_from_slice(&keys);
-        drop(keys);
-        push_bytes(&mut words, bytemuck::cast_slice(&starts));
-        drop(starts);
-        words.extend(entries.iter().map(|&(_, p)| p));
-        drop(entries);
-        words.push(END_MAGIC);
-        debug_assert_eq!(words.len() * 8, file_len);
+    }
+    let max_occ = max_occ.max(100);
+    let hash_bits = 2 * k as u32;
+    let bucket_bits = (usize::BITS - n_keys.max(1).leading_zeros())
+        .saturating_sub(2)
+        .clamp(1, hash_bits);
+    let mut dir = vec![0u32; (1 << bucket_bits) + 1];
+    for (h, _) in distinct() {
+        dir[(h >> (hash_bits - bucket_bits)) as usize + 1] += 1;
+    }
+    for b in 1..dir.len() {
+        dir[b] += dir[b - 1];
+    }
+    let mut meta = Vec::new();
+    for c in &reference.contigs {
+        meta.extend_from_slice(&(c.name.len() as u32).to_le_bytes());
+        meta.extend_from_slice(c.name.as_bytes());
+        meta.extend_from_slice(&c.len().to_le_bytes());
+        let mut md5 = [b'0'; 32];
+        md5[..c.md5.len().min(32)].copy_from_slice(&c.md5.as_bytes()[..c.md5.len().min(32)]);
+        meta.extend_from_slice(&md5);
+    }
+    let header: [u64; HEADER_WORDS] = [
+        MAGIC,
+        VERSION,
+        k as u64,
+        w as u64,
+        u64::from(bucket_bits),
+        u64::from(max_occ),
+        reference.contigs.len() as u64,
+        n_keys as u64,
+        entries.len() as u64,
+        meta.len() as u64,
+        total,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ];
+    sink.write(bytemuck::cast_slice(&header))?;
+    sink.section(meta.len(), meta.iter().copied())?;
+    sink.section(dir.len(), dir.iter().copied())?;
+    drop(dir);
+    sink.section(n_keys, distinct().map(|(h, _)| h))?;
+    sink.section(
+        n_keys + 1,
+        distinct()
+            .map(|(_, s)| s)
+            .chain(std::iter::once(entries.len() as u32)),
+    )?;
+    sink.section(entries.len(), entries.iter().map(|&(_, p)| p))?;
+    sink.write(&END_MAGIC.to_le_bytes())
+}
+
+impl Index {
+    /// Builds the index of `reference` in memory (minimizers of every contig, in parallel).
+    pub fn build(reference: &Reference) -> Result<Index> {
+        let mut sink = Sink::Memory {
+            words: Vec::new(),
+            partial: Vec::new(),
+        };
+        write_image(reference, &mut sink)?;
+        let Sink::Memory { words, partial } = sink else {
+            unreachable!("memory sink")
+        };
+        debug_assert!(partial.is_empty());
         Index::parse(Storage::Owned(words), None)
     }
 
-    /// Writes the index to `path` (under a temporary name, renamed when complete).
-    pub fn save(&self, path: &Path) -> Result<()> {
+    /// Builds the index of `reference` straight into the file `path` (under a temporary name,
+    /// renamed when complete) without holding its image in memory, then maps it.
+    pub fn build_to_file(reference: &Reference, path: &Path) -> Result<Index> {
         let pending = crate::io::atomic::Pending::new(path);
-        let mut f = std::io::BufWriter::new(pending.create()?);
-        f.write_all(self.bytes())
-            .and_then(|_| f.flush())
-            .map_err(|e| Error::io(path, e))?;
-        drop(f);
-        pending.commit()
+        let mut sink = Sink::File {
+            file: std::io::BufWriter::with_capacity(1 << 22, pending.create()?),
+            path: path.to_path_buf(),
+        };
+        write_image(reference, &mut sink)?;
+        if let Sink::File { mut file, .. } = sink {
+            file.flush().map_err(|e| Error::io(path, e))?;
+        }
+        pending.commit()?;
+        Index::load(path, reference)
     }
 
     /// Memory-maps the index at `path` and checks it against `reference` (contig names,
@@ -805,9 +878,10 @@ pub(crate) mod tests {
         let r = reference(&[("chr1", random_seq(4000, 21))]);
         let built = Index::build(&r).unwrap();
         let path = dir.path().join("x.genoa.idx");
-        built.save(&path).unwrap();
+        let streamed = Index::build_to_file(&r, &path).unwrap();
         let loaded = Index::load(&path, &r).unwrap();
         assert_eq!(loaded.bytes(), built.bytes());
+        assert_eq!(streamed.bytes(), built.bytes());
         // Another reference: same name and length, different sequence.
         let mut other = reference(&[("chr1", random_seq(4000, 22))]);
         other.contigs[0].md5 = "f".repeat(32);

@@ -23,8 +23,7 @@ pub fn run(a: IndexArgs) -> Result<()> {
     let pool = crate::pipeline::thread_pool(a.threads)?;
     let reference = Reference::load(&a.reference)?;
     let path = index_path(&a.reference);
-    let index = pool.install(|| Index::build(&reference))?;
-    index.save(&path)?;
+    let index = pool.install(|| Index::build_to_file(&reference, &path))?;
     let (keys, occurrences) = index.counts();
     eprintln!(
         "genoa index: {} ({} contigs, {} bp): {keys} minimizers, {occurrences} occurrences, {:.1} MB, in {:.1} s",
