@@ -20,6 +20,18 @@ pub const GATK_GQ_BANDS: [u32; 64] = {
     b
 };
 
+/// The GQ band boundaries of a named preset: `gatk` ([`GATK_GQ_BANDS`], HaplotypeCaller's
+/// default), `warp` (10, 20, …, 90: the Broad WARP pipelines' bands) or `reblock` (20, 30, 40:
+/// GATK ReblockGVCF's).
+pub fn gq_band_preset(name: &str) -> Option<Vec<u32>> {
+    match name {
+        "gatk" => Some(GATK_GQ_BANDS.to_vec()),
+        "warp" => Some((1..=9).map(|i| 10 * i).collect()),
+        "reblock" => Some(vec![20, 30, 40]),
+        _ => None,
+    }
+}
+
 /// A called variant (0-based position; alleles as base codes).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Variant {

@@ -27,8 +27,22 @@ pub struct RunArgs {
     /// Write SAMPLE.cram (reference-based, + .crai) instead of SAMPLE.bam.
     #[arg(long)]
     pub cram: bool,
+    /// GQ bands of the gVCF's reference blocks: gatk (1..60,70,80,90,99), warp (10..90 step
+    /// 10) or reblock (20,30,40).
+    #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
+    pub gq_bands: GqBands,
     #[command(flatten)]
     pub compute: ComputeArgs,
+}
+
+/// A GQ band preset and its boundaries.
+#[derive(Clone, Debug)]
+pub struct GqBands(pub Vec<u32>);
+
+fn parse_gq_bands(s: &str) -> std::result::Result<GqBands, String> {
+    crate::call::gvcf::gq_band_preset(s)
+        .map(GqBands)
+        .ok_or_else(|| format!("{s:?}: expected gatk, warp or reblock"))
 }
 
 #[derive(Args, Debug)]
@@ -65,6 +79,10 @@ pub struct CallArgs {
     /// Kernel backend (indel likelihoods): auto, scalar, simd or gpu.
     #[arg(long, default_value = "auto", value_parser = super::parse_backend)]
     pub backend: crate::backend::BackendChoice,
+    /// GQ bands of the reference blocks: gatk (1..60,70,80,90,99), warp (10..90 step 10) or
+    /// reblock (20,30,40).
+    #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
+    pub gq_bands: GqBands,
 }
 
 fn reads_input(r: &ReadsArgs) -> ReadsInput {
@@ -134,7 +152,10 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
         align: align_config(&a.reads, rg, &a.compute, command_line),
         sample: a.sample.clone(),
         outdir: a.outdir.clone(),
-        call: CallParams::default(),
+        call: CallParams {
+            gq_bands: a.gq_bands.0.clone(),
+            ..CallParams::default()
+        },
         cram: a.cram,
     };
     let s = pipeline::run(&cfg)?;
@@ -190,7 +211,10 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
                 .unwrap_or_else(|| "SAMPLE".into())
         }),
     };
-    let params = CallParams::default();
+    let params = CallParams {
+        gq_bands: a.gq_bands.0,
+        ..CallParams::default()
+    };
     let pool = pipeline::thread_pool(a.threads)?;
     let backend = crate::backend::select(a.backend)?;
     let calls =

@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_htslib::bam::{self, Read as _};
 use rust_htslib::bcf::{self, Read as _};
 
-use super::common::{demo_dir, demo_run, samtools_lines, tool};
+use super::common::{demo_dir, demo_run, genoa, samtools_lines, tool};
 
 #[test]
 fn htslib_reads_the_bam_and_its_index() {
@@ -165,4 +165,94 @@ fn htslib_reads_the_cram_with_the_reference_and_finds_the_bam_records() {
         .filter(|r| r.as_ref().is_ok_and(|r| !r.is_unmapped()))
         .count();
     assert!(n > 50, "{n}");
+}
+
+#[test]
+fn gq_band_presets_shape_the_reference_blocks() {
+    let bam = demo_run("formats", &[]).join("SAMPLE.bam");
+    let dir = tempfile::tempdir().unwrap();
+    for (preset, bands) in [
+        ("reblock", vec![20u32, 30, 40]),
+        ("warp", (1..=9).map(|i| 10 * i).collect()),
+    ] {
+        let gvcf = dir.path().join(format!("{preset}.g.vcf.gz"));
+        let o = genoa(&[
+            "call",
+            "-r",
+            demo_dir().join("ref.fa").to_str().unwrap(),
+            "-i",
+            bam.to_str().unwrap(),
+            "-o",
+            gvcf.to_str().unwrap(),
+            "--gq-bands",
+            preset,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text =
+            String::from_utf8(tool("bgzip", &["-dc", gvcf.to_str().unwrap()]).stdout).unwrap();
+        // One header line per band, [0, first) … [last, 100).
+        let mut edges = vec![0u32];
+        edges.extend(&bands);
+        edges.push(100);
+        let want: Vec<String> = edges
+            .windows(2)
+            .map(|w| {
+                format!(
+                    "##GVCFBlock{0}-{1}=minGQ={0}(inclusive),maxGQ={1}(exclusive)",
+                    w[0], w[1]
+                )
+            })
+            .collect();
+        let got: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("##GVCFBlock"))
+            .collect();
+        assert_eq!(got, want, "{preset}");
+        // Neighbouring reference blocks never share a band: they would have been merged (the
+        // demo contig is shorter than the 99,999-base block cap, so no block is cut by length).
+        let band = |gq: u32| bands.partition_point(|&b| b <= gq);
+        let mut last: Option<(u64, usize)> = None;
+        let mut blocks = 0;
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let f: Vec<&str> = l.split('\t').collect();
+            if !f[7].starts_with("END=") {
+                last = None;
+                continue;
+            }
+            blocks += 1;
+            let keys: Vec<&str> = f[8].split(':').collect();
+            let vals: Vec<&str> = f[9].split(':').collect();
+            let gq: u32 = vals[keys.iter().position(|k| *k == "GQ").unwrap()]
+                .parse()
+                .unwrap();
+            let pos: u64 = f[1].parse().unwrap();
+            if let Some((end, b)) = last
+                && end + 1 == pos
+            {
+                assert_ne!(b, band(gq), "{preset}: {l}");
+            }
+            let end: u64 = f[7]
+                .trim_start_matches("END=")
+                .split(';')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            last = Some((end, band(gq)));
+        }
+        assert!(blocks > 10, "{preset}: {blocks} blocks");
+    }
+    let bad = genoa(&[
+        "call",
+        "--gq-bands",
+        "nine",
+        "-r",
+        "x",
+        "-i",
+        "y",
+        "-o",
+        "z",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected gatk, warp or reblock"));
 }
