@@ -19,6 +19,17 @@ use crate::call::pileup::{Indel, Pileup, Site};
 use crate::error::{Error, Result};
 use crate::kernel::pair_hmm::{HmmBatch, HmmResults};
 
+/// What `genoa call` writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputMode {
+    /// A gVCF: variant records with `<NON_REF>`, and reference blocks over every other base.
+    #[default]
+    Gvcf,
+    /// A plain VCF: the variant records only, without `<NON_REF>` (its AD and PL entries
+    /// dropped).
+    Variants,
+}
+
 /// Caller settings.
 #[derive(Clone, Debug)]
 pub struct CallParams {

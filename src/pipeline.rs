@@ -381,13 +381,15 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
         let (snps, indels) = count_variants(&calls);
         summary.snps = snps;
         summary.indels = indels;
+        let mode = crate::call::OutputMode::Gvcf;
         let text = crate::io::gvcf::header(
             &reference,
             &cfg.sample,
             &cfg.call.gq_bands,
+            mode,
             &cfg.align.command_line,
         );
-        crate::io::gvcf::write(&outputs.gvcf, &reference, &text, &calls)
+        crate::io::gvcf::write(&outputs.gvcf, &reference, &text, &calls, mode)
     })?;
     summary.seconds = t0.elapsed().as_secs_f64();
     Ok(summary)

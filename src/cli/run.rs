@@ -67,7 +67,8 @@ pub struct CallArgs {
     /// Coordinate-sorted BAM.
     #[arg(short = 'i', long)]
     pub input: PathBuf,
-    /// Output gVCF (.g.vcf.gz; its index is written beside it).
+    /// Output gVCF (.g.vcf.gz), or VCF with --output-mode variants; its index is written
+    /// beside it.
     #[arg(short = 'o', long)]
     pub output: PathBuf,
     /// Sample name (default: SM of the BAM's read group, else the file name).
@@ -83,6 +84,17 @@ pub struct CallArgs {
     /// reblock (20,30,40).
     #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
     pub gq_bands: GqBands,
+    /// gvcf (variants and reference blocks, with <NON_REF>) or variants (a plain VCF).
+    #[arg(long, default_value = "gvcf", value_parser = parse_output_mode)]
+    pub output_mode: crate::call::OutputMode,
+}
+
+fn parse_output_mode(s: &str) -> std::result::Result<crate::call::OutputMode, String> {
+    match s {
+        "gvcf" => Ok(crate::call::OutputMode::Gvcf),
+        "variants" => Ok(crate::call::OutputMode::Variants),
+        _ => Err(format!("{s:?}: expected gvcf or variants")),
+    }
 }
 
 fn reads_input(r: &ReadsArgs) -> ReadsInput {
@@ -219,8 +231,14 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
     let backend = crate::backend::select(a.backend)?;
     let calls =
         pool.install(|| pipeline::call_records(&reference, &records, &params, backend.as_ref()))?;
-    let text = crate::io::gvcf::header(&reference, &sample, &params.gq_bands, command_line);
-    crate::io::gvcf::write(&a.output, &reference, &text, &calls)?;
+    let text = crate::io::gvcf::header(
+        &reference,
+        &sample,
+        &params.gq_bands,
+        a.output_mode,
+        command_line,
+    );
+    crate::io::gvcf::write(&a.output, &reference, &text, &calls, a.output_mode)?;
     let (snps, indels) = pipeline::count_variants(&calls);
     eprintln!(
         "genoa: {} records, {snps} SNPs and {indels} indels called, {:.1} s",

@@ -6,39 +6,56 @@ use std::path::{Path, PathBuf};
 
 use noodles::bgzf;
 
+use crate::call::OutputMode;
 use crate::call::gvcf::{Block, Record, Variant};
 use crate::error::{Error, Result};
 use crate::genome::base_ascii;
 use crate::io::atomic::Pending;
 use crate::io::reference::Reference;
 
-/// The header text (every line, `#CHROM` included).
-pub fn header(reference: &Reference, sample: &str, gq_bands: &[u32], command_line: &str) -> String {
+/// The header text (every line, `#CHROM` included); a plain VCF's (`mode` `Variants`) has no
+/// `<NON_REF>`, block or `MIN_DP` lines.
+pub fn header(
+    reference: &Reference,
+    sample: &str,
+    gq_bands: &[u32],
+    mode: OutputMode,
+    command_line: &str,
+) -> String {
+    let gvcf = mode == OutputMode::Gvcf;
     let mut h = String::new();
     h.push_str("##fileformat=VCFv4.2\n");
-    h.push_str("##ALT=<ID=NON_REF,Description=\"Represents any possible alternative allele not already represented at this location by REF and ALT\">\n");
+    if gvcf {
+        h.push_str("##ALT=<ID=NON_REF,Description=\"Represents any possible alternative allele not already represented at this location by REF and ALT\">\n");
+    }
     h.push_str("##FILTER=<ID=PASS,Description=\"All filters passed\">\n");
     h.push_str("##FILTER=<ID=LowQual,Description=\"Low quality\">\n");
     h.push_str("##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths for the ref and alt alleles in the order listed\">\n");
     h.push_str("##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Approximate read depth (reads with MQ below the minimum or failing filters are not counted)\">\n");
     h.push_str("##FORMAT=<ID=GQ,Number=1,Type=Integer,Description=\"Genotype Quality\">\n");
     h.push_str("##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n");
-    h.push_str("##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description=\"Minimum DP observed within the GVCF block\">\n");
-    h.push_str("##FORMAT=<ID=PL,Number=G,Type=Integer,Description=\"Normalized, Phred-scaled likelihoods for genotypes as defined in the VCF specification\">\n");
-    let mut lo = 0;
-    for &hi in gq_bands {
-        h.push_str(&format!(
-            "##GVCFBlock{lo}-{hi}=minGQ={lo}(inclusive),maxGQ={hi}(exclusive)\n"
-        ));
-        lo = hi;
+    if gvcf {
+        h.push_str("##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description=\"Minimum DP observed within the GVCF block\">\n");
     }
-    h.push_str(&format!(
-        "##GVCFBlock{lo}-100=minGQ={lo}(inclusive),maxGQ=100(exclusive)\n"
-    ));
+    h.push_str("##FORMAT=<ID=PL,Number=G,Type=Integer,Description=\"Normalized, Phred-scaled likelihoods for genotypes as defined in the VCF specification\">\n");
+    if gvcf {
+        let mut lo = 0;
+        for &hi in gq_bands {
+            h.push_str(&format!(
+                "##GVCFBlock{lo}-{hi}=minGQ={lo}(inclusive),maxGQ={hi}(exclusive)\n"
+            ));
+            lo = hi;
+        }
+        h.push_str(&format!(
+            "##GVCFBlock{lo}-100=minGQ={lo}(inclusive),maxGQ=100(exclusive)\n"
+        ));
+    }
     h.push_str("##INFO=<ID=DP,Number=1,Type=Integer,Description=\"Approximate read depth; some reads may have been filtered\">\n");
-    h.push_str(
-        "##INFO=<ID=END,Number=1,Type=Integer,Description=\"Stop position of the interval\">\n",
-    );
+    if gvcf {
+        h.push_str(
+            "##INFO=<ID=END,Number=1,Type=Integer,Description=\"Stop position of the interval\">\n",
+        );
+    }
     for c in &reference.contigs {
         h.push_str(&format!(
             "##contig=<ID={},length={},md5={}>\n",
@@ -72,8 +89,16 @@ fn alleles(codes: &[u8]) -> String {
     codes.iter().map(|&b| base_ascii(b) as char).collect()
 }
 
-/// Formats one record (with its newline) into `line`, reusing its allocation.
-pub fn format_record(chrom: &str, contig: &[u8], record: &Record, line: &mut String) {
+/// Formats one record (with its newline) into `line`, reusing its allocation. In `Variants`
+/// mode a variant loses `<NON_REF>` and its AD and PL entries (biallelic PL: the first three of
+/// the three-allele order), and a reference block gives an empty line.
+pub fn format_record(
+    chrom: &str,
+    contig: &[u8],
+    record: &Record,
+    mode: OutputMode,
+    line: &mut String,
+) {
     use std::fmt::Write as _;
     line.clear();
     // Writing into a String cannot fail.
@@ -85,7 +110,7 @@ pub fn format_record(chrom: &str, contig: &[u8], record: &Record, line: &mut Str
             min_dp,
             median_dp,
             pl,
-        }) => writeln!(
+        }) if mode == OutputMode::Gvcf => writeln!(
             line,
             "{chrom}\t{}\t.\t{}\t<NON_REF>\t.\t.\tEND={}\tGT:DP:GQ:MIN_DP:PL\t0/0:{median_dp}:{gq}:{min_dp}:{}",
             start + 1,
@@ -93,28 +118,35 @@ pub fn format_record(chrom: &str, contig: &[u8], record: &Record, line: &mut Str
             end + 1,
             join(pl)
         ),
+        Record::Block(_) => Ok(()),
         Record::Variant(Variant {
             pos,
             reference,
             alt,
             filter_pass,
             genotyped: g,
-        }) => writeln!(
-            line,
-            "{chrom}\t{}\t.\t{}\t{},<NON_REF>\t{:.2}\t{}\tDP={}\tGT:AD:DP:GQ:PL\t{}/{}:{}:{}:{}:{}",
-            pos + 1,
-            alleles(reference),
-            alleles(alt),
-            g.qual,
-            if *filter_pass { "." } else { "LowQual" },
-            g.dp,
-            g.gt[0],
-            g.gt[1],
-            join(&g.ad),
-            g.dp,
-            g.gq,
-            join(&g.pl)
-        ),
+        }) => {
+            let (non_ref, ad, pl) = match mode {
+                OutputMode::Gvcf => (",<NON_REF>", &g.ad[..], &g.pl[..]),
+                OutputMode::Variants => ("", &g.ad[..2], &g.pl[..3]),
+            };
+            writeln!(
+                line,
+                "{chrom}\t{}\t.\t{}\t{}{non_ref}\t{:.2}\t{}\tDP={}\tGT:AD:DP:GQ:PL\t{}/{}:{}:{}:{}:{}",
+                pos + 1,
+                alleles(reference),
+                alleles(alt),
+                g.qual,
+                if *filter_pass { "." } else { "LowQual" },
+                g.dp,
+                g.gt[0],
+                g.gt[1],
+                join(ad),
+                g.dp,
+                g.gq,
+                join(pl)
+            )
+        }
     };
 }
 
@@ -131,6 +163,7 @@ pub fn write(
     reference: &Reference,
     header_text: &str,
     records: &[Vec<Record>],
+    mode: OutputMode,
 ) -> Result<()> {
     let io_err = |e: std::io::Error| Error::io(path, e);
     let data = Pending::new(path);
@@ -139,7 +172,7 @@ pub fn write(
     let mut line = String::new();
     for (contig, recs) in reference.contigs.iter().zip(records) {
         for r in recs {
-            format_record(&contig.name, &contig.codes, r, &mut line);
+            format_record(&contig.name, &contig.codes, r, mode, &mut line);
             w.write_all(line.as_bytes()).map_err(io_err)?;
         }
     }

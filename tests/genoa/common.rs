@@ -141,7 +141,12 @@ pub fn tool(name: &str, args: &[&str]) -> Output {
 
 /// `samtools ARGS` output lines (e.g. `view file.bam`), failing the test if samtools fails.
 pub fn samtools_lines(args: &[&str]) -> Vec<String> {
-    let o = tool("samtools", args);
+    tool_lines("samtools", args)
+}
+
+/// Output lines of `name ARGS`, failing the test if the tool fails.
+pub fn tool_lines(name: &str, args: &[&str]) -> Vec<String> {
+    let o = tool(name, args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout)
         .unwrap()

@@ -6,7 +6,7 @@ use std::path::Path;
 use rust_htslib::bam::{self, Read as _};
 use rust_htslib::bcf::{self, Read as _};
 
-use super::common::{demo_dir, demo_run, genoa, samtools_lines, tool};
+use super::common::{demo_dir, demo_run, genoa, samtools_lines, tool, tool_lines};
 
 #[test]
 fn htslib_reads_the_bam_and_its_index() {
@@ -255,4 +255,49 @@ fn gq_band_presets_shape_the_reference_blocks() {
     ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected gatk, warp or reblock"));
+}
+
+#[test]
+fn output_mode_variants_writes_the_gvcf_variants_without_non_ref() {
+    let out = demo_run("formats", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = dir.path().join("x.vcf.gz");
+    let o = genoa(&[
+        "call",
+        "-r",
+        demo_dir().join("ref.fa").to_str().unwrap(),
+        "-i",
+        out.join("SAMPLE.bam").to_str().unwrap(),
+        "-o",
+        vcf.to_str().unwrap(),
+        "--output-mode",
+        "variants",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let body = |path: &Path| tool_lines("bcftools", &["view", "-H", path.to_str().unwrap()]);
+    let plain = body(&vcf);
+    // The gVCF's variant records, with <NON_REF> and its AD and PL entries removed.
+    let expected: Vec<String> = body(&out.join("SAMPLE.g.vcf.gz"))
+        .into_iter()
+        .filter(|l| !l.split('\t').nth(7).unwrap().starts_with("END="))
+        .map(|l| {
+            let mut f: Vec<String> = l.split('\t').map(str::to_string).collect();
+            f[4] = f[4].trim_end_matches(",<NON_REF>").to_string();
+            let mut s: Vec<String> = f[9].split(':').map(str::to_string).collect();
+            let first = |v: &str, n: usize| v.split(',').take(n).collect::<Vec<_>>().join(",");
+            s[1] = first(&s[1], 2);
+            s[4] = first(&s[4], 3);
+            f[9] = s.join(":");
+            f.join("\t")
+        })
+        .collect();
+    assert!(plain.len() > 20, "{}", plain.len());
+    assert_eq!(plain, expected);
+    let header = tool("bcftools", &["view", "-h", vcf.to_str().unwrap()]);
+    let header = String::from_utf8_lossy(&header.stdout);
+    assert!(
+        !header.contains("NON_REF") && !header.contains("GVCFBlock"),
+        "{header}"
+    );
+    assert!(dir.path().join("x.vcf.gz.tbi").exists());
 }
