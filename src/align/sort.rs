@@ -149,13 +149,20 @@ struct RunReader<K> {
 impl<K: Key> RunReader<K> {
     /// Reads the next item's key and payload (into `buf`); `None` at the end of the run.
     fn next_key(&mut self) -> Result<Option<K>> {
-        let mut key = K::zeroed();
-        let kb = bytemuck::bytes_of_mut(&mut key);
-        match self.reader.read_exact(kb) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(Error::io(&self.path, e)),
+        use std::io::BufRead;
+        // A clean end of the run is the only end: a cut item is an error.
+        if self
+            .reader
+            .fill_buf()
+            .map_err(|e| Error::io(&self.path, e))?
+            .is_empty()
+        {
+            return Ok(None);
         }
+        let mut key = K::zeroed();
+        self.reader
+            .read_exact(bytemuck::bytes_of_mut(&mut key))
+            .map_err(|e| Error::io(&self.path, e))?;
         let mut len = [0u8; 4];
         self.reader
             .read_exact(&mut len)
