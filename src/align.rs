@@ -193,8 +193,13 @@ impl<'r> Aligner<'r> {
         }
     }
 
-    /// Estimates the insert-size model from `reads` (the run's first pairs).
-    pub fn calibrate(&mut self, reads: &ReadBatch, s: &mut AlignScratch) -> Result<()> {
+    /// Estimates the insert-size model from `reads` (the run's first pairs), then aligns them
+    /// under it as [`Aligner::align_pairs`] does (their hits are computed once).
+    pub fn calibrate(
+        &mut self,
+        reads: &ReadBatch,
+        s: &mut AlignScratch,
+    ) -> Result<Vec<Vec<AlignedRead>>> {
         let hits = self.hits(reads, s)?;
         let min = self.pair.min_score;
         let clear = |h: &[Hit]| match h {
@@ -221,7 +226,7 @@ impl<'r> Aligner<'r> {
                 ""
             }
         );
-        Ok(())
+        self.finish_pairs(reads, hits, s)
     }
 
     /// Step 3: adds rescued hits to mates that have none pairing with their mate's best hits.
@@ -284,16 +289,15 @@ impl<'r> Aligner<'r> {
                 continue;
             }
             let codes = &Self::read(reads, r.read).codes;
-            let mut h = [Hit::from_result(
+            let mut h = Hit::from_result(
                 r.reverse,
                 r.contig,
                 r.window,
                 res,
                 &s.rescue_out,
                 codes.len() as u32,
-            )];
-            Self::tandem(&mut h, codes, self.reference);
-            let [h] = h;
+            );
+            Self::tandem(std::slice::from_mut(&mut h), codes, self.reference);
             hits[r.read].push(h);
         }
         for r in needs
@@ -312,7 +316,17 @@ impl<'r> Aligner<'r> {
         reads: &ReadBatch,
         scratch: &mut AlignScratch,
     ) -> Result<Vec<Vec<AlignedRead>>> {
-        let mut hits = self.hits(reads, scratch)?;
+        let hits = self.hits(reads, scratch)?;
+        self.finish_pairs(reads, hits, scratch)
+    }
+
+    /// Steps 3 and 4 on the hits of steps 1 and 2.
+    fn finish_pairs(
+        &self,
+        reads: &ReadBatch,
+        mut hits: Vec<Vec<Hit>>,
+        scratch: &mut AlignScratch,
+    ) -> Result<Vec<Vec<AlignedRead>>> {
         self.rescue(reads, &mut hits, scratch)?;
         let per_pair: Vec<Vec<AlignedRead>> = (0..reads.len())
             .into_par_iter()

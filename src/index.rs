@@ -563,11 +563,14 @@ impl Index {
             starts: sections[2],
             positions: sections[3],
         };
-        let (dir, starts) = (index.dir(), index.starts());
-        if dir.last().copied() != Some(n_keys as u32)
-            || starts.last().copied() != Some(n_pos as u32)
-            || starts.first().copied() != Some(0)
-        {
+        // Look-ups slice keys by the directory and positions by the starts: both must rise
+        // from 0 to the table they index, or a damaged file would make a look-up panic.
+        let rising = |t: &[u32], last: u64| {
+            t.first() == Some(&0)
+                && t.last().map(|&x| u64::from(x)) == Some(last)
+                && t.windows(2).all(|w| w[0] <= w[1])
+        };
+        if !rising(index.dir(), n_keys) || !rising(index.starts(), n_pos) {
             return Err(bad(
                 "corrupt tables (damaged: rebuild it with `genoa index`)".into(),
             ));
@@ -657,25 +660,8 @@ impl Index {
         (self.keys().len(), self.positions().len())
     }
 
-    /// Occurrences of the minimizer `hash`: global position << 1 | reverse, ascending.
-    #[inline]
-    pub fn hits(&self, hash: u64) -> &[u64] {
-        let keys = self.keys();
-        let dir = self.dir();
-        let b = (hash >> (2 * self.k as u32 - self.bucket_bits)) as usize;
-        let (lo, hi) = (dir[b] as usize, dir[b + 1] as usize);
-        let bucket = &keys[lo..hi];
-        match bucket.iter().position(|&x| x >= hash) {
-            Some(i) if bucket[i] == hash => {
-                let starts = self.starts();
-                let (s, e) = (starts[lo + i] as usize, starts[lo + i + 1] as usize);
-                &self.positions()[s..e]
-            }
-            _ => &[],
-        }
-    }
-
-    /// [`Index::hits`] of many minimizers at once, as ranges of [`Index::positions_of`]: the
+    /// Occurrences of many minimizers (global position << 1 | reverse, ascending), as ranges of
+    /// [`Index::positions_of`], empty for a hash not in the index. The
     /// look-ups go stage by stage (directory, keys, starts) over all of them, so the memory
     /// loads of one stage are independent of each other and overlap instead of queueing
     /// (each stage is a likely cache miss on a large index).
@@ -724,12 +710,8 @@ impl Index {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::genome::{base_code, reverse_complement_into};
+    use crate::genome::reverse_complement_into;
     use crate::io::reference::Contig;
-
-    fn codes(s: &str) -> Vec<u8> {
-        s.bytes().map(base_code).collect()
-    }
 
     /// A seeded random sequence of base codes (xorshift), for tests.
     pub(crate) fn random_seq(n: usize, seed: u64) -> Vec<u8> {
@@ -847,6 +829,13 @@ pub(crate) mod tests {
         }
     }
 
+    /// Occurrences of one minimizer.
+    fn hits(index: &Index, hash: u64) -> Vec<u64> {
+        let mut r = Vec::new();
+        index.hit_ranges(&[hash], &mut r);
+        index.positions_of(r[0]).to_vec()
+    }
+
     #[test]
     fn every_minimizer_is_found_where_it_is() {
         let a = random_seq(5000, 11);
@@ -858,18 +847,20 @@ pub(crate) mod tests {
             let mut mins = Vec::new();
             sketch(seq, K, W, &mut SketchScratch::default(), &mut mins);
             assert!(!mins.is_empty());
+            // Many look-ups at once give each hash the ranges it gets alone.
+            let mut all = Vec::new();
+            let hashes: Vec<u64> = mins.iter().map(|m| m.hash).chain([77]).collect();
+            index.hit_ranges(&hashes, &mut all);
+            for (h, &range) in hashes.iter().zip(&all) {
+                assert_eq!(index.positions_of(range), hits(&index, *h).as_slice());
+            }
             for m in mins {
                 let g = index.contig_start(c) + u64::from(m.pos);
-                assert!(
-                    index
-                        .hits(m.hash)
-                        .contains(&(g << 1 | u64::from(m.reverse)))
-                );
+                assert!(hits(&index, m.hash).contains(&(g << 1 | u64::from(m.reverse))));
                 assert_eq!(index.locate(g), (c, u64::from(m.pos)));
             }
         }
-        assert!(index.hits(hash64(12345, (1 << 42) - 1)).len() <= 1);
-        let _ = codes("ACGT");
+        assert!(hits(&index, hash64(12345, (1 << 42) - 1)).len() <= 1);
     }
 
     #[test]
@@ -895,6 +886,14 @@ pub(crate) mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
         let e = Index::load(&path, &r).err().unwrap().to_string();
         assert!(e.contains("truncated"), "{e}");
+        // Right length, damaged directory: refused, not a panic at the first look-up.
+        let mut damaged = bytes.clone();
+        let meta = u64::from_le_bytes(bytes[72..80].try_into().unwrap()) as usize;
+        let dir = HEADER_WORDS * 8 + pad8(meta);
+        damaged[dir + 4..dir + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+        std::fs::write(&path, &damaged).unwrap();
+        let e = Index::load(&path, &r).err().unwrap().to_string();
+        assert!(e.contains("corrupt tables"), "{e}");
         std::fs::write(&path, &bytes[..50]).unwrap();
         assert!(Index::load(&path, &r).is_err());
         std::fs::write(&path, b"").unwrap();

@@ -156,11 +156,12 @@ pub fn align_to_bam(
         if reader.next_batch(&mut batch, want)? == 0 {
             break;
         }
-        if first {
-            aligner.calibrate(&batch, &mut scratch)?;
+        let pairs = if first {
             first = false;
-        }
-        let pairs = aligner.align_pairs(&batch, &mut scratch)?;
+            aligner.calibrate(&batch, &mut scratch)?
+        } else {
+            aligner.align_pairs(&batch, &mut scratch)?
+        };
         let base = batch.first_pair;
         let encoded: Vec<Encoded> = pairs
             .par_iter()

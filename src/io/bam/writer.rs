@@ -201,14 +201,12 @@ pub struct SortedWriter {
     /// Records waiting for their blocks: context, uncompressed start and end.
     unresolved: std::collections::VecDeque<(Option<IndexContext>, u64, u64)>,
     indexer: bam::index::Indexer,
-    csi: bool,
 }
 
 impl SortedWriter {
     /// Creates `file` (its final name is `path`, used in messages) and writes `header`.
     pub fn new(file: File, path: &Path, header: &sam::Header, max_contig_len: u64) -> Result<Self> {
-        let csi = max_contig_len > super::BAI_MAX_LEN;
-        let format = if csi {
+        let format = if max_contig_len > super::BAI_MAX_LEN {
             bam::index::Format::Csi
         } else {
             bam::index::Format::Bai
@@ -233,7 +231,6 @@ impl SortedWriter {
             blocks: Default::default(),
             unresolved: Default::default(),
             indexer,
-            csi,
         };
         // The header in blocks of its own, as htslib writes it.
         w.flush(true)?;
@@ -333,7 +330,6 @@ impl SortedWriter {
             .write_all(&EOF_BLOCK)
             .and_then(|_| self.file.flush())
             .map_err(|e| Error::io(&self.path, e))?;
-        let _ = self.csi;
         Ok(self.indexer.build(n_refs))
     }
 }
