@@ -10,7 +10,8 @@ use rayon::prelude::*;
 
 use crate::align::{AlignScratch, AlignedRead, Aligner};
 use crate::backend::{self, Backend, BackendChoice};
-use crate::call::{CallParams, call_contig, gvcf::Record};
+use crate::call::regions::{self, Interval};
+use crate::call::{CallParams, OutputMode, StageTimes, call_chunk, gvcf::Record};
 use crate::error::{Error, Result};
 use crate::io::fastq::{PairedReader, ReadBatch};
 use crate::io::reference::Reference;
@@ -264,28 +265,120 @@ fn is_cram(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("cram"))
 }
 
-/// Calls every contig (in parallel, each contig on its own; results in contig order), indel
-/// likelihoods on `backend`.
-pub fn call_records(
+/// Where the caller gets the reads of a chunk.
+pub trait ReadSource: Sync {
+    /// Appends every read placed on contig `contig` that overlaps `[start, end)`, in
+    /// coordinate order (reads that end before `start` may come too).
+    fn fetch(&self, contig: usize, start: u64, end: u64, out: &mut Vec<AlignedRead>) -> Result<()>;
+}
+
+impl ReadSource for crate::io::bam::IndexedBam {
+    fn fetch(&self, contig: usize, start: u64, end: u64, out: &mut Vec<AlignedRead>) -> Result<()> {
+        crate::io::bam::IndexedBam::fetch(self, contig, start, end, out)
+    }
+}
+
+/// Coordinate-sorted reads in memory (contigs in reference order, unplaced last).
+pub struct SortedReads<'a> {
+    /// Each contig's reads.
+    slices: Vec<&'a [AlignedRead]>,
+}
+
+impl<'a> SortedReads<'a> {
+    pub fn new(records: &'a [AlignedRead], contigs: usize) -> Self {
+        let mut slices = Vec::with_capacity(contigs);
+        let mut start = 0;
+        for c in 0..contigs as u32 {
+            let len = records[start..].partition_point(|r| r.contig == Some(c));
+            slices.push(&records[start..start + len]);
+            start += len;
+        }
+        SortedReads { slices }
+    }
+}
+
+impl ReadSource for SortedReads<'_> {
+    fn fetch(&self, contig: usize, start: u64, end: u64, out: &mut Vec<AlignedRead>) -> Result<()> {
+        let reads = self.slices[contig];
+        let (lo, hi) = crate::call::overlapping(reads, start, end);
+        out.extend(
+            reads[lo..hi]
+                .iter()
+                .filter(|r| r.end() > start && r.flags & crate::align::record::UNMAPPED == 0)
+                .cloned(),
+        );
+        Ok(())
+    }
+}
+
+/// What calling produced.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallSummary {
+    pub snps: u64,
+    pub indels: u64,
+    pub times: StageTimes,
+}
+
+/// Calls the chunks of the genome that hold a target (every chunk without targets) in
+/// parallel, from `source`, and writes their records in order to the gVCF (or VCF) `path`
+/// with `header_text`; the file and its index appear only when complete. Indel likelihoods run
+/// on `backend`.
+#[allow(clippy::too_many_arguments)]
+pub fn call_to_file(
     reference: &Reference,
-    records: &[AlignedRead],
+    source: &dyn ReadSource,
+    targets: Option<&[Interval]>,
     params: &CallParams,
     backend: &dyn Backend,
-) -> Result<Vec<Vec<Record>>> {
-    // Records are coordinate-sorted: each contig's placed reads are one contiguous slice.
-    let mut slices = Vec::with_capacity(reference.contigs.len());
-    let mut start = 0;
-    for c in 0..reference.contigs.len() as u32 {
-        let len = records[start..].partition_point(|r| r.contig == Some(c));
-        slices.push(&records[start..start + len]);
-        start += len;
+    path: &Path,
+    header_text: &str,
+    mode: OutputMode,
+) -> Result<CallSummary> {
+    let lens: Vec<u64> = reference.contigs.iter().map(|c| c.len()).collect();
+    let chunks = regions::chunks(&lens, targets, params.chunk_len);
+    let mut writer = crate::io::gvcf::Writer::create(path, header_text, mode)?;
+    let mut summary = CallSummary::default();
+    // Waves of chunks keep a bounded number of chunk results in memory while writing in order.
+    let wave = rayon::current_num_threads().max(1) * 4;
+    for group in chunks.chunks(wave) {
+        let results: Vec<Result<(Vec<Record>, StageTimes)>> = group
+            .par_iter()
+            .map(|chunk| {
+                let mut times = StageTimes {
+                    chunks: 1,
+                    ..StageTimes::default()
+                };
+                let t = Instant::now();
+                let mut reads = Vec::new();
+                source.fetch(
+                    chunk.contig,
+                    chunk.lead_start(),
+                    chunk.end + regions::TAIL,
+                    &mut reads,
+                )?;
+                times.fetch = t.elapsed();
+                times.reads = reads.len() as u64;
+                let contig = &reference.contigs[chunk.contig].codes;
+                let records = call_chunk(contig, chunk, &reads, params, backend, &mut times)?;
+                Ok((records, times))
+            })
+            .collect();
+        for (chunk, result) in group.iter().zip(results) {
+            let (records, times) = result?;
+            let t = Instant::now();
+            let (snps, indels) = count_variants(&records);
+            summary.snps += snps;
+            summary.indels += indels;
+            let contig = &reference.contigs[chunk.contig];
+            writer.push(&contig.name, &contig.codes, &records)?;
+            summary.times.add(&times);
+            summary.times.write += t.elapsed();
+        }
     }
-    reference
-        .contigs
-        .par_iter()
-        .zip(slices)
-        .map(|(contig, reads)| call_contig(&contig.codes, reads, params, backend))
-        .collect()
+    let t = Instant::now();
+    writer.finish(reference)?;
+    summary.times.write += t.elapsed();
+    Ok(summary)
 }
 
 /// Writes coordinate-sorted records as CRAM when `path` ends in `.cram`, else as BAM, with
@@ -306,9 +399,9 @@ pub fn write_alignments(
 }
 
 /// Counts SNP and indel records that pass.
-pub fn count_variants(records: &[Vec<Record>]) -> (u64, u64) {
+pub fn count_variants(records: &[Record]) -> (u64, u64) {
     let (mut snps, mut indels) = (0, 0);
-    for r in records.iter().flatten() {
+    for r in records {
         if let Record::Variant(v) = r {
             if !v.filter_pass {
                 continue;
@@ -368,21 +461,14 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
     };
     let outputs = cfg.outputs();
     pool.install(|| -> Result<()> {
-        let records = match align_to_file(
+        let in_memory = align_to_file(
             &cfg.align,
             &reference,
             backend.clone(),
             &outputs.alignments,
             &mut summary,
-        )? {
-            Some(records) => records,
-            None => crate::io::bam::read(&outputs.alignments, &reference)?,
-        };
-        let calls = call_records(&reference, &records, &cfg.call, backend.as_ref())?;
-        let (snps, indels) = count_variants(&calls);
-        summary.snps = snps;
-        summary.indels = indels;
-        let mode = crate::call::OutputMode::Gvcf;
+        )?;
+        let mode = OutputMode::Gvcf;
         let text = crate::io::gvcf::header(
             &reference,
             &cfg.sample,
@@ -390,7 +476,28 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
             mode,
             &cfg.align.command_line,
         );
-        crate::io::gvcf::write(&outputs.gvcf, &reference, &text, &calls, mode)
+        let call = |source: &dyn ReadSource| {
+            call_to_file(
+                &reference,
+                source,
+                None,
+                &cfg.call,
+                backend.as_ref(),
+                &outputs.gvcf,
+                &text,
+                mode,
+            )
+        };
+        let called = match in_memory {
+            Some(records) => call(&SortedReads::new(&records, reference.contigs.len()))?,
+            None => call(&crate::io::bam::IndexedBam::open(
+                &outputs.alignments,
+                &reference,
+            )?)?,
+        };
+        summary.snps = called.snps;
+        summary.indels = called.indels;
+        Ok(())
     })?;
     summary.seconds = t0.elapsed().as_secs_f64();
     Ok(summary)

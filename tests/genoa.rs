@@ -5,6 +5,7 @@ mod genoa {
     pub mod align;
     pub mod backends;
     pub mod bad_input;
+    pub mod call;
     pub mod common;
     pub mod formats;
     pub mod pair_hmm;

@@ -39,6 +39,8 @@ pub struct Variant {
     pub reference: Vec<u8>,
     pub alt: Vec<u8>,
     pub filter_pass: bool,
+    /// RMS mapping quality of the reads over the first base (`MQ`).
+    pub mq: f64,
     pub genotyped: Genotyped,
 }
 
@@ -58,6 +60,16 @@ pub struct Block {
 pub enum Record {
     Variant(Variant),
     Block(Block),
+}
+
+impl Record {
+    /// First base (0-based).
+    pub fn start(&self) -> u64 {
+        match self {
+            Record::Variant(v) => v.pos,
+            Record::Block(b) => b.start,
+        }
+    }
 }
 
 /// Builds the record list of one contig from sites handed in position order.

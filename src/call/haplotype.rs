@@ -45,15 +45,35 @@ pub fn haplotypes(contig: &[u8], pos: u64, indel: &Indel) -> (Vec<u8>, Vec<u8>, 
     (reference, alt, w0, w1)
 }
 
-/// The part of `read` aligned inside `[w0, w1)`: a query range (soft clips excluded;
-/// insertions inside the window included), or `None` if no base is.
+/// The part of `read` that falls inside `[w0, w1)`: a query range (insertions inside the
+/// window included), or `None` if no base does. Soft-clipped bases count as if aligned
+/// without gaps next to the aligned part, as HaplotypeCaller reverts soft clips: an aligner
+/// clips a read end that holds an indel, and those bases are evidence for it.
 pub fn clip_to_window(read: &AlignedRead, w0: u64, w1: u64) -> Option<(usize, usize)> {
     let (mut qi, mut ri) = (0usize, read.pos);
     let (mut first, mut last) = (usize::MAX, 0usize);
-    for &(op, n) in &read.cigar.0 {
+    let ops = &read.cigar.0;
+    for (k, &(op, n)) in ops.iter().enumerate() {
         let n = n as usize;
         match op {
-            CigarOp::SoftClip => qi += n,
+            CigarOp::SoftClip => {
+                // A leading clip ends where the alignment starts; a trailing one starts where
+                // it ends.
+                let r0 = if k == 0 {
+                    ri.checked_sub(n as u64)
+                } else {
+                    Some(ri)
+                };
+                if let Some(r0) = r0 {
+                    let lo = w0.saturating_sub(r0).min(n as u64) as usize;
+                    let hi = w1.saturating_sub(r0).min(n as u64) as usize;
+                    if lo < hi {
+                        first = first.min(qi + lo);
+                        last = last.max(qi + hi);
+                    }
+                }
+                qi += n;
+            }
             CigarOp::Match => {
                 // Bases qi + t on reference ri + t.
                 let lo = w0.saturating_sub(ri).min(n as u64) as usize;
@@ -213,7 +233,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_are_cut_to_the_window_without_soft_clips() {
+    fn reads_are_cut_to_the_window_soft_clips_included() {
         use CigarOp::*;
         let seq = vec![b'A'; 40];
         // 5S 20M 2I 13M from 100: bases 5..25 on 100..120, insertion before 120, 27..40 on
@@ -223,11 +243,13 @@ mod tests {
             &[(SoftClip, 5), (Match, 20), (Ins, 2), (Match, 13)],
             &seq,
         );
-        assert_eq!(clip_to_window(&r, 0, 1000), Some((5, 40)));
+        assert_eq!(clip_to_window(&r, 0, 1000), Some((0, 40)));
+        assert_eq!(clip_to_window(&r, 97, 1000), Some((2, 40))); // clipped bases on 95..100
         assert_eq!(clip_to_window(&r, 110, 125), Some((15, 32)));
         assert_eq!(clip_to_window(&r, 120, 121), Some((27, 28))); // insertion on the edge: out
         assert_eq!(clip_to_window(&r, 133, 200), None);
-        assert_eq!(clip_to_window(&r, 0, 100), None);
+        assert_eq!(clip_to_window(&r, 0, 100), Some((0, 5))); // only the clipped bases
+        assert_eq!(clip_to_window(&r, 0, 95), None);
     }
 
     #[test]

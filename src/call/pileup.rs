@@ -47,6 +47,10 @@ pub struct Site {
     /// Reads aligned without a gap across this base and the next (reference support for an
     /// indel anchored here).
     pub span: u32,
+    /// Filtered reads aligned over this base (bases below the quality threshold included) and
+    /// the sum of their squared MAPQs (for the RMS mapping quality, `MQ`).
+    pub reads: u32,
+    pub mapq_sq: u64,
     /// Indels anchored at this base with their read counts, sorted by allele.
     pub indels: Vec<(Indel, u32)>,
 }
@@ -55,6 +59,14 @@ impl Site {
     /// Filtered base depth.
     pub fn depth(&self) -> u32 {
         self.counts.iter().sum()
+    }
+    /// Root mean square MAPQ of the reads over this base (0 without reads).
+    pub fn rms_mapq(&self) -> f64 {
+        if self.reads == 0 {
+            0.0
+        } else {
+            (self.mapq_sq as f64 / f64::from(self.reads)).sqrt()
+        }
     }
     /// The most observed non-reference base (lowest code on ties), if observed at all.
     pub fn best_alt(&self, ref_base: u8) -> Option<u8> {
@@ -99,7 +111,8 @@ pub struct Pileup {
 }
 
 impl Pileup {
-    pub fn new(params: &CallParams) -> Self {
+    /// A pileup whose first site is `start` (bases of reads before it are ignored).
+    pub fn new(params: &CallParams, start: u64) -> Self {
         let table = (0..=93u8)
             .map(|q| {
                 let e = crate::genome::phred_to_error(q).min(0.75);
@@ -111,7 +124,7 @@ impl Pileup {
             })
             .collect();
         Pileup {
-            start: 0,
+            start,
             sites: VecDeque::new(),
             min_mapq: params.min_mapq,
             min_base_quality: params.min_base_quality,
@@ -131,6 +144,7 @@ impl Pileup {
         }
     }
 
+    /// The site at `pos` (`pos >= self.start`).
     fn site(&mut self, pos: u64) -> &mut Site {
         let k = (pos - self.start) as usize;
         if k >= self.sites.len() {
@@ -146,21 +160,26 @@ impl Pileup {
         {
             return;
         }
-        debug_assert!(read.pos >= self.start);
         let (mut qi, mut ri) = (0usize, read.pos);
+        let start = self.start;
+        let mapq_sq = u64::from(read.mapq) * u64::from(read.mapq);
         let ops = &read.cigar.0;
         for (k, &(op, n)) in ops.iter().enumerate() {
             let n64 = u64::from(n);
             match op {
                 CigarOp::SoftClip => qi += n as usize,
                 CigarOp::Match => {
-                    for t in 0..n as usize {
+                    // Bases before the window's first site are not counted.
+                    let skip = start.saturating_sub(ri).min(n64) as usize;
+                    for t in skip..n as usize {
                         let b = base_code(read.seq[qi + t]);
                         let q = read.qual[qi + t].min(read.mapq).min(93);
                         let pos = ri + t as u64;
                         let entry = self.table[q as usize];
                         let ok = b < 4 && q >= self.min_base_quality;
                         let site = self.site(pos);
+                        site.reads += 1;
+                        site.mapq_sq += mapq_sq;
                         if ok {
                             let b = b as usize;
                             site.counts[b] += 1;
@@ -191,7 +210,7 @@ impl Pileup {
                                     .collect(),
                             )
                         };
-                        if ri > 0 && (ri as usize) <= contig.len() {
+                        if ri > start && (ri as usize) <= contig.len() {
                             self.site(ri - 1).add_indel(indel);
                         }
                     }

@@ -150,14 +150,29 @@ fn open(
     Ok((reader, header))
 }
 
-/// Reads an aligned BAM into genoa records. Every `@SQ` must name a contig of `reference` with
-/// the same length (and the same MD5 where the header carries one); records must be in
-/// coordinate order.
-pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<Vec<AlignedRead>> {
-    use noodles::sam::alignment::record::cigar::op::Kind as K;
+/// Appends a SAM CIGAR operation to genoa's CIGAR (`=`/`X` as matches, `N` as a deletion; hard
+/// clips and padding dropped).
+fn push_op(cigar: &mut Cigar, op: Op) {
+    let len = op.len() as u32;
+    match op.kind() {
+        Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => {
+            cigar.push(CigarOp::Match, len)
+        }
+        Kind::Insertion => cigar.push(CigarOp::Ins, len),
+        Kind::Deletion | Kind::Skip => cigar.push(CigarOp::Del, len),
+        Kind::SoftClip => cigar.push(CigarOp::SoftClip, len),
+        Kind::HardClip | Kind::Pad => {}
+    }
+}
+
+/// Maps the header's reference ids to `reference`'s contig indexes. Every `@SQ` must name a
+/// contig of `reference` with the same length (and the same MD5 where the header has one).
+fn contig_map(
+    path: &Path,
+    header: &sam::Header,
+    reference: &crate::io::reference::Reference,
+) -> Result<Vec<u32>> {
     use noodles::sam::header::record::value::map::reference_sequence::tag::MD5_CHECKSUM;
-    let (mut reader, header) = open(path)?;
-    // Map header reference ids to reference contig indexes.
     let mut id_map = Vec::with_capacity(header.reference_sequences().len());
     for (name, sq) in header.reference_sequences() {
         let name = name.to_string();
@@ -194,6 +209,207 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
         }
         id_map.push(idx as u32);
     }
+    Ok(id_map)
+}
+
+/// A coordinate-sorted, indexed BAM read region by region (the caller's input). The header
+/// is checked against the reference once; the index is loaded once and shared; every fetch
+/// opens its own reader, so chunks are fetched in parallel.
+pub struct IndexedBam {
+    path: PathBuf,
+    header: sam::Header,
+    index: BinIndex,
+    /// Reference contig index → the BAM's reference id.
+    bam_id: Vec<Option<usize>>,
+    /// Reference contig lengths.
+    lens: Vec<u64>,
+}
+
+enum BinIndex {
+    Bai(bam::bai::Index),
+    Csi(noodles::csi::Index),
+}
+
+impl IndexedBam {
+    /// Opens `path` and its index (`path.bai`, `path.csi`, or the `.bai` that replaces
+    /// `.bam`). A BAM without an index is an error saying how to make one.
+    pub fn open(path: &Path, reference: &crate::io::reference::Reference) -> Result<IndexedBam> {
+        let (_, header) = open(path)?;
+        let id_map = contig_map(path, &header, reference)?;
+        let mut bam_id = vec![None; reference.contigs.len()];
+        for (id, &c) in id_map.iter().enumerate() {
+            bam_id[c as usize] = Some(id);
+        }
+        let candidates = [
+            crate::io::with_suffix(path, ".bai"),
+            crate::io::with_suffix(path, ".csi"),
+            path.with_extension("bai"),
+        ];
+        let found = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
+            Error::input(
+                path,
+                "no index (.bai or .csi) beside it; make one with `samtools index`",
+            )
+        })?;
+        let bad_index =
+            |e: std::io::Error| Error::input(found, format!("not a readable BAM index: {e}"));
+        let index = if found.extension().is_some_and(|e| e == "csi") {
+            BinIndex::Csi(noodles::csi::fs::read(found).map_err(bad_index)?)
+        } else {
+            BinIndex::Bai(bam::bai::fs::read(found).map_err(bad_index)?)
+        };
+        // An index older than its BAM most likely describes another file.
+        let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if let (Some(b), Some(i)) = (mtime(path), mtime(found))
+            && i + std::time::Duration::from_secs(1) < b
+        {
+            return Err(Error::input(
+                found,
+                format!(
+                    "is older than {}; re-index it with `samtools index`",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(IndexedBam {
+            path: path.to_path_buf(),
+            header,
+            index,
+            bam_id,
+            lens: reference.contigs.iter().map(|c| c.len()).collect(),
+        })
+    }
+
+    /// Appends to `out` every record placed on reference contig `contig` that overlaps
+    /// `[start, end)` (0-based), in file (coordinate) order.
+    pub fn fetch(
+        &self,
+        contig: usize,
+        start: u64,
+        end: u64,
+        out: &mut Vec<AlignedRead>,
+    ) -> Result<()> {
+        let Some(id) = self.bam_id.get(contig).copied().flatten() else {
+            return Ok(()); // the BAM has no reads on a contig its header does not list
+        };
+        let name = self
+            .header
+            .reference_sequences()
+            .get_index(id)
+            .map(|(n, _)| n.clone());
+        let Some(name) = name else { return Ok(()) };
+        let (Some(beg), Some(last)) = (
+            Position::new(start as usize + 1),
+            Position::new(end.max(start + 1) as usize),
+        ) else {
+            return Ok(());
+        };
+        let region = noodles::core::Region::new(name.clone(), beg..=last);
+        let (mut reader, _) = open(&self.path)?;
+        let io_err = |e: std::io::Error| {
+            Error::input(
+                &self.path,
+                format!("reading {name}:{}-{}: {e}", start + 1, end),
+            )
+        };
+        let query: Box<dyn Iterator<Item = std::io::Result<bam::Record>>> = match &self.index {
+            BinIndex::Bai(i) => Box::new(
+                reader
+                    .query(&self.header, i, &region)
+                    .map_err(io_err)?
+                    .records(),
+            ),
+            BinIndex::Csi(i) => Box::new(
+                reader
+                    .query(&self.header, i, &region)
+                    .map_err(io_err)?
+                    .records(),
+            ),
+        };
+        let mut last_pos = 0u64;
+        for rec in query {
+            let rec = rec.map_err(io_err)?;
+            let pos = match rec.alignment_start() {
+                Some(p) => usize::from(p.map_err(io_err)?) as u64 - 1,
+                None => continue,
+            };
+            let rec_err = |message: String| {
+                Error::input(
+                    &self.path,
+                    format!(
+                        "record {} at {name}:{}: {message}",
+                        rec.name().map(|n| n.to_string()).unwrap_or_default(),
+                        pos + 1
+                    ),
+                )
+            };
+            if pos < last_pos {
+                return Err(rec_err("records are not sorted by coordinate".into()));
+            }
+            last_pos = pos;
+            let mut cigar = Cigar::default();
+            for op in rec.cigar().iter() {
+                push_op(&mut cigar, op.map_err(|e| rec_err(e.to_string()))?);
+            }
+            let seq: Vec<u8> = rec.sequence().iter().collect();
+            let mut qual: Vec<u8> = rec.quality_scores().as_ref().to_vec();
+            if qual.is_empty() || qual.iter().all(|&q| q == 0xff) {
+                // Missing qualities (`*`): assume Q20 rather than trusting the bases fully.
+                qual.clear();
+                qual.resize(seq.len(), 20);
+            }
+            let flags = u16::from(rec.flags());
+            if flags & crate::align::record::UNMAPPED != 0 {
+                continue;
+            }
+            if cigar.query_len() as usize != seq.len() {
+                return Err(rec_err(format!(
+                    "CIGAR covers {} bases but the read has {}",
+                    cigar.query_len(),
+                    seq.len()
+                )));
+            }
+            if qual.len() != seq.len() {
+                return Err(rec_err(format!(
+                    "quality length {} != sequence length {}",
+                    qual.len(),
+                    seq.len()
+                )));
+            }
+            if pos + u64::from(cigar.reference_len()) > self.lens[contig] {
+                return Err(rec_err(format!(
+                    "alignment runs past the end of its {}-bp contig",
+                    self.lens[contig]
+                )));
+            }
+            out.push(AlignedRead {
+                name: String::new(),
+                flags,
+                contig: Some(contig as u32),
+                pos,
+                mapq: rec.mapping_quality().map_or(255, u8::from),
+                cigar,
+                mate_contig: None,
+                mate_pos: 0,
+                tlen: 0,
+                seq,
+                qual,
+                nm: 0,
+                md: String::new(),
+                mate_cigar: None,
+                sa: None,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Reads an aligned BAM into genoa records. Every `@SQ` must name a contig of `reference` with
+/// the same length (and the same MD5 where the header carries one); records must be in
+/// coordinate order.
+pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<Vec<AlignedRead>> {
+    let (mut reader, header) = open(path)?;
+    let id_map = contig_map(path, &header, reference)?;
     let mut out = Vec::new();
     let mut last = (0usize, 0u64);
     for (n, result) in reader.record_bufs(&header).enumerate() {
@@ -227,17 +443,8 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
             last = (id, pos);
         }
         let mut cigar = Cigar::default();
-        for op in rec.cigar().as_ref() {
-            let len = op.len() as u32;
-            match op.kind() {
-                K::Match | K::SequenceMatch | K::SequenceMismatch => {
-                    cigar.push(CigarOp::Match, len)
-                }
-                K::Insertion => cigar.push(CigarOp::Ins, len),
-                K::Deletion | K::Skip => cigar.push(CigarOp::Del, len),
-                K::SoftClip => cigar.push(CigarOp::SoftClip, len),
-                K::HardClip | K::Pad => {}
-            }
+        for &op in rec.cigar().as_ref() {
+            push_op(&mut cigar, op);
         }
         let seq: Vec<u8> = rec.sequence().as_ref().to_vec();
         let mut qual: Vec<u8> = rec.quality_scores().as_ref().to_vec();

@@ -51,6 +51,10 @@ pub fn header(
         ));
     }
     h.push_str("##INFO=<ID=DP,Number=1,Type=Integer,Description=\"Approximate read depth; some reads may have been filtered\">\n");
+    h.push_str("##INFO=<ID=MQ,Number=1,Type=Float,Description=\"RMS Mapping Quality\">\n");
+    h.push_str(
+        "##INFO=<ID=QD,Number=1,Type=Float,Description=\"Variant Confidence/Quality by Depth\">\n",
+    );
     if gvcf {
         h.push_str(
             "##INFO=<ID=END,Number=1,Type=Integer,Description=\"Stop position of the interval\">\n",
@@ -124,15 +128,21 @@ pub fn format_record(
             reference,
             alt,
             filter_pass,
+            mq,
             genotyped: g,
         }) => {
+            let qd = if g.dp > 0 {
+                g.qual / f64::from(g.dp)
+            } else {
+                0.0
+            };
             let (non_ref, ad, pl) = match mode {
                 OutputMode::Gvcf => (",<NON_REF>", &g.ad[..], &g.pl[..]),
                 OutputMode::Variants => ("", &g.ad[..2], &g.pl[..3]),
             };
             writeln!(
                 line,
-                "{chrom}\t{}\t.\t{}\t{}{non_ref}\t{:.2}\t{}\tDP={}\tGT:AD:DP:GQ:PL\t{}/{}:{}:{}:{}:{}",
+                "{chrom}\t{}\t.\t{}\t{}{non_ref}\t{:.2}\t{}\tDP={};MQ={mq:.2};QD={qd:.2}\tGT:AD:DP:GQ:PL\t{}/{}:{}:{}:{}:{}",
                 pos + 1,
                 alleles(reference),
                 alleles(alt),
@@ -156,36 +166,57 @@ pub fn index_path(gvcf: &Path, max_contig_len: u64) -> PathBuf {
     crate::io::with_suffix(gvcf, if long { ".csi" } else { ".tbi" })
 }
 
-/// Writes the gVCF (`records[c]` are the records of contig `c`) and its index; both appear
-/// under their final names only when complete.
-pub fn write(
-    path: &Path,
-    reference: &Reference,
-    header_text: &str,
-    records: &[Vec<Record>],
+/// A gVCF being written: records are added contig by contig, in order; the file and its
+/// index appear under their final names only when `finish` succeeds.
+pub struct Writer {
+    data: Pending,
+    w: bgzf::io::Writer<std::fs::File>,
+    line: String,
     mode: OutputMode,
-) -> Result<()> {
-    let io_err = |e: std::io::Error| Error::io(path, e);
-    let data = Pending::new(path);
-    let mut w = bgzf::io::Writer::new(data.create()?);
-    w.write_all(header_text.as_bytes()).map_err(io_err)?;
-    let mut line = String::new();
-    for (contig, recs) in reference.contigs.iter().zip(records) {
-        for r in recs {
-            format_record(&contig.name, &contig.codes, r, mode, &mut line);
-            w.write_all(line.as_bytes()).map_err(io_err)?;
-        }
+}
+
+impl Writer {
+    /// Starts `path` with `header_text`.
+    pub fn create(path: &Path, header_text: &str, mode: OutputMode) -> Result<Writer> {
+        let data = Pending::new(path);
+        let mut w = bgzf::io::Writer::new(data.create()?);
+        w.write_all(header_text.as_bytes())
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Writer {
+            data,
+            w,
+            line: String::new(),
+            mode,
+        })
     }
-    w.try_finish().map_err(io_err)?;
-    let index = Pending::new(index_path(path, reference.max_len()));
-    let index_err = |e| Error::io(index.path(), e);
-    match noodles::vcf::fs::index(data.tmp_path()).map_err(index_err)? {
-        noodles::vcf::Index::Tabix(t) => {
-            noodles::tabix::fs::write(index.tmp_path(), &t).map_err(index_err)?
+
+    /// Appends records of the contig named `chrom` (bases `contig`).
+    pub fn push(&mut self, chrom: &str, contig: &[u8], records: &[Record]) -> Result<()> {
+        for r in records {
+            format_record(chrom, contig, r, self.mode, &mut self.line);
+            self.w
+                .write_all(self.line.as_bytes())
+                .map_err(|e| Error::io(self.data.path(), e))?;
         }
-        noodles::vcf::Index::Csi(c) => {
-            noodles::csi::fs::write(index.tmp_path(), &c).map_err(index_err)?
-        }
+        Ok(())
     }
-    crate::io::atomic::commit_all(vec![data, index])
+
+    /// Completes the file, indexes it and moves both to their final names.
+    pub fn finish(self, reference: &Reference) -> Result<()> {
+        let Writer { data, mut w, .. } = self;
+        let path = data.path().to_path_buf();
+        w.try_finish().map_err(|e| Error::io(&path, e))?;
+        drop(w);
+        let index = Pending::new(index_path(&path, reference.max_len()));
+        let index_err = |e| Error::io(index.path(), e);
+        match noodles::vcf::fs::index(data.tmp_path()).map_err(index_err)? {
+            noodles::vcf::Index::Tabix(t) => {
+                noodles::tabix::fs::write(index.tmp_path(), &t).map_err(index_err)?
+            }
+            noodles::vcf::Index::Csi(c) => {
+                noodles::csi::fs::write(index.tmp_path(), &c).map_err(index_err)?
+            }
+        }
+        crate::io::atomic::commit_all(vec![data, index])
+    }
 }

@@ -333,3 +333,58 @@ fn truncated_index_is_refused() {
         "{err}"
     );
 }
+
+/// `genoa call` on `bam` against the demo reference into `OUT/x.g.vcf.gz` with `extra`
+/// arguments; stderr after [`check_failure`].
+fn call_failing(c: &Case, bam: &Path, extra: &[&str]) -> String {
+    let out = c.out();
+    std::fs::create_dir_all(&out).unwrap();
+    let gvcf = out.join("x.g.vcf.gz");
+    let reference = demo_dir().join("ref.fa");
+    let mut args = vec![
+        "call",
+        "-r",
+        reference.to_str().unwrap(),
+        "-i",
+        bam.to_str().unwrap(),
+        "-o",
+        gvcf.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    check_failure(&genoa(&args), &out)
+}
+
+#[test]
+fn call_needs_an_index_and_valid_regions() {
+    let bam = demo_run("formats", &[]).join("SAMPLE.bam");
+    let c = Case::new();
+    // A BAM without its index.
+    let lonely = c.path("lonely.bam");
+    std::fs::copy(&bam, &lonely).unwrap();
+    let err = call_failing(&c, &lonely, &[]);
+    assert!(
+        err.contains("lonely.bam: no index (.bai or .csi) beside it"),
+        "{err}"
+    );
+    // Regions naming an unknown contig, or inverted.
+    let err = call_failing(&c, &bam, &["--region", "chr1:1-100"]);
+    assert!(
+        err.contains("--region chr1:1-100: contig chr1 is not in the reference"),
+        "{err}"
+    );
+    let err = call_failing(&c, &bam, &["--region", "NC_001416.1:500-100"]);
+    assert!(err.contains("begins after it ends"), "{err}");
+    // A BED line with an unknown contig or coordinates past the contig's end.
+    let bed = c.write("t.bed", b"NC_001416.1\t0\t100\n\nchrX\t5\t10\n");
+    let err = call_failing(&c, &bam, &["--regions", bed.to_str().unwrap()]);
+    assert!(
+        err.contains("t.bed: record 2 (line 3): contig chrX is not in the reference"),
+        "{err}"
+    );
+    let bed = c.write("u.bed", b"NC_001416.1\t0\t99999\n");
+    let err = call_failing(&c, &bam, &["--regions", bed.to_str().unwrap()]);
+    assert!(
+        err.contains("u.bed: record 1 (line 1): interval 0-99999 is not within"),
+        "{err}"
+    );
+}

@@ -1,0 +1,173 @@
+//! `genoa call` on the demo run's BAM: the chunk grid, target regions and shards, threads.
+
+use std::path::{Path, PathBuf};
+
+use super::common::{demo_dir, demo_run, genoa, tool_lines};
+
+/// Length of the demo's one contig (lambda phage).
+const LAMBDA_LEN: u64 = 48_502;
+
+fn bam() -> PathBuf {
+    demo_run("formats", &[]).join("SAMPLE.bam")
+}
+
+/// `genoa call` on the demo BAM into `out` with `extra` arguments; the record lines.
+fn call(out: &Path, extra: &[&str]) -> Vec<String> {
+    let reference = demo_dir().join("ref.fa");
+    let bam = bam();
+    let mut args = vec![
+        "call",
+        "-r",
+        reference.to_str().unwrap(),
+        "-i",
+        bam.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = genoa(&args);
+    assert!(
+        o.status.success(),
+        "genoa {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    tool_lines("bcftools", &["view", "-H", out.to_str().unwrap()])
+}
+
+/// (start, end) of a record line, 1-based inclusive (END for blocks, REF length otherwise).
+fn span(line: &str) -> (u64, u64) {
+    let f: Vec<&str> = line.split('\t').collect();
+    let pos: u64 = f[1].parse().unwrap();
+    let end = match f[7].strip_prefix("END=") {
+        Some(e) => e.split(';').next().unwrap().parse().unwrap(),
+        None => pos + f[3].len() as u64 - 1,
+    };
+    (pos, end)
+}
+
+/// Every base of the contig covered by exactly one record, in order.
+fn assert_tiles_the_contig(lines: &[String]) {
+    let mut next = 1u64;
+    for l in lines {
+        let (s, e) = span(l);
+        assert_eq!(s, next, "gap or overlap at {l}");
+        next = e + 1;
+    }
+    assert_eq!(next, LAMBDA_LEN + 1);
+}
+
+fn variants(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| !l.split('\t').nth(7).unwrap().starts_with("END="))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn regions_that_tile_the_genome_concatenate_to_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // A small grid so that region boundaries fall inside chunks and chunks have leads.
+    let grid = ["--chunk-len", "8000"];
+    let whole = call(&dir.path().join("whole.g.vcf.gz"), &grid);
+    assert_tiles_the_contig(&whole);
+    assert!(!variants(&whole).is_empty());
+    // Boundaries inside chunks, one on a grid point, and one inside a deletion or block.
+    let cuts = [1u64, 7_777, 16_001, 24_000, 31_313, LAMBDA_LEN + 1];
+    let mut joined = Vec::new();
+    for (k, w) in cuts.windows(2).enumerate() {
+        let region = format!("NC_001416.1:{}-{}", w[0], w[1] - 1);
+        let path = dir.path().join(format!("shard{k}.g.vcf.gz"));
+        let mut args = vec!["--region", region.as_str()];
+        args.extend_from_slice(&grid);
+        let part = call(&path, &args);
+        // A shard holds exactly the records that start inside it.
+        assert!(
+            part.iter().all(|l| (w[0]..w[1]).contains(&span(l).0)),
+            "{region}"
+        );
+        joined.extend(part);
+    }
+    assert_eq!(joined, whole);
+    // The same shards from a BED file (0-based, half-open), in one run.
+    let bed = dir.path().join("targets.bed");
+    std::fs::write(
+        &bed,
+        "track name=t\nNC_001416.1\t7776\t16000\n# comment\nNC_001416.1\t24000\t31312\n",
+    )
+    .unwrap();
+    let mut args = vec!["--regions", bed.to_str().unwrap()];
+    args.extend_from_slice(&grid);
+    let from_bed = call(&dir.path().join("bed.g.vcf.gz"), &args);
+    let expected: Vec<String> = whole
+        .iter()
+        .filter(|l| {
+            let s = span(l).0;
+            (7_777..16_001).contains(&s) || (24_001..31_313).contains(&s)
+        })
+        .cloned()
+        .collect();
+    assert_eq!(from_bed, expected);
+}
+
+#[test]
+fn threads_and_the_chunk_grid_do_not_change_the_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = call(
+        &dir.path().join("t1.g.vcf.gz"),
+        &["-@", "1", "--chunk-len", "5000"],
+    );
+    let four = call(
+        &dir.path().join("t4.g.vcf.gz"),
+        &["-@", "4", "--chunk-len", "5000"],
+    );
+    assert_eq!(one, four);
+    // Another grid only moves where reference blocks are cut: the variant records are the
+    // same and every base is still covered once.
+    let default_grid = call(&dir.path().join("d.g.vcf.gz"), &["-@", "3"]);
+    assert_tiles_the_contig(&one);
+    assert_tiles_the_contig(&default_grid);
+    assert_eq!(variants(&one), variants(&default_grid));
+    // `genoa run` calls through the same code path: its gVCF equals `genoa call` on its BAM.
+    let run = tool_lines(
+        "bcftools",
+        &[
+            "view",
+            "-H",
+            demo_run("formats", &[])
+                .join("SAMPLE.g.vcf.gz")
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    assert_eq!(run, default_grid);
+}
+
+#[test]
+fn variant_records_carry_mq_and_qd() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = call(&dir.path().join("x.g.vcf.gz"), &[]);
+    for l in variants(&lines) {
+        let f: Vec<&str> = l.split('\t').collect();
+        let info: Vec<(&str, &str)> = f[7]
+            .split(';')
+            .map(|kv| kv.split_once('=').unwrap())
+            .collect();
+        let get = |k: &str| -> f64 {
+            info.iter()
+                .find(|(key, _)| *key == k)
+                .unwrap_or_else(|| panic!("{k} missing: {l}"))
+                .1
+                .parse()
+                .unwrap()
+        };
+        let (qual, dp, mq, qd) = (
+            f[5].parse::<f64>().unwrap(),
+            get("DP"),
+            get("MQ"),
+            get("QD"),
+        );
+        assert!((20.0..=60.0).contains(&mq), "{l}");
+        assert!((qd - qual / dp).abs() < 0.01, "{l}");
+    }
+}
