@@ -64,7 +64,8 @@ pub struct CallArgs {
     /// Reference FASTA.
     #[arg(short = 'r', long = "reference")]
     pub reference: PathBuf,
-    /// Coordinate-sorted, indexed BAM (.bai or .csi beside it).
+    /// Coordinate-sorted, indexed BAM (.bai or .csi beside it) or CRAM (.crai beside it; decoded
+    /// against --reference).
     #[arg(short = 'i', long)]
     pub input: PathBuf,
     /// Output gVCF (.g.vcf.gz), or VCF with --output-mode variants; its index is written
@@ -237,10 +238,18 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
     } else {
         None
     };
-    let source = crate::io::bam::IndexedBam::open(&a.input, &reference)?;
+    let is_cram = a
+        .input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("cram"));
+    let source: Box<dyn pipeline::ReadSource> = if is_cram {
+        Box::new(crate::io::cram::IndexedCram::open(&a.input, &reference)?)
+    } else {
+        Box::new(crate::io::bam::IndexedBam::open(&a.input, &reference)?)
+    };
     let sample = match a.sample {
         Some(s) => s,
-        None => crate::io::bam::sample_name(&a.input)?.unwrap_or_else(|| {
+        None => source.sample().unwrap_or_else(|| {
             a.input
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -264,7 +273,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
     let summary = pool.install(|| {
         pipeline::call_to_file(
             &reference,
-            &source,
+            source.as_ref(),
             targets.as_deref(),
             &params,
             backend.as_ref(),

@@ -152,7 +152,7 @@ fn open(
 
 /// Appends a SAM CIGAR operation to genoa's CIGAR (`=`/`X` as matches, `N` as a deletion; hard
 /// clips and padding dropped).
-fn push_op(cigar: &mut Cigar, op: Op) {
+pub(crate) fn push_op(cigar: &mut Cigar, op: Op) {
     let len = op.len() as u32;
     match op.kind() {
         Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => {
@@ -165,9 +165,57 @@ fn push_op(cigar: &mut Cigar, op: Op) {
     }
 }
 
+/// A mapped read of the caller's input on `contig` (index, length) at 0-based `pos`, checked:
+/// the CIGAR, sequence and qualities agree and the alignment ends within the contig. Missing
+/// qualities (`*`) become Q20 rather than trusting the bases fully. The error is a message.
+pub(crate) fn placed_read(
+    (contig, contig_len): (usize, u64),
+    flags: u16,
+    pos: u64,
+    mapq: u8,
+    cigar: Cigar,
+    seq: Vec<u8>,
+    mut qual: Vec<u8>,
+) -> std::result::Result<AlignedRead, String> {
+    if qual.is_empty() || qual.iter().all(|&q| q == 0xff) {
+        qual.clear();
+        qual.resize(seq.len(), 20);
+    }
+    if cigar.query_len() as usize != seq.len() || qual.len() != seq.len() {
+        return Err(format!(
+            "CIGAR covers {} bases, the read has {} and {} qualities",
+            cigar.query_len(),
+            seq.len(),
+            qual.len()
+        ));
+    }
+    if pos + u64::from(cigar.reference_len()) > contig_len {
+        return Err(format!(
+            "alignment runs past the end of its {contig_len}-bp contig"
+        ));
+    }
+    Ok(AlignedRead {
+        name: String::new(),
+        flags,
+        contig: Some(contig as u32),
+        pos,
+        mapq,
+        cigar,
+        mate_contig: None,
+        mate_pos: 0,
+        tlen: 0,
+        seq,
+        qual,
+        nm: 0,
+        md: String::new(),
+        mate_cigar: None,
+        sa: None,
+    })
+}
+
 /// Maps the header's reference ids to `reference`'s contig indexes. Every `@SQ` must name a
 /// contig of `reference` with the same length (and the same MD5 where the header has one).
-fn contig_map(
+pub(crate) fn contig_map(
     path: &Path,
     header: &sam::Header,
     reference: &crate::io::reference::Reference,
@@ -280,6 +328,11 @@ impl IndexedBam {
         })
     }
 
+    /// The BAM's header.
+    pub fn header(&self) -> &sam::Header {
+        &self.header
+    }
+
     /// Appends to `out` every record placed on reference contig `contig` that overlaps
     /// `[start, end)` (0-based), in file (coordinate) order.
     pub fn fetch(
@@ -351,54 +404,20 @@ impl IndexedBam {
             for op in rec.cigar().iter() {
                 push_op(&mut cigar, op.map_err(|e| rec_err(e.to_string()))?);
             }
-            let seq: Vec<u8> = rec.sequence().iter().collect();
-            let mut qual: Vec<u8> = rec.quality_scores().as_ref().to_vec();
-            if qual.is_empty() || qual.iter().all(|&q| q == 0xff) {
-                // Missing qualities (`*`): assume Q20 rather than trusting the bases fully.
-                qual.clear();
-                qual.resize(seq.len(), 20);
-            }
             let flags = u16::from(rec.flags());
             if flags & crate::align::record::UNMAPPED != 0 {
                 continue;
             }
-            if cigar.query_len() as usize != seq.len() {
-                return Err(rec_err(format!(
-                    "CIGAR covers {} bases but the read has {}",
-                    cigar.query_len(),
-                    seq.len()
-                )));
-            }
-            if qual.len() != seq.len() {
-                return Err(rec_err(format!(
-                    "quality length {} != sequence length {}",
-                    qual.len(),
-                    seq.len()
-                )));
-            }
-            if pos + u64::from(cigar.reference_len()) > self.lens[contig] {
-                return Err(rec_err(format!(
-                    "alignment runs past the end of its {}-bp contig",
-                    self.lens[contig]
-                )));
-            }
-            out.push(AlignedRead {
-                name: String::new(),
+            let read = placed_read(
+                (contig, self.lens[contig]),
                 flags,
-                contig: Some(contig as u32),
                 pos,
-                mapq: rec.mapping_quality().map_or(255, u8::from),
+                rec.mapping_quality().map_or(255, u8::from),
                 cigar,
-                mate_contig: None,
-                mate_pos: 0,
-                tlen: 0,
-                seq,
-                qual,
-                nm: 0,
-                md: String::new(),
-                mate_cigar: None,
-                sa: None,
-            });
+                rec.sequence().iter().collect(),
+                rec.quality_scores().as_ref().to_vec(),
+            );
+            out.push(read.map_err(rec_err)?);
         }
         Ok(())
     }
@@ -518,12 +537,17 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
 
 /// `SM` of the first read group of a BAM's header, if any.
 pub fn sample_name(path: &Path) -> Result<Option<String>> {
-    use noodles::sam::header::record::value::map::read_group::tag::SAMPLE;
     let (_, header) = open(path)?;
-    Ok(header
+    Ok(header_sample(&header))
+}
+
+/// `SM` of the first read group of a SAM header, if any.
+pub fn header_sample(header: &sam::Header) -> Option<String> {
+    use noodles::sam::header::record::value::map::read_group::tag::SAMPLE;
+    header
         .read_groups()
         .values()
-        .find_map(|rg| rg.other_fields().get(&SAMPLE).map(|s| s.to_string())))
+        .find_map(|rg| rg.other_fields().get(&SAMPLE).map(|s| s.to_string()))
 }
 
 #[cfg(test)]

@@ -118,3 +118,130 @@ fn build_index(path: &Path, repo: &fasta::Repository) -> std::io::Result<cram::c
     }
     Ok(index)
 }
+
+/// A coordinate-sorted CRAM with its `.crai`, read region by region against the reference
+/// (the caller's input), as `bam::IndexedBam` reads a BAM.
+pub struct IndexedCram {
+    path: PathBuf,
+    header: sam::Header,
+    index: cram::crai::Index,
+    repo: fasta::Repository,
+    /// Reference contig index → the CRAM's reference id.
+    cram_id: Vec<Option<usize>>,
+    lens: Vec<u64>,
+}
+
+impl IndexedCram {
+    /// Opens `path` and its index (`path.crai`); the header's contigs must match `reference`.
+    pub fn open(path: &Path, reference: &Reference) -> Result<IndexedCram> {
+        let repo = repository(reference)?;
+        let mut reader = cram::io::reader::Builder::default()
+            .set_reference_sequence_repository(repo.clone())
+            .build_from_path(path)
+            .map_err(|e| Error::io(path, e))?;
+        let header = reader
+            .read_header()
+            .map_err(|e| Error::input(path, format!("not a readable CRAM header: {e}")))?;
+        let id_map = crate::io::bam::contig_map(path, &header, reference)?;
+        let mut cram_id = vec![None; reference.contigs.len()];
+        for (id, &c) in id_map.iter().enumerate() {
+            cram_id[c as usize] = Some(id);
+        }
+        let crai = index_path(path);
+        if !crai.is_file() {
+            return Err(Error::input(
+                path,
+                "no index (.crai) beside it; make one with `samtools index`",
+            ));
+        }
+        let index = cram::crai::fs::read(&crai)
+            .map_err(|e| Error::input(&crai, format!("not a readable CRAM index: {e}")))?;
+        Ok(IndexedCram {
+            path: path.to_path_buf(),
+            header,
+            index,
+            repo,
+            cram_id,
+            lens: reference.contigs.iter().map(|c| c.len()).collect(),
+        })
+    }
+
+    /// The CRAM's header.
+    pub fn header(&self) -> &sam::Header {
+        &self.header
+    }
+
+    /// Appends to `out` every mapped record on reference contig `contig` that overlaps
+    /// `[start, end)` (0-based), in file (coordinate) order.
+    pub fn fetch(
+        &self,
+        contig: usize,
+        start: u64,
+        end: u64,
+        out: &mut Vec<AlignedRead>,
+    ) -> Result<()> {
+        let Some(id) = self.cram_id.get(contig).copied().flatten() else {
+            return Ok(());
+        };
+        let Some((name, _)) = self.header.reference_sequences().get_index(id) else {
+            return Ok(());
+        };
+        let (Some(beg), Some(last)) = (
+            Position::new(start as usize + 1),
+            Position::new(end.max(start + 1) as usize),
+        ) else {
+            return Ok(());
+        };
+        let region = noodles::core::Region::new(name.clone(), beg..=last);
+        let io_err = |e: std::io::Error| {
+            Error::input(
+                &self.path,
+                format!("reading {name}:{}-{}: {e}", start + 1, end),
+            )
+        };
+        let mut reader = cram::io::reader::Builder::default()
+            .set_reference_sequence_repository(self.repo.clone())
+            .build_from_path(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        reader.read_header().map_err(io_err)?;
+        let query = reader
+            .query(&self.header, &self.index, &region)
+            .map_err(io_err)?;
+        for rec in query.records() {
+            let rec = rec.map_err(io_err)?;
+            let flags = u16::from(rec.flags());
+            let Some(pos) = rec.alignment_start() else {
+                continue;
+            };
+            if flags & crate::align::record::UNMAPPED != 0 {
+                continue;
+            }
+            let pos = usize::from(pos) as u64 - 1;
+            let rec_err = |message: String| {
+                Error::input(
+                    &self.path,
+                    format!(
+                        "record {} at {name}:{}: {message}",
+                        rec.name().map(|n| n.to_string()).unwrap_or_default(),
+                        pos + 1
+                    ),
+                )
+            };
+            let mut cigar = crate::genome::Cigar::default();
+            for &op in rec.cigar().as_ref() {
+                crate::io::bam::push_op(&mut cigar, op);
+            }
+            let read = crate::io::bam::placed_read(
+                (contig, self.lens[contig]),
+                flags,
+                pos,
+                rec.mapping_quality().map_or(255, u8::from),
+                cigar,
+                rec.sequence().as_ref().to_vec(),
+                rec.quality_scores().as_ref().to_vec(),
+            );
+            out.push(read.map_err(rec_err)?);
+        }
+        Ok(())
+    }
+}

@@ -366,6 +366,13 @@ fn call_needs_an_index_and_valid_regions() {
         err.contains("lonely.bam: no index (.bai or .csi) beside it"),
         "{err}"
     );
+    let lonely = c.path("lonely.cram");
+    std::fs::copy(demo_run("cram", &["--cram"]).join("SAMPLE.cram"), &lonely).unwrap();
+    let err = call_failing(&c, &lonely, &[]);
+    assert!(
+        err.contains("lonely.cram: no index (.crai) beside it"),
+        "{err}"
+    );
     // Regions naming an unknown contig, or inverted.
     let err = call_failing(&c, &bam, &["--region", "chr1:1-100"]);
     assert!(

@@ -171,3 +171,29 @@ fn variant_records_carry_mq_and_qd() {
         assert!((qd - qual / dp).abs() < 0.01, "{l}");
     }
 }
+
+#[test]
+fn a_cram_input_gives_the_records_of_its_bam() {
+    let dir = tempfile::tempdir().unwrap();
+    let cram = demo_run("cram", &["--cram"]).join("SAMPLE.cram");
+    let reference = demo_dir().join("ref.fa");
+    let out = dir.path().join("c.g.vcf.gz");
+    let o = genoa(&[
+        "call",
+        "-r",
+        reference.to_str().unwrap(),
+        "-i",
+        cram.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--chunk-len",
+        "9000",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let from_cram = tool_lines("bcftools", &["view", "-H", out.to_str().unwrap()]);
+    let from_bam = call(&dir.path().join("b.g.vcf.gz"), &["--chunk-len", "9000"]);
+    assert_eq!(from_cram, from_bam);
+    // The sample name comes from the CRAM's read group.
+    let header = tool_lines("bcftools", &["view", "-h", out.to_str().unwrap()]);
+    assert!(header.last().unwrap().ends_with("\tSAMPLE"), "{header:?}");
+}
