@@ -1,19 +1,21 @@
 //! Variant calling into gVCF records.
 //!
 //! Contigs are called in fixed grid chunks (`regions`), in parallel, each from the reads that
-//! overlap it: a streaming pileup over coordinate-sorted reads, one candidate SNP and one
-//! candidate indel per site, diploid genotype likelihoods over (REF, ALT, `<NON_REF>`) — SNPs
-//! from the pileup's base counts, indels from pair-HMM read × haplotype likelihoods
-//! (`haplotype`) — and GATK-style reference blocks banded by GQ.
+//! overlap it: a pileup over coordinate-sorted reads gives per-site statistics and candidates;
+//! active regions (every indel candidate, SNP candidates close together) are assembled into
+//! haplotypes and their events genotyped from read × haplotype likelihoods (`region`);
+//! isolated SNPs are genotyped from the pileup's exact base-count likelihoods (`genotype`);
+//! every other base goes into GATK-style reference blocks banded by GQ (`gvcf`).
 //!
-//! Not yet HaplotypeCaller-class (issue 6 is open): no active regions or local de Bruijn
-//! assembly (candidate indels come from the aligner's CIGARs), no multi-allelic sites, and
-//! one small `pair_hmm` batch per candidate indel instead of one per region.
+//! Not yet (issue 6 is open): multi-allelic records, dangling-end recovery in the assembly
+//! graph.
 
+pub mod assembly;
 pub mod genotype;
 pub mod gvcf;
 pub mod haplotype;
 pub mod pileup;
+pub mod region;
 pub mod regions;
 
 use std::time::{Duration, Instant};
@@ -21,12 +23,11 @@ use std::time::{Duration, Instant};
 use crate::align::AlignedRead;
 use crate::align::record::UNMAPPED;
 use crate::backend::Backend;
-use crate::call::genotype::{Genotyped, genotype_ref, genotype_snp};
+use crate::call::genotype::{genotype_ref, genotype_snp};
 use crate::call::gvcf::{BlockBuilder, Record, Variant};
-use crate::call::pileup::{Indel, Pileup, Site};
+use crate::call::pileup::{Pileup, Site};
 use crate::call::regions::Chunk;
-use crate::error::{Error, Result};
-use crate::kernel::pair_hmm::{HmmBatch, HmmResults};
+use crate::error::Result;
 
 /// What `genoa call` writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,46 +91,51 @@ impl Default for CallParams {
 pub struct StageTimes {
     /// Reading and decoding the reads of each chunk.
     pub fetch: Duration,
-    /// Pileup, SNP genotyping and reference blocks.
+    /// Pileup, active-region detection, isolated SNPs and reference blocks.
     pub pileup: Duration,
-    /// Indel haplotypes, read × haplotype likelihoods (`pair_hmm`) and indel genotyping.
+    /// De Bruijn assembly of the active regions.
+    pub assembly: Duration,
+    /// Haplotype-to-reference alignment (`banded_align`) and event extraction.
+    pub haplotype_align: Duration,
+    /// Read × haplotype likelihoods (`pair_hmm`).
     pub pair_hmm: Duration,
+    /// Genotyping the active regions' events.
+    pub genotype: Duration,
     /// Formatting and compressing the records.
     pub write: Duration,
-    /// Chunks called and reads fetched (with the lead and tail overlaps).
+    /// Chunks called, reads fetched (with the lead and tail overlaps), active regions.
     pub chunks: u64,
     pub reads: u64,
+    pub regions: u64,
+    /// Active regions whose assembly found no usable graph (pileup haplotypes only).
+    pub assembly_failed: u64,
 }
 
 impl StageTimes {
     pub fn add(&mut self, o: &StageTimes) {
         self.fetch += o.fetch;
         self.pileup += o.pileup;
+        self.assembly += o.assembly;
+        self.haplotype_align += o.haplotype_align;
         self.pair_hmm += o.pair_hmm;
+        self.genotype += o.genotype;
         self.write += o.write;
         self.chunks += o.chunks;
         self.reads += o.reads;
+        self.regions += o.regions;
+        self.assembly_failed += o.assembly_failed;
     }
 }
 
-/// What genotyping an indel needs besides the site: the chunk's reads, the backend that
-/// runs `pair_hmm`, reused buffers, and the first error.
-struct IndelContext<'a> {
-    reads: &'a [AlignedRead],
-    /// Longest reference span of any read (to find the reads overlapping a position).
-    max_span: u64,
-    backend: &'a dyn Backend,
-    batch: HmmBatch,
-    out: HmmResults,
-    error: Option<Error>,
-    hmm_time: Duration,
-}
+/// Bases past a chunk's end whose sites are computed too, so that an active region reaching
+/// over the end is detected and called whole, as the next chunk sees it.
+pub const SITES_PAST_END: u64 = 500;
 
 /// Calls one grid chunk (see `regions`) of a contig from `reads`: every read placed on the
 /// contig that overlaps `[chunk.lead_start(), chunk.end + TAIL)`, coordinate-sorted (others
 /// are skipped). Returns the records that start at a base the chunk emits; together with its
-/// neighbours' they cover every base once. Indel likelihoods run on `backend`; its errors are
-/// the only ones.
+/// neighbours' they cover every base once. Haplotype alignment and likelihoods run on
+/// `backend`; its errors are the only ones.
 pub fn call_chunk(
     contig: &[u8],
     chunk: &Chunk,
@@ -139,26 +145,58 @@ pub fn call_chunk(
     times: &mut StageTimes,
 ) -> Result<Vec<Record>> {
     let t0 = Instant::now();
+    let len = contig.len() as u64;
     let lead = chunk.lead_start();
-    let end = chunk.end.min(contig.len() as u64);
+    let end = chunk.end.min(len);
+    let ext = (chunk.end + SITES_PAST_END).min(len);
+    // 1. Per-site statistics over [lead, ext).
+    let mut sites: Vec<Site> = Vec::with_capacity((ext - lead) as usize);
     let mut pileup = Pileup::new(params, lead);
-    let mut blocks = BlockBuilder::new(params);
-    let mut cx = IndelContext {
-        reads,
-        max_span: reads.iter().map(|r| r.end() - r.pos).max().unwrap_or(0),
-        backend,
-        batch: HmmBatch::default(),
-        out: HmmResults::default(),
-        error: None,
-        hmm_time: Duration::ZERO,
-    };
-    let mut covered_until = lead; // first position not yet covered by a record
-    let mut site_at = |pos: u64, site: &Site, blocks: &mut BlockBuilder| {
-        if pos < covered_until || cx.error.is_some() {
-            return;
+    for read in reads {
+        if read.contig.is_none() || read.flags & UNMAPPED != 0 {
+            continue;
         }
+        pileup.flush_before(read.pos.min(ext), |_, site| sites.push(site));
+        if read.pos < ext {
+            pileup.add(read, contig);
+        }
+    }
+    pileup.flush_before(ext, |_, site| sites.push(site));
+    // 2. Active regions, called together.
+    let active = region::active_regions(contig, lead, &sites, params);
+    times.regions += active.len() as u64;
+    let mut pileup_time = t0.elapsed();
+    let called =
+        region::call_regions(contig, &active, reads, lead, &sites, params, backend, times)?;
+    // 3. Records in position order: region calls inside regions, pileup SNPs outside.
+    let t1 = Instant::now();
+    let mut blocks = BlockBuilder::new(params);
+    let mut covered_until = lead; // first position not yet covered by a record
+    let mut next_region = 0usize;
+    for pos in lead..end {
+        if pos < covered_until {
+            continue;
+        }
+        while next_region < active.len() && active[next_region].end < pos {
+            next_region += 1;
+        }
+        let in_region = active
+            .get(next_region)
+            .is_some_and(|r| r.start <= pos && pos <= r.end);
+        let site = &sites[(pos - lead) as usize];
         let ref_base = contig[pos as usize];
-        let variant = best_variant(contig, pos, ref_base, site, params, &mut cx);
+        let variant = if in_region {
+            called.get(&pos).map(|c| Variant {
+                pos,
+                reference: c.reference.clone(),
+                alt: c.alt.clone(),
+                filter_pass: c.genotyped.qual >= params.min_pass_qual,
+                mq: site.rms_mapq(),
+                genotyped: c.genotyped.clone(),
+            })
+        } else {
+            pileup_snp(contig, pos, site, params)
+        };
         // The lead only settles which bases earlier records cover; a chunk's records are all
         // computed (so a block runs to its natural end whatever the targets), then those
         // starting outside the targets are dropped.
@@ -178,30 +216,12 @@ pub fn call_chunk(
                 }
             }
         }
-    };
-    for read in reads {
-        if read.contig.is_none() || read.flags & UNMAPPED != 0 {
-            continue;
-        }
-        pileup.flush_before(read.pos.min(end), |pos, site| {
-            site_at(pos, site, &mut blocks)
-        });
-        if read.pos < end {
-            pileup.add(read, contig);
-        }
     }
-    pileup.flush_before(end, |pos, site| site_at(pos, site, &mut blocks));
-    let hmm = cx.hmm_time;
-    times.pair_hmm += hmm;
-    times.pileup += t0.elapsed().saturating_sub(hmm);
-    match cx.error {
-        Some(e) => Err(e),
-        None => {
-            let mut records = blocks.finish();
-            records.retain(|r| chunk.emits(r.start()));
-            Ok(records)
-        }
-    }
+    let mut records = blocks.finish();
+    records.retain(|r| chunk.emits(r.start()));
+    pileup_time += t1.elapsed();
+    times.pileup += pileup_time;
+    Ok(records)
 }
 
 /// Calls a whole contig from all its reads (coordinate-sorted) on the fixed grid: the records
@@ -237,87 +257,154 @@ pub fn overlapping(reads: &[AlignedRead], start: u64, end: u64) -> (usize, usize
     (lo, hi.max(lo))
 }
 
-/// The best called variant at `pos`, if any.
-fn best_variant(
-    contig: &[u8],
-    pos: u64,
-    ref_base: u8,
-    site: &Site,
-    params: &CallParams,
-    cx: &mut IndelContext,
-) -> Option<Variant> {
-    if ref_base > 3 {
+/// An isolated SNP called from the pileup's base counts at `pos`, if any.
+fn pileup_snp(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> Option<Variant> {
+    let ref_base = contig[pos as usize];
+    let (alt, _) = region::candidates(contig, pos, site, params);
+    let alt = alt?;
+    let g = genotype_snp(ref_base, alt, site, params);
+    if g.gt == [0, 0] || g.qual < params.min_emit_qual {
         return None;
     }
-    let depth = site.depth();
-    let mut best: Option<(Genotyped, Vec<u8>, Vec<u8>)> = None;
-    let mut consider = |g: Genotyped, reference: Vec<u8>, alt: Vec<u8>| {
-        if g.gt == [0, 0] || g.qual < params.min_emit_qual {
-            return;
-        }
-        if best.as_ref().is_none_or(|(b, _, _)| g.qual > b.qual) {
-            best = Some((g, reference, alt));
-        }
-    };
-    if let Some(alt) = site.best_alt(ref_base) {
-        let n = site.counts[alt as usize];
-        if n >= params.min_alt_reads && f64::from(n) >= params.min_alt_fraction * f64::from(depth) {
-            consider(
-                genotype_snp(ref_base, alt, site, params),
-                vec![ref_base],
-                vec![alt],
-            );
-        }
-    }
-    if let Some((indel, n)) = site.best_indel() {
-        let total = site.span + site.indel_total();
-        let fits = match indel {
-            Indel::Del(len) => pos + u64::from(*len) < contig.len() as u64,
-            Indel::Ins(_) => true,
-        };
-        if fits
-            && n >= params.min_alt_reads
-            && f64::from(n) >= params.min_indel_fraction * f64::from(total)
-        {
-            let (reference, alt) = match indel {
-                Indel::Del(len) => (
-                    contig[pos as usize..=(pos + u64::from(*len)) as usize].to_vec(),
-                    vec![ref_base],
-                ),
-                Indel::Ins(seq) => {
-                    let mut alt = vec![ref_base];
-                    alt.extend_from_slice(seq);
-                    (vec![ref_base], alt)
-                }
-            };
-            let del = indel.deleted();
-            // Reads that may overlap the indel: those starting in [pos − max_span, pos + del + 1].
-            let lo = cx.reads.partition_point(|r| r.pos + cx.max_span < pos);
-            let hi = cx.reads.partition_point(|r| r.pos <= pos + del + 1);
-            let t = Instant::now();
-            let result = haplotype::genotype_indel_hmm(
-                contig,
-                pos,
-                indel,
-                &cx.reads[lo..hi.max(lo)],
-                params,
-                cx.backend,
-                &mut cx.batch,
-                &mut cx.out,
-            );
-            cx.hmm_time += t.elapsed();
-            match result {
-                Ok(g) => consider(g, reference, alt),
-                Err(e) => cx.error = Some(e),
-            }
-        }
-    }
-    best.map(|(g, reference, alt)| Variant {
+    Some(Variant {
         pos,
-        reference,
-        alt,
+        reference: vec![ref_base],
+        alt: vec![alt],
         filter_pass: g.qual >= params.min_pass_qual,
         mq: site.rms_mapq(),
         genotyped: g,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::scalar::Scalar;
+    use crate::genome::{Cigar, CigarOp};
+    use crate::index::tests::random_seq;
+
+    fn read(pos: u64, cigar: Vec<(CigarOp, u32)>, codes: &[u8]) -> AlignedRead {
+        AlignedRead {
+            name: String::new(),
+            flags: 0,
+            contig: Some(0),
+            pos,
+            mapq: 60,
+            cigar: Cigar(cigar),
+            mate_contig: None,
+            mate_pos: 0,
+            tlen: 0,
+            seq: codes.iter().map(|&c| b"ACGT"[c as usize]).collect(),
+            qual: vec![30; codes.len()],
+            nm: 0,
+            md: String::new(),
+            mate_cigar: None,
+            sa: None,
+        }
+    }
+
+    /// A called variant: position, REF, ALT, genotype.
+    type Call = (u64, Vec<u8>, Vec<u8>, [u8; 2]);
+
+    /// Calls a whole contig on the grid; the variant records.
+    fn variants(contig: &[u8], mut reads: Vec<AlignedRead>) -> Vec<Call> {
+        reads.sort_by_key(|r| r.pos);
+        call_contig(contig, &reads, &CallParams::default(), &Scalar)
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Variant(v) => Some((v.pos, v.reference, v.alt, v.genotyped.gt)),
+                Record::Block(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_clipped_insertion_is_assembled() {
+        // A heterozygous 30-base insertion after base 500 that the "aligner" never placed:
+        // alternate reads are soft-clipped where they enter it.
+        let contig = random_seq(1000, 21);
+        let ins = random_seq(30, 22);
+        let mut alt = contig[..=500].to_vec();
+        alt.extend(&ins);
+        alt.extend(&contig[501..]);
+        let mut reads = Vec::new();
+        for s in (300..600).step_by(4) {
+            reads.push(read(
+                s,
+                vec![(CigarOp::Match, 100)],
+                &contig[s as usize..s as usize + 100],
+            ));
+            let a = &alt[s as usize..s as usize + 100];
+            let cigar = if s + 100 <= 501 {
+                vec![(CigarOp::Match, 100)]
+            } else if s <= 501 {
+                let m = (501 - s) as u32;
+                vec![(CigarOp::Match, m), (CigarOp::SoftClip, 100 - m)]
+            } else if s < 531 {
+                // Starts inside the insertion: its first bases clipped, the rest on 501...
+                let c = (531 - s) as u32;
+                reads.push(read(
+                    501,
+                    vec![(CigarOp::SoftClip, c), (CigarOp::Match, 100 - c)],
+                    a,
+                ));
+                continue;
+            } else {
+                // Past it: aligned on the reference 30 bases to the left.
+                reads.push(read(s - 30, vec![(CigarOp::Match, 100)], a));
+                continue;
+            };
+            reads.push(read(s, cigar, a));
+        }
+        let mut expected_alt = vec![contig[500]];
+        expected_alt.extend(&ins);
+        let calls = variants(&contig, reads);
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.0 == 500 && c.2 == expected_alt && c.3 == [0, 1]),
+            "{calls:?}"
+        );
+        assert_eq!(calls.len(), 1, "{calls:?}");
+    }
+
+    #[test]
+    fn nearby_variants_on_different_haplotypes_are_both_heterozygous() {
+        // Haplotype 1 deletes 2 bases after 400; haplotype 2 has a SNP at 412.
+        let contig = random_seq(900, 5);
+        let mut h1 = contig[..=400].to_vec();
+        h1.extend(&contig[403..]);
+        let mut h2 = contig.clone();
+        h2[412] = (h2[412] + 1) % 4;
+        let mut reads = Vec::new();
+        for s in (250..450).step_by(5) {
+            let s = s as usize;
+            reads.push(read(s as u64, vec![(CigarOp::Match, 100)], &h2[s..s + 100]));
+            let cigar = if s + 100 <= 401 || s > 401 {
+                vec![(CigarOp::Match, 100)]
+            } else {
+                let m = (401 - s) as u32;
+                vec![
+                    (CigarOp::Match, m),
+                    (CigarOp::Del, 2),
+                    (CigarOp::Match, 100 - m),
+                ]
+            };
+            let pos = if s > 401 { s as u64 + 2 } else { s as u64 };
+            reads.push(read(pos, cigar, &h1[s..s + 100]));
+        }
+        let calls = variants(&contig, reads);
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        // The deletion, left-aligned: deleting its two bases gives haplotype 1.
+        let (pos, r, a, gt) = &calls[0];
+        assert_eq!((r.len(), a.len(), *gt), (3, 1, [0, 1]));
+        let mut applied = contig[..=*pos as usize].to_vec();
+        applied.extend(&contig[*pos as usize + 3..]);
+        assert_eq!(applied, h1);
+        assert_eq!(
+            calls[1],
+            (412u64, vec![contig[412]], vec![h2[412]], [0u8, 1])
+        );
+    }
 }

@@ -1,49 +1,19 @@
-//! Indel genotyping from read × haplotype likelihoods (the `pair_hmm` kernel), as GATK's
-//! HaplotypeCaller genotypes: a window of the reference around a candidate indel gives two
-//! haplotypes, REF and ALT; every read that passes the caller's filters and overlaps the
-//! indel is cut to the window (its bases aligned inside it, soft clips dropped) and scored
-//! against both; the diploid genotype likelihoods are
-//! `GL(a/b) = Σ_reads log10(L(r|a)/2 + L(r|b)/2)`.
-//!
-//! Step towards the caller issue: no local assembly yet (the haplotypes come from the
-//! pileup's candidate, one indel per site), and `<NON_REF>`'s likelihood for a read is its
+//! Read × haplotype helpers of the active-region caller (`region`): which reads the caller
+//! uses, the part of a read inside a window, and the diploid genotype of an event from its
+//! reads' likelihoods (`pair_hmm`) for haplotypes with and without it:
+//! `GL(a/b) = Σ_reads log10(L(r|a)/2 + L(r|b)/2)`. `<NON_REF>`'s likelihood for a read is its
 //! worse one of REF and ALT (what it would be for an allele the read supports no better than
 //! the allele it does not).
 
 use crate::align::AlignedRead;
 use crate::align::record::{DUPLICATE, QC_FAIL, SECONDARY, SUPPLEMENTARY, UNMAPPED};
-use crate::backend::Backend;
 use crate::call::CallParams;
 use crate::call::genotype::{Genotyped, finish_genotype};
-use crate::call::pileup::Indel;
-use crate::error::Result;
-use crate::genome::{CigarOp, base_code};
-use crate::kernel::pair_hmm::{HmmBatch, HmmRead, HmmResults};
+use crate::genome::CigarOp;
 
-/// Reference bases on each side of the indel in the haplotypes.
-pub const PAD: u64 = 60;
-/// GATK's default insertion and deletion gap-open quality, and gap continuation quality.
-const GAP_OPEN_QUAL: u8 = 45;
-const GAP_CONTINUATION_QUAL: u8 = 10;
 /// A read counts towards an allele's depth (AD) when its likelihood for that allele exceeds
 /// the other's by this much (log10), as GATK's informative-read threshold.
 const INFORMATIVE: f64 = 0.2;
-
-/// The REF and ALT haplotypes of an indel anchored at `pos` (the base before it) and the
-/// window `[w0, w1)` of the contig they span.
-pub fn haplotypes(contig: &[u8], pos: u64, indel: &Indel) -> (Vec<u8>, Vec<u8>, u64, u64) {
-    let del = indel.deleted();
-    let w0 = pos.saturating_sub(PAD);
-    let w1 = (pos + 1 + del + PAD).min(contig.len() as u64);
-    let reference = contig[w0 as usize..w1 as usize].to_vec();
-    let mut alt = contig[w0 as usize..=pos as usize].to_vec();
-    match indel {
-        Indel::Ins(seq) => alt.extend_from_slice(seq),
-        Indel::Del(_) => {}
-    }
-    alt.extend_from_slice(&contig[(pos + 1 + del) as usize..w1 as usize]);
-    (reference, alt, w0, w1)
-}
 
 /// The part of `read` that falls inside `[w0, w1)`: a query range (insertions inside the
 /// window included), or `None` if no base does. Soft-clipped bases count as if aligned
@@ -104,62 +74,12 @@ pub fn passes(read: &AlignedRead, params: &CallParams) -> bool {
         && read.mapq >= params.min_mapq
 }
 
-/// Genotypes the indel anchored at `pos` from `reads` (those of the contig that may overlap
-/// it; others are skipped) with `backend`'s `pair_hmm`. `batch` and `out` are reused buffers.
-#[allow(clippy::too_many_arguments)]
-pub fn genotype_indel_hmm(
-    contig: &[u8],
-    pos: u64,
-    indel: &Indel,
-    reads: &[AlignedRead],
-    params: &CallParams,
-    backend: &dyn Backend,
-    batch: &mut HmmBatch,
-    out: &mut HmmResults,
-) -> Result<Genotyped> {
-    let (reference, alt, w0, w1) = haplotypes(contig, pos, indel);
-    let del = indel.deleted();
-    // Owned read pieces (bases as codes, base qualities capped by MAPQ as the pileup does).
-    let mut pieces: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    for r in reads {
-        if !passes(r, params) || r.pos > pos + del + 1 || r.end() <= pos {
-            continue;
-        }
-        if let Some((a, b)) = clip_to_window(r, w0, w1) {
-            let bases = r.seq[a..b].iter().map(|&c| base_code(c)).collect();
-            let quals = r.qual[a..b].iter().map(|&q| q.min(r.mapq)).collect();
-            pieces.push((bases, quals));
-        }
-    }
-    let longest = pieces.iter().map(|p| p.0.len()).max().unwrap_or(0);
-    let (gi, gc) = (
-        vec![GAP_OPEN_QUAL; longest],
-        vec![GAP_CONTINUATION_QUAL; longest],
-    );
-    let views: Vec<HmmRead> = pieces
-        .iter()
-        .map(|(b, q)| HmmRead {
-            bases: b,
-            quals: q,
-            ins_quals: &gi[..b.len()],
-            del_quals: &gi[..b.len()],
-            gcp_quals: &gc[..b.len()],
-        })
-        .collect();
-    batch.clear();
-    batch.push_region(&views, &[&reference, &alt]);
-    backend.pair_hmm(batch, out)?;
-    let mut g = genotype_from_likelihoods(pieces.len(), |r, h| out.get(batch, 0, r, h), params);
-    g.dp = pieces.len() as u32;
-    Ok(g)
-}
-
 /// Diploid genotype over `[REF, ALT, <NON_REF>]` from per-read log10 likelihoods
 /// `like(read, 0 | 1)` of the REF and ALT haplotypes.
 pub fn genotype_from_likelihoods(
     reads: usize,
     like: impl Fn(usize, usize) -> f64,
-    params: &CallParams,
+    theta: f64,
 ) -> Genotyped {
     let half = 0.5f64.log10();
     let mut gl = [0f64; 6];
@@ -180,7 +100,7 @@ pub fn genotype_from_likelihoods(
             ad[1] += 1;
         }
     }
-    finish_genotype(&gl, ad, params.indel_heterozygosity)
+    finish_genotype(&gl, ad, theta)
 }
 
 /// `log10(10^a + 10^b)`.
@@ -195,7 +115,6 @@ fn log10_sum(a: f64, b: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::scalar::Scalar;
     use crate::genome::Cigar;
 
     fn read(pos: u64, cigar: &[(CigarOp, u32)], seq: &[u8]) -> AlignedRead {
@@ -219,20 +138,6 @@ mod tests {
     }
 
     #[test]
-    fn haplotypes_carry_the_indel_inside_the_window() {
-        let contig: Vec<u8> = (0..300u32).map(|i| (i * 7 % 4) as u8).collect();
-        let (r, a, w0, w1) = haplotypes(&contig, 150, &Indel::Del(3));
-        assert_eq!((w0, w1), (150 - PAD, 154 + PAD));
-        assert_eq!(r, &contig[w0 as usize..w1 as usize]);
-        assert_eq!(a.len(), r.len() - 3);
-        assert_eq!(a[..=PAD as usize], r[..=PAD as usize]);
-        assert_eq!(a[PAD as usize + 1..], r[PAD as usize + 4..]);
-        let (r, a, ..) = haplotypes(&contig, 10, &Indel::Ins(vec![1, 2]));
-        assert_eq!(a.len(), r.len() + 2);
-        assert_eq!(a[11..13], [1, 2]);
-    }
-
-    #[test]
     fn reads_are_cut_to_the_window_soft_clips_included() {
         use CigarOp::*;
         let seq = vec![b'A'; 40];
@@ -250,70 +155,5 @@ mod tests {
         assert_eq!(clip_to_window(&r, 133, 200), None);
         assert_eq!(clip_to_window(&r, 0, 100), Some((0, 5))); // only the clipped bases
         assert_eq!(clip_to_window(&r, 0, 95), None);
-    }
-
-    #[test]
-    fn genotypes_follow_the_reads() {
-        // Reads of the REF or ALT haplotype of a 2-base deletion, genotyped with pair_hmm.
-        let contig: Vec<u8> = (0..400u32).map(|i| ((i * 7 + i / 5) % 4) as u8).collect();
-        let ascii = |codes: &[u8]| {
-            codes
-                .iter()
-                .map(|&c| b"ACGT"[c as usize])
-                .collect::<Vec<_>>()
-        };
-        let pos = 200u64;
-        let ref_read = |start: u64| {
-            read(
-                start,
-                &[(CigarOp::Match, 100)],
-                &ascii(&contig[start as usize..start as usize + 100]),
-            )
-        };
-        let alt_read = |start: u64| {
-            let s = start as usize;
-            let mut seq = contig[s..=pos as usize].to_vec();
-            seq.extend_from_slice(
-                &contig[pos as usize + 3..pos as usize + 3 + (99 - (pos as usize - s))],
-            );
-            let left = (pos - start + 1) as u32;
-            read(
-                start,
-                &[
-                    (CigarOp::Match, left),
-                    (CigarOp::Del, 2),
-                    (CigarOp::Match, 100 - left),
-                ],
-                &ascii(&seq),
-            )
-        };
-        let params = CallParams::default();
-        let call = |reads: Vec<AlignedRead>| {
-            genotype_indel_hmm(
-                &contig,
-                pos,
-                &Indel::Del(2),
-                &reads,
-                &params,
-                &Scalar,
-                &mut HmmBatch::default(),
-                &mut HmmResults::default(),
-            )
-            .unwrap()
-        };
-        let starts = [130u64, 140, 150, 160, 170, 180];
-        let het: Vec<_> = starts
-            .iter()
-            .map(|&s| ref_read(s))
-            .chain(starts.iter().map(|&s| alt_read(s)))
-            .collect();
-        let g = call(het);
-        assert_eq!(g.gt, [0, 1]);
-        assert_eq!(g.ad, [6, 6, 0]);
-        assert_eq!(g.dp, 12);
-        let hom: Vec<_> = starts.iter().chain(&starts).map(|&s| alt_read(s)).collect();
-        assert_eq!(call(hom).gt, [1, 1]);
-        let none: Vec<_> = starts.iter().chain(&starts).map(|&s| ref_read(s)).collect();
-        assert_eq!(call(none).gt, [0, 0]);
     }
 }

@@ -26,6 +26,20 @@ pub enum Indel {
 }
 
 impl Indel {
+    /// The indel of `read`'s CIGAR operation `op` (`Del` or `Ins`) of length `n`, its
+    /// inserted bases (if any) starting at query offset `qi`.
+    pub fn of_op(read: &AlignedRead, op: CigarOp, n: u32, qi: usize) -> Indel {
+        if op == CigarOp::Del {
+            Indel::Del(n)
+        } else {
+            Indel::Ins(
+                read.seq[qi..qi + n as usize]
+                    .iter()
+                    .map(|&b| base_code(b))
+                    .collect(),
+            )
+        }
+    }
     /// Reference bases the allele removes (0 for an insertion).
     pub fn deleted(&self) -> u64 {
         match self {
@@ -51,6 +65,10 @@ pub struct Site {
     /// the sum of their squared MAPQs (for the RMS mapping quality, `MQ`).
     pub reads: u32,
     pub mapq_sq: u64,
+    /// Filtered reads with a soft clip of at least [`MIN_CLIP`] bases beginning at this base
+    /// (a read's clipped head ends just before it, or its clipped tail starts here): where
+    /// an aligner gave up on an insertion or a complex change.
+    pub clips: u32,
     /// Indels anchored at this base with their read counts, sorted by allele.
     pub indels: Vec<(Indel, u32)>,
 }
@@ -100,6 +118,9 @@ impl Site {
     }
 }
 
+/// Shortest soft clip counted in [`Site::clips`].
+pub const MIN_CLIP: u32 = 5;
+
 /// The window of unfinished sites.
 pub struct Pileup {
     start: u64,
@@ -133,13 +154,9 @@ impl Pileup {
     }
 
     /// Hands out (in order) and drops every site before `pos`, including empty ones.
-    pub fn flush_before(&mut self, pos: u64, mut f: impl FnMut(u64, &Site)) {
-        let empty = Site::default();
+    pub fn flush_before(&mut self, pos: u64, mut f: impl FnMut(u64, Site)) {
         while self.start < pos {
-            match self.sites.pop_front() {
-                Some(site) => f(self.start, &site),
-                None => f(self.start, &empty),
-            }
+            f(self.start, self.sites.pop_front().unwrap_or_default());
             self.start += 1;
         }
     }
@@ -162,8 +179,25 @@ impl Pileup {
         }
         let (mut qi, mut ri) = (0usize, read.pos);
         let start = self.start;
-        let mapq_sq = u64::from(read.mapq) * u64::from(read.mapq);
         let ops = &read.cigar.0;
+        if ops
+            .first()
+            .is_some_and(|&(op, n)| op == CigarOp::SoftClip && n >= MIN_CLIP)
+            && read.pos >= start
+        {
+            self.site(read.pos).clips += 1;
+        }
+        if ops.len() > 1
+            && ops
+                .last()
+                .is_some_and(|&(op, n)| op == CigarOp::SoftClip && n >= MIN_CLIP)
+        {
+            let end = read.end();
+            if end >= start {
+                self.site(end).clips += 1;
+            }
+        }
+        let mapq_sq = u64::from(read.mapq) * u64::from(read.mapq);
         for (k, &(op, n)) in ops.iter().enumerate() {
             let n64 = u64::from(n);
             match op {
@@ -200,16 +234,7 @@ impl Pileup {
                         && ops[k - 1].0 == CigarOp::Match
                         && ops.get(k + 1).is_some_and(|o| o.0 == CigarOp::Match);
                     if anchored {
-                        let indel = if op == CigarOp::Del {
-                            Indel::Del(n)
-                        } else {
-                            Indel::Ins(
-                                read.seq[qi..qi + n as usize]
-                                    .iter()
-                                    .map(|&b| base_code(b))
-                                    .collect(),
-                            )
-                        };
+                        let indel = Indel::of_op(read, op, n, qi);
                         if ri > start && (ri as usize) <= contig.len() {
                             self.site(ri - 1).add_indel(indel);
                         }

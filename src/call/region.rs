@@ -1,0 +1,708 @@
+//! Active regions: where the pileup shows an indel candidate, or SNP candidates close together,
+//! the reads are assembled into haplotypes (`assembly`), the haplotypes aligned to the
+//! reference (`banded_align`, global, HaplotypeCaller's haplotype-to-reference scoring) and cut
+//! into variant events, and every event genotyped from read × haplotype likelihoods
+//! (`pair_hmm`): a read's likelihood for an allele is its best over the haplotypes that carry
+//! it, as HaplotypeCaller marginalises. A chunk's regions share one `banded_align` batch and one
+//! `pair_hmm` batch.
+//!
+//! Haplotypes are the assembled ones plus one per pileup candidate in the region (the
+//! reference with that one event), so an allele the graph misses (an indel near read ends,
+//! where no k-mer path rejoins the reference) is still scored; when assembly fails (repeats
+//! longer than every k) only the pileup haplotypes remain.
+//!
+//! Isolated SNP candidates stay with the pileup's exact base-count model (`genotype`).
+//! Not yet: multi-allelic records (two alternate alleles at one position are genotyped each
+//! against the rest and the better kept), and `*` alleles under upstream deletions.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::align::AlignedRead;
+use crate::backend::Backend;
+use crate::call::assembly::{AssemblyParams, Piece, assemble};
+use crate::call::genotype::Genotyped;
+use crate::call::haplotype::{clip_to_window, genotype_from_likelihoods, passes};
+use crate::call::pileup::{Indel, Site};
+use crate::call::{CallParams, StageTimes};
+use crate::error::Result;
+use crate::genome::{Cigar, CigarOp, base_code};
+use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, Mode};
+use crate::kernel::pair_hmm::{HmmBatch, HmmRead, HmmResults};
+
+/// SNP candidates closer than this to another candidate make an active region.
+pub const CLUSTER: u64 = 20;
+/// Active positions closer than this join one region.
+pub const MERGE_GAP: u64 = 25;
+/// Longest region (anchor span); longer runs of activity are cut.
+pub const MAX_REGION: u64 = 300;
+/// Reference bases assembled on each side of a region.
+pub const ASSEMBLY_PAD: u64 = 60;
+/// Reference bases kept on each side of a region's events for the likelihoods.
+pub const LIKELIHOOD_PAD: u64 = 20;
+/// GATK's default insertion and deletion gap-open quality, and gap continuation quality.
+const GAP_OPEN_QUAL: u8 = 45;
+const GAP_CONTINUATION_QUAL: u8 = 10;
+
+/// A variant event: a SNP at `pos`, or an indel anchored after the base at `pos`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Event {
+    pub pos: u64,
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventKind {
+    Snp(u8),
+    Indel(Indel),
+}
+
+impl Event {
+    /// Reference bases the event's REF allele spans: `[pos, end)`.
+    pub fn end(&self) -> u64 {
+        match &self.kind {
+            EventKind::Snp(_) => self.pos + 1,
+            EventKind::Indel(i) => self.pos + 1 + i.deleted(),
+        }
+    }
+    /// (REF, ALT) alleles as base codes.
+    pub fn alleles(&self, contig: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let reference = contig[self.pos as usize..self.end() as usize].to_vec();
+        let alt = match &self.kind {
+            EventKind::Snp(b) => vec![*b],
+            EventKind::Indel(Indel::Del(_)) => vec![reference[0]],
+            EventKind::Indel(Indel::Ins(seq)) => {
+                let mut a = vec![reference[0]];
+                a.extend_from_slice(seq);
+                a
+            }
+        };
+        (reference, alt)
+    }
+    fn is_indel(&self) -> bool {
+        matches!(self.kind, EventKind::Indel(_))
+    }
+}
+
+/// Events of `hap` aligned (`cigar`, global) to `reference`, the contig window starting at
+/// `w0`; indels are left-aligned within the window, events touching the window's first base
+/// dropped.
+pub fn events_from_cigar(reference: &[u8], w0: u64, hap: &[u8], cigar: &Cigar) -> Vec<Event> {
+    let (mut qi, mut ri) = (0usize, 0usize);
+    let mut out = Vec::new();
+    for &(op, n) in &cigar.0 {
+        let n = n as usize;
+        match op {
+            CigarOp::Match => {
+                for t in 0..n {
+                    if hap[qi + t] != reference[ri + t] && hap[qi + t] < 4 {
+                        out.push(Event {
+                            pos: w0 + (ri + t) as u64,
+                            kind: EventKind::Snp(hap[qi + t]),
+                        });
+                    }
+                }
+                qi += n;
+                ri += n;
+            }
+            CigarOp::Del => {
+                if ri > 0 {
+                    let mut a = ri - 1;
+                    while a > 0 && reference[a] == reference[a + n] {
+                        a -= 1;
+                    }
+                    if a > 0 || reference[0] != reference[n] {
+                        out.push(Event {
+                            pos: w0 + a as u64,
+                            kind: EventKind::Indel(Indel::Del(n as u32)),
+                        });
+                    }
+                }
+                ri += n;
+            }
+            CigarOp::Ins => {
+                if ri > 0 {
+                    let mut seq = hap[qi..qi + n].to_vec();
+                    let mut a = ri - 1;
+                    while a > 0 && reference[a] == *seq.last().unwrap() {
+                        seq.rotate_right(1);
+                        seq[0] = reference[a];
+                        a -= 1;
+                    }
+                    if seq.iter().all(|&b| b < 4) {
+                        out.push(Event {
+                            pos: w0 + a as u64,
+                            kind: EventKind::Indel(Indel::Ins(seq)),
+                        });
+                    }
+                }
+                qi += n;
+            }
+            CigarOp::SoftClip => qi += n,
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `contig[l0..l1]` with `events` (sorted, inside the range, not overlapping) applied.
+fn apply(contig: &[u8], l0: u64, l1: u64, events: &[&Event]) -> Vec<u8> {
+    let mut out = Vec::with_capacity((l1 - l0) as usize + 16);
+    let mut at = l0;
+    for e in events {
+        if e.pos < at || e.end() > l1 {
+            continue; // overlaps an earlier event, or outside: skipped
+        }
+        let (_, alt) = e.alleles(contig);
+        out.extend_from_slice(&contig[at as usize..e.pos as usize]);
+        out.extend_from_slice(&alt);
+        at = e.end();
+    }
+    out.extend_from_slice(&contig[at as usize..l1 as usize]);
+    out
+}
+
+/// An active region: candidate anchors `start..=end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Active {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Pileup candidates of a site: the best SNP allele and the indels that pass the thresholds.
+pub fn candidates(
+    contig: &[u8],
+    pos: u64,
+    site: &Site,
+    params: &CallParams,
+) -> (Option<u8>, Vec<Indel>) {
+    let ref_base = contig[pos as usize];
+    if ref_base > 3 {
+        return (None, Vec::new());
+    }
+    let depth = site.depth();
+    let snp = site.best_alt(ref_base).filter(|&alt| {
+        let n = site.counts[alt as usize];
+        n >= params.min_alt_reads && f64::from(n) >= params.min_alt_fraction * f64::from(depth)
+    });
+    let total = site.span + site.indel_total();
+    let indels = site
+        .indels
+        .iter()
+        .filter(|(indel, n)| {
+            let fits = pos + 1 + indel.deleted() < contig.len() as u64;
+            fits && *n >= params.min_alt_reads
+                && f64::from(*n) >= params.min_indel_fraction * f64::from(total)
+        })
+        .map(|(i, _)| i.clone())
+        .collect();
+    (snp, indels)
+}
+
+/// Active regions of the sites `sites[k]` at `first + k`: around every indel candidate and
+/// every SNP candidate with another candidate within [`CLUSTER`] bases.
+pub fn active_regions(
+    contig: &[u8],
+    first: u64,
+    sites: &[Site],
+    params: &CallParams,
+) -> Vec<Active> {
+    let mut snps = Vec::new();
+    let mut indels = Vec::new();
+    for (k, site) in sites.iter().enumerate() {
+        let pos = first + k as u64;
+        let (snp, ind) = candidates(contig, pos, site, params);
+        if snp.is_some() {
+            snps.push(pos);
+        }
+        if !ind.is_empty() {
+            indels.push(pos);
+        }
+    }
+    let mut all: Vec<u64> = snps.iter().chain(&indels).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    let near_other = |p: u64| {
+        let k = all.partition_point(|&q| q + CLUSTER < p);
+        all[k..]
+            .iter()
+            .take_while(|&&q| q <= p + CLUSTER)
+            .any(|&q| q != p)
+    };
+    let mut active: Vec<u64> = indels;
+    active.extend(snps.iter().copied().filter(|&p| near_other(p)));
+    // Soft-clip pile-ups: an insertion or complex change the aligner clipped.
+    active.extend(sites.iter().enumerate().filter_map(|(k, site)| {
+        let clipped = site.clips >= params.min_alt_reads
+            && f64::from(site.clips) >= params.min_indel_fraction * 2.0 * f64::from(site.reads);
+        clipped.then_some(first + k as u64)
+    }));
+    active.sort_unstable();
+    active.dedup();
+    let mut out: Vec<Active> = Vec::new();
+    for p in active {
+        match out.last_mut() {
+            Some(r) if p <= r.end + MERGE_GAP && p - r.start < MAX_REGION => r.end = p,
+            _ => out.push(Active { start: p, end: p }),
+        }
+    }
+    // Events the haplotypes place a little off the pileup's anchors (left-aligned indels,
+    // a clipped insertion) still fall inside; neighbours stay apart (MERGE_GAP > 2·SLACK).
+    let last = first + sites.len() as u64;
+    for r in &mut out {
+        r.start = r.start.saturating_sub(SLACK).max(first);
+        r.end = (r.end + SLACK).min(last.saturating_sub(1));
+    }
+    out
+}
+
+/// Bases added on each side of an active region's anchors.
+pub const SLACK: u64 = 10;
+
+/// One genotyped event of a region.
+pub struct Called {
+    pub pos: u64,
+    pub reference: Vec<u8>,
+    pub alt: Vec<u8>,
+    pub genotyped: Genotyped,
+}
+
+/// A region being called: its window, haplotypes and events.
+struct Work {
+    region: Active,
+    /// Assembly window `[w0, w1)`.
+    w0: u64,
+    w1: u64,
+    haps: Vec<Vec<u8>>,
+    /// Index of each non-reference haplotype's alignment in the chunk's batch.
+    aligned: Vec<usize>,
+}
+
+/// Calls the active `regions` of a contig from `reads` (coordinate-sorted; those of the chunk)
+/// with `sites` (`sites[k]` at `first + k`): the events genotyped as variants, by position
+/// (the best by QUAL where several start at one position).
+#[allow(clippy::too_many_arguments)]
+pub fn call_regions(
+    contig: &[u8],
+    regions: &[Active],
+    reads: &[AlignedRead],
+    first: u64,
+    sites: &[Site],
+    params: &CallParams,
+    backend: &dyn Backend,
+    times: &mut StageTimes,
+) -> Result<BTreeMap<u64, Called>> {
+    let mut out = BTreeMap::new();
+    if regions.is_empty() {
+        return Ok(out);
+    }
+    let max_span = reads.iter().map(|r| r.end() - r.pos).max().unwrap_or(0);
+    let overlapping = |a: u64, b: u64| {
+        let lo = reads.partition_point(|r| r.pos + max_span < a);
+        let hi = reads.partition_point(|r| r.pos < b);
+        reads[lo..hi.max(lo)]
+            .iter()
+            .filter(move |r| passes(r, params) && r.end() > a && r.pos < b)
+    };
+    let asm = AssemblyParams::default();
+    let len = contig.len() as u64;
+    // 1. Haplotypes: assembled, plus one per pileup candidate.
+    let t = Instant::now();
+    let mut works = Vec::with_capacity(regions.len());
+    let mut batch = AlignBatch::default();
+    let mut max_diff = 0usize;
+    for &region in regions {
+        let w0 = region.start.saturating_sub(ASSEMBLY_PAD);
+        let w1 = (region.end + 1 + ASSEMBLY_PAD + MAX_DELETION).min(len);
+        let window = &contig[w0 as usize..w1 as usize];
+        let mut pieces: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for r in overlapping(w0, w1) {
+            if let Some((a, b)) = clip_to_window(r, w0, w1) {
+                pieces.push((
+                    r.seq[a..b].iter().map(|&c| base_code(c)).collect(),
+                    r.qual[a..b].to_vec(),
+                ));
+            }
+        }
+        let views: Vec<Piece> = pieces
+            .iter()
+            .map(|(b, q)| Piece { bases: b, quals: q })
+            .collect();
+        let mut haps = match assemble(window, &views, &asm) {
+            Some(h) => h,
+            None => {
+                times.assembly_failed += 1;
+                tracing::debug!(
+                    "assembly failed for {}..={} ({} reads)",
+                    region.start + 1,
+                    region.end + 1,
+                    views.len()
+                );
+                vec![window.to_vec()]
+            }
+        };
+        tracing::trace!(
+            "region {}..={}: {} reads, {} assembled haplotypes",
+            region.start + 1,
+            region.end + 1,
+            views.len(),
+            haps.len()
+        );
+        // Pileup candidates: each alone, and every combination that reads carry together
+        // (phased evidence the graph can lose when errors break a low-coverage path).
+        let mut cands: Vec<Event> = Vec::new();
+        for p in region.start..=region.end {
+            let site = &sites[(p - first) as usize];
+            let (snp, indels) = candidates(contig, p, site, params);
+            cands.extend(snp.map(|b| Event {
+                pos: p,
+                kind: EventKind::Snp(b),
+            }));
+            cands.extend(indels.into_iter().map(|i| Event {
+                pos: p,
+                kind: EventKind::Indel(i),
+            }));
+        }
+        cands.retain(|e| e.end() <= w1);
+        let mut combos: BTreeMap<Vec<usize>, u32> = BTreeMap::new();
+        for k in 0..cands.len() {
+            combos.insert(vec![k], u32::MAX);
+        }
+        for r in overlapping(w0, w1) {
+            let carried = carried_events(r, &cands);
+            if carried.len() > 1 {
+                *combos.entry(carried).or_default() += 1;
+            }
+        }
+        // Combinations are of candidates only (each already seen in enough reads), so one
+        // read showing them together is enough; the most supported come first.
+        let mut combos: Vec<(Vec<usize>, u32)> = combos.into_iter().collect();
+        combos.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for (combo, _) in combos {
+            let events: Vec<&Event> = combo.iter().map(|&k| &cands[k]).collect();
+            let h = apply(contig, w0, w1, &events);
+            if !haps.contains(&h) && haps.len() < MAX_HAPLOTYPES {
+                haps.push(h);
+            }
+        }
+        let mut aligned = Vec::with_capacity(haps.len());
+        for h in &haps[1..] {
+            max_diff = max_diff.max(h.len().abs_diff(window.len()));
+            aligned.push(batch.push(h, window, 0));
+        }
+        works.push(Work {
+            region,
+            w0,
+            w1,
+            haps,
+            aligned,
+        });
+    }
+    times.assembly += t.elapsed();
+    // 2. Haplotype → reference alignments (one batch), cut into events.
+    let t = Instant::now();
+    let align_params = AlignParams {
+        mode: Mode::Global,
+        match_score: 200,
+        mismatch: 150,
+        n_penalty: 150,
+        gap_open: 249,
+        gap_extend: 11,
+        band: (max_diff as u32 + 32).min(crate::kernel::banded_align::MAX_BAND),
+        end_bonus: 0,
+        zdrop: 0,
+    };
+    let mut aligns = AlignResults::default();
+    if !batch.pairs.is_empty() {
+        backend.banded_align(&batch, &align_params, &mut aligns)?;
+    }
+    // 3. Per region: events, trimmed haplotypes, reads; one pair_hmm batch.
+    struct Scored {
+        events: Vec<Event>,
+        /// For each event, the trimmed haplotypes carrying it.
+        carriers: Vec<Vec<usize>>,
+        /// For each event, the trimmed haplotypes with no event over its REF span.
+        reference_like: Vec<Vec<usize>>,
+        /// Reads' reference spans (clipped).
+        spans: Vec<(u64, u64)>,
+        hmm_region: usize,
+    }
+    let mut hmm = HmmBatch::default();
+    let mut scored = Vec::with_capacity(works.len());
+    for w in &works {
+        let window = &contig[w.w0 as usize..w.w1 as usize];
+        let mut hap_events: Vec<Vec<Event>> = vec![Vec::new()];
+        for &k in &w.aligned {
+            let r = &aligns.results[k];
+            let cigar = aligns.cigar_of(r);
+            let h = &w.haps[hap_events.len()];
+            hap_events.push(events_from_cigar(window, w.w0, h, &cigar));
+        }
+        // Events inside the region (others belong to a neighbouring region or the pileup).
+        let mut events: Vec<Event> = hap_events
+            .iter()
+            .flatten()
+            .filter(|e| e.pos >= w.region.start && e.pos <= w.region.end)
+            .cloned()
+            .collect();
+        events.sort();
+        events.dedup();
+        tracing::trace!(
+            "region {}..={}: {} haplotypes, events {:?}",
+            w.region.start + 1,
+            w.region.end + 1,
+            w.haps.len(),
+            hap_events
+        );
+        if events.is_empty() {
+            scored.push(None);
+            continue;
+        }
+        let l0 = events[0].pos.saturating_sub(LIKELIHOOD_PAD).max(w.w0);
+        let l1 = (events.iter().map(Event::end).max().unwrap() + LIKELIHOOD_PAD).min(w.w1);
+        // Trimmed haplotypes (distinct), each with the region's events it carries.
+        let mut trimmed: Vec<(Vec<u8>, Vec<&Event>)> = Vec::new();
+        for he in &hap_events {
+            let inside: Vec<&Event> = he
+                .iter()
+                .filter(|e| e.pos >= l0 && e.end() <= l1 && events.binary_search(e).is_ok())
+                .collect();
+            let seq = apply(contig, l0, l1, &inside);
+            if !trimmed.iter().any(|(s, _)| *s == seq) {
+                trimmed.push((seq, inside));
+            }
+        }
+        let carriers: Vec<Vec<usize>> = events
+            .iter()
+            .map(|e| {
+                (0..trimmed.len())
+                    .filter(|&h| trimmed[h].1.contains(&e))
+                    .collect()
+            })
+            .collect();
+        let reference_like: Vec<Vec<usize>> = events
+            .iter()
+            .map(|e| {
+                // No event of the haplotype overlaps the event's REF span (a deletion over
+                // it, another allele at its position).
+                (0..trimmed.len())
+                    .filter(|&h| {
+                        trimmed[h]
+                            .1
+                            .iter()
+                            .all(|o| o.pos >= e.end() || o.end() <= e.pos)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut pieces: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut spans = Vec::new();
+        for r in overlapping(l0, l1) {
+            if let Some((a, b)) = clip_to_window(r, l0, l1) {
+                pieces.push((
+                    r.seq[a..b].iter().map(|&c| base_code(c)).collect(),
+                    r.qual[a..b].iter().map(|&q| q.min(r.mapq)).collect(),
+                ));
+                // Soft-clipped bases count as aligned (as in the window cut).
+                let clip = |k: usize| match r.cigar.0.get(k) {
+                    Some(&(CigarOp::SoftClip, n)) => u64::from(n),
+                    _ => 0,
+                };
+                let tail = if r.cigar.0.len() > 1 {
+                    clip(r.cigar.0.len() - 1)
+                } else {
+                    0
+                };
+                spans.push((r.pos.saturating_sub(clip(0)), r.end() + tail));
+            }
+        }
+        let longest = pieces.iter().map(|p| p.0.len()).max().unwrap_or(0);
+        let (gi, gc) = (
+            vec![GAP_OPEN_QUAL; longest],
+            vec![GAP_CONTINUATION_QUAL; longest],
+        );
+        let views: Vec<HmmRead> = pieces
+            .iter()
+            .map(|(b, q)| HmmRead {
+                bases: b,
+                quals: q,
+                ins_quals: &gi[..b.len()],
+                del_quals: &gi[..b.len()],
+                gcp_quals: &gc[..b.len()],
+            })
+            .collect();
+        let haps: Vec<&[u8]> = trimmed.iter().map(|(s, _)| s.as_slice()).collect();
+        let hmm_region = hmm.push_region(&views, &haps);
+        scored.push(Some(Scored {
+            events,
+            carriers,
+            reference_like,
+            spans,
+            hmm_region,
+        }));
+    }
+    times.haplotype_align += t.elapsed();
+    let t = Instant::now();
+    let mut likelihoods = HmmResults::default();
+    if !hmm.regions.is_empty() {
+        backend.pair_hmm(&hmm, &mut likelihoods)?;
+    }
+    times.pair_hmm += t.elapsed();
+    // 4. Genotype every event against the rest.
+    let t = Instant::now();
+    for s in scored.iter().flatten() {
+        for (k, e) in s.events.iter().enumerate() {
+            let (alt_set, ref_set) = (&s.carriers[k], &s.reference_like[k]);
+            if alt_set.is_empty() || ref_set.is_empty() {
+                continue;
+            }
+            // Reads that cover the event with a base on each side.
+            let reads: Vec<usize> = (0..s.spans.len())
+                .filter(|&r| s.spans[r].0 <= e.pos && s.spans[r].1 > e.end())
+                .collect();
+            if reads.is_empty() {
+                continue;
+            }
+            let best = |r: usize, set: &[usize]| {
+                set.iter()
+                    .map(|&h| likelihoods.get(&hmm, s.hmm_region, r, h))
+                    .fold(f64::NEG_INFINITY, f64::max)
+            };
+            let theta = if e.is_indel() {
+                params.indel_heterozygosity
+            } else {
+                params.snp_heterozygosity
+            };
+            let mut g = genotype_from_likelihoods(
+                reads.len(),
+                |i, a| best(reads[i], if a == 0 { ref_set } else { alt_set }),
+                theta,
+            );
+            g.dp = reads.len() as u32;
+            if g.gt == [0, 0] || g.qual < params.min_emit_qual {
+                continue;
+            }
+            let (reference, alt) = e.alleles(contig);
+            let better = out
+                .get(&e.pos)
+                .is_none_or(|c: &Called| g.qual > c.genotyped.qual);
+            if better {
+                out.insert(
+                    e.pos,
+                    Called {
+                        pos: e.pos,
+                        reference,
+                        alt,
+                        genotyped: g,
+                    },
+                );
+            }
+        }
+    }
+    times.genotype += t.elapsed();
+    Ok(out)
+}
+
+/// Most haplotypes a region scores (assembled and pileup ones together).
+const MAX_HAPLOTYPES: usize = 24;
+
+/// Indexes of the `candidates` (sorted by position) that `read` carries as its alignment
+/// shows them: the SNP's base at its position, the indel anchored at its position.
+fn carried_events(read: &AlignedRead, candidates: &[Event]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let (mut qi, mut ri) = (0usize, read.pos);
+    let ops = &read.cigar.0;
+    for (k, &(op, n)) in ops.iter().enumerate() {
+        let n64 = u64::from(n);
+        match op {
+            CigarOp::SoftClip => qi += n as usize,
+            CigarOp::Match => {
+                let lo = candidates.partition_point(|e| e.pos < ri);
+                for (c, e) in candidates.iter().enumerate().skip(lo) {
+                    if e.pos >= ri + n64 {
+                        break;
+                    }
+                    if let EventKind::Snp(b) = e.kind
+                        && base_code(read.seq[qi + (e.pos - ri) as usize]) == b
+                    {
+                        out.push(c);
+                    }
+                }
+                qi += n as usize;
+                ri += n64;
+            }
+            CigarOp::Del | CigarOp::Ins => {
+                let anchored = k > 0 && ops[k - 1].0 == CigarOp::Match && ri > 0;
+                if anchored {
+                    let kind = EventKind::Indel(Indel::of_op(read, op, n, qi));
+                    if let Some(c) = candidates
+                        .iter()
+                        .position(|e| e.pos == ri - 1 && e.kind == kind)
+                    {
+                        out.push(c);
+                    }
+                }
+                if op == CigarOp::Del {
+                    ri += n64;
+                } else {
+                    qi += n as usize;
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Longest deletion an assembly window makes room for past a region's last anchor.
+const MAX_DELETION: u64 = 60;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_cut_and_left_aligned() {
+        // Reference ACGTTTTACG...; the haplotype deletes one T of the run (aligned at its end).
+        let reference: Vec<u8> = vec![0, 1, 2, 3, 3, 3, 3, 0, 1, 2, 0, 0];
+        let hap: Vec<u8> = vec![0, 1, 2, 3, 3, 3, 0, 1, 2, 0, 0];
+        let cigar = Cigar(vec![
+            (CigarOp::Match, 6),
+            (CigarOp::Del, 1),
+            (CigarOp::Match, 5),
+        ]);
+        let ev = events_from_cigar(&reference, 100, &hap, &cigar);
+        assert_eq!(
+            ev,
+            vec![Event {
+                pos: 102,
+                kind: EventKind::Indel(Indel::Del(1))
+            }]
+        );
+        // An insertion of T after the run, and a SNP.
+        let hap: Vec<u8> = vec![0, 1, 2, 3, 3, 3, 3, 3, 0, 1, 1, 0, 0];
+        let cigar = Cigar(vec![
+            (CigarOp::Match, 7),
+            (CigarOp::Ins, 1),
+            (CigarOp::Match, 5),
+        ]);
+        let ev = events_from_cigar(&reference, 0, &hap, &cigar);
+        assert_eq!(
+            ev,
+            vec![
+                Event {
+                    pos: 2,
+                    kind: EventKind::Indel(Indel::Ins(vec![3]))
+                },
+                Event {
+                    pos: 9,
+                    kind: EventKind::Snp(1)
+                }
+            ]
+        );
+        let (r, a) = ev[0].alleles(&reference);
+        assert_eq!((r, a), (vec![2], vec![2, 3]));
+        // Applying the events rebuilds the haplotype.
+        assert_eq!(apply(&reference, 0, 12, &[&ev[0], &ev[1]]), hap);
+    }
+}
