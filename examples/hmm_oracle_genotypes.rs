@@ -93,12 +93,13 @@ fn main() -> genoa::error::Result<()> {
             .collect()
     };
     let (va, vb) = (variants(&a), variants(&b));
-    let indel = |v: &genoa::call::gvcf::Variant| v.reference.len() != v.alt.len();
+    let indel =
+        |v: &genoa::call::gvcf::Variant| v.alts.iter().any(|a| a.len() != v.reference.len());
     let (mut same_gt, mut same_pl, mut indels) = (0, 0, 0);
     let mut qual_diff = 0f64;
     let mut differ = Vec::new();
     for (x, y) in va.iter().zip(&vb) {
-        let same_site = x.0 == y.0 && x.1.pos == y.1.pos && x.1.alt == y.1.alt;
+        let same_site = x.0 == y.0 && x.1.pos == y.1.pos && x.1.alts == y.1.alts;
         indels += usize::from(indel(&x.1));
         if same_site && x.1.genotyped.gt == y.1.genotyped.gt {
             same_gt += 1;

@@ -7,7 +7,7 @@
 //! isolated SNPs are genotyped from the pileup's exact base-count likelihoods (`genotype`);
 //! every other base goes into GATK-style reference blocks banded by GQ (`gvcf`).
 //!
-//! Not yet (issue 6 is open): multi-allelic records, dangling-end recovery in the assembly
+//! Not yet (issue 6 is open): dangling-end recovery in the assembly
 //! graph.
 
 pub mod assembly;
@@ -189,7 +189,7 @@ pub fn call_chunk(
             called.get(&pos).map(|c| Variant {
                 pos,
                 reference: c.reference.clone(),
-                alt: c.alt.clone(),
+                alts: c.alts.clone(),
                 filter_pass: c.genotyped.qual >= params.min_pass_qual,
                 mq: site.rms_mapq(),
                 genotyped: c.genotyped.clone(),
@@ -269,7 +269,7 @@ fn pileup_snp(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> Opti
     Some(Variant {
         pos,
         reference: vec![ref_base],
-        alt: vec![alt],
+        alts: vec![vec![alt]],
         filter_pass: g.qual >= params.min_pass_qual,
         mq: site.rms_mapq(),
         genotyped: g,
@@ -303,8 +303,8 @@ mod tests {
         }
     }
 
-    /// A called variant: position, REF, ALT, genotype.
-    type Call = (u64, Vec<u8>, Vec<u8>, [u8; 2]);
+    /// A called variant: position, REF, ALTs, genotype.
+    type Call = (u64, Vec<u8>, Vec<Vec<u8>>, [u8; 2]);
 
     /// Calls a whole contig on the grid; the variant records.
     fn variants(contig: &[u8], mut reads: Vec<AlignedRead>) -> Vec<Call> {
@@ -313,7 +313,7 @@ mod tests {
             .unwrap()
             .into_iter()
             .filter_map(|r| match r {
-                Record::Variant(v) => Some((v.pos, v.reference, v.alt, v.genotyped.gt)),
+                Record::Variant(v) => Some((v.pos, v.reference, v.alts, v.genotyped.gt)),
                 Record::Block(_) => None,
             })
             .collect()
@@ -363,7 +363,7 @@ mod tests {
         assert!(
             calls
                 .iter()
-                .any(|c| c.0 == 500 && c.2 == expected_alt && c.3 == [0, 1]),
+                .any(|c| c.0 == 500 && c.2 == vec![expected_alt.clone()] && c.3 == [0, 1]),
             "{calls:?}"
         );
         assert_eq!(calls.len(), 1, "{calls:?}");
@@ -398,13 +398,72 @@ mod tests {
         assert_eq!(calls.len(), 2, "{calls:?}");
         // The deletion, left-aligned: deleting its two bases gives haplotype 1.
         let (pos, r, a, gt) = &calls[0];
-        assert_eq!((r.len(), a.len(), *gt), (3, 1, [0, 1]));
+        assert_eq!((r.len(), a[0].len(), *gt), (3, 1, [0, 1]));
         let mut applied = contig[..=*pos as usize].to_vec();
         applied.extend(&contig[*pos as usize + 3..]);
         assert_eq!(applied, h1);
         assert_eq!(
             calls[1],
-            (412u64, vec![contig[412]], vec![h2[412]], [0u8, 1])
+            (412u64, vec![contig[412]], vec![vec![h2[412]]], [0u8, 1])
         );
+    }
+
+    /// Reads of 100 bases every 4 from `hap`, aligned with a deletion of `del` bases after
+    /// `anchor` where they cross it.
+    fn reads_with_deletion(
+        hap: &[u8],
+        anchor: usize,
+        del: u32,
+        from: usize,
+        to: usize,
+    ) -> Vec<AlignedRead> {
+        let mut out = Vec::new();
+        for s in (from..to).step_by(4) {
+            let cigar = if s + 100 <= anchor + 1 || del == 0 {
+                vec![(CigarOp::Match, 100)]
+            } else if s <= anchor {
+                let m = (anchor + 1 - s) as u32;
+                vec![
+                    (CigarOp::Match, m),
+                    (CigarOp::Del, del),
+                    (CigarOp::Match, 100 - m),
+                ]
+            } else {
+                out.push(read(
+                    s as u64 + u64::from(del),
+                    vec![(CigarOp::Match, 100)],
+                    &hap[s..s + 100],
+                ));
+                continue;
+            };
+            out.push(read(s as u64, cigar, &hap[s..s + 100]));
+        }
+        out
+    }
+
+    #[test]
+    fn two_alternate_alleles_make_one_multi_allelic_record() {
+        // A 3-base deletion after 400 on one haplotype, a SNP inside it (402) on the other.
+        let contig = random_seq(900, 8);
+        let mut h1 = contig[..=400].to_vec();
+        h1.extend(&contig[404..]);
+        let mut h2 = contig.clone();
+        h2[402] = (h2[402] + 1) % 4;
+        let mut reads = reads_with_deletion(&h1, 400, 3, 250, 450);
+        reads.extend(reads_with_deletion(&h2, 400, 0, 250, 450));
+        let calls = variants(&contig, reads);
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        let (pos, r, alts, gt) = &calls[0];
+        // Each ALT in place of REF gives one haplotype (the deletion may be left-aligned).
+        let with = |alt: &[u8]| {
+            let mut h = contig[..*pos as usize].to_vec();
+            h.extend(alt);
+            h.extend(&contig[*pos as usize + r.len()..]);
+            h
+        };
+        assert_eq!(alts.len(), 2, "{calls:?}");
+        assert_eq!(with(&alts[0]), h1);
+        assert_eq!(with(&alts[1]), h2);
+        assert_eq!(*gt, [1, 2]);
     }
 }

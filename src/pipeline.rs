@@ -422,7 +422,7 @@ pub fn count_variants(records: &[Record]) -> (u64, u64) {
             if !v.filter_pass {
                 continue;
             }
-            if v.reference.len() == 1 && v.alt.len() == 1 {
+            if v.reference.len() == 1 && v.alts.iter().all(|a| a.len() == 1) {
                 snps += 1;
             } else {
                 indels += 1;

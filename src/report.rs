@@ -98,12 +98,14 @@ pub fn called_variants(reference: &Reference, calls: &[Vec<Record>]) -> BTreeSet
             if let Record::Variant(v) = r
                 && v.filter_pass
             {
-                out.insert((
-                    contig.name.clone(),
-                    v.pos + 1,
-                    text(&v.reference),
-                    text(&v.alt),
-                ));
+                for alt in &v.alts {
+                    out.insert((
+                        contig.name.clone(),
+                        v.pos + 1,
+                        text(&v.reference),
+                        text(alt),
+                    ));
+                }
             }
         }
     }

@@ -20,8 +20,8 @@ pub struct Genotyped {
     pub gq: u32,
     /// Phred-scaled, normalised likelihoods (3 for reference sites, 6 for variant sites).
     pub pl: Vec<u32>,
-    /// Allele depths (REF, ALT, other) and total depth.
-    pub ad: [u32; 3],
+    /// Allele depths (REF, the ALTs, then `<NON_REF>`) and total depth.
+    pub ad: Vec<u32>,
     pub dp: u32,
 }
 
@@ -32,7 +32,7 @@ pub fn genotype_index(a: u8, b: u8) -> usize {
 }
 
 /// Genotypes of `n` alleles in VCF order.
-fn genotypes(n: u8) -> impl Iterator<Item = (u8, u8)> {
+pub fn genotypes(n: u8) -> impl Iterator<Item = (u8, u8)> {
     (0..n).flat_map(|b| (0..=b).map(move |a| (a, b)))
 }
 
@@ -56,31 +56,39 @@ fn gq(pl: &[u32], called: usize) -> u32 {
     other.saturating_sub(pl[called]).min(99)
 }
 
-/// Biallelic posterior call from log10 likelihoods of `0/0 0/1 1/1`: (genotype index, QUAL).
-fn posterior(gl00: f64, gl01: f64, gl11: f64, theta: f64) -> (usize, f64) {
-    let lp = [
-        gl00 + (1.0 - 1.5 * theta).log10(),
-        gl01 + theta.log10(),
-        gl11 + (theta / 2.0).log10(),
-    ];
-    let max = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let sum: f64 = lp.iter().map(|&x| 10f64.powf(x - max)).sum();
-    let p00 = 10f64.powf(lp[0] - max) / sum;
-    let best = (0..3).fold(0, |b, k| if lp[k] > lp[b] { k } else { b });
-    let qual = if p00 <= 0.0 {
+/// Posterior call over the genotypes of alleles `0..=m` (REF and the `m` ALTs; `<NON_REF>`,
+/// allele `m + 1`, is not called) from log10 likelihoods `gl` of every genotype in VCF order,
+/// with priors `1 - Σ1.5θ` for `0/0`, `θi` for `0/i`, `θi/2` for `i/i` and `θi·θj` for `i/j`:
+/// (genotype, QUAL = -10·log10 P(0/0)).
+fn posterior(gl: &[f64], thetas: &[f64]) -> ([u8; 2], f64) {
+    let m = thetas.len() as u8;
+    let theta = |i: u8| thetas[usize::from(i) - 1];
+    let p00 = 1.0 - 1.5 * thetas.iter().sum::<f64>();
+    let lp: Vec<((u8, u8), f64)> = genotypes(m + 1)
+        .map(|(a, b)| {
+            let prior = match (a, b) {
+                (0, 0) => p00,
+                (0, i) => theta(i),
+                (i, j) if i == j => theta(i) / 2.0,
+                (i, j) => theta(i) * theta(j),
+            };
+            ((a, b), gl[genotype_index(a, b)] + prior.max(1e-300).log10())
+        })
+        .collect();
+    let max = lp.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = lp.iter().map(|x| 10f64.powf(x.1 - max)).sum();
+    let p_ref = 10f64.powf(lp[0].1 - max) / sum;
+    // The first genotype in VCF order among the most likely.
+    let best = lp
+        .iter()
+        .fold(lp[0], |b, &x| if x.1 > b.1 { x } else { b })
+        .0;
+    let qual = if p_ref <= 0.0 {
         9999.0
     } else {
-        (-10.0 * p00.log10()).clamp(0.0, 9999.0)
+        (-10.0 * p_ref.log10()).clamp(0.0, 9999.0)
     };
-    (best, qual)
-}
-
-fn called_gt(best: usize) -> [u8; 2] {
-    match best {
-        0 => [0, 0],
-        1 => [0, 1],
-        _ => [1, 1],
-    }
+    ([best.0, best.1], qual)
 }
 
 /// A reference site: alleles `[REF, <NON_REF>]`.
@@ -92,7 +100,7 @@ pub fn genotype_ref(ref_base: u8, site: &Site) -> Genotyped {
             qual: 0.0,
             gq: 0,
             pl: vec![0, 0, 0],
-            ad: [0, 0, 0],
+            ad: vec![0, 0],
             dp,
         };
     }
@@ -116,7 +124,7 @@ pub fn genotype_ref(ref_base: u8, site: &Site) -> Genotyped {
         qual: 0.0,
         gq,
         pl,
-        ad: [site.counts[r], alt, 0],
+        ad: vec![site.counts[r], alt],
         dp,
     }
 }
@@ -153,23 +161,30 @@ pub fn genotype_snp(ref_base: u8, alt: u8, site: &Site, params: &CallParams) -> 
             .map(|b| site.counts[b as usize])
             .sum()
     });
-    finish_genotype(&gl, counts, params.snp_heterozygosity)
+    finish_genotype(&gl, counts.to_vec(), params.snp_heterozygosity)
 }
 
 /// The call, QUAL, GQ and PL from log10 likelihoods `gl` of the six genotypes of
 /// `[REF, ALT, <NON_REF>]` (VCF order), with allele depths `ad` (DP = their sum).
-pub fn finish_genotype(gl: &[f64], ad: [u32; 3], theta: f64) -> Genotyped {
-    let (best, qual) = posterior(gl[0], gl[1], gl[2], theta);
-    let gt = called_gt(best);
+pub fn finish_genotype(gl: &[f64], ad: Vec<u32>, theta: f64) -> Genotyped {
+    finish_alleles(gl, ad, &[theta])
+}
+
+/// The call, QUAL, GQ and PL from log10 likelihoods `gl` of every genotype of
+/// `[REF, ALT1..ALTm, <NON_REF>]` (VCF order; `m = thetas.len()`, `θi` the prior of ALTi),
+/// with allele depths `ad` (DP = their sum).
+pub fn finish_alleles(gl: &[f64], ad: Vec<u32>, thetas: &[f64]) -> Genotyped {
+    let (gt, qual) = posterior(gl, thetas);
     let pl = to_pl(gl);
     let gq = gq(&pl, genotype_index(gt[0], gt[1]));
+    let dp = ad.iter().sum();
     Genotyped {
         gt,
         qual,
         gq,
         pl,
         ad,
-        dp: ad.iter().sum(),
+        dp,
     }
 }
 

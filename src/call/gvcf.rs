@@ -37,7 +37,8 @@ pub fn gq_band_preset(name: &str) -> Option<Vec<u32>> {
 pub struct Variant {
     pub pos: u64,
     pub reference: Vec<u8>,
-    pub alt: Vec<u8>,
+    /// Alternate alleles (`<NON_REF>` not included).
+    pub alts: Vec<Vec<u8>>,
     pub filter_pass: bool,
     /// RMS mapping quality of the reads over the first base (`MQ`).
     pub mq: f64,
@@ -161,7 +162,7 @@ mod tests {
             qual: 0.0,
             gq,
             pl: vec![0, gq, gq * 2],
-            ad: [dp, 0, 0],
+            ad: vec![dp, 0],
             dp,
         }
     }

@@ -8,7 +8,7 @@
 use crate::align::AlignedRead;
 use crate::align::record::{DUPLICATE, QC_FAIL, SECONDARY, SUPPLEMENTARY, UNMAPPED};
 use crate::call::CallParams;
-use crate::call::genotype::{Genotyped, finish_genotype};
+use crate::call::genotype::{Genotyped, finish_alleles};
 use crate::genome::CigarOp;
 
 /// A read counts towards an allele's depth (AD) when its likelihood for that allele exceeds
@@ -74,33 +74,41 @@ pub fn passes(read: &AlignedRead, params: &CallParams) -> bool {
         && read.mapq >= params.min_mapq
 }
 
-/// Diploid genotype over `[REF, ALT, <NON_REF>]` from per-read log10 likelihoods
-/// `like(read, 0 | 1)` of the REF and ALT haplotypes.
+/// Diploid genotype over `[REF, ALT1..ALTm, <NON_REF>]` from per-read log10 likelihoods
+/// `like(read, allele)` of the real alleles (`0` REF, `1..=m` the ALTs; `m = thetas.len()`,
+/// `θi` ALTi's prior). `<NON_REF>`'s likelihood for a read is its worst real allele's.
 pub fn genotype_from_likelihoods(
     reads: usize,
     like: impl Fn(usize, usize) -> f64,
-    theta: f64,
+    thetas: &[f64],
 ) -> Genotyped {
     let half = 0.5f64.log10();
-    let mut gl = [0f64; 6];
-    let mut ad = [0u32; 3];
+    let n = thetas.len() + 1; // real alleles
+    let order: Vec<(u8, u8)> = crate::call::genotype::genotypes(n as u8 + 1).collect();
+    let mut gl = vec![0f64; order.len()];
+    let mut ad = vec![0u32; n + 1];
+    let mut l = vec![0f64; n + 1];
     for r in 0..reads {
-        let (lr, la) = (like(r, 0), like(r, 1));
-        let l = [lr, la, lr.min(la)];
-        // VCF order 0/0 0/1 1/1 0/2 1/2 2/2.
-        for (k, (a, b)) in [(0, 0), (0, 1), (1, 1), (0, 2), (1, 2), (2, 2)]
-            .into_iter()
-            .enumerate()
-        {
-            gl[k] += log10_sum(l[a], l[b]) + half;
+        for (a, v) in l.iter_mut().take(n).enumerate() {
+            *v = like(r, a);
         }
-        if lr - la > INFORMATIVE {
-            ad[0] += 1;
-        } else if la - lr > INFORMATIVE {
-            ad[1] += 1;
+        l[n] = l[..n].iter().copied().fold(f64::INFINITY, f64::min);
+        for (k, &(a, b)) in order.iter().enumerate() {
+            gl[k] += log10_sum(l[usize::from(a)], l[usize::from(b)]) + half;
+        }
+        // Informative for an allele when it beats every other real allele clearly.
+        for a in 0..n {
+            let other = (0..n)
+                .filter(|&b| b != a)
+                .map(|b| l[b])
+                .fold(f64::NEG_INFINITY, f64::max);
+            if l[a] - other > INFORMATIVE {
+                ad[a] += 1;
+                break;
+            }
         }
     }
-    finish_genotype(&gl, ad, theta)
+    finish_alleles(&gl, ad, thetas)
 }
 
 /// `log10(10^a + 10^b)`.

@@ -11,9 +11,12 @@
 //! where no k-mer path rejoins the reference) is still scored; when assembly fails (repeats
 //! longer than every k) only the pileup haplotypes remain.
 //!
-//! Isolated SNP candidates stay with the pileup's exact base-count model (`genotype`).
-//! Not yet: multi-allelic records (two alternate alleles at one position are genotyped each
-//! against the rest and the better kept), and `*` alleles under upstream deletions.
+//! Events called at overlapping positions (two alleles at one site, a SNP under the other
+//! haplotype's deletion) become one multi-allelic record (REF spans them all, at most three
+//! ALTs), genotyped jointly; ALTs the genotype does not use are dropped. Isolated SNP
+//! candidates stay with the pileup's exact base-count model (`genotype`).
+//! Not yet: `*` alleles (a deletion's record covers its bases; other events under it join
+//! its record only when they overlap its REF span).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -263,7 +266,8 @@ pub const SLACK: u64 = 10;
 pub struct Called {
     pub pos: u64,
     pub reference: Vec<u8>,
-    pub alt: Vec<u8>,
+    /// The alternate alleles (several when called events overlap).
+    pub alts: Vec<Vec<u8>>,
     pub genotyped: Genotyped,
 }
 
@@ -417,16 +421,6 @@ pub fn call_regions(
         backend.banded_align(&batch, &align_params, &mut aligns)?;
     }
     // 3. Per region: events, trimmed haplotypes, reads; one pair_hmm batch.
-    struct Scored {
-        events: Vec<Event>,
-        /// For each event, the trimmed haplotypes carrying it.
-        carriers: Vec<Vec<usize>>,
-        /// For each event, the trimmed haplotypes with no event over its REF span.
-        reference_like: Vec<Vec<usize>>,
-        /// Reads' reference spans (clipped).
-        spans: Vec<(u64, u64)>,
-        hmm_region: usize,
-    }
     let mut hmm = HmmBatch::default();
     let mut scored = Vec::with_capacity(works.len());
     for w in &works {
@@ -548,59 +542,150 @@ pub fn call_regions(
         backend.pair_hmm(&hmm, &mut likelihoods)?;
     }
     times.pair_hmm += t.elapsed();
-    // 4. Genotype every event against the rest.
+    // 4. Genotype every event against the rest; events called that overlap (or share a
+    //    position) become one multi-allelic record, genotyped jointly.
     let t = Instant::now();
     for s in scored.iter().flatten() {
+        let best = |r: usize, set: &[usize]| {
+            set.iter()
+                .map(|&h| likelihoods.get(&hmm, s.hmm_region, r, h))
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        // Reads covering [a, b) with a base on each side.
+        let covering = |a: u64, b: u64| -> Vec<usize> {
+            (0..s.spans.len())
+                .filter(|&r| s.spans[r].0 <= a && s.spans[r].1 > b)
+                .collect()
+        };
+        let theta = |e: &Event| {
+            if e.is_indel() {
+                params.indel_heterozygosity
+            } else {
+                params.snp_heterozygosity
+            }
+        };
+        let mut called: Vec<(usize, f64)> = Vec::new();
         for (k, e) in s.events.iter().enumerate() {
             let (alt_set, ref_set) = (&s.carriers[k], &s.reference_like[k]);
             if alt_set.is_empty() || ref_set.is_empty() {
                 continue;
             }
-            // Reads that cover the event with a base on each side.
-            let reads: Vec<usize> = (0..s.spans.len())
-                .filter(|&r| s.spans[r].0 <= e.pos && s.spans[r].1 > e.end())
-                .collect();
+            let reads = covering(e.pos, e.end());
             if reads.is_empty() {
                 continue;
             }
-            let best = |r: usize, set: &[usize]| {
-                set.iter()
-                    .map(|&h| likelihoods.get(&hmm, s.hmm_region, r, h))
-                    .fold(f64::NEG_INFINITY, f64::max)
-            };
-            let theta = if e.is_indel() {
-                params.indel_heterozygosity
-            } else {
-                params.snp_heterozygosity
-            };
-            let mut g = genotype_from_likelihoods(
+            let g = genotype_from_likelihoods(
                 reads.len(),
                 |i, a| best(reads[i], if a == 0 { ref_set } else { alt_set }),
-                theta,
+                &[theta(e)],
             );
-            g.dp = reads.len() as u32;
-            if g.gt == [0, 0] || g.qual < params.min_emit_qual {
-                continue;
+            if g.gt != [0, 0] && g.qual >= params.min_emit_qual {
+                called.push((k, g.qual));
             }
-            let (reference, alt) = e.alleles(contig);
-            let better = out
-                .get(&e.pos)
-                .is_none_or(|c: &Called| g.qual > c.genotyped.qual);
-            if better {
-                out.insert(
-                    e.pos,
-                    Called {
-                        pos: e.pos,
-                        reference,
-                        alt,
-                        genotyped: g,
-                    },
-                );
+        }
+        // Clusters of overlapping called events (REF spans; an insertion spans its anchor).
+        let mut k = 0;
+        while k < called.len() {
+            let mut end = s.events[called[k].0].end();
+            let mut j = k + 1;
+            while j < called.len() && s.events[called[j].0].pos < end {
+                end = end.max(s.events[called[j].0].end());
+                j += 1;
+            }
+            let mut members: Vec<(usize, f64)> = called[k..j].to_vec();
+            k = j;
+            // At most MAX_ALTS alleles, the strongest; then by position.
+            members.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            members.truncate(MAX_ALTS);
+            members.sort_by_key(|m| m.0);
+            if let Some(c) = joint_record(contig, s, &members, &best, &covering, &theta, params) {
+                out.insert(c.pos, c);
             }
         }
     }
     times.genotype += t.elapsed();
     Ok(out)
+}
+
+/// Most alternate alleles in one record.
+const MAX_ALTS: usize = 3;
+
+/// A region's events, haplotypes and reads after `pair_hmm`.
+struct Scored {
+    events: Vec<Event>,
+    /// For each event, the trimmed haplotypes carrying it.
+    carriers: Vec<Vec<usize>>,
+    /// For each event, the trimmed haplotypes with no event over its REF span.
+    reference_like: Vec<Vec<usize>>,
+    /// Reads' reference spans (soft clips included).
+    spans: Vec<(u64, u64)>,
+    hmm_region: usize,
+}
+
+/// One record for the overlapping called events `members` (indexes into `s.events`, with
+/// their biallelic QUAL; sorted by position): REF spans them all, each ALT is REF with one
+/// event applied. Genotyped jointly from each read's best haplotype per allele; ALTs the
+/// genotype does not use are dropped and the rest genotyped again. `None` when no ALT is
+/// left or the reads cannot tell the alleles apart.
+#[allow(clippy::too_many_arguments)]
+fn joint_record(
+    contig: &[u8],
+    s: &Scored,
+    members: &[(usize, f64)],
+    best: &dyn Fn(usize, &[usize]) -> f64,
+    covering: &dyn Fn(u64, u64) -> Vec<usize>,
+    theta: &dyn Fn(&Event) -> f64,
+    params: &CallParams,
+) -> Option<Called> {
+    let mut members: Vec<usize> = members.iter().map(|m| m.0).collect();
+    loop {
+        let events: Vec<&Event> = members.iter().map(|&k| &s.events[k]).collect();
+        let start = events.iter().map(|e| e.pos).min()?;
+        let end = events.iter().map(|e| e.end()).max()?;
+        // Haplotypes with none of the alleles (nor anything else over the span).
+        let ref_set: Vec<usize> = s.reference_like[members[0]]
+            .iter()
+            .copied()
+            .filter(|h| members.iter().all(|&k| s.reference_like[k].contains(h)))
+            .collect();
+        let reads = covering(start, end);
+        if ref_set.is_empty() || reads.is_empty() {
+            return None;
+        }
+        let sets: Vec<&[usize]> = std::iter::once(ref_set.as_slice())
+            .chain(members.iter().map(|&k| s.carriers[k].as_slice()))
+            .collect();
+        let thetas: Vec<f64> = events.iter().map(|e| theta(e)).collect();
+        let mut g = genotype_from_likelihoods(reads.len(), |i, a| best(reads[i], sets[a]), &thetas);
+        g.dp = reads.len() as u32;
+        if g.gt == [0, 0] || g.qual < params.min_emit_qual {
+            return None;
+        }
+        let used: Vec<usize> = (0..members.len())
+            .filter(|&i| g.gt.contains(&(i as u8 + 1)))
+            .collect();
+        if used.len() < members.len() {
+            members = used.iter().map(|&i| members[i]).collect();
+            continue;
+        }
+        let reference = contig[start as usize..end as usize].to_vec();
+        let alts = events
+            .iter()
+            .map(|e| {
+                let (_, alt) = e.alleles(contig);
+                let mut a = contig[start as usize..e.pos as usize].to_vec();
+                a.extend_from_slice(&alt);
+                a.extend_from_slice(&contig[e.end() as usize..end as usize]);
+                a
+            })
+            .collect();
+        return Some(Called {
+            pos: start,
+            reference,
+            alts,
+            genotyped: g,
+        });
+    }
 }
 
 /// Most haplotypes a region scores (assembled and pileup ones together).

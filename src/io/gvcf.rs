@@ -94,8 +94,8 @@ fn alleles(codes: &[u8]) -> String {
 }
 
 /// Formats one record (with its newline) into `line`, reusing its allocation. In `Variants`
-/// mode a variant loses `<NON_REF>` and its AD and PL entries (biallelic PL: the first three of
-/// the three-allele order), and a reference block gives an empty line.
+/// mode a variant loses `<NON_REF>`, its AD entry and the PL entries of the genotypes that
+/// hold it, and a reference block gives an empty line.
 pub fn format_record(
     chrom: &str,
     contig: &[u8],
@@ -126,7 +126,7 @@ pub fn format_record(
         Record::Variant(Variant {
             pos,
             reference,
-            alt,
+            alts,
             filter_pass,
             mq,
             genotyped: g,
@@ -136,16 +136,24 @@ pub fn format_record(
             } else {
                 0.0
             };
+            // In a plain VCF, <NON_REF> goes with its AD entry and the genotypes that hold it
+            // (the last ones in VCF order).
+            let n = alts.len() + 1;
             let (non_ref, ad, pl) = match mode {
                 OutputMode::Gvcf => (",<NON_REF>", &g.ad[..], &g.pl[..]),
-                OutputMode::Variants => ("", &g.ad[..2], &g.pl[..3]),
+                OutputMode::Variants => ("", &g.ad[..n], &g.pl[..n * (n + 1) / 2]),
             };
+            let alt_text = alts
+                .iter()
+                .map(|a| alleles(a))
+                .collect::<Vec<_>>()
+                .join(",");
             writeln!(
                 line,
                 "{chrom}\t{}\t.\t{}\t{}{non_ref}\t{:.2}\t{}\tDP={};MQ={mq:.2};QD={qd:.2}\tGT:AD:DP:GQ:PL\t{}/{}:{}:{}:{}:{}",
                 pos + 1,
                 alleles(reference),
-                alleles(alt),
+                alt_text,
                 g.qual,
                 if *filter_pass { "." } else { "LowQual" },
                 g.dp,
@@ -218,5 +226,43 @@ impl Writer {
             }
         }
         crate::io::atomic::commit_all(vec![data, index])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::genotype::Genotyped;
+
+    #[test]
+    fn a_multi_allelic_record_in_both_modes() {
+        // REF ACG, ALTs A (deletion) and ATG (SNP), genotype 1/2.
+        let contig = [0u8, 1, 2, 3];
+        let v = Record::Variant(Variant {
+            pos: 0,
+            reference: vec![0, 1, 2],
+            alts: vec![vec![0], vec![0, 3, 2]],
+            filter_pass: true,
+            mq: 60.0,
+            genotyped: Genotyped {
+                gt: [1, 2],
+                qual: 300.0,
+                gq: 50,
+                pl: (0..10).map(|k| 10 * k).collect(),
+                ad: vec![1, 8, 9, 0],
+                dp: 18,
+            },
+        });
+        let mut line = String::new();
+        format_record("c", &contig, &v, OutputMode::Gvcf, &mut line);
+        assert_eq!(
+            line,
+            "c\t1\t.\tACG\tA,ATG,<NON_REF>\t300.00\t.\tDP=18;MQ=60.00;QD=16.67\tGT:AD:DP:GQ:PL\t1/2:1,8,9,0:18:50:0,10,20,30,40,50,60,70,80,90\n"
+        );
+        format_record("c", &contig, &v, OutputMode::Variants, &mut line);
+        assert_eq!(
+            line,
+            "c\t1\t.\tACG\tA,ATG\t300.00\t.\tDP=18;MQ=60.00;QD=16.67\tGT:AD:DP:GQ:PL\t1/2:1,8,9:18:50:0,10,20,30,40,50\n"
+        );
     }
 }
