@@ -13,10 +13,14 @@
 //!   file begins at the first record that starts inside it; bases before that are covered by
 //!   the previous region's last record.
 //!
-//! The lead settles the one piece of state that crosses positions (which bases an earlier
-//! variant record already covers) because no record spans more than a read length: a chain
-//! of overlapping deletion calls longer than [`LEAD`] would be needed for a chunk to see a
-//! different state than its predecessor did at the same position.
+//! The lead settles the state that crosses positions: which bases an earlier variant record
+//! already covers, and where active regions begin (`region`). Sites are also computed 500
+//! bases past a chunk's end, so an active region across the boundary is seen whole by both
+//! chunks. Two chunks can disagree about a position only through a chain longer than
+//! [`LEAD`]: overlapping deletion calls end to end, or active positions each within 25 bases
+//! of the next (regions are cut every 300 bases from the chain's start) — neither occurs in
+//! mappable sequence, and where it would, the output still depends only on the grid, never
+//! on threads or shards.
 
 use std::path::Path;
 
