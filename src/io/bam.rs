@@ -405,7 +405,11 @@ impl IndexedBam {
                 push_op(&mut cigar, op.map_err(|e| rec_err(e.to_string()))?);
             }
             let flags = u16::from(rec.flags());
-            if flags & crate::align::record::UNMAPPED != 0 {
+            // Unplaced reads, and secondary records (which the caller never uses, and which
+            // aligners write without SEQ), are skipped; so is any record without SEQ.
+            if flags & (crate::align::record::UNMAPPED | crate::align::record::SECONDARY) != 0
+                || rec.sequence().is_empty()
+            {
                 continue;
             }
             let read = placed_read(

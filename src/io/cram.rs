@@ -213,7 +213,11 @@ impl IndexedCram {
             let Some(pos) = rec.alignment_start() else {
                 continue;
             };
-            if flags & crate::align::record::UNMAPPED != 0 {
+            // Unplaced reads, and secondary records (which the caller never uses, and which
+            // aligners write without SEQ), are skipped; so is any record without SEQ.
+            if flags & (crate::align::record::UNMAPPED | crate::align::record::SECONDARY) != 0
+                || rec.sequence().is_empty()
+            {
                 continue;
             }
             let pos = usize::from(pos) as u64 - 1;

@@ -197,3 +197,59 @@ fn a_cram_input_gives_the_records_of_its_bam() {
     let header = tool_lines("bcftools", &["view", "-h", out.to_str().unwrap()]);
     assert!(header.last().unwrap().ends_with("\tSAMPLE"), "{header:?}");
 }
+
+#[test]
+fn secondary_records_without_seq_are_skipped() {
+    // genoa's own aligner writes secondary alignments without SEQ, as bwa does; the caller
+    // must read past them (and never use them).
+    let dir = tempfile::tempdir().unwrap();
+    let bam = bam();
+    let sam = tool_lines("samtools", &["view", "-h", bam.to_str().unwrap()]);
+    let mut text = String::new();
+    let mut added = 0;
+    for l in &sam {
+        text.push_str(l);
+        text.push('\n');
+        if !l.starts_with('@') && added < 50 {
+            let mut f: Vec<String> = l.split('\t').map(str::to_string).collect();
+            let flag: u16 = f[1].parse().unwrap();
+            if flag & 0x904 == 0 {
+                f[1] = (flag | 0x100).to_string();
+                f[9] = "*".into();
+                f[10] = "*".into();
+                text.push_str(&f[..11].join("\t"));
+                text.push('\n');
+                added += 1;
+            }
+        }
+    }
+    let sam_path = dir.path().join("with2nd.sam");
+    std::fs::write(&sam_path, text).unwrap();
+    let with2nd = dir.path().join("with2nd.bam");
+    let o = super::common::tool(
+        "samtools",
+        &[
+            "sort",
+            "-o",
+            with2nd.to_str().unwrap(),
+            sam_path.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = super::common::tool("samtools", &["index", with2nd.to_str().unwrap()]);
+    assert!(o.status.success());
+    let reference = demo_dir().join("ref.fa");
+    let out = dir.path().join("x.g.vcf.gz");
+    let o = genoa(&[
+        "call",
+        "-r",
+        reference.to_str().unwrap(),
+        "-i",
+        with2nd.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = tool_lines("bcftools", &["view", "-H", out.to_str().unwrap()]);
+    assert_eq!(got, call(&dir.path().join("plain.g.vcf.gz"), &[]));
+}
