@@ -80,6 +80,10 @@ pub struct CallArgs {
     /// Call only the intervals of this BED file (as --region).
     #[arg(long)]
     pub regions: Option<PathBuf>,
+    /// Reads with a lower mapping quality are not used (as HaplotypeCaller's
+    /// --minimum-mapping-quality). A used read's base qualities are capped at its MAPQ.
+    #[arg(long, default_value_t = 20)]
+    pub min_mapq: u8,
     /// Grid step of the calling chunks (part of the output's definition: reference blocks
     /// end on the grid); for tests of the chunk boundaries.
     #[arg(long, default_value_t = crate::call::regions::CHUNK_LEN, hide = true)]
@@ -259,6 +263,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
     let params = CallParams {
         gq_bands: a.gq_bands.0,
         chunk_len: a.chunk_len.max(2 * crate::call::regions::LEAD),
+        min_mapq: a.min_mapq,
         ..CallParams::default()
     };
     let pool = pipeline::thread_pool(a.threads)?;
