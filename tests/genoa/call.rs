@@ -253,3 +253,21 @@ fn secondary_records_without_seq_are_skipped() {
     let got = tool_lines("bcftools", &["view", "-H", out.to_str().unwrap()]);
     assert_eq!(got, call(&dir.path().join("plain.g.vcf.gz"), &[]));
 }
+
+#[test]
+fn min_mapq_filters_the_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    // No read reaches MAPQ 61: nothing is called and every block has depth 0.
+    let none = call(&dir.path().join("x.g.vcf.gz"), &["--min-mapq", "61"]);
+    assert_tiles_the_contig(&none);
+    assert!(variants(&none).is_empty());
+    assert!(
+        none.iter().all(|l| l.ends_with(":0:0:0:0,0,0")),
+        "{:?}",
+        &none[..3]
+    );
+    // A low threshold still calls (the demo's reads are MAPQ 60).
+    let low = call(&dir.path().join("y.g.vcf.gz"), &["--min-mapq", "1"]);
+    assert_tiles_the_contig(&low);
+    assert!(!variants(&low).is_empty());
+}
