@@ -306,18 +306,18 @@ impl IndexedBam {
         } else {
             BinIndex::Bai(bam::bai::fs::read(found).map_err(bad_index)?)
         };
-        // An index older than its BAM most likely describes another file.
+        // An index older than its BAM may describe another file, or the two were copied in
+        // that order: warn (as htslib does) rather than refuse. A wrong index mostly shows up
+        // as unreadable or out-of-order records, which `fetch` reports as errors.
         let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
         if let (Some(b), Some(i)) = (mtime(path), mtime(found))
             && i + std::time::Duration::from_secs(1) < b
         {
-            return Err(Error::input(
-                found,
-                format!(
-                    "is older than {}; re-index it with `samtools index`",
-                    path.display()
-                ),
-            ));
+            tracing::warn!(
+                "{} is older than {}; if the BAM was rewritten, re-index it with `samtools index`",
+                found.display(),
+                path.display()
+            );
         }
         Ok(IndexedBam {
             path: path.to_path_buf(),
