@@ -56,7 +56,8 @@ pub struct CallParams {
     pub min_indel_fraction: f64,
     /// Variants with QUAL below this are folded into reference blocks.
     pub min_emit_qual: f64,
-    /// Variants with QUAL below this are written with FILTER `LowQual`.
+    /// Variants with QUAL below this are written with FILTER `LowQual` in a plain VCF (a gVCF
+    /// leaves filtering to joint genotyping, as HaplotypeCaller's does).
     pub min_pass_qual: f64,
     /// GQ band boundaries of reference blocks.
     pub gq_bands: Vec<u32>,

@@ -29,7 +29,9 @@ pub fn header(
         h.push_str("##ALT=<ID=NON_REF,Description=\"Represents any possible alternative allele not already represented at this location by REF and ALT\">\n");
     }
     h.push_str("##FILTER=<ID=PASS,Description=\"All filters passed\">\n");
-    h.push_str("##FILTER=<ID=LowQual,Description=\"Low quality\">\n");
+    if !gvcf {
+        h.push_str("##FILTER=<ID=LowQual,Description=\"Low quality\">\n");
+    }
     h.push_str("##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths for the ref and alt alleles in the order listed\">\n");
     h.push_str("##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Approximate read depth (reads with MQ below the minimum or failing filters are not counted)\">\n");
     h.push_str("##FORMAT=<ID=GQ,Number=1,Type=Integer,Description=\"Genotype Quality\">\n");
@@ -155,7 +157,13 @@ pub fn format_record(
                 alleles(reference),
                 alt_text,
                 g.qual,
-                if *filter_pass { "." } else { "LowQual" },
+                // A gVCF leaves filtering to joint genotyping, as HaplotypeCaller -ERC GVCF
+                // does; a plain VCF flags calls below the pass threshold.
+                if *filter_pass || mode == OutputMode::Gvcf {
+                    "."
+                } else {
+                    "LowQual"
+                },
                 g.dp,
                 g.gt[0],
                 g.gt[1],
@@ -264,5 +272,32 @@ mod tests {
             line,
             "c\t1\t.\tACG\tA,ATG\t300.00\t.\tDP=18;MQ=60.00;QD=16.67\tGT:AD:DP:GQ:PL\t1/2:1,8,9:18:50:0,10,20,30,40,50\n"
         );
+    }
+
+    #[test]
+    fn low_quality_is_flagged_only_in_a_plain_vcf() {
+        let contig = [0u8, 1];
+        let v = Record::Variant(Variant {
+            pos: 1,
+            reference: vec![1],
+            alts: vec![vec![2]],
+            filter_pass: false,
+            mq: 60.0,
+            genotyped: Genotyped {
+                gt: [0, 1],
+                qual: 15.0,
+                gq: 15,
+                pl: vec![15, 0, 40, 20, 45, 90],
+                ad: vec![3, 2, 0],
+                dp: 5,
+            },
+        });
+        let filter = |mode| {
+            let mut line = String::new();
+            format_record("c", &contig, &v, mode, &mut line);
+            line.split('\t').nth(6).unwrap().to_string()
+        };
+        assert_eq!(filter(OutputMode::Gvcf), ".");
+        assert_eq!(filter(OutputMode::Variants), "LowQual");
     }
 }
