@@ -22,10 +22,15 @@ const INFORMATIVE: f64 = 0.2;
 pub fn clip_to_window(read: &AlignedRead, w0: u64, w1: u64) -> Option<(usize, usize)> {
     let (mut qi, mut ri) = (0usize, read.pos);
     let (mut first, mut last) = (usize::MAX, 0usize);
-    let ops = &read.cigar.0;
-    for (k, &(op, n)) in ops.iter().enumerate() {
+    // Query bases qi..qi + n laid on reference r0..r0 + n: those inside the window.
+    let inside = |qi: usize, r0: u64, n: usize| {
+        let lo = w0.saturating_sub(r0).min(n as u64) as usize;
+        let hi = w1.saturating_sub(r0).min(n as u64) as usize;
+        (lo < hi).then_some((qi + lo, qi + hi))
+    };
+    for (k, &(op, n)) in read.cigar.0.iter().enumerate() {
         let n = n as usize;
-        match op {
+        let hit = match op {
             CigarOp::SoftClip => {
                 // A leading clip ends where the alignment starts; a trailing one starts where
                 // it ends.
@@ -34,35 +39,27 @@ pub fn clip_to_window(read: &AlignedRead, w0: u64, w1: u64) -> Option<(usize, us
                 } else {
                     Some(ri)
                 };
-                if let Some(r0) = r0 {
-                    let lo = w0.saturating_sub(r0).min(n as u64) as usize;
-                    let hi = w1.saturating_sub(r0).min(n as u64) as usize;
-                    if lo < hi {
-                        first = first.min(qi + lo);
-                        last = last.max(qi + hi);
-                    }
-                }
                 qi += n;
+                r0.and_then(|r0| inside(qi - n, r0, n))
             }
             CigarOp::Match => {
-                // Bases qi + t on reference ri + t.
-                let lo = w0.saturating_sub(ri).min(n as u64) as usize;
-                let hi = w1.saturating_sub(ri).min(n as u64) as usize;
-                if lo < hi {
-                    first = first.min(qi + lo);
-                    last = last.max(qi + hi);
-                }
-                qi += n;
                 ri += n as u64;
-            }
-            CigarOp::Ins => {
-                if ri > w0 && ri < w1 {
-                    first = first.min(qi);
-                    last = last.max(qi + n);
-                }
                 qi += n;
+                inside(qi - n, ri - n as u64, n)
             }
-            CigarOp::Del => ri += n as u64,
+            // An insertion inside the window counts whole: its bases all count.
+            CigarOp::Ins => {
+                qi += n;
+                (ri > w0 && ri < w1).then_some((qi - n, qi))
+            }
+            CigarOp::Del => {
+                ri += n as u64;
+                None
+            }
+        };
+        if let Some((a, b)) = hit {
+            first = first.min(a);
+            last = last.max(b);
         }
     }
     (first < last).then_some((first, last))

@@ -180,22 +180,12 @@ impl Pileup {
         let (mut qi, mut ri) = (0usize, read.pos);
         let start = self.start;
         let ops = &read.cigar.0;
-        if ops
-            .first()
-            .is_some_and(|&(op, n)| op == CigarOp::SoftClip && n >= MIN_CLIP)
-            && read.pos >= start
-        {
+        let (lead, tail) = read.cigar.clips();
+        if lead >= MIN_CLIP && read.pos >= start {
             self.site(read.pos).clips += 1;
         }
-        if ops.len() > 1
-            && ops
-                .last()
-                .is_some_and(|&(op, n)| op == CigarOp::SoftClip && n >= MIN_CLIP)
-        {
-            let end = read.end();
-            if end >= start {
-                self.site(end).clips += 1;
-            }
+        if tail >= MIN_CLIP && read.end() >= start {
+            self.site(read.end()).clips += 1;
         }
         let mapq_sq = u64::from(read.mapq) * u64::from(read.mapq);
         for (k, &(op, n)) in ops.iter().enumerate() {

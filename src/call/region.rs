@@ -498,16 +498,11 @@ pub fn call_regions(
                     r.qual[a..b].iter().map(|&q| q.min(r.mapq)).collect(),
                 ));
                 // Soft-clipped bases count as aligned (as in the window cut).
-                let clip = |k: usize| match r.cigar.0.get(k) {
-                    Some(&(CigarOp::SoftClip, n)) => u64::from(n),
-                    _ => 0,
-                };
-                let tail = if r.cigar.0.len() > 1 {
-                    clip(r.cigar.0.len() - 1)
-                } else {
-                    0
-                };
-                spans.push((r.pos.saturating_sub(clip(0)), r.end() + tail));
+                let (lead, tail) = r.cigar.clips();
+                spans.push((
+                    r.pos.saturating_sub(u64::from(lead)),
+                    r.end() + u64::from(tail),
+                ));
             }
         }
         let longest = pieces.iter().map(|p| p.0.len()).max().unwrap_or(0);
