@@ -228,3 +228,59 @@ pub fn select(choice: BackendChoice) -> Result<Arc<dyn Backend>> {
         },
     }
 }
+
+/// A backend that measures the time spent in each kernel call (summed over the threads that
+/// call it), to show how much of a run the kernels take.
+pub struct Timed {
+    inner: Arc<dyn Backend>,
+    banded_align_ns: std::sync::atomic::AtomicU64,
+    pair_hmm_ns: std::sync::atomic::AtomicU64,
+}
+
+impl Timed {
+    pub fn new(inner: Arc<dyn Backend>) -> Self {
+        Timed {
+            inner,
+            banded_align_ns: Default::default(),
+            pair_hmm_ns: Default::default(),
+        }
+    }
+
+    /// Seconds spent in `banded_align` and in `pair_hmm` calls so far.
+    pub fn seconds(&self) -> (f64, f64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.banded_align_ns.load(Relaxed) as f64 * 1e-9,
+            self.pair_hmm_ns.load(Relaxed) as f64 * 1e-9,
+        )
+    }
+}
+
+impl Backend for Timed {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn banded_align(
+        &self,
+        batch: &AlignBatch,
+        params: &AlignParams,
+        out: &mut AlignResults,
+    ) -> Result<()> {
+        let t = std::time::Instant::now();
+        let r = self.inner.banded_align(batch, params, out);
+        self.banded_align_ns.fetch_add(
+            t.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        r
+    }
+    fn pair_hmm(&self, batch: &HmmBatch, out: &mut HmmResults) -> Result<()> {
+        let t = std::time::Instant::now();
+        let r = self.inner.pair_hmm(batch, out);
+        self.pair_hmm_ns.fetch_add(
+            t.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        r
+    }
+}

@@ -136,7 +136,8 @@ pub const SITES_PAST_END: u64 = 500;
 /// contig that overlaps `[chunk.lead_start(), chunk.end + TAIL)`, coordinate-sorted (others
 /// are skipped). Returns the records that start at a base the chunk emits; together with its
 /// neighbours' they cover every base once. Haplotype alignment and likelihoods run on
-/// `backend`; its errors are the only ones.
+/// `backend`; its errors are the only ones. With `qc` (counts, whether the contig is an
+/// autosome), the filtered depth of every emitted non-`N` reference base is counted there.
 pub fn call_chunk(
     contig: &[u8],
     chunk: &Chunk,
@@ -144,6 +145,7 @@ pub fn call_chunk(
     params: &CallParams,
     backend: &dyn Backend,
     times: &mut StageTimes,
+    qc: Option<(&mut crate::report::qc::QcCounts, bool)>,
 ) -> Result<Vec<Record>> {
     let t0 = Instant::now();
     let len = contig.len() as u64;
@@ -220,6 +222,15 @@ pub fn call_chunk(
     }
     let mut records = blocks.finish();
     records.retain(|r| chunk.emits(r.start()));
+    if let Some((qc, autosomal)) = qc {
+        for &(s, e) in &chunk.emit {
+            for pos in s.max(lead)..e.min(end) {
+                if contig[pos as usize] != crate::genome::N {
+                    qc.add_depth(sites[(pos - lead) as usize].depth(), autosomal);
+                }
+            }
+        }
+    }
     pileup_time += t1.elapsed();
     times.pileup += pileup_time;
     Ok(records)
@@ -244,6 +255,7 @@ pub fn call_contig(
             params,
             backend,
             &mut times,
+            None,
         )?);
     }
     Ok(out)

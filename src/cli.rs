@@ -43,6 +43,8 @@ pub enum Command {
     Align(run::AlignArgs),
     /// Sorted BAM → gVCF (+ index).
     Call(run::CallArgs),
+    /// Join the shard directories of `genoa run --shard K/N` into the outputs of one run.
+    Gather(run::GatherArgs),
     /// Print the CPU SIMD level, every GPU adapter and what `--backend auto` would choose.
     Backends,
     /// Run the whole pipeline on a small sample built into the binary, into ./genoa-demo/.
@@ -61,10 +63,14 @@ pub struct ComputeArgs {
     /// Read pairs per batch.
     #[arg(long, default_value_t = 16_384, hide = true)]
     pub batch_pairs: usize,
-    /// Memory for sorting alignments (K, M or G suffix); sorted runs spill to disk beside the
-    /// output beyond it.
-    #[arg(short = 'm', long = "memory", default_value = "512M", value_parser = parse_size)]
+    /// Memory for sorting alignments (K, M or G suffix); sorted runs spill to disk (the
+    /// checkpoint directory) beyond it.
+    #[arg(short = 'm', long = "memory", visible_alias = "max-memory", default_value = "512M", value_parser = parse_size)]
     pub memory: usize,
+    /// Read pairs per checkpointed alignment segment (the unit of resuming and sharding; at
+    /// least 2048). Part of the inputs' fingerprint: resume and gather need the same value.
+    #[arg(long, default_value_t = crate::pipeline::segments::SEGMENT_PAIRS, hide = true)]
+    pub segment_pairs: u64,
 }
 
 fn parse_size(s: &str) -> std::result::Result<usize, String> {
@@ -113,6 +119,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Index(a) => index::run(a),
         Command::Align(a) => run::align(a, &command_line),
         Command::Call(a) => run::call(a, &command_line),
+        Command::Gather(a) => run::gather(a, &command_line),
         Command::Backends => backends::run(),
         Command::Demo(a) => demo::run(a),
     }

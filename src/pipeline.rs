@@ -8,14 +8,17 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::align::{AlignScratch, AlignedRead, Aligner};
+use crate::align::AlignedRead;
 use crate::backend::{self, Backend, BackendChoice};
 use crate::call::regions::{self, Interval};
 use crate::call::{CallParams, OutputMode, StageTimes, call_chunk, gvcf::Record};
 use crate::error::{Error, Result};
-use crate::io::fastq::{PairedReader, ReadBatch};
 use crate::io::reference::Reference;
 use crate::io::sam_header::ReadGroupLine;
+use crate::report::qc::QcCounts;
+
+pub mod segments;
+pub mod stream;
 
 /// Where the reads come from.
 #[derive(Clone, Debug)]
@@ -35,13 +38,21 @@ pub struct AlignConfig {
     pub batch_pairs: usize,
     /// Memory for sorting, in bytes (sorted runs spill to disk beyond it).
     pub memory: usize,
+    /// Read pairs per checkpointed segment (see [`segments`]).
+    pub segment_pairs: u64,
     pub command_line: String,
 }
 
 /// Counters of a run.
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
+    /// Pairs aligned (a shard's own), and pairs read from the input.
     pub pairs: u64,
+    pub pairs_read: u64,
+    /// Segments found committed by an earlier, killed run.
+    pub resumed_segments: u64,
+    /// Seconds in `banded_align` and `pair_hmm` calls (summed over threads).
+    pub kernel_seconds: (f64, f64),
     pub reads: u64,
     pub mapped: u64,
     pub snps: u64,
@@ -93,18 +104,10 @@ fn record_key(r: &AlignedRead, pair: u64, slot: usize) -> [u64; 2] {
     ]
 }
 
-/// One pair's records encoded for the sorters.
-#[derive(Default)]
-struct Encoded {
-    bytes: Vec<u8>,
-    records: Vec<([u64; 2], usize, usize)>,
-    dups: Vec<crate::align::markdup::DupKey>,
-}
-
-/// Aligns all reads into a coordinate-sorted, duplicate-marked BAM at `bam` (+ index), in one
-/// pass: records are encoded as they are aligned, sorted within `cfg.memory` bytes (spilling
-/// sorted runs beside the output), duplicates decided from their own sorted entries, and the
-/// merged records written once.
+/// Aligns all reads into a coordinate-sorted, duplicate-marked BAM at `bam` (+ index):
+/// records are encoded as they are aligned, sorted within `cfg.memory` bytes per segment
+/// (spilling sorted runs to a temporary directory beside the output), duplicates decided from
+/// their own sorted entries, and the merged records written once.
 pub fn align_to_bam(
     cfg: &AlignConfig,
     reference: &Reference,
@@ -112,24 +115,6 @@ pub fn align_to_bam(
     bam: &Path,
     summary: &mut Summary,
 ) -> Result<()> {
-    use crate::align::markdup;
-    use crate::align::record::{SECONDARY, SUPPLEMENTARY};
-    use crate::align::sort::Sorter;
-    use crate::io::bam::writer;
-    let mut reader = match &cfg.reads {
-        ReadsInput::Paired(r1, r2) => PairedReader::paired(r1, r2)?,
-        ReadsInput::Interleaved(p) => PairedReader::interleaved(p)?,
-    };
-    let t = Instant::now();
-    let index = crate::index::Index::for_reference(reference)?;
-    let (keys, occurrences) = index.counts();
-    tracing::info!(
-        "index: {} contigs, {} bp, {keys} minimizers ({occurrences} occurrences), {:.1} MB, in {:.2} s",
-        reference.contigs.len(),
-        reference.total_len(),
-        index.size_bytes() as f64 / 1e6,
-        t.elapsed().as_secs_f64()
-    );
     let parent = bam
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -138,96 +123,13 @@ pub fn align_to_bam(
         .prefix(".genoa-sort.")
         .tempdir_in(parent)
         .map_err(|e| Error::io(parent, e))?;
-    // Duplicate entries are ~50 bytes a pair against ~700 for the records.
-    let mut records: Sorter<[u64; 2]> = Sorter::new(tmp.path(), "records", cfg.memory / 16 * 15);
-    let mut dups: Sorter<markdup::DupKey> = Sorter::new(tmp.path(), "dups", cfg.memory / 16);
-    let rg = cfg.read_group.id.as_str();
-    let mut aligner = Aligner::new(reference, index, backend);
-    let mut batch = ReadBatch::default();
-    let mut scratch = AlignScratch::default();
-    let progress = crate::report::Progress::new("aligning", "pairs");
-    let mut first = true;
-    loop {
-        // The insert-size model comes from the first pairs, whatever the batch size.
-        let want = if first {
-            crate::align::pair::CALIBRATION_PAIRS
-        } else {
-            cfg.batch_pairs.max(1)
-        };
-        if reader.next_batch(&mut batch, want)? == 0 {
-            break;
-        }
-        let pairs = if first {
-            first = false;
-            aligner.calibrate(&batch, &mut scratch)?
-        } else {
-            aligner.align_pairs(&batch, &mut scratch)?
-        };
-        let base = batch.first_pair;
-        let encoded: Vec<Encoded> = pairs
-            .par_iter()
-            .enumerate()
-            .map(|(p, recs)| {
-                let pair = base + p as u64;
-                let mut e = Encoded::default();
-                for (slot, r) in recs.iter().enumerate() {
-                    let at = e.bytes.len();
-                    writer::encode_record(r, rg, &mut e.bytes);
-                    e.records
-                        .push((record_key(r, pair, slot), at, e.bytes.len()));
-                }
-                markdup::entries(pair, 0, recs, &mut e.dups);
-                e
-            })
-            .collect();
-        for (recs, e) in pairs.iter().zip(&encoded) {
-            summary.mapped += recs
-                .iter()
-                .filter(|r| r.is_mapped() && r.flags & (SECONDARY | SUPPLEMENTARY) == 0)
-                .count() as u64;
-            for &(key, s, end) in &e.records {
-                records.push(key, &e.bytes[s..end])?;
-            }
-            for k in &e.dups {
-                dups.push(*k, &[])?;
-            }
-        }
-        summary.pairs += batch.len() as u64;
-        progress.set(summary.pairs);
-    }
-    progress.finish();
-    summary.reads = 2 * summary.pairs;
-    tracing::info!(
-        "sort: {} records, {} runs spilled",
-        records.len(),
-        records.runs()
-    );
-    let set = markdup::resolve(dups)?;
-    summary.duplicate_pairs = set.pairs;
-    summary.duplicate_fragments = set.fragments;
-    // Merge, mark and write.
-    let header = crate::io::sam_header::build(reference, &cfg.read_group, &cfg.command_line)?;
-    let data = crate::io::atomic::Pending::new(bam);
-    let index_file =
-        crate::io::atomic::Pending::new(crate::io::bam::index_path(bam, reference.max_len()));
-    let mut out = writer::SortedWriter::new(data.create()?, bam, &header, reference.max_len())?;
-    let mut merge = records.finish()?;
-    let mut rec = Vec::new();
-    while let Some(key) = merge.next_into(&mut rec)? {
-        let at = writer::FLAG_OFFSET;
-        let mut flag = u16::from_le_bytes([rec[at], rec[at + 1]]);
-        let mate = u64::from(flag & crate::align::record::LAST != 0);
-        if flag & crate::align::record::UNMAPPED == 0 && set.is_dup(key[1] >> 8, mate) {
-            flag |= crate::align::record::DUPLICATE;
-            rec[at..at + 2].copy_from_slice(&flag.to_le_bytes());
-        }
-        out.push(&rec)?;
-    }
-    let built = out.finish(header.reference_sequences().len())?;
-    crate::io::bam::write_index(&index_file, built)?;
-    crate::io::atomic::commit_all(vec![data, index_file])?;
-    drop(tmp);
-    Ok(())
+    let fingerprint = segments::Fingerprint::of(cfg, reference)?;
+    let mut work = segments::WorkDir::open(tmp.path(), &fingerprint, segments::Shard::ALL)?;
+    segments::align_segments(cfg, reference, backend, &mut work, summary)?;
+    let segs = segments::collect(std::slice::from_ref(&work))?;
+    segments::write_bam(cfg, reference, &segs, tmp.path(), bam, summary, &mut |_| {
+        Ok(())
+    })
 }
 
 /// Aligns into `output` (BAM, or CRAM when it ends in `.cram`; index beside it). CRAM goes
@@ -352,12 +254,58 @@ pub fn call_to_file(
 ) -> Result<CallSummary> {
     let lens: Vec<u64> = reference.contigs.iter().map(|c| c.len()).collect();
     let chunks = regions::chunks(&lens, targets, params.chunk_len);
-    let mut writer = crate::io::gvcf::Writer::create(path, header_text, mode)?;
-    let mut summary = CallSummary::default();
+    let mut out = CallOutput::create(path, header_text, mode)?;
     // Waves of chunks keep a bounded number of chunk results in memory while writing in order.
     let wave = rayon::current_num_threads().max(1) * 4;
     for group in chunks.chunks(wave) {
-        let results: Vec<Result<(Vec<Record>, StageTimes)>> = group
+        out.call_wave(reference, group, params, backend, |chunk, reads| {
+            source.fetch(
+                chunk.contig,
+                chunk.lead_start(),
+                chunk.end + regions::TAIL,
+                reads,
+            )
+        })?;
+    }
+    Ok(out.finish(reference)?.0)
+}
+
+/// A gVCF (or VCF) being written from called chunks, in order.
+pub struct CallOutput {
+    writer: crate::io::gvcf::Writer,
+    summary: CallSummary,
+    /// Depth and variant QC counts, when asked for.
+    qc: Option<QcCounts>,
+}
+
+impl CallOutput {
+    pub fn create(path: &Path, header_text: &str, mode: OutputMode) -> Result<CallOutput> {
+        Ok(CallOutput {
+            writer: crate::io::gvcf::Writer::create(path, header_text, mode)?,
+            summary: CallSummary::default(),
+            qc: None,
+        })
+    }
+
+    /// Also counts depths and variants for the QC report.
+    pub fn with_qc(mut self) -> Self {
+        self.qc = Some(QcCounts::default());
+        self
+    }
+
+    /// Calls `group` (consecutive chunks) in parallel, each from the reads `fetch` appends
+    /// for it, and writes their records in order.
+    pub fn call_wave(
+        &mut self,
+        reference: &Reference,
+        group: &[regions::Chunk],
+        params: &CallParams,
+        backend: &dyn Backend,
+        fetch: impl Fn(&regions::Chunk, &mut Vec<AlignedRead>) -> Result<()> + Sync,
+    ) -> Result<()> {
+        let with_qc = self.qc.is_some();
+        type Called = (Vec<Record>, StageTimes, Option<QcCounts>);
+        let results: Vec<Result<Called>> = group
             .par_iter()
             .map(|chunk| {
                 let mut times = StageTimes {
@@ -366,35 +314,51 @@ pub fn call_to_file(
                 };
                 let t = Instant::now();
                 let mut reads = Vec::new();
-                source.fetch(
-                    chunk.contig,
-                    chunk.lead_start(),
-                    chunk.end + regions::TAIL,
-                    &mut reads,
-                )?;
+                fetch(chunk, &mut reads)?;
                 times.fetch = t.elapsed();
                 times.reads = reads.len() as u64;
-                let contig = &reference.contigs[chunk.contig].codes;
-                let records = call_chunk(contig, chunk, &reads, params, backend, &mut times)?;
-                Ok((records, times))
+                let contig = &reference.contigs[chunk.contig];
+                let autosomal = crate::report::qc::is_autosome(&contig.name);
+                let mut qc = with_qc.then(QcCounts::default);
+                let records = call_chunk(
+                    &contig.codes,
+                    chunk,
+                    &reads,
+                    params,
+                    backend,
+                    &mut times,
+                    qc.as_mut().map(|q| (q, autosomal)),
+                )?;
+                if let Some(q) = qc.as_mut() {
+                    q.add_records(&records, autosomal);
+                }
+                Ok((records, times, qc))
             })
             .collect();
         for (chunk, result) in group.iter().zip(results) {
-            let (records, times) = result?;
+            let (records, times, qc) = result?;
+            if let (Some(total), Some(q)) = (self.qc.as_mut(), qc) {
+                total.merge(&q);
+            }
             let t = Instant::now();
             let (snps, indels) = count_variants(&records);
-            summary.snps += snps;
-            summary.indels += indels;
+            self.summary.snps += snps;
+            self.summary.indels += indels;
             let contig = &reference.contigs[chunk.contig];
-            writer.push(&contig.name, &contig.codes, &records)?;
-            summary.times.add(&times);
-            summary.times.write += t.elapsed();
+            self.writer.push(&contig.name, &contig.codes, &records)?;
+            self.summary.times.add(&times);
+            self.summary.times.write += t.elapsed();
         }
+        Ok(())
     }
-    let t = Instant::now();
-    writer.finish(reference)?;
-    summary.times.write += t.elapsed();
-    Ok(summary)
+
+    /// Finishes the file (and its index) under its final name; the QC counts if asked for.
+    pub fn finish(mut self, reference: &Reference) -> Result<(CallSummary, Option<QcCounts>)> {
+        let t = Instant::now();
+        self.writer.finish(reference)?;
+        self.summary.times.write += t.elapsed();
+        Ok((self.summary, self.qc))
+    }
 }
 
 /// Writes coordinate-sorted records as CRAM when `path` ends in `.cram`, else as BAM, with
@@ -441,6 +405,10 @@ pub struct RunConfig {
     pub call: CallParams,
     /// Write `SAMPLE.cram` instead of `SAMPLE.bam`.
     pub cram: bool,
+    /// Align only this shard's segments into `OUTDIR/SAMPLE.shard-K-of-N/` (for `genoa gather`).
+    pub shard: segments::Shard,
+    /// Where the checkpoints of an unsharded run live (default: OUTDIR).
+    pub tmp_dir: Option<PathBuf>,
 }
 
 /// Paths `genoa run` writes.
@@ -449,72 +417,396 @@ pub struct RunOutputs {
     /// `SAMPLE.bam` or `SAMPLE.cram`.
     pub alignments: PathBuf,
     pub gvcf: PathBuf,
+    pub qc_json: PathBuf,
+    pub report_html: PathBuf,
 }
 
 impl RunConfig {
     pub fn outputs(&self) -> RunOutputs {
+        let file = |ext: &str| self.outdir.join(format!("{}.{ext}", self.sample));
         RunOutputs {
-            alignments: self.outdir.join(format!(
-                "{}.{}",
-                self.sample,
-                if self.cram { "cram" } else { "bam" }
-            )),
-            gvcf: self.outdir.join(format!("{}.g.vcf.gz", self.sample)),
+            alignments: file(if self.cram { "cram" } else { "bam" }),
+            gvcf: file("g.vcf.gz"),
+            qc_json: file("qc.json"),
+            report_html: file("report.html"),
         }
+    }
+
+    /// The directory of shard `shard`'s segments.
+    pub fn shard_dir(&self, shard: segments::Shard) -> PathBuf {
+        self.outdir
+            .join(format!("{}.shard-{}-of-{}", self.sample, shard.k, shard.n))
+    }
+
+    /// The checkpoint directory of an unsharded run.
+    pub fn work_dir(&self) -> PathBuf {
+        self.tmp_dir
+            .as_deref()
+            .unwrap_or(&self.outdir)
+            .join(format!(".genoa-work.{}", self.sample))
     }
 }
 
-/// FASTQ → `OUTDIR/SAMPLE.bam` or `.cram` (+ index) and `OUTDIR/SAMPLE.g.vcf.gz` (+ index).
+/// FASTQ → `OUTDIR/SAMPLE.bam` or `.cram` (+ index), `OUTDIR/SAMPLE.g.vcf.gz` (+ index),
+/// `SAMPLE.qc.json` and `SAMPLE.report.html`; or, with a shard of more than one, that
+/// shard's aligned segments (see [`segments`]). Alignment is checkpointed: a run killed and
+/// started again with the same command goes on from its last committed segment. The
+/// checkpoints are removed when the run ends, with success or with an error.
 pub fn run(cfg: &RunConfig) -> Result<Summary> {
     let t0 = Instant::now();
-    ensure_writable_dir(&cfg.outdir)?;
-    let reference = Reference::load(&cfg.align.reference)?;
-    let pool = thread_pool(cfg.align.threads)?;
-    let backend = backend::select(cfg.align.backend)?;
-    let mut summary = Summary {
-        backend: backend.name(),
-        ..Summary::default()
-    };
-    let outputs = cfg.outputs();
-    pool.install(|| -> Result<()> {
-        let in_memory = align_to_file(
-            &cfg.align,
-            &reference,
-            backend.clone(),
-            &outputs.alignments,
-            &mut summary,
-        )?;
-        let mode = OutputMode::Gvcf;
-        let text = crate::io::gvcf::header(
-            &reference,
-            &cfg.sample,
-            &cfg.call.gq_bands,
-            mode,
-            &cfg.align.command_line,
-        );
-        let call = |source: &dyn ReadSource| {
-            call_to_file(
+    let Setup {
+        reference,
+        pool,
+        timed,
+        backend,
+        mut summary,
+    } = Setup::new(cfg)?;
+    let fingerprint = segments::Fingerprint::of(&cfg.align, &reference)?;
+    if cfg.shard.n > 1 {
+        let dir = cfg.shard_dir(cfg.shard);
+        let mut work = segments::WorkDir::open(&dir, &fingerprint, cfg.shard)?;
+        pool.install(|| {
+            segments::align_segments(&cfg.align, &reference, backend, &mut work, &mut summary)
+        })?;
+        summary.seconds = t0.elapsed().as_secs_f64();
+        summary.kernel_seconds = timed.seconds();
+        return Ok(summary);
+    }
+    let dir = cfg.work_dir();
+    if let Some(parent) = dir.parent() {
+        ensure_writable_dir(parent)?;
+    }
+    let result = (|| {
+        let mut work = segments::WorkDir::open(&dir, &fingerprint, segments::Shard::ALL)?;
+        pool.install(|| {
+            segments::align_segments(
+                &cfg.align,
                 &reference,
-                source,
-                None,
-                &cfg.call,
-                backend.as_ref(),
-                &outputs.gvcf,
-                &text,
-                mode,
+                backend.clone(),
+                &mut work,
+                &mut summary,
             )
-        };
-        let called = match in_memory {
-            Some(records) => call(&SortedReads::new(&records, reference.contigs.len()))?,
-            None => call(&crate::io::bam::IndexedBam::open(
-                &outputs.alignments,
-                &reference,
-            )?)?,
-        };
-        summary.snps = called.snps;
-        summary.indels = called.indels;
-        Ok(())
-    })?;
+        })?;
+        let segs = segments::collect(std::slice::from_ref(&work))?;
+        finish_run(
+            cfg,
+            &reference,
+            &pool,
+            backend,
+            &segs,
+            &dir,
+            &mut summary,
+            t0,
+        )
+    })();
+    // Checkpoints go on success and on errors (a kill leaves them for the next run).
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
     summary.seconds = t0.elapsed().as_secs_f64();
+    summary.kernel_seconds = timed.seconds();
     Ok(summary)
+}
+
+/// What `run` and `gather` start from.
+struct Setup {
+    reference: Reference,
+    pool: rayon::ThreadPool,
+    timed: Arc<backend::Timed>,
+    backend: Arc<dyn Backend>,
+    summary: Summary,
+}
+
+impl Setup {
+    fn new(cfg: &RunConfig) -> Result<Setup> {
+        ensure_writable_dir(&cfg.outdir)?;
+        let reference = Reference::load(&cfg.align.reference)?;
+        let pool = thread_pool(cfg.align.threads)?;
+        let timed = Arc::new(backend::Timed::new(backend::select(cfg.align.backend)?));
+        let backend: Arc<dyn Backend> = timed.clone();
+        let summary = Summary {
+            backend: backend.name(),
+            ..Summary::default()
+        };
+        Ok(Setup {
+            reference,
+            pool,
+            timed,
+            backend,
+            summary,
+        })
+    }
+}
+
+/// Joins the shard directories of a run made with `--shard K/N` into the outputs an unsharded
+/// run writes: the same BAM/CRAM records, gVCF records and QC counts.
+pub fn gather(cfg: &RunConfig, shard_dirs: &[PathBuf]) -> Result<Summary> {
+    let t0 = Instant::now();
+    let Setup {
+        reference,
+        pool,
+        timed,
+        backend,
+        mut summary,
+    } = Setup::new(cfg)?;
+    let works = shard_dirs
+        .iter()
+        .map(|d| segments::WorkDir::existing(d))
+        .collect::<Result<Vec<_>>>()?;
+    let reference_print: Vec<(String, u64, String)> = reference
+        .contigs
+        .iter()
+        .map(|c| (c.name.clone(), c.len(), c.md5.clone()))
+        .collect();
+    if let Some(w) = works.first()
+        && w.fingerprint().reference != reference_print
+    {
+        return Err(Error::input(
+            w.path(),
+            format!(
+                "was aligned to another reference than {}",
+                cfg.align.reference.display()
+            ),
+        ));
+    }
+    let mut cfg = cfg.clone();
+    if let Some(w) = works.first() {
+        let rg = ReadGroupLine::parse(&w.fingerprint().read_group)?;
+        if rg.sample != cfg.sample {
+            return Err(Error::input(
+                w.path(),
+                format!(
+                    "holds sample {:?}, not --sample {:?}",
+                    rg.sample, cfg.sample
+                ),
+            ));
+        }
+        cfg.align.read_group = rg;
+    }
+    let cfg = &cfg;
+    let segs = segments::collect(&works)?;
+    for (_, d) in &segs {
+        summary.pairs += d.pairs;
+        summary.mapped += d.mapped;
+    }
+    summary.reads = 2 * summary.pairs;
+    let scratch = tempfile::Builder::new()
+        .prefix(".genoa-gather.")
+        .tempdir_in(&cfg.outdir)
+        .map_err(|e| Error::io(&cfg.outdir, e))?;
+    finish_run(
+        cfg,
+        &reference,
+        &pool,
+        backend,
+        &segs,
+        scratch.path(),
+        &mut summary,
+        t0,
+    )?;
+    summary.seconds = t0.elapsed().as_secs_f64();
+    summary.kernel_seconds = timed.seconds();
+    Ok(summary)
+}
+
+/// A message from the BAM writer to the streaming caller.
+enum Stream {
+    Reads(Vec<AlignedRead>),
+    /// Every record was written: the caller may finish its output.
+    End,
+}
+
+/// Writes the BAM (or CRAM) from the segments while calling its records as they pass, then
+/// the QC JSON and HTML report.
+#[allow(clippy::too_many_arguments)]
+fn finish_run(
+    cfg: &RunConfig,
+    reference: &Reference,
+    pool: &rayon::ThreadPool,
+    backend: Arc<dyn Backend>,
+    segs: &[(PathBuf, segments::SegmentDone)],
+    scratch: &Path,
+    summary: &mut Summary,
+    t0: Instant,
+) -> Result<()> {
+    let outputs = cfg.outputs();
+    let mode = OutputMode::Gvcf;
+    let text = crate::io::gvcf::header(
+        reference,
+        &cfg.sample,
+        &cfg.call.gq_bands,
+        mode,
+        &cfg.align.command_line,
+    );
+    let bam = if cfg.cram {
+        crate::io::with_suffix(&outputs.alignments, ".genoa-tmp.bam")
+    } else {
+        outputs.alignments.clone()
+    };
+    let lens: Vec<u64> = reference.contigs.iter().map(|c| c.len()).collect();
+    let out = CallOutput::create(&outputs.gvcf, &text, mode)?.with_qc();
+    let (called, qc_calls) = std::thread::scope(|scope| -> Result<_> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Stream>(16);
+        let params = &cfg.call;
+        let backend_ref = backend.as_ref();
+        // The caller: a plain thread that hands each batch of reads to the pool, so neither
+        // side ever blocks a pool thread while waiting for the other.
+        let caller = scope.spawn(move || -> Result<_> {
+            let mut caller = stream::StreamCaller::new(
+                reference,
+                params,
+                backend_ref,
+                out,
+                pool.current_num_threads(),
+            );
+            loop {
+                match rx.recv() {
+                    Ok(Stream::Reads(reads)) => {
+                        pool.install(|| reads.into_iter().try_for_each(|r| caller.push(r)))?
+                    }
+                    Ok(Stream::End) => return pool.install(|| caller.finish()),
+                    Err(_) => {
+                        return Err(Error::Config("alignment stopped before its end".into()));
+                    }
+                }
+            }
+        });
+        let mut pending: Vec<AlignedRead> = Vec::with_capacity(STREAM_BATCH);
+        // Sends without blocking a pool thread: while the channel is full, this thread runs
+        // the pool's pending work (the caller's chunks) instead of waiting.
+        let send = |msg: Stream| -> Result<()> {
+            let mut msg = msg;
+            loop {
+                match tx.try_send(msg) {
+                    Ok(()) => return Ok(()),
+                    Err(std::sync::mpsc::TrySendError::Full(m)) => {
+                        msg = m;
+                        if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                            std::thread::sleep(std::time::Duration::from_micros(200));
+                        }
+                    }
+                    Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                        return Err(Error::Config("the caller stopped".into()));
+                    }
+                }
+            }
+        };
+        let written = pool.install(|| {
+            segments::write_bam(
+                &cfg.align,
+                reference,
+                segs,
+                scratch,
+                &bam,
+                summary,
+                &mut |rec| {
+                    if let Some(read) = crate::io::bam::writer::decode_for_caller(rec, &lens)? {
+                        pending.push(read);
+                        if pending.len() >= STREAM_BATCH {
+                            send(Stream::Reads(std::mem::take(&mut pending)))?;
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+            send(Stream::Reads(std::mem::take(&mut pending)))?;
+            send(Stream::End)
+        });
+        drop(tx);
+        let called = caller
+            .join()
+            .map_err(|_| Error::Config("internal: the calling thread panicked".into()))?;
+        // The writer's error first: the caller's is then only that its input stopped.
+        written?;
+        called
+    })
+    .inspect_err(|_| {
+        if cfg.cram {
+            remove_bam_and_index(&bam, reference);
+        }
+    })?;
+    if cfg.cram {
+        let result = (|| {
+            let records = crate::io::bam::read(&bam, reference)?;
+            write_alignments(
+                &outputs.alignments,
+                reference,
+                &cfg.align.read_group,
+                &cfg.align.command_line,
+                &records,
+            )
+        })();
+        remove_bam_and_index(&bam, reference);
+        result?;
+    }
+    summary.snps = called.snps;
+    summary.indels = called.indels;
+    // QC: the reads' counts from the segments, depths and variants from the caller.
+    let mut qc = QcCounts::default();
+    for (_, d) in segs {
+        qc.merge(&d.qc);
+    }
+    if let Some(q) = qc_calls {
+        qc.merge(&q);
+    }
+    qc.add_duplicates(2 * summary.duplicate_pairs + summary.duplicate_fragments);
+    let info = crate::report::qc::RunInfo {
+        command_line: std::env::args().collect(),
+        reference: crate::report::qc::ReferenceInfo {
+            path: cfg.align.reference.display().to_string(),
+            contigs: reference
+                .contigs
+                .iter()
+                .map(|c| crate::report::qc::ContigInfo {
+                    name: c.name.clone(),
+                    length: c.len(),
+                    md5: c.md5.clone(),
+                })
+                .collect(),
+        },
+        wall_seconds: t0.elapsed().as_secs_f64(),
+        backends: vec![
+            crate::report::qc::StageBackend {
+                stage: "align".into(),
+                backend: backend.name(),
+            },
+            crate::report::qc::StageBackend {
+                stage: "call".into(),
+                backend: backend.name(),
+            },
+        ],
+        ..crate::report::qc::RunInfo::default()
+    };
+    let report = qc.finish(&cfg.sample, &info);
+    write_text(&outputs.qc_json, &report.to_json())?;
+    write_text(&outputs.report_html, &crate::report::html::render(&report))?;
+    tracing::info!(
+        "stage CPU time: fetch {:.2} s, pileup {:.2} s, assembly {:.2} s, haplotype alignment {:.2} s, pair-HMM {:.2} s, genotyping {:.2} s, write {:.2} s",
+        called.times.fetch.as_secs_f64(),
+        called.times.pileup.as_secs_f64(),
+        called.times.assembly.as_secs_f64(),
+        called.times.haplotype_align.as_secs_f64(),
+        called.times.pair_hmm.as_secs_f64(),
+        called.times.genotype.as_secs_f64(),
+        called.times.write.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Reads handed to the streaming caller at a time.
+const STREAM_BATCH: usize = 4096;
+
+fn remove_bam_and_index(bam: &Path, reference: &Reference) {
+    let _ = std::fs::remove_file(bam);
+    let _ = std::fs::remove_file(crate::io::bam::index_path(bam, reference.max_len()));
+}
+
+/// Writes `text` to `path` through a temporary name.
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let pending = crate::io::atomic::Pending::new(path);
+    let mut f = pending.create()?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::io(path, e))?;
+    drop(f);
+    pending.commit()
 }

@@ -1,37 +1,21 @@
-//! Run reporting: progress on a terminal, and concordance of calls with a truth VCF (used by
+//! Run reporting: progress and summaries (`progress`), QC metrics (`qc`) and their HTML
+//! report (`html`), and concordance of calls with a truth VCF (used by
 //! `genoa demo`; the shared bench's `eval.py` is the full evaluator).
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use crate::call::gvcf::Record;
 use crate::error::{Error, Result};
 use crate::genome::base_ascii;
 use crate::io::reference::Reference;
 
-/// A progress counter: a spinner on a terminal, nothing otherwise.
-pub struct Progress(ProgressBar);
+pub mod html;
+pub mod progress;
+pub mod qc;
 
-impl Progress {
-    pub fn new(stage: &str, unit: &str) -> Self {
-        let bar = ProgressBar::new_spinner();
-        if let Ok(style) = ProgressStyle::with_template(&format!(
-            "{stage} {{pos}} {unit} ({{per_sec}}) {{elapsed}}"
-        )) {
-            bar.set_style(style);
-        }
-        Progress(bar)
-    }
-    pub fn set(&self, n: u64) {
-        self.0.set_position(n);
-    }
-    pub fn finish(&self) {
-        self.0.finish_and_clear();
-    }
-}
+pub use progress::Progress;
 
 /// A biallelic variant key: (contig, 1-based position, REF, ALT).
 pub type VariantKey = (String, u64, String, String);

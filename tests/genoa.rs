@@ -9,6 +9,8 @@ mod genoa {
     pub mod common;
     pub mod formats;
     pub mod pair_hmm;
+    pub mod report;
+    pub mod resume;
     pub mod runs;
     pub mod shaders;
 }

@@ -19,7 +19,7 @@
 //! the records are); walking the sorted entries sets two bits per pair in a [`DupSet`].
 
 use crate::align::record::*;
-use crate::align::sort::{Merge, Sorter};
+use crate::align::sort::Merge;
 use crate::error::Result;
 use crate::genome::CigarOp;
 
@@ -130,9 +130,8 @@ impl DupSet {
     }
 }
 
-/// Decides duplicates from every entry (see the module header).
-pub fn resolve(sorter: Sorter<DupKey>) -> Result<DupSet> {
-    let mut merge: Merge<DupKey> = sorter.finish()?;
+/// Decides duplicates from every entry, merged in key order (see the module header).
+pub fn resolve(mut merge: Merge<DupKey>) -> Result<DupSet> {
     let mut set = DupSet::default();
     let mut buf = Vec::new();
     let mut group: Option<DupKey> = None; // first entry of the current set
@@ -188,7 +187,7 @@ mod tests {
 
     fn decide(pairs: &[Vec<AlignedRead>]) -> DupSet {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Sorter::new(dir.path(), "d", 1 << 16);
+        let mut s = crate::align::sort::Sorter::new(dir.path(), "d", 1 << 16);
         let mut v = Vec::new();
         for (i, p) in pairs.iter().enumerate() {
             v.clear();
@@ -197,7 +196,7 @@ mod tests {
                 s.push(*k, &[]).unwrap();
             }
         }
-        resolve(s).unwrap()
+        resolve(s.finish().unwrap()).unwrap()
     }
 
     #[test]

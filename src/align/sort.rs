@@ -8,7 +8,10 @@
 //!
 //! Run file: per item `key` (its `Pod` bytes), `u32` payload length, payload. Runs are
 //! uncompressed (fast to write and read back; they take about as much disk as the BAM's
-//! uncompressed records).
+//! uncompressed records). Runs outlive their sorter when taken with [`Sorter::checkpoint`]
+//! (the resumable pipeline keeps them as checkpoints) and merge again with [`merge_runs`];
+//! more than [`MAX_FAN_IN`] runs are first merged in groups, so a whole genome's runs never
+//! need more open files than that.
 
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -31,6 +34,8 @@ pub struct Sorter<K: Key> {
     arena: Vec<u8>,
     entries: Vec<(K, u64, u32)>,
     runs: Vec<PathBuf>,
+    /// Runs written, including those handed over by `checkpoint`.
+    spilled: usize,
     items: u64,
 }
 
@@ -45,6 +50,7 @@ impl<K: Key> Sorter<K> {
             arena: Vec::new(),
             entries: Vec::new(),
             runs: Vec::new(),
+            spilled: 0,
             items: 0,
         }
     }
@@ -77,7 +83,14 @@ impl<K: Key> Sorter<K> {
 
     /// Runs written so far.
     pub fn runs(&self) -> usize {
-        self.runs.len()
+        self.spilled
+    }
+
+    /// Writes what is in memory as a run and hands over every run written so far: the caller
+    /// owns those files from now on (the sorter starts empty, its run numbering goes on).
+    pub fn checkpoint(&mut self) -> Result<Vec<PathBuf>> {
+        self.spill()?;
+        Ok(std::mem::take(&mut self.runs))
     }
 
     fn spill(&mut self) -> Result<()> {
@@ -87,7 +100,8 @@ impl<K: Key> Sorter<K> {
         self.entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let path = self
             .dir
-            .join(format!("{}.{:05}.run", self.tag, self.runs.len()));
+            .join(format!("{}.{:05}.run", self.tag, self.spilled));
+        self.spilled += 1;
         let io = |e| Error::io(&path, e);
         let mut w = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io)?);
         for &(key, off, len) in &self.entries {
@@ -113,30 +127,87 @@ impl<K: Key> Sorter<K> {
     /// Merges everything pushed, in key order.
     pub fn finish(mut self) -> Result<Merge<K>> {
         self.entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut sources = Vec::with_capacity(self.runs.len());
-        for p in &self.runs {
-            let f = File::open(p).map_err(|e| Error::io(p, e))?;
-            sources.push(RunReader {
-                path: p.clone(),
-                reader: BufReader::with_capacity(1 << 20, f),
-                buf: Vec::new(),
-                _k: std::marker::PhantomData,
-            });
-        }
-        let mut m = Merge {
-            runs: sources,
-            arena: std::mem::take(&mut self.arena),
-            entries: std::mem::take(&mut self.entries),
-            next_entry: 0,
-            heap: BinaryHeap::new(),
-        };
-        for i in 0..m.runs.len() {
-            if let Some(k) = m.runs[i].next_key()? {
-                m.heap.push(std::cmp::Reverse((k, i)));
-            }
-        }
-        Ok(m)
+        let runs = std::mem::take(&mut self.runs);
+        let runs = compact::<K>(runs, &self.dir, self.tag)?;
+        open_merge(
+            &runs,
+            std::mem::take(&mut self.arena),
+            std::mem::take(&mut self.entries),
+        )
     }
+}
+
+/// Most run files merged at once.
+pub const MAX_FAN_IN: usize = 128;
+
+/// Merges run files (as written by [`Sorter`]; keys unique across them) in key order. Groups
+/// of [`MAX_FAN_IN`] are first merged into runs in `scratch` (named after `tag`) when there
+/// are more; the given files are left as they are.
+pub fn merge_runs<K: Key>(runs: Vec<PathBuf>, scratch: &Path, tag: &str) -> Result<Merge<K>> {
+    let runs = compact::<K>(runs, scratch, tag)?;
+    open_merge(&runs, Vec::new(), Vec::new())
+}
+
+/// Merges groups of runs until at most `MAX_FAN_IN` are left. Intermediate runs it wrote are
+/// deleted once merged again (the last level stays in `scratch`); the caller's are not
+/// touched.
+fn compact<K: Key>(mut runs: Vec<PathBuf>, scratch: &Path, tag: &str) -> Result<Vec<PathBuf>> {
+    let mut level = 0;
+    let mut ours: Vec<PathBuf> = Vec::new();
+    while runs.len() > MAX_FAN_IN {
+        let mut next = Vec::new();
+        for (g, group) in runs.chunks(MAX_FAN_IN).enumerate() {
+            let path = scratch.join(format!("{tag}.merge{level}.{g:05}.run"));
+            let io = |e| Error::io(&path, e);
+            let mut w = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io)?);
+            let mut m: Merge<K> = open_merge(group, Vec::new(), Vec::new())?;
+            let mut buf = Vec::new();
+            while let Some(k) = m.next_into(&mut buf)? {
+                w.write_all(bytemuck::bytes_of(&k)).map_err(io)?;
+                w.write_all(&(buf.len() as u32).to_le_bytes()).map_err(io)?;
+                w.write_all(&buf).map_err(io)?;
+            }
+            w.flush().map_err(io)?;
+            next.push(path);
+        }
+        for p in ours.drain(..) {
+            let _ = std::fs::remove_file(p);
+        }
+        ours = next.clone();
+        runs = next;
+        level += 1;
+    }
+    Ok(runs)
+}
+
+fn open_merge<K: Key>(
+    runs: &[PathBuf],
+    arena: Vec<u8>,
+    entries: Vec<(K, u64, u32)>,
+) -> Result<Merge<K>> {
+    let mut sources = Vec::with_capacity(runs.len());
+    for p in runs {
+        let f = File::open(p).map_err(|e| Error::io(p, e))?;
+        sources.push(RunReader {
+            path: p.clone(),
+            reader: BufReader::with_capacity(1 << 20, f),
+            buf: Vec::new(),
+            _k: std::marker::PhantomData,
+        });
+    }
+    let mut m = Merge {
+        runs: sources,
+        arena,
+        entries,
+        next_entry: 0,
+        heap: BinaryHeap::new(),
+    };
+    for i in 0..m.runs.len() {
+        if let Some(k) = m.runs[i].next_key()? {
+            m.heap.push(std::cmp::Reverse((k, i)));
+        }
+    }
+    Ok(m)
 }
 
 struct RunReader<K> {
@@ -255,5 +326,35 @@ mod tests {
         want.sort();
         assert_eq!(a, want);
         assert_eq!(sorted(1 << 16, &[]).0, vec![]);
+    }
+
+    #[test]
+    fn checkpointed_runs_merge_in_groups_to_the_same_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s: Sorter<[u64; 2]> = Sorter::new(dir.path(), "t", 1 << 30);
+        let mut runs = Vec::new();
+        let mut want = Vec::new();
+        // 300 checkpoints of 7 items each: more runs than MAX_FAN_IN, so they merge in groups.
+        for c in 0..300u64 {
+            for i in 0..7u64 {
+                let key = [(c * 7919 + i * 104_729) % 1000, c * 7 + i];
+                let payload = vec![(c % 251) as u8; (i % 4) as usize];
+                s.push(key, &payload).unwrap();
+                want.push((key, payload));
+            }
+            runs.extend(s.checkpoint().unwrap());
+        }
+        assert_eq!(runs.len(), 300);
+        assert!(s.checkpoint().unwrap().is_empty());
+        want.sort();
+        let scratch = tempfile::tempdir().unwrap();
+        let mut m: Merge<[u64; 2]> = merge_runs(runs.clone(), scratch.path(), "m").unwrap();
+        let mut got = Vec::new();
+        let mut buf = Vec::new();
+        while let Some(k) = m.next_into(&mut buf).unwrap() {
+            got.push((k, buf.clone()));
+        }
+        assert_eq!(got, want);
+        assert!(runs.iter().all(|p| p.is_file()), "the given runs are kept");
     }
 }

@@ -37,12 +37,15 @@ pub fn run(a: DemoArgs) -> Result<()> {
             threads: a.threads,
             batch_pairs: 16_384,
             memory: 512 << 20,
+            segment_pairs: crate::pipeline::segments::SEGMENT_PAIRS,
             command_line: std::env::args().collect::<Vec<_>>().join(" "),
         },
         sample,
         outdir: a.outdir.clone(),
         call: CallParams::default(),
         cram: false,
+        shard: crate::pipeline::segments::Shard::ALL,
+        tmp_dir: None,
     };
     let s = pipeline::run(&cfg)?;
     let out = cfg.outputs();

@@ -31,8 +31,43 @@ pub struct RunArgs {
     /// 10) or reblock (20,30,40).
     #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
     pub gq_bands: GqBands,
+    /// Align only shard K of N (1-based) of the reads, into OUTDIR/SAMPLE.shard-K-of-N/; then
+    /// `genoa gather` joins the N shards into the outputs of one run.
+    #[arg(long, value_parser = crate::pipeline::segments::Shard::parse)]
+    pub shard: Option<crate::pipeline::segments::Shard>,
+    /// Directory for the checkpoints and sort runs of an unsharded run (default: OUTDIR). A run
+    /// killed and started again with the same command resumes from them.
+    #[arg(long)]
+    pub tmp_dir: Option<PathBuf>,
     #[command(flatten)]
     pub compute: ComputeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct GatherArgs {
+    /// Reference FASTA (the one the shards were aligned to).
+    #[arg(short = 'r', long = "reference")]
+    pub reference: PathBuf,
+    /// Sample name, as given to the shards.
+    #[arg(short = 's', long)]
+    pub sample: String,
+    /// Output directory (created if missing).
+    #[arg(short = 'o', long)]
+    pub outdir: PathBuf,
+    /// The shard directories (SAMPLE.shard-K-of-N), all N of them; default: those in OUTDIR.
+    pub shards: Vec<PathBuf>,
+    /// Write SAMPLE.cram instead of SAMPLE.bam.
+    #[arg(long)]
+    pub cram: bool,
+    /// GQ bands of the gVCF's reference blocks (as `genoa run`).
+    #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
+    pub gq_bands: GqBands,
+    /// Worker threads (0 = one per core).
+    #[arg(short = '@', long, default_value_t = 0)]
+    pub threads: usize,
+    /// Kernel backend of the caller: auto, scalar, simd or gpu.
+    #[arg(long, default_value = "auto", value_parser = super::parse_backend)]
+    pub backend: crate::backend::BackendChoice,
 }
 
 /// A GQ band preset and its boundaries.
@@ -135,48 +170,81 @@ fn align_config(
         threads: compute.threads,
         batch_pairs: compute.batch_pairs,
         memory: compute.memory,
+        segment_pairs: compute
+            .segment_pairs
+            .max(crate::align::pair::CALIBRATION_PAIRS as u64),
         command_line: command_line.to_string(),
     }
 }
 
 fn print_summary(s: &Summary) {
-    let rate = if s.seconds > 0.0 {
-        s.reads as f64 / s.seconds
-    } else {
-        0.0
-    };
-    eprintln!(
-        "genoa: {} reads, {:.2}% mapped, {} SNPs and {} indels called, backend {}, {:.1} s ({:.0} reads/s)",
-        s.reads,
-        100.0 * s.mapped_fraction(),
-        s.snps,
-        s.indels,
-        s.backend,
-        s.seconds,
-        rate
+    if s.resumed_segments > 0 {
+        eprintln!(
+            "genoa: resumed: {} aligned segments of an earlier run were kept",
+            s.resumed_segments
+        );
+    }
+    let rate = s.reads as f64 / s.seconds.max(1e-9);
+    let peak = crate::report::progress::peak_rss().unwrap_or(0) as f64 / 1e6;
+    let (ba, hmm) = s.kernel_seconds;
+    crate::report::progress::summary(
+        &format!(
+            "{} reads, {:.2}% mapped, {} SNPs and {} indels called; wall {:.1} s ({:.0} reads/s), peak memory {:.0} MB; backend {} for alignment and calling; kernels {:.2} s (banded_align {:.2} s, pair_hmm {:.2} s, summed over threads)",
+            s.reads,
+            100.0 * s.mapped_fraction(),
+            s.snps,
+            s.indels,
+            s.seconds,
+            rate,
+            peak,
+            s.backend,
+            ba + hmm,
+            ba,
+            hmm
+        ),
+        &[
+            ("reads", s.reads.to_string()),
+            ("mapped_fraction", format!("{:.6}", s.mapped_fraction())),
+            ("snps", s.snps.to_string()),
+            ("indels", s.indels.to_string()),
+            ("wall_seconds", format!("{:.2}", s.seconds)),
+            ("reads_per_second", format!("{rate:.0}")),
+            ("peak_memory_mb", format!("{peak:.0}")),
+            ("backend_align", s.backend.clone()),
+            ("backend_call", s.backend.clone()),
+            ("banded_align_seconds", format!("{ba:.2}")),
+            ("pair_hmm_seconds", format!("{hmm:.2}")),
+            ("resumed_segments", s.resumed_segments.to_string()),
+        ],
     );
 }
 
-pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
-    if a.sample.is_empty() || a.sample.contains(['/', '\t', '\n']) {
+/// The read group of a run: the `-R` line (its SM must be the sample) or one made from the
+/// sample name.
+fn run_read_group(sample: &str, line: Option<&str>) -> Result<ReadGroupLine> {
+    if sample.is_empty() || sample.contains(['/', '\t', '\n']) {
         return Err(Error::Config(format!(
-            "sample name {:?}: must be non-empty, without '/' or tabs",
-            a.sample
+            "sample name {sample:?}: must be non-empty, without '/' or tabs"
         )));
     }
-    let rg = match &a.read_group {
+    match line {
         Some(line) => {
             let rg = ReadGroupLine::parse(line)?;
-            if rg.sample != a.sample {
+            if rg.sample != sample {
                 return Err(Error::Config(format!(
-                    "read group SM {:?} differs from --sample {:?}",
-                    rg.sample, a.sample
+                    "read group SM {:?} differs from --sample {sample:?}",
+                    rg.sample
                 )));
             }
-            rg
+            Ok(rg)
         }
-        None => ReadGroupLine::for_sample(&a.sample),
-    };
+        None => Ok(ReadGroupLine::for_sample(sample)),
+    }
+}
+
+pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
+    let rg = run_read_group(&a.sample, a.read_group.as_deref())?;
+    let shard = a.shard.unwrap_or(crate::pipeline::segments::Shard::ALL);
     let cfg = RunConfig {
         align: align_config(&a.reads, rg, &a.compute, command_line),
         sample: a.sample.clone(),
@@ -186,8 +254,65 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
             ..CallParams::default()
         },
         cram: a.cram,
+        shard,
+        tmp_dir: a.tmp_dir.clone(),
     };
     let s = pipeline::run(&cfg)?;
+    if shard.n > 1 {
+        eprintln!(
+            "genoa: shard {}/{}: {} read pairs aligned (of {} pairs read) into {}, {:.1} s; join the shards with `genoa gather`",
+            shard.k,
+            shard.n,
+            s.pairs,
+            s.pairs_read,
+            cfg.shard_dir(shard).display(),
+            s.seconds
+        );
+    } else {
+        print_summary(&s);
+    }
+    Ok(())
+}
+
+pub fn gather(a: GatherArgs, command_line: &str) -> Result<()> {
+    // The read group is the shards' own (checked against the sample by the pipeline).
+    let rg = run_read_group(&a.sample, None)?;
+    let shards = if a.shards.is_empty() {
+        let prefix = format!("{}.shard-", a.sample);
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&a.outdir)
+            .map_err(|e| Error::io(&a.outdir, e))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix) && e.path().is_dir())
+            .map(|e| e.path())
+            .collect();
+        found.sort();
+        found
+    } else {
+        a.shards.clone()
+    };
+    let cfg = RunConfig {
+        align: AlignConfig {
+            reference: a.reference.clone(),
+            reads: ReadsInput::Interleaved(PathBuf::new()),
+            read_group: rg,
+            backend: a.backend,
+            threads: a.threads,
+            batch_pairs: 1,
+            memory: 0,
+            segment_pairs: 0,
+            command_line: command_line.to_string(),
+        },
+        sample: a.sample.clone(),
+        outdir: a.outdir.clone(),
+        call: CallParams {
+            gq_bands: a.gq_bands.0.clone(),
+            ..CallParams::default()
+        },
+        cram: a.cram,
+        shard: crate::pipeline::segments::Shard::ALL,
+        tmp_dir: None,
+    };
+    let s = pipeline::gather(&cfg, &shards)?;
     print_summary(&s);
     Ok(())
 }

@@ -8,6 +8,8 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use noodles::fastq;
 
@@ -65,12 +67,35 @@ pub struct Reader {
     inner: fastq::io::Reader<Box<dyn BufRead + Send>>,
     record: fastq::Record,
     count: u64,
+    /// Bytes of the file read so far (compressed bytes for gzip), and its size.
+    consumed: Arc<AtomicU64>,
+    size: u64,
+}
+
+/// A reader that counts the bytes it hands out (for progress and ETA).
+struct Counted<R> {
+    inner: R,
+    consumed: Arc<AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 impl Reader {
     /// Opens `path`, detecting gzip/BGZF compression.
     pub fn open(path: &Path) -> Result<Reader> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let size = file.metadata().map_or(0, |m| m.len());
+        let consumed = Arc::new(AtomicU64::new(0));
+        let file = Counted {
+            inner: file,
+            consumed: consumed.clone(),
+        };
         let mut buffered = BufReader::with_capacity(1 << 16, file);
         let head = buffered.fill_buf().map_err(|e| Error::io(path, e))?;
         if head.is_empty() {
@@ -89,7 +114,14 @@ impl Reader {
             inner: fastq::io::Reader::new(inner),
             record: fastq::Record::default(),
             count: 0,
+            consumed,
+            size,
         })
+    }
+
+    /// Bytes of the file read so far, and its size.
+    pub fn progress(&self) -> (u64, u64) {
+        (self.consumed.load(Ordering::Relaxed), self.size)
     }
 
     /// Path of the file.
@@ -192,6 +224,13 @@ impl PairedReader {
             r1: Reader::open(path)?,
             r2: None,
         })
+    }
+
+    /// Bytes of the input files read so far, and their total size.
+    pub fn progress(&self) -> (u64, u64) {
+        let (a, b) = self.r1.progress();
+        let (c, d) = self.r2.as_ref().map_or((0, 0), |r| r.progress());
+        (a + c, b + d)
     }
 
     /// Fills `batch` with up to `max_pairs` pairs; returns the number read (0 at the end).

@@ -37,6 +37,15 @@ impl ReadGroupLine {
         }
     }
 
+    /// The `@RG` line (tab-separated).
+    pub fn to_line(&self) -> String {
+        let mut line = format!("@RG\tID:{}\tSM:{}", self.id, self.sample);
+        for (tag, value) in &self.other {
+            line.push_str(&format!("\t{tag}:{value}"));
+        }
+        line
+    }
+
     /// Parses `@RG\tID:..\tSM:..` (tabs may be written as the two characters `\t`).
     pub fn parse(line: &str) -> Result<Self> {
         let line = line.replace("\\t", "\t");

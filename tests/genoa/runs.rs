@@ -7,7 +7,7 @@ use std::path::Path;
 use super::common::{demo_dir, demo_run, genoa, gpu};
 
 /// gVCF body (every line but `##` meta lines, which name paths and the command line).
-fn gvcf_records(dir: &Path) -> String {
+pub fn gvcf_records(dir: &Path) -> String {
     let f = std::fs::File::open(dir.join("SAMPLE.g.vcf.gz")).unwrap();
     let mut s = String::new();
     flate2::read::MultiGzDecoder::new(f)
@@ -20,7 +20,7 @@ fn gvcf_records(dir: &Path) -> String {
 }
 
 /// BAM records as htslib sees them (no header, which holds the command line).
-fn bam_records(dir: &Path) -> Vec<Vec<u8>> {
+pub fn bam_records(dir: &Path) -> Vec<Vec<u8>> {
     use rust_htslib::bam::Read as _;
     let mut reader = rust_htslib::bam::Reader::from_path(dir.join("SAMPLE.bam")).unwrap();
     reader

@@ -187,6 +187,57 @@ pub fn index_context(rec: &[u8]) -> Option<IndexContext> {
     ))
 }
 
+/// The read a record encoded by [`encode_record`] gives the caller (the same read
+/// [`crate::io::bam::IndexedBam::fetch`] gives from the written file), or `None` for a record
+/// the caller never uses: unplaced, unmapped, secondary, or without SEQ. `lens` are the
+/// reference's contig lengths.
+pub fn decode_for_caller(rec: &[u8], lens: &[u64]) -> Result<Option<AlignedRead>> {
+    let i32_at = |o: usize| i32::from_le_bytes(rec[o..o + 4].try_into().unwrap());
+    let u16_at = |o: usize| u16::from_le_bytes(rec[o..o + 2].try_into().unwrap());
+    let (ref_id, pos) = (i32_at(4), i32_at(8));
+    let flags = u16_at(FLAG_OFFSET);
+    let l_seq = u32::from_le_bytes(rec[20..24].try_into().unwrap()) as usize;
+    if ref_id < 0
+        || pos < 0
+        || flags & (crate::align::record::UNMAPPED | crate::align::record::SECONDARY) != 0
+        || l_seq == 0
+    {
+        return Ok(None);
+    }
+    let name_len = rec[12] as usize;
+    let mapq = rec[13];
+    let n_cigar = u16_at(16) as usize;
+    let cigar_at = 36 + name_len;
+    let mut cigar = crate::genome::Cigar::default();
+    for k in 0..n_cigar {
+        let at = cigar_at + 4 * k;
+        let v = u32::from_le_bytes(rec[at..at + 4].try_into().unwrap());
+        let op = match v & 0xf {
+            0 | 7 | 8 => CigarOp::Match,
+            1 => CigarOp::Ins,
+            2 | 3 => CigarOp::Del,
+            4 => CigarOp::SoftClip,
+            _ => continue,
+        };
+        cigar.push(op, v >> 4);
+    }
+    const BASES: &[u8; 16] = b"=ACMGRSVTWYHKDBN";
+    let seq_at = cigar_at + 4 * n_cigar;
+    let seq: Vec<u8> = (0..l_seq)
+        .map(|i| {
+            let b = rec[seq_at + i / 2];
+            BASES[usize::from(if i % 2 == 0 { b >> 4 } else { b & 0xf })]
+        })
+        .collect();
+    let qual_at = seq_at + l_seq.div_ceil(2);
+    let qual = rec[qual_at..qual_at + l_seq].to_vec();
+    let contig = ref_id as usize;
+    let len = lens.get(contig).copied().unwrap_or(0);
+    crate::io::bam::placed_read((contig, len), flags, pos as u64, mapq, cigar, seq, qual)
+        .map(Some)
+        .map_err(|m| Error::Config(format!("internal: an aligned record does not decode: {m}")))
+}
+
 /// A BGZF BAM writer fed encoded records in order; writes the index beside it at the end.
 pub struct SortedWriter {
     file: BufWriter<File>,

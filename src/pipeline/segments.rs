@@ -1,0 +1,570 @@
+//! Alignment in checkpointed segments: the unit of resuming and of sharding.
+//!
+//! The read pairs are cut into segments of a fixed number of pairs (`segment_pairs`, counted
+//! in input order), so where a segment starts depends only on the input. A segment is aligned,
+//! its BAM-encoded records and its duplicate-marking entries sorted into run files (see
+//! [`crate::align::sort`]), and then committed: the runs and a `done.json` (pair counts, QC
+//! counts, run names) are written in `seg-NNNNNN.tmp/`, which is renamed to `seg-NNNNNN/`.
+//! A directory with its final name is therefore a whole segment; anything else left by a
+//! killed run is deleted when the run starts again.
+//!
+//! - **Resume**: a run started again with the same inputs finds its work directory, keeps
+//!   the committed segments, reads (but does not align) their pairs, and goes on from the
+//!   first missing one. `manifest.json` holds the inputs' fingerprint (reference contigs and
+//!   MD5s, read files with sizes and modification times, read group, segment size, genoa
+//!   version); a directory left by other inputs is started over.
+//! - **Shards**: shard K of N aligns segments `i` with `i % N == K - 1` (every shard reads the
+//!   whole input, aligning an N-th of it) and marks its directory complete with the number of
+//!   segments the input has. `genoa gather` merges the segments of all shards.
+//! - **Writing** ([`write_bam`]): the runs of every segment are merged in key order, duplicates
+//!   decided from all the entries, and the records written once. Sort keys carry the pair's
+//!   input index, so the merged order — and the BAM — is the same bytes whether the pairs were
+//!   aligned in one process, resumed, or spread over shards.
+//!
+//! The insert-size model comes from the input's first pairs; every process aligns those
+//! (discarding them when they are not its own), so all shards use the same model.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::align::markdup::{self, DupKey};
+use crate::align::record::{SECONDARY, SUPPLEMENTARY};
+use crate::align::sort::{self, Sorter};
+use crate::align::{AlignScratch, Aligner};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::io::bam::writer;
+use crate::io::fastq::{PairedReader, ReadBatch};
+use crate::io::reference::Reference;
+use crate::pipeline::{AlignConfig, ReadsInput, Summary, record_key};
+use crate::report::qc::QcCounts;
+
+/// Read pairs per segment (about 180 MB of encoded 2×150 records): a killed run loses at most
+/// this much alignment work.
+pub const SEGMENT_PAIRS: u64 = 1 << 18;
+
+/// Shard `k` (1-based) of `n`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub k: u64,
+    pub n: u64,
+}
+
+impl Shard {
+    /// The whole input.
+    pub const ALL: Shard = Shard { k: 1, n: 1 };
+
+    /// Parses `K/N` (1 ≤ K ≤ N).
+    pub fn parse(s: &str) -> std::result::Result<Shard, String> {
+        let bad = || format!("{s:?}: expected K/N with 1 <= K <= N, e.g. 2/8");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (u64, u64) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
+
+    /// Whether segment `i` is this shard's.
+    pub fn owns(&self, i: u64) -> bool {
+        i % self.n == self.k - 1
+    }
+}
+
+/// What the work directory's contents were made from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub genoa: String,
+    /// (name, length, MD5) of every contig.
+    pub reference: Vec<(String, u64, String)>,
+    /// (path, size, modification time in seconds) of every read file.
+    pub reads: Vec<(String, u64, u64)>,
+    pub read_group: String,
+    pub segment_pairs: u64,
+}
+
+impl Fingerprint {
+    pub fn of(cfg: &AlignConfig, reference: &Reference) -> Result<Fingerprint> {
+        let files: Vec<&PathBuf> = match &cfg.reads {
+            ReadsInput::Paired(a, b) => vec![a, b],
+            ReadsInput::Interleaved(a) => vec![a],
+        };
+        let mut reads = Vec::new();
+        for f in files {
+            let meta = std::fs::metadata(f).map_err(|e| Error::io(f, e))?;
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            let path = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+            reads.push((path.display().to_string(), meta.len(), mtime));
+        }
+        Ok(Fingerprint {
+            genoa: env!("CARGO_PKG_VERSION").to_string(),
+            reference: reference
+                .contigs
+                .iter()
+                .map(|c| (c.name.clone(), c.len(), c.md5.clone()))
+                .collect(),
+            reads,
+            read_group: cfg.read_group.to_line(),
+            segment_pairs: cfg.segment_pairs,
+        })
+    }
+}
+
+/// `manifest.json` of a work directory.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Manifest {
+    fingerprint: Fingerprint,
+    shard: Shard,
+    /// Segments in the whole input, once this shard has committed all of its own.
+    complete: Option<u64>,
+}
+
+/// `done.json` of a committed segment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SegmentDone {
+    pub index: u64,
+    pub first_pair: u64,
+    pub pairs: u64,
+    /// Primary records of mapped reads.
+    pub mapped: u64,
+    /// Run files (names in the segment's directory).
+    pub records: Vec<String>,
+    pub dups: Vec<String>,
+    /// QC counts of the segment's reads.
+    pub qc: QcCounts,
+}
+
+/// A directory of committed segments (one run's, or one shard's).
+pub struct WorkDir {
+    path: PathBuf,
+    manifest: Manifest,
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
+    let text = std::fs::read(path).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// Writes `value` as JSON to `path` through a temporary name (and fsyncs it).
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::Config(format!("internal: JSON of {}: {e}", path.display())))?;
+    let pending = crate::io::atomic::Pending::new(path);
+    {
+        use std::io::Write;
+        let mut f = pending.create()?;
+        f.write_all(&text).map_err(|e| Error::io(path, e))?;
+        f.sync_all().map_err(|e| Error::io(path, e))?;
+    }
+    pending.commit()
+}
+
+impl WorkDir {
+    /// Opens (creating) the work directory `path` for `fingerprint` and `shard`. A directory
+    /// made from other inputs, or for another shard, is emptied first; segments still being
+    /// written when a run was killed are deleted.
+    pub fn open(path: &Path, fingerprint: &Fingerprint, shard: Shard) -> Result<WorkDir> {
+        let manifest_path = path.join("manifest.json");
+        if path.exists() {
+            let old: Option<Manifest> = read_json(&manifest_path);
+            let reusable = old
+                .as_ref()
+                .is_some_and(|m| m.fingerprint == *fingerprint && m.shard == shard);
+            if !reusable {
+                if old.is_some() {
+                    tracing::warn!(
+                        "{}: made from other inputs or settings; starting over",
+                        path.display()
+                    );
+                }
+                std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
+            }
+        }
+        std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        let manifest = match read_json::<Manifest>(&manifest_path) {
+            Some(m) => m,
+            None => {
+                let m = Manifest {
+                    fingerprint: fingerprint.clone(),
+                    shard,
+                    complete: None,
+                };
+                write_json(&manifest_path, &m)?;
+                m
+            }
+        };
+        // Leftovers of a killed run: unfinished segments and temporary files.
+        for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+            let entry = entry.map_err(|e| Error::io(path, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".tmp") || name.ends_with(".genoa-tmp") || name.contains(".merge") {
+                let p = entry.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
+        }
+        Ok(WorkDir {
+            path: path.to_path_buf(),
+            manifest,
+        })
+    }
+
+    /// Opens an existing shard directory for gathering (nothing is changed in it).
+    pub fn existing(path: &Path) -> Result<WorkDir> {
+        let manifest: Manifest = read_json(&path.join("manifest.json"))
+            .ok_or_else(|| Error::input(path, "not a genoa shard directory (no manifest.json)"))?;
+        Ok(WorkDir {
+            path: path.to_path_buf(),
+            manifest,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn shard(&self) -> Shard {
+        self.manifest.shard
+    }
+
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.manifest.fingerprint
+    }
+
+    /// Segments in the input, if this directory's shard finished.
+    pub fn complete(&self) -> Option<u64> {
+        self.manifest.complete
+    }
+
+    fn segment_dir(&self, i: u64) -> PathBuf {
+        self.path.join(format!("seg-{i:06}"))
+    }
+
+    /// Segment `i`, if committed here.
+    pub fn done(&self, i: u64) -> Option<SegmentDone> {
+        read_json::<SegmentDone>(&self.segment_dir(i).join("done.json")).filter(|d| d.index == i)
+    }
+
+    fn mark_complete(&mut self, segments: u64) -> Result<()> {
+        self.manifest.complete = Some(segments);
+        write_json(&self.path.join("manifest.json"), &self.manifest)
+    }
+}
+
+/// Aligns the segments of `work`'s shard that are not committed yet, committing each; returns
+/// the number of segments in the input. `summary` gets the counts of this shard's segments
+/// (committed before or now).
+pub fn align_segments(
+    cfg: &AlignConfig,
+    reference: &Reference,
+    backend: Arc<dyn Backend>,
+    work: &mut WorkDir,
+    summary: &mut Summary,
+) -> Result<u64> {
+    let shard = work.shard();
+    let seg_pairs = cfg.segment_pairs;
+    let mut reader = match &cfg.reads {
+        ReadsInput::Paired(r1, r2) => PairedReader::paired(r1, r2)?,
+        ReadsInput::Interleaved(p) => PairedReader::interleaved(p)?,
+    };
+    let t = Instant::now();
+    let index = crate::index::Index::for_reference(reference)?;
+    let (keys, occurrences) = index.counts();
+    tracing::info!(
+        "index: {} contigs, {} bp, {keys} minimizers ({occurrences} occurrences), {:.1} MB, in {:.2} s",
+        reference.contigs.len(),
+        reference.total_len(),
+        index.size_bytes() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let rg = cfg.read_group.id.clone();
+    let mut aligner = Aligner::new(reference, index, backend);
+    let mut batch = ReadBatch::default();
+    let mut scratch = AlignScratch::default();
+    let mut progress = crate::report::Progress::new("aligning", "pairs", reader.progress().1);
+    let batch_pairs = cfg.batch_pairs.max(1) as u64;
+    // Reads up to `want` pairs into `batch`; whether the input ended before that many.
+    let mut next_pair = 0u64; // pairs read so far
+    let mut eof = false;
+    let read = |reader: &mut PairedReader,
+                batch: &mut ReadBatch,
+                want: u64,
+                next_pair: &mut u64|
+     -> Result<usize> {
+        let n = reader.next_batch(batch, want as usize)?;
+        *next_pair += n as u64;
+        Ok(n)
+    };
+    // The insert-size model, from the input's first pairs (aligned by every process).
+    let calibration = crate::align::pair::CALIBRATION_PAIRS as u64;
+    let n = read(&mut reader, &mut batch, calibration, &mut next_pair)?;
+    eof |= (n as u64) < calibration;
+    let mut in_hand = n > 0; // `batch` holds pairs not yet handled
+    let mut calibrated = if n > 0 {
+        Some(aligner.calibrate(&batch, &mut scratch)?)
+    } else {
+        None
+    };
+    let mut resumed = 0u64;
+    let mut segment = 0u64;
+    loop {
+        let end_pair = (segment + 1) * seg_pairs;
+        if !in_hand {
+            if eof {
+                break;
+            }
+            let want = batch_pairs.min(end_pair - next_pair);
+            let n = read(&mut reader, &mut batch, want, &mut next_pair)?;
+            eof |= (n as u64) < want;
+            if n == 0 {
+                break; // the input ends on a segment boundary
+            }
+            in_hand = true;
+        }
+        let mine = shard.owns(segment);
+        let committed = if mine { work.done(segment) } else { None };
+        if !mine || committed.is_some() {
+            // Another shard's segment, or committed by an earlier run: read past its pairs.
+            in_hand = false;
+            calibrated = None;
+            while next_pair < end_pair && !eof {
+                let want = 16_384.min(end_pair - next_pair);
+                eof |= (read(&mut reader, &mut batch, want, &mut next_pair)? as u64) < want;
+            }
+            if let Some(done) = committed {
+                resumed += 1;
+                summary.pairs += done.pairs;
+                summary.mapped += done.mapped;
+            }
+            segment += 1;
+            continue;
+        }
+        let dir = work.path().join(format!("seg-{segment:06}.tmp"));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut records: Sorter<[u64; 2]> = Sorter::new(&dir, "records", cfg.memory / 16 * 15);
+        let mut dups: Sorter<DupKey> = Sorter::new(&dir, "dups", cfg.memory / 16);
+        let mut done = SegmentDone {
+            index: segment,
+            first_pair: segment * seg_pairs,
+            pairs: 0,
+            mapped: 0,
+            records: Vec::new(),
+            dups: Vec::new(),
+            qc: QcCounts::default(),
+        };
+        loop {
+            if in_hand {
+                let aligned = match calibrated.take() {
+                    Some(p) if batch.first_pair == 0 => p,
+                    _ => aligner.align_pairs(&batch, &mut scratch)?,
+                };
+                push_batch(
+                    &aligned,
+                    batch.first_pair,
+                    &rg,
+                    &mut records,
+                    &mut dups,
+                    &mut done,
+                )?;
+                summary.pairs += batch.len() as u64;
+                progress.set(summary.pairs, reader.progress().0);
+                in_hand = false;
+            }
+            if next_pair >= end_pair || eof {
+                break;
+            }
+            let want = batch_pairs.min(end_pair - next_pair);
+            let n = read(&mut reader, &mut batch, want, &mut next_pair)?;
+            eof |= (n as u64) < want;
+            in_hand = n > 0;
+        }
+        summary.mapped += done.mapped;
+        done.records = names(records.checkpoint()?);
+        done.dups = names(dups.checkpoint()?);
+        write_json(&dir.join("done.json"), &done)?;
+        let dest = work.segment_dir(segment);
+        std::fs::rename(&dir, &dest).map_err(|e| Error::io(&dest, e))?;
+        tracing::debug!("segment {segment}: {} pairs committed", done.pairs);
+        segment += 1;
+    }
+    progress.finish();
+    if resumed > 0 {
+        tracing::info!("resumed: {resumed} segments were already aligned");
+    }
+    summary.resumed_segments = resumed;
+    summary.reads = 2 * summary.pairs;
+    summary.pairs_read = next_pair;
+    work.mark_complete(segment)?;
+    Ok(segment)
+}
+
+fn names(paths: Vec<PathBuf>) -> Vec<String> {
+    paths
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect()
+}
+
+/// Encodes one batch's records and duplicate entries into the segment's sorters.
+fn push_batch(
+    pairs: &[Vec<crate::align::AlignedRead>],
+    base: u64,
+    rg: &str,
+    records: &mut Sorter<[u64; 2]>,
+    dups: &mut Sorter<DupKey>,
+    done: &mut SegmentDone,
+) -> Result<()> {
+    struct Encoded {
+        bytes: Vec<u8>,
+        records: Vec<([u64; 2], usize, usize)>,
+        dups: Vec<DupKey>,
+        qc: QcCounts,
+    }
+    let encoded: Vec<Encoded> = pairs
+        .par_iter()
+        .enumerate()
+        .map(|(p, recs)| {
+            let pair = base + p as u64;
+            let mut e = Encoded {
+                bytes: Vec::new(),
+                records: Vec::with_capacity(recs.len()),
+                dups: Vec::new(),
+                qc: QcCounts::default(),
+            };
+            for (slot, r) in recs.iter().enumerate() {
+                let at = e.bytes.len();
+                writer::encode_record(r, rg, &mut e.bytes);
+                e.records
+                    .push((record_key(r, pair, slot), at, e.bytes.len()));
+            }
+            markdup::entries(pair, 0, recs, &mut e.dups);
+            e.qc.add_pair(recs);
+            e
+        })
+        .collect();
+    for (recs, e) in pairs.iter().zip(&encoded) {
+        done.mapped += recs
+            .iter()
+            .filter(|r| r.is_mapped() && r.flags & (SECONDARY | SUPPLEMENTARY) == 0)
+            .count() as u64;
+        for &(key, s, end) in &e.records {
+            records.push(key, &e.bytes[s..end])?;
+        }
+        for k in &e.dups {
+            dups.push(*k, &[])?;
+        }
+        done.qc.merge(&e.qc);
+    }
+    done.pairs += pairs.len() as u64;
+    Ok(())
+}
+
+/// Every segment of the input, from the work directories of one run or of all its shards:
+/// each exactly once, in input order (an error names what is missing or doubled).
+pub fn collect(works: &[WorkDir]) -> Result<Vec<(PathBuf, SegmentDone)>> {
+    let first = works
+        .first()
+        .ok_or_else(|| Error::Config("no shard directories to gather".into()))?;
+    let total = first.complete();
+    let n = first.shard().n;
+    let mut seen = vec![false; n as usize];
+    for w in works {
+        let bad = |m: String| Error::input(w.path(), m);
+        if w.fingerprint() != first.fingerprint() {
+            return Err(bad(format!(
+                "made from other inputs or settings than {}",
+                first.path().display()
+            )));
+        }
+        if w.shard().n != n {
+            return Err(bad(format!(
+                "is shard {}/{}, expected N = {n}",
+                w.shard().k,
+                w.shard().n
+            )));
+        }
+        if w.complete().is_none() || w.complete() != total {
+            return Err(bad(
+                "shard did not finish; run its `genoa run --shard` again".into(),
+            ));
+        }
+        let k = (w.shard().k - 1) as usize;
+        if std::mem::replace(&mut seen[k], true) {
+            return Err(bad(format!("shard {}/{n} given twice", w.shard().k)));
+        }
+    }
+    if let Some(k) = seen.iter().position(|s| !s) {
+        return Err(Error::Config(format!("shard {}/{n} is missing", k + 1)));
+    }
+    let total = total.unwrap_or(0);
+    let mut out = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let w = works
+            .iter()
+            .find(|w| w.shard().owns(i))
+            .expect("every shard is present");
+        let done = w
+            .done(i)
+            .ok_or_else(|| Error::input(w.path(), format!("segment {i} is missing or damaged")))?;
+        out.push((w.segment_dir(i), done));
+    }
+    Ok(out)
+}
+
+/// Merges the segments' records into a coordinate-sorted, duplicate-marked BAM at `bam` (+
+/// index), handing each written record to `sink` too. Merge scratch goes to `scratch`.
+pub fn write_bam(
+    cfg: &AlignConfig,
+    reference: &Reference,
+    segments: &[(PathBuf, SegmentDone)],
+    scratch: &Path,
+    bam: &Path,
+    summary: &mut Summary,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let runs = |pick: fn(&SegmentDone) -> &Vec<String>| -> Vec<PathBuf> {
+        segments
+            .iter()
+            .flat_map(|(dir, d)| pick(d).iter().map(move |n| dir.join(n)))
+            .collect()
+    };
+    let dup_merge = sort::merge_runs::<DupKey>(runs(|d| &d.dups), scratch, "dups")?;
+    let set = markdup::resolve(dup_merge)?;
+    summary.duplicate_pairs = set.pairs;
+    summary.duplicate_fragments = set.fragments;
+    let header = crate::io::sam_header::build(reference, &cfg.read_group, &cfg.command_line)?;
+    let data = crate::io::atomic::Pending::new(bam);
+    let index_file =
+        crate::io::atomic::Pending::new(crate::io::bam::index_path(bam, reference.max_len()));
+    let mut out = writer::SortedWriter::new(data.create()?, bam, &header, reference.max_len())?;
+    let mut merge = sort::merge_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records")?;
+    let mut rec = Vec::new();
+    while let Some(key) = merge.next_into(&mut rec)? {
+        let at = writer::FLAG_OFFSET;
+        let mut flag = u16::from_le_bytes([rec[at], rec[at + 1]]);
+        let mate = u64::from(flag & crate::align::record::LAST != 0);
+        if flag & crate::align::record::UNMAPPED == 0 && set.is_dup(key[1] >> 8, mate) {
+            flag |= crate::align::record::DUPLICATE;
+            rec[at..at + 2].copy_from_slice(&flag.to_le_bytes());
+        }
+        out.push(&rec)?;
+        sink(&rec)?;
+    }
+    let built = out.finish(header.reference_sequences().len())?;
+    crate::io::bam::write_index(&index_file, built)?;
+    crate::io::atomic::commit_all(vec![data, index_file])
+}

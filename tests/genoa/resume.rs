@@ -1,0 +1,186 @@
+//! Cloud-batch behaviour of `genoa run`: a run killed with SIGKILL at any point and started
+//! again with the same command ends with the outputs of an uninterrupted run; `--shard K/N`
+//! runs joined by `genoa gather` give the same records as one run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::common::{demo_dir, files_in, genoa};
+use super::runs::{bam_records, gvcf_records};
+
+/// The demo reads three times over (9,690 pairs: five segments of 2,048 pairs), so shards and
+/// checkpoints have several segments to split.
+fn tripled_input(dir: &Path) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut paths = Vec::new();
+    for name in ["R1.fastq.gz", "R2.fastq.gz"] {
+        let one = std::fs::read(demo_dir().join(name)).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, [one.as_slice(), &one, &one].concat()).unwrap();
+        paths.push(path);
+    }
+    (paths[0].clone(), paths[1].clone())
+}
+
+fn run_args(r1: &Path, r2: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "run",
+        "-r",
+        demo_dir().join("ref.fa").to_str().unwrap(),
+        "-1",
+        r1.to_str().unwrap(),
+        "-2",
+        r2.to_str().unwrap(),
+        "-s",
+        "SAMPLE",
+        "-o",
+        out.to_str().unwrap(),
+        "--segment-pairs",
+        "2048",
+        "--backend",
+        "scalar",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn ok(args: &[String]) -> String {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = genoa(&args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "genoa {args:?} failed: {err}");
+    err
+}
+
+fn tmp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("genoa-resume-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Starts the run, waits until `ready(out)` holds, kills it with SIGKILL; false if the run
+/// ended first.
+fn kill_when(args: &[String], out: &Path, ready: impl Fn(&Path) -> bool) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_genoa"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(120) {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if ready(out) {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the run neither ended nor reached the kill point");
+}
+
+fn same_outputs(a: &Path, b: &Path) {
+    assert_eq!(gvcf_records(a), gvcf_records(b));
+    assert_eq!(bam_records(a), bam_records(b));
+    let qc = |d: &Path| {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("SAMPLE.qc.json")).unwrap()).unwrap();
+        (v["wgs_qc_metrics"].clone(), v["histograms"].clone())
+    };
+    assert_eq!(qc(a), qc(b));
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_outputs() {
+    let input = tmp("input");
+    let (r1, r2) = tripled_input(&input);
+    let plain = tmp("plain");
+    ok(&run_args(&r1, &r2, &plain, &["-@", "1"]));
+    let work = |out: &Path| out.join(".genoa-work.SAMPLE");
+    // Killed after two segments were committed, then once more while the outputs are being
+    // written (every segment done).
+    let out = tmp("killed");
+    let args = run_args(&r1, &r2, &out, &["-@", "1"]);
+    let killed = kill_when(&args, &out, |o| work(o).join("seg-000001").is_dir());
+    assert!(killed, "the run ended before the kill point");
+    assert!(!out.join("SAMPLE.bam").exists() && !out.join("SAMPLE.g.vcf.gz").exists());
+    let killed_late = kill_when(&args, &out, |o| o.join(".SAMPLE.bam.genoa-tmp").exists());
+    assert!(
+        killed_late,
+        "the run ended before the BAM was being written"
+    );
+    for f in ["SAMPLE.bam", "SAMPLE.g.vcf.gz", "SAMPLE.qc.json"] {
+        assert!(!out.join(f).exists(), "{f} exists after a kill");
+    }
+    let err = ok(&args);
+    assert!(err.contains("resumed: 5 aligned segments"), "{err}");
+    same_outputs(&plain, &out);
+    assert!(!work(&out).exists(), "checkpoints removed after success");
+    assert!(
+        files_in(&out).iter().all(|f| !f.contains("genoa-tmp")),
+        "{:?}",
+        files_in(&out)
+    );
+}
+
+#[test]
+fn four_shards_gathered_equal_one_run() {
+    let input = tmp("sh-input");
+    let (r1, r2) = tripled_input(&input);
+    let plain = tmp("sh-plain");
+    ok(&run_args(&r1, &r2, &plain, &["-@", "2"]));
+    let out = tmp("sharded");
+    // Shards in any order, and with other thread counts.
+    for (k, threads) in [(3, "1"), (1, "2"), (4, "2"), (2, "1")] {
+        let shard = format!("{k}/4");
+        ok(&run_args(
+            &r1,
+            &r2,
+            &out,
+            &["--shard", &shard, "-@", threads],
+        ));
+    }
+    assert!(!out.join("SAMPLE.bam").exists());
+    let reference = demo_dir().join("ref.fa");
+    let gather = |extra: &[&str]| {
+        let mut a = vec![
+            "gather",
+            "-r",
+            reference.to_str().unwrap(),
+            "-s",
+            "SAMPLE",
+            "-o",
+            out.to_str().unwrap(),
+            "--backend",
+            "scalar",
+        ];
+        a.extend_from_slice(extra);
+        genoa(&a)
+    };
+    // A missing shard is an error naming it, and writes nothing.
+    let three: Vec<String> = (1..=3)
+        .map(|k| {
+            out.join(format!("SAMPLE.shard-{k}-of-4"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let three: Vec<&str> = three.iter().map(String::as_str).collect();
+    let o = gather(&three);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("shard 4/4 is missing"), "{err}");
+    assert!(!out.join("SAMPLE.bam").exists());
+    let o = gather(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    same_outputs(&plain, &out);
+}
