@@ -76,12 +76,20 @@ pub fn header(
     h.push_str(&format!(
         "##genoaCommandLine=<ID=genoa,Version={},CommandLine=\"{}\">\n",
         env!("CARGO_PKG_VERSION"),
-        command_line.replace('"', "'")
+        vcf_quoted(command_line)
     ));
     h.push_str(&format!(
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{sample}\n"
     ));
     h
+}
+
+/// `text` as the inside of a quoted VCF header value: `\\` and `"` escaped (VCF 4.3 §1.4),
+/// tabs and line breaks (which no header line may hold) as spaces.
+fn vcf_quoted(text: &str) -> String {
+    text.replace(['\t', '\n', '\r'], " ")
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
 }
 
 fn join<T: std::fmt::Display>(v: &[T]) -> String {

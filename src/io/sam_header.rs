@@ -114,7 +114,11 @@ pub fn build(reference: &Reference, rg: &ReadGroupLine, command_line: &str) -> R
     let pg = Map::<Program>::builder()
         .insert(pg_tag::NAME, "genoa")
         .insert(pg_tag::VERSION, env!("CARGO_PKG_VERSION"))
-        .insert(pg_tag::COMMAND_LINE, command_line.to_string())
+        .insert(
+            pg_tag::COMMAND_LINE,
+            // A SAM header field holds no tab or line break.
+            command_line.replace(['\t', '\n', '\r'], " "),
+        )
         .build()
         .map_err(|e| bad(e.into()))?;
     Ok(builder

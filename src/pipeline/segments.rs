@@ -91,6 +91,19 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// Whether shards made with `self` and `other` may be joined: the same reference, read
+    /// group, segment size and genoa version, and read files of the same sizes. Paths and
+    /// modification times may differ (cloud batch jobs copy the reads to each machine); the
+    /// pair counts are compared as well when the shards finish.
+    pub fn same_input(&self, other: &Fingerprint) -> bool {
+        let sizes = |f: &Fingerprint| f.reads.iter().map(|r| r.1).collect::<Vec<_>>();
+        self.genoa == other.genoa
+            && self.reference == other.reference
+            && self.read_group == other.read_group
+            && self.segment_pairs == other.segment_pairs
+            && sizes(self) == sizes(other)
+    }
+
     pub fn of(cfg: &AlignConfig, reference: &Reference) -> Result<Fingerprint> {
         let files: Vec<&PathBuf> = match &cfg.reads {
             ReadsInput::Paired(a, b) => vec![a, b],
@@ -128,6 +141,9 @@ struct Manifest {
     shard: Shard,
     /// Segments in the whole input, once this shard has committed all of its own.
     complete: Option<u64>,
+    /// Pairs in the whole input (known with `complete`).
+    #[serde(default)]
+    pairs: Option<u64>,
 }
 
 /// `done.json` of a committed segment.
@@ -199,6 +215,7 @@ impl WorkDir {
                     fingerprint: fingerprint.clone(),
                     shard,
                     complete: None,
+                    pairs: None,
                 };
                 write_json(&manifest_path, &m)?;
                 m
@@ -259,8 +276,9 @@ impl WorkDir {
         read_json::<SegmentDone>(&self.segment_dir(i).join("done.json")).filter(|d| d.index == i)
     }
 
-    fn mark_complete(&mut self, segments: u64) -> Result<()> {
+    fn mark_complete(&mut self, segments: u64, pairs: u64) -> Result<()> {
         self.manifest.complete = Some(segments);
+        self.manifest.pairs = Some(pairs);
         write_json(&self.path.join("manifest.json"), &self.manifest)
     }
 }
@@ -408,7 +426,7 @@ pub fn align_segments(
     summary.resumed_segments = resumed;
     summary.reads = 2 * summary.pairs;
     summary.pairs_read = next_pair;
-    work.mark_complete(segment)?;
+    work.mark_complete(segment, next_pair)?;
     Ok(segment)
 }
 
@@ -484,7 +502,15 @@ pub fn collect(works: &[WorkDir]) -> Result<Vec<(PathBuf, SegmentDone)>> {
     let mut seen = vec![false; n as usize];
     for w in works {
         let bad = |m: String| Error::input(w.path(), m);
-        if w.fingerprint() != first.fingerprint() {
+        if w.complete().is_none() {
+            return Err(bad(
+                "shard did not finish; run its `genoa run --shard` again".into(),
+            ));
+        }
+        if !w.fingerprint().same_input(first.fingerprint())
+            || w.manifest.pairs != first.manifest.pairs
+            || w.complete() != total
+        {
             return Err(bad(format!(
                 "made from other inputs or settings than {}",
                 first.path().display()
@@ -496,11 +522,6 @@ pub fn collect(works: &[WorkDir]) -> Result<Vec<(PathBuf, SegmentDone)>> {
                 w.shard().k,
                 w.shard().n
             )));
-        }
-        if w.complete().is_none() || w.complete() != total {
-            return Err(bad(
-                "shard did not finish; run its `genoa run --shard` again".into(),
-            ));
         }
         let k = (w.shard().k - 1) as usize;
         if std::mem::replace(&mut seen[k], true) {

@@ -290,3 +290,28 @@ fn auto_falls_back_to_the_cpu_and_says_why() {
     );
     assert!(out.path().join("S.bam").exists() && out.path().join("S.g.vcf.gz").exists());
 }
+
+#[test]
+fn a_read_group_with_escaped_tabs_and_quotes_gives_valid_headers() {
+    // The command line (with the -R value) goes into the gVCF and BAM headers.
+    let out = demo_run("rg", &["-R", "@RG\\tID:lane1\\tSM:SAMPLE\\tDS:a \"b\" c"]);
+    let header = super::common::tool_lines(
+        "bcftools",
+        &["view", "-h", out.join("SAMPLE.g.vcf.gz").to_str().unwrap()],
+    );
+    assert!(
+        header.iter().any(|l| l.starts_with("##genoaCommandLine=")),
+        "{header:?}"
+    );
+    let sam =
+        super::common::samtools_lines(&["view", "-H", out.join("SAMPLE.bam").to_str().unwrap()]);
+    assert!(
+        sam.iter()
+            .any(|l| l == "@RG\tID:lane1\tSM:SAMPLE\tDS:a \"b\" c"),
+        "{sam:?}"
+    );
+    assert_eq!(
+        gvcf_records(&out),
+        gvcf_records(&demo_run("t1", &["--backend", "scalar", "--threads", "1"]))
+    );
+}
