@@ -6,13 +6,18 @@
 #   zlib1g-dev pkg-config  htslib's build
 #   mesa-vulkan-drivers libvulkan1   lavapipe, a Vulkan driver that runs the WGSL kernels on the CPU
 #   samtools bcftools tabix python3   the real consumers the format tests hand genoa's outputs to
+#   chromium             the QC report test opens SAMPLE.report.html in headless Chromium
+#
+# Then workflow/test.sh runs the Snakemake workflow on two small samples, when snakemake is
+# found ($SNAKEMAKE, else on PATH); GENOA_REQUIRE_SNAKEMAKE=1 (CI) makes its absence an error,
+# as GENOA_REQUIRE_BROWSER=1 does for Chromium.
 #
 # GPU tests skip (printing why) when no adapter exists, unless GENOA_REQUIRE_GPU=1, which CI sets.
 # Extra arguments go to both `cargo test` runs (e.g. a test-name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libclang-dev zlib1g-dev pkg-config mesa-vulkan-drivers libvulkan1 samtools bcftools tabix python3)
+packages=(libclang-dev zlib1g-dev pkg-config mesa-vulkan-drivers libvulkan1 samtools bcftools tabix python3 chromium)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${packages[@]}"; do
@@ -38,3 +43,14 @@ fi
 
 cargo test --locked "$@"
 cargo test --locked --no-default-features "$@"
+
+snakemake=${SNAKEMAKE:-$(command -v snakemake || true)}
+if [ -n "$snakemake" ]; then
+  # The binary the last cargo test built (the CPU-only one), run as the workflow's genoa.
+  SNAKEMAKE="$snakemake" GENOA="$PWD/target/debug/genoa" workflow/test.sh
+elif [ "${GENOA_REQUIRE_SNAKEMAKE:-0}" = 1 ]; then
+  echo "scripts/test.sh: GENOA_REQUIRE_SNAKEMAKE=1 but no snakemake (pip install 'snakemake>=8,<10')" >&2
+  exit 1
+else
+  echo "scripts/test.sh: SKIPPED workflow/test.sh (no snakemake; pip install 'snakemake>=8,<10')" >&2
+fi
