@@ -2,9 +2,13 @@
 //! shaders through wgpu on any Vulkan/Metal/DX12 adapter. All of them give identical results,
 //! which the integration tests assert.
 //!
-//! `auto` takes a hardware GPU adapter when one is usable and falls back to the CPU otherwise,
-//! logging why. Software adapters (Mesa's lavapipe, type `Cpu`) are never chosen by `auto`:
-//! they emulate a GPU on the CPU and are only for testing; `--backend gpu` still uses them.
+//! `auto` ([`Auto`]) decides per kernel call: a call goes to a hardware GPU adapter when one is
+//! usable and the call is large enough to fill it ([`GPU_MIN_CELLS`]), else to the CPU's SIMD
+//! backend; the first decision for each kernel (the aligner's and the caller's batches differ
+//! in size, so this is in effect a choice per stage) is logged with its reason. Results are the
+//! same either way, by the kernels' contract. Software adapters (Mesa's lavapipe, type `Cpu`)
+//! are never chosen by `auto`: they emulate a GPU on the CPU and are only for testing;
+//! `--backend gpu` still uses them.
 
 pub mod scalar;
 pub mod shaders;
@@ -204,28 +208,105 @@ impl CpuFeatures {
     }
 }
 
-/// Makes the backend for `choice`, logging what `auto` chose and why.
+/// Makes the backend for `choice` (`auto`: see [`Auto`]).
 pub fn select(choice: BackendChoice) -> Result<Arc<dyn Backend>> {
     match choice {
         BackendChoice::Scalar => Ok(Arc::new(scalar::Scalar)),
         BackendChoice::Simd => Ok(Arc::new(simd::Simd::detect()?)),
         BackendChoice::Gpu => Ok(Arc::new(gpu::Gpu::new(true)?)),
-        BackendChoice::Auto => match gpu::Gpu::new(false) {
-            Ok(g) => {
-                tracing::info!("backend auto: {} (hardware GPU adapter)", g.name());
-                Ok(Arc::new(g))
-            }
-            Err(e) => match simd::Simd::detect() {
-                Ok(s) => {
-                    tracing::info!("backend auto: {} CPU ({e})", s.name());
-                    Ok(Arc::new(s))
-                }
-                Err(simd_err) => {
-                    tracing::info!("backend auto: scalar CPU ({e}; {simd_err})");
-                    Ok(Arc::new(scalar::Scalar))
-                }
-            },
-        },
+        BackendChoice::Auto => {
+            let (cpu, cpu_why): (Arc<dyn Backend>, String) = match simd::Simd::detect() {
+                Ok(s) => (Arc::new(s), String::new()),
+                Err(e) => (Arc::new(scalar::Scalar), format!("; {e}")),
+            };
+            Ok(Arc::new(match gpu::Gpu::new(false) {
+                Ok(g) => Auto::new(Some(Arc::new(g)), cpu, GPU_MIN_CELLS, String::new()),
+                Err(e) => Auto::new(None, cpu, GPU_MIN_CELLS, format!("{e}{cpu_why}")),
+            }))
+        }
+    }
+}
+
+/// Dynamic-programming cells below which `auto` keeps a kernel call on the CPU even with a GPU:
+/// `[banded_align, pair_hmm]`. A call's transfer and dispatch cost a GPU about what a CPU core
+/// computes in this many cells; these are estimates from the CPU kernels' throughput (~1 G
+/// cells/s per core) and a ~1 ms dispatch round trip, not yet measured on GPU hardware.
+pub const GPU_MIN_CELLS: [u64; 2] = [4 << 20, 16 << 20];
+
+/// `--backend auto`: routes each kernel call to the GPU (if any) when it holds at least
+/// `min_cells` cells of work, else to the CPU backend, and logs the first decision for each
+/// kernel with its reason.
+pub struct Auto {
+    gpu: Option<Arc<dyn Backend>>,
+    cpu: Arc<dyn Backend>,
+    min_cells: [u64; 2],
+    /// Why there is no GPU (empty when there is one).
+    no_gpu: String,
+    logged: [std::sync::Once; 2],
+}
+
+impl Auto {
+    pub fn new(
+        gpu: Option<Arc<dyn Backend>>,
+        cpu: Arc<dyn Backend>,
+        min_cells: [u64; 2],
+        no_gpu: String,
+    ) -> Self {
+        Auto {
+            gpu,
+            cpu,
+            min_cells,
+            no_gpu,
+            logged: [std::sync::Once::new(), std::sync::Once::new()],
+        }
+    }
+
+    /// The backend for a call of kernel `k` (0 `banded_align`, 1 `pair_hmm`) of `cells` cells.
+    fn route(&self, k: usize, cells: u64) -> &dyn Backend {
+        let kernel = ["banded_align", "pair_hmm"][k];
+        let (chosen, why) = match &self.gpu {
+            Some(g) if cells >= self.min_cells[k] => (g.as_ref(), format!("{cells} cells")),
+            Some(_) => (
+                self.cpu.as_ref(),
+                format!(
+                    "{cells} cells, below the {} that pay for a GPU dispatch",
+                    self.min_cells[k]
+                ),
+            ),
+            None => (self.cpu.as_ref(), format!("no GPU: {}", self.no_gpu)),
+        };
+        self.logged[k].call_once(|| {
+            tracing::info!(
+                "backend auto: {kernel} on {} ({why}; each call decides by its size)",
+                chosen.name()
+            )
+        });
+        chosen
+    }
+}
+
+impl Backend for Auto {
+    fn name(&self) -> String {
+        match &self.gpu {
+            Some(g) => format!(
+                "auto: {} for large batches, {} for small",
+                g.name(),
+                self.cpu.name()
+            ),
+            None => self.cpu.name(),
+        }
+    }
+    fn banded_align(
+        &self,
+        batch: &AlignBatch,
+        params: &AlignParams,
+        out: &mut AlignResults,
+    ) -> Result<()> {
+        self.route(0, batch.cells(params.band))
+            .banded_align(batch, params, out)
+    }
+    fn pair_hmm(&self, batch: &HmmBatch, out: &mut HmmResults) -> Result<()> {
+        self.route(1, batch.cells()).pair_hmm(batch, out)
     }
 }
 

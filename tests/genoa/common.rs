@@ -46,13 +46,23 @@ pub fn gpu() -> Option<Arc<dyn Backend>> {
 }
 
 /// Every backend available here: scalar first, then each SIMD instruction set of this CPU, then
-/// the GPU.
+/// `auto` routing between the GPU and the CPU, then the GPU.
 pub fn backends() -> Vec<Arc<dyn Backend>> {
     let mut v: Vec<Arc<dyn Backend>> = vec![Arc::new(genoa::backend::scalar::Scalar)];
     for simd in genoa::backend::simd::Simd::available() {
         v.push(Arc::new(simd));
     }
-    v.extend(gpu());
+    if let Some(g) = gpu() {
+        // `auto` with the GPU (lavapipe here) and thresholds low enough that some batches of
+        // every test go to each side.
+        v.push(Arc::new(genoa::backend::Auto::new(
+            Some(g.clone()),
+            Arc::new(genoa::backend::scalar::Scalar),
+            [20_000, 20_000],
+            String::new(),
+        )));
+        v.push(g);
+    }
     v
 }
 

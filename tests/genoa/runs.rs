@@ -280,12 +280,16 @@ fn auto_falls_back_to_the_cpu_and_says_why() {
     let o = run_demo_without_vulkan(&["-v"], out.path());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
+    // One decision logged per kernel, each with its reason.
+    for kernel in ["banded_align", "pair_hmm"] {
+        assert!(
+            err.contains(&format!("backend auto: {kernel} on simd-"))
+                || err.contains(&format!("backend auto: {kernel} on scalar")),
+            "{err}"
+        );
+    }
     assert!(
-        err.contains("backend auto: simd-") || err.contains("backend auto: scalar"),
-        "{err}"
-    );
-    assert!(
-        err.contains(" CPU (backend gpu: no GPU adapter") || !cfg!(feature = "gpu"),
+        err.contains("(no GPU: backend gpu: no GPU adapter") || !cfg!(feature = "gpu"),
         "{err}"
     );
     assert!(out.path().join("S.bam").exists() && out.path().join("S.g.vcf.gz").exists());
