@@ -204,6 +204,19 @@ pub fn normalise_name(name: &str) -> String {
     }
 }
 
+/// Bytes read of a [`PairedReader`]'s files, and their sizes, readable from any thread.
+#[derive(Clone, Debug)]
+pub struct InputProgress(Vec<(Arc<AtomicU64>, u64)>);
+
+impl InputProgress {
+    /// Bytes read so far, and the total.
+    pub fn get(&self) -> (u64, u64) {
+        self.0.iter().fold((0, 0), |(a, b), (c, size)| {
+            (a + c.load(Ordering::Relaxed), b + size)
+        })
+    }
+}
+
 /// Paired input: two files, or one interleaved file.
 pub struct PairedReader {
     r1: Reader,
@@ -228,9 +241,16 @@ impl PairedReader {
 
     /// Bytes of the input files read so far, and their total size.
     pub fn progress(&self) -> (u64, u64) {
-        let (a, b) = self.r1.progress();
-        let (c, d) = self.r2.as_ref().map_or((0, 0), |r| r.progress());
-        (a + c, b + d)
+        self.progress_handle().get()
+    }
+
+    /// A handle that reads [`PairedReader::progress`] from another thread.
+    pub fn progress_handle(&self) -> InputProgress {
+        let mut files = vec![(self.r1.consumed.clone(), self.r1.size)];
+        if let Some(r2) = &self.r2 {
+            files.push((r2.consumed.clone(), r2.size));
+        }
+        InputProgress(files)
     }
 
     /// Fills `batch` with up to `max_pairs` pairs; returns the number read (0 at the end).

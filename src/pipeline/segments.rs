@@ -295,10 +295,11 @@ pub fn align_segments(
 ) -> Result<u64> {
     let shard = work.shard();
     let seg_pairs = cfg.segment_pairs;
-    let mut reader = match &cfg.reads {
+    let reader = match &cfg.reads {
         ReadsInput::Paired(r1, r2) => PairedReader::paired(r1, r2)?,
         ReadsInput::Interleaved(p) => PairedReader::interleaved(p)?,
     };
+    let input = reader.progress_handle();
     let t = Instant::now();
     let index = crate::index::Index::for_reference(reference)?;
     let (keys, occurrences) = index.counts();
@@ -311,114 +312,57 @@ pub fn align_segments(
     );
     let rg = cfg.read_group.id.clone();
     let mut aligner = Aligner::new(reference, index, backend);
-    let mut batch = ReadBatch::default();
     let mut scratch = AlignScratch::default();
-    let mut progress = crate::report::Progress::new("aligning", "pairs", reader.progress().1);
-    let batch_pairs = cfg.batch_pairs.max(1) as u64;
-    // Reads up to `want` pairs into `batch`; whether the input ended before that many.
-    let mut next_pair = 0u64; // pairs read so far
-    let mut eof = false;
-    let read = |reader: &mut PairedReader,
-                batch: &mut ReadBatch,
-                want: u64,
-                next_pair: &mut u64|
-     -> Result<usize> {
-        let n = reader.next_batch(batch, want as usize)?;
-        *next_pair += n as u64;
-        Ok(n)
-    };
-    // The insert-size model, from the input's first pairs (aligned by every process).
-    let calibration = crate::align::pair::CALIBRATION_PAIRS as u64;
-    let n = read(&mut reader, &mut batch, calibration, &mut next_pair)?;
-    eof |= (n as u64) < calibration;
-    let mut in_hand = n > 0; // `batch` holds pairs not yet handled
-    let mut calibrated = if n > 0 {
-        Some(aligner.calibrate(&batch, &mut scratch)?)
-    } else {
-        None
-    };
+    let mut progress = crate::report::Progress::new("aligning", "pairs", input.get().1);
+    let prefetch = Prefetch::start(reader, seg_pairs, cfg.batch_pairs.max(1) as u64);
     let mut resumed = 0u64;
-    let mut segment = 0u64;
-    loop {
-        let end_pair = (segment + 1) * seg_pairs;
-        if !in_hand {
-            if eof {
-                break;
+    let mut current: Option<u64> = None;
+    let mut open: Option<OpenSegment> = None;
+    let mut pairs_read = 0u64;
+    for batch in prefetch.iter() {
+        let batch = batch?;
+        pairs_read = batch.first_pair + batch.len() as u64;
+        let segment = batch.first_pair / seg_pairs;
+        if current != Some(segment) {
+            if let Some(o) = open.take() {
+                o.commit(work, summary)?;
             }
-            let want = batch_pairs.min(end_pair - next_pair);
-            let n = read(&mut reader, &mut batch, want, &mut next_pair)?;
-            eof |= (n as u64) < want;
-            if n == 0 {
-                break; // the input ends on a segment boundary
+            current = Some(segment);
+            let mine = shard.owns(segment);
+            match work.done(segment).filter(|_| mine) {
+                Some(done) => {
+                    // Committed by an earlier run: its pairs are read past.
+                    resumed += 1;
+                    summary.pairs += done.pairs;
+                    summary.mapped += done.mapped;
+                }
+                None if mine => open = Some(OpenSegment::new(work, segment, cfg)?),
+                None => {}
             }
-            in_hand = true;
         }
-        let mine = shard.owns(segment);
-        let committed = if mine { work.done(segment) } else { None };
-        if !mine || committed.is_some() {
-            // Another shard's segment, or committed by an earlier run: read past its pairs.
-            in_hand = false;
-            calibrated = None;
-            while next_pair < end_pair && !eof {
-                let want = 16_384.min(end_pair - next_pair);
-                eof |= (read(&mut reader, &mut batch, want, &mut next_pair)? as u64) < want;
-            }
-            if let Some(done) = committed {
-                resumed += 1;
-                summary.pairs += done.pairs;
-                summary.mapped += done.mapped;
-            }
-            segment += 1;
-            continue;
-        }
-        let dir = work.path().join(format!("seg-{segment:06}.tmp"));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let mut records: Sorter<[u64; 2]> = Sorter::new(&dir, "records", cfg.memory / 16 * 15);
-        let mut dups: Sorter<DupKey> = Sorter::new(&dir, "dups", cfg.memory / 16);
-        let mut done = SegmentDone {
-            index: segment,
-            first_pair: segment * seg_pairs,
-            pairs: 0,
-            mapped: 0,
-            records: Vec::new(),
-            dups: Vec::new(),
-            qc: QcCounts::default(),
+        // The insert-size model comes from the input's first pairs, which every process
+        // aligns (and drops when they are not its own).
+        let aligned = if batch.first_pair == 0 {
+            Some(aligner.calibrate(&batch, &mut scratch)?)
+        } else {
+            None
         };
-        loop {
-            if in_hand {
-                let aligned = match calibrated.take() {
-                    Some(p) if batch.first_pair == 0 => p,
-                    _ => aligner.align_pairs(&batch, &mut scratch)?,
-                };
-                push_batch(
-                    &aligned,
-                    batch.first_pair,
-                    &rg,
-                    &mut records,
-                    &mut dups,
-                    &mut done,
-                )?;
-                summary.pairs += batch.len() as u64;
-                progress.set(summary.pairs, reader.progress().0);
-                in_hand = false;
-            }
-            if next_pair >= end_pair || eof {
-                break;
-            }
-            let want = batch_pairs.min(end_pair - next_pair);
-            let n = read(&mut reader, &mut batch, want, &mut next_pair)?;
-            eof |= (n as u64) < want;
-            in_hand = n > 0;
+        if let Some(o) = open.as_mut() {
+            let aligned = match aligned {
+                Some(a) => a,
+                None => aligner.align_pairs(&batch, &mut scratch)?,
+            };
+            o.push(&aligned, batch.first_pair, &rg)?;
+            summary.pairs += batch.len() as u64;
+            progress.set(summary.pairs, input.get().0);
         }
-        summary.mapped += done.mapped;
-        done.records = names(records.checkpoint()?);
-        done.dups = names(dups.checkpoint()?);
-        write_json(&dir.join("done.json"), &done)?;
-        let dest = work.segment_dir(segment);
-        std::fs::rename(&dir, &dest).map_err(|e| Error::io(&dest, e))?;
-        tracing::debug!("segment {segment}: {} pairs committed", done.pairs);
-        segment += 1;
+        prefetch.recycle(batch);
     }
+    if let Some(o) = open.take() {
+        o.commit(work, summary)?;
+    }
+    let segment = pairs_read.div_ceil(seg_pairs);
+    let next_pair = pairs_read;
     progress.finish();
     if resumed > 0 {
         tracing::info!("resumed: {resumed} segments were already aligned");
@@ -428,6 +372,122 @@ pub fn align_segments(
     summary.pairs_read = next_pair;
     work.mark_complete(segment, next_pair)?;
     Ok(segment)
+}
+
+/// A segment being aligned: its sorters in `seg-N.tmp/`.
+struct OpenSegment {
+    dir: PathBuf,
+    records: Sorter<[u64; 2]>,
+    dups: Sorter<DupKey>,
+    done: SegmentDone,
+}
+
+impl OpenSegment {
+    fn new(work: &WorkDir, segment: u64, cfg: &AlignConfig) -> Result<OpenSegment> {
+        let dir = work.path().join(format!("seg-{segment:06}.tmp"));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(OpenSegment {
+            records: Sorter::new(&dir, "records", cfg.memory / 16 * 15),
+            dups: Sorter::new(&dir, "dups", cfg.memory / 16),
+            done: SegmentDone {
+                index: segment,
+                first_pair: segment * cfg.segment_pairs,
+                pairs: 0,
+                mapped: 0,
+                records: Vec::new(),
+                dups: Vec::new(),
+                qc: QcCounts::default(),
+            },
+            dir,
+        })
+    }
+
+    fn push(
+        &mut self,
+        pairs: &[Vec<crate::align::AlignedRead>],
+        base: u64,
+        rg: &str,
+    ) -> Result<()> {
+        push_batch(
+            pairs,
+            base,
+            rg,
+            &mut self.records,
+            &mut self.dups,
+            &mut self.done,
+        )
+    }
+
+    /// Writes what is in memory as runs, then `done.json`, and renames the directory to its
+    /// final name: from then on the segment counts as aligned.
+    fn commit(mut self, work: &WorkDir, summary: &mut Summary) -> Result<()> {
+        summary.mapped += self.done.mapped;
+        self.done.records = names(self.records.checkpoint()?);
+        self.done.dups = names(self.dups.checkpoint()?);
+        write_json(&self.dir.join("done.json"), &self.done)?;
+        let dest = work.segment_dir(self.done.index);
+        std::fs::rename(&self.dir, &dest).map_err(|e| Error::io(&dest, e))?;
+        tracing::debug!(
+            "segment {}: {} pairs committed",
+            self.done.index,
+            self.done.pairs
+        );
+        Ok(())
+    }
+}
+
+/// Read batches parsed ahead on their own thread (double buffering: one batch is parsed while
+/// the previous one is aligned). The first batch is the calibration pairs; every later one
+/// lies within one segment. Batches come back through `recycle` to reuse their buffers.
+struct Prefetch {
+    rx: std::sync::mpsc::Receiver<Result<ReadBatch>>,
+    recycle: std::sync::mpsc::SyncSender<ReadBatch>,
+}
+
+impl Prefetch {
+    fn start(mut reader: PairedReader, seg_pairs: u64, batch_pairs: u64) -> Prefetch {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<ReadBatch>>(1);
+        let (recycle, returned) = std::sync::mpsc::sync_channel::<ReadBatch>(2);
+        std::thread::Builder::new()
+            .name("genoa-fastq".into())
+            .spawn(move || {
+                let mut next = 0u64;
+                loop {
+                    let want = if next == 0 {
+                        crate::align::pair::CALIBRATION_PAIRS as u64
+                    } else {
+                        batch_pairs.min(seg_pairs - next % seg_pairs)
+                    };
+                    // A returned batch keeps its records' buffers for reuse.
+                    let mut batch = returned.try_recv().unwrap_or_default();
+                    let n = match reader.next_batch(&mut batch, want as usize) {
+                        Ok(n) => n as u64,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    batch.first_pair = next;
+                    next += n;
+                    if tx.send(Ok(batch)).is_err() || n < want {
+                        return; // the consumer stopped, or the input ended
+                    }
+                }
+            })
+            .expect("a thread for reading FASTQ");
+        Prefetch { rx, recycle }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Result<ReadBatch>> + '_ {
+        self.rx.iter()
+    }
+
+    fn recycle(&self, batch: ReadBatch) {
+        let _ = self.recycle.try_send(batch);
+    }
 }
 
 fn names(paths: Vec<PathBuf>) -> Vec<String> {
