@@ -116,8 +116,13 @@ pub fn genotype_ref(ref_base: u8, site: &Site) -> Genotyped {
             gl11 += site.both[b];
         }
     }
-    let pl = to_pl(&[gl00, gl01, gl11]);
-    let gq = if pl[0] == 0 { gq(&pl, 0) } else { 0 };
+    // The site is written as 0/0 (a reference block or site), so, as HaplotypeCaller's
+    // reference model does, the het and hom-alt likelihoods are capped at hom-ref's: PL[0] is
+    // 0 and GT agrees with PL (a site whose reads favour an ALT gets GQ 0, not a 0/0 that its
+    // own PLs contradict).
+    let raw = to_pl(&[gl00, gl01, gl11]);
+    let pl: Vec<u32> = raw.iter().map(|&p| p.saturating_sub(raw[0])).collect();
+    let gq = gq(&pl, 0);
     let alt = dp - site.counts[r];
     Genotyped {
         gt: [0, 0],
