@@ -4,7 +4,9 @@
 pub mod backends;
 pub mod demo;
 pub mod index;
+pub mod refid;
 pub mod run;
+pub mod validate;
 
 use std::path::PathBuf;
 
@@ -49,6 +51,10 @@ pub enum Command {
     Backends,
     /// Run the whole pipeline on a small sample built into the binary, into ./genoa-demo/.
     Demo(demo::DemoArgs),
+    /// Check a gVCF against the rules joint callers apply.
+    Validate(validate::ValidateArgs),
+    /// Print a reference's MD5, refget and seqcol digests.
+    Refid(refid::RefidArgs),
 }
 
 /// Compute options shared by the subcommands that align or call.
@@ -122,5 +128,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Gather(a) => run::gather(a, &command_line),
         Command::Backends => backends::run(),
         Command::Demo(a) => demo::run(a),
+        Command::Validate(a) => validate::run(a),
+        Command::Refid(a) => refid::run(a),
     }
 }

@@ -7,6 +7,7 @@ pub mod cram;
 pub mod fastq;
 pub mod gvcf;
 pub mod reference;
+pub mod refget;
 pub mod sam_header;
 
 use std::path::{Path, PathBuf};

@@ -25,5 +25,6 @@ pub mod io;
 pub mod kernel;
 pub mod pipeline;
 pub mod report;
+pub mod validate;
 
 pub use error::{Error, Result};

@@ -13,4 +13,5 @@ mod genoa {
     pub mod resume;
     pub mod runs;
     pub mod shaders;
+    pub mod validate;
 }
