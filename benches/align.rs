@@ -33,6 +33,7 @@ fn reference(rng: &mut Rng) -> Reference {
             name: "bench".into(),
             codes: seq,
             md5: "0".repeat(32),
+            refget: String::new(),
         }],
     }
 }

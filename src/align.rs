@@ -376,6 +376,7 @@ mod tests {
                 name: "chrT".into(),
                 codes: codes.clone(),
                 md5: "0".repeat(32),
+                refget: String::new(),
             }],
         };
         (codes, reference)

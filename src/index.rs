@@ -823,6 +823,7 @@ pub(crate) mod tests {
                 .map(|(n, c)| Contig {
                     name: n.to_string(),
                     md5: format!("{:032x}", c.len() * 7919),
+                    refget: String::new(),
                     codes: c.clone(),
                 })
                 .collect(),

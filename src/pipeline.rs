@@ -753,6 +753,7 @@ fn finish_run(
         command_line: std::env::args().collect(),
         reference: crate::report::qc::ReferenceInfo {
             path: cfg.align.reference.display().to_string(),
+            seqcol_level0: reference.seqcol_level0(),
             contigs: reference
                 .contigs
                 .iter()
@@ -760,6 +761,7 @@ fn finish_run(
                     name: c.name.clone(),
                     length: c.len(),
                     md5: c.md5.clone(),
+                    refget: c.refget.clone(),
                 })
                 .collect(),
         },

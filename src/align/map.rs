@@ -500,6 +500,7 @@ mod tests {
                     name: format!("c{i}"),
                     codes: s.clone(),
                     md5: "0".repeat(32),
+                    refget: String::new(),
                 })
                 .collect(),
         };

@@ -64,12 +64,15 @@ pub fn header(
     }
     for c in &reference.contigs {
         h.push_str(&format!(
-            "##contig=<ID={},length={},md5={}>\n",
+            "##contig=<ID={},length={},md5={},refget={}>\n",
             c.name,
             c.len(),
-            c.md5
+            c.md5,
+            c.refget
         ));
     }
+    // GA4GH Sequence Collections level-0 digest of the reference (names + sequences).
+    h.push_str(&format!("##seqcol={}\n", reference.seqcol_level0()));
     let abs = std::fs::canonicalize(&reference.path).unwrap_or_else(|_| reference.path.clone());
     h.push_str(&format!("##reference=file://{}\n", abs.display()));
     h.push_str(&format!("##source=genoa {}\n", env!("CARGO_PKG_VERSION")));

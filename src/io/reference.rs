@@ -6,7 +6,6 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use md5::{Digest, Md5};
 use noodles::fasta;
 
 use crate::error::{Error, Result};
@@ -20,6 +19,8 @@ pub struct Contig {
     pub codes: Vec<u8>,
     /// Lower-case hexadecimal MD5 of the upper-cased sequence.
     pub md5: String,
+    /// refget digest (`SQ.` + sha512t24u of the upper-cased sequence).
+    pub refget: String,
 }
 
 impl Contig {
@@ -39,6 +40,22 @@ pub struct Reference {
 }
 
 impl Reference {
+    /// The GA4GH Sequence Collections level-0 digest of the contigs (names and refget
+    /// digests; see [`crate::io::refget::seqcol_level0`]).
+    pub fn seqcol_level0(&self) -> String {
+        let digests: Vec<crate::io::refget::ContigDigest> = self
+            .contigs
+            .iter()
+            .map(|c| crate::io::refget::ContigDigest {
+                name: c.name.clone(),
+                length: c.len(),
+                md5: c.md5.clone(),
+                refget: c.refget.clone(),
+            })
+            .collect();
+        crate::io::refget::seqcol_level0(&digests)
+    }
+
     /// Reads `path` (plain FASTA) and makes sure a `.fai` exists beside it.
     pub fn load(path: &Path) -> Result<Reference> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -69,15 +86,12 @@ impl Reference {
                     format!("contig {name}: name appears twice"),
                 ));
             }
-            let upper: Vec<u8> = seq.iter().map(u8::to_ascii_uppercase).collect();
-            let md5 = Md5::digest(&upper)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let digest = crate::io::refget::contig_digest(&name, seq);
             contigs.push(Contig {
                 name,
                 codes: seq.iter().map(|&b| base_code(b)).collect(),
-                md5,
+                md5: digest.md5,
+                refget: digest.refget,
             });
         }
         if contigs.is_empty() {
@@ -147,6 +161,7 @@ mod tests {
         assert_eq!(r.contigs.len(), 2);
         assert_eq!(r.contigs[0].codes.len(), 12);
         // md5 of "ACGTACGTNNAC"
+        use md5::{Digest, Md5};
         let want: String = Md5::digest(b"ACGTACGTNNAC")
             .iter()
             .map(|b| format!("{b:02x}"))

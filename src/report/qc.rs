@@ -747,12 +747,16 @@ pub struct ContigInfo {
     pub length: u64,
     /// MD5 of the sequence as in `@SQ M5` (lower-case hex).
     pub md5: String,
+    /// refget digest, `SQ.` + sha512t24u.
+    pub refget: String,
 }
 
 /// The reference a run used.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ReferenceInfo {
     pub path: String,
+    /// GA4GH Sequence Collections level-0 digest.
+    pub seqcol_level0: String,
     pub contigs: Vec<ContigInfo>,
 }
 
@@ -911,10 +915,12 @@ mod tests {
         RunInfo {
             reference: ReferenceInfo {
                 path: "ref.fa".into(),
+                seqcol_level0: String::new(),
                 contigs: vec![ContigInfo {
                     name: "chr1".into(),
                     length: 1000,
                     md5: "0".repeat(32),
+                    refget: String::new(),
                 }],
             },
             ..RunInfo::default()
@@ -1082,8 +1088,9 @@ mod tests {
                 contigs: vec![ContigInfo {
                     name: "NC_000913.3".into(),
                     length: 4,
-                    md5: String::new(),
+                    ..ContigInfo::default()
                 }],
+                ..ReferenceInfo::default()
             },
             ..RunInfo::default()
         };

@@ -63,12 +63,14 @@ fn run_info() -> RunInfo {
         name: name.into(),
         length: 10_000,
         md5: "0123456789abcdef0123456789abcdef".into(),
+        refget: "SQ.aKF498dAxcJAqme6QYQ7EZ07-fiw8Kw2".into(),
     };
     RunInfo {
         command_line: ["genoa", "run", "-o", "out"].map(String::from).to_vec(),
         reference: ReferenceInfo {
             path: "/data/ref <test>.fa".into(),
             contigs: vec![contig("chr1"), contig("chr2"), contig("chrX")],
+            ..ReferenceInfo::default()
         },
         wall_seconds: 1.5,
         backends: vec![StageBackend {
