@@ -4,6 +4,7 @@
 pub mod backends;
 pub mod demo;
 pub mod index;
+pub mod qc;
 pub mod refid;
 pub mod run;
 pub mod validate;
@@ -55,6 +56,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a reference's MD5, refget and seqcol digests.
     Refid(refid::RefidArgs),
+    /// Check a QC JSON against a policy: PASS or FAIL with reasons.
+    Qc(qc::QcArgs),
 }
 
 /// Compute options shared by the subcommands that align or call.
@@ -130,5 +133,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Refid(a) => refid::run(a),
+        Command::Qc(a) => qc::run(a),
     }
 }

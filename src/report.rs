@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::genome::base_ascii;
 use crate::io::reference::Reference;
 
+pub mod gate;
 pub mod html;
 pub mod progress;
 pub mod qc;

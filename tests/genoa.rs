@@ -8,6 +8,7 @@ mod genoa {
     pub mod call;
     pub mod common;
     pub mod formats;
+    pub mod gate;
     pub mod pair_hmm;
     pub mod report;
     pub mod resume;
