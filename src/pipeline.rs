@@ -133,32 +133,36 @@ pub fn align_to_bam(
 }
 
 /// Aligns into `output` (BAM, or CRAM when it ends in `.cram`; index beside it). CRAM goes
-/// through a temporary BAM beside it, read back once to re-encode; its records are returned.
+/// through a temporary BAM beside it, read back once to re-encode.
 pub fn align_to_file(
     cfg: &AlignConfig,
     reference: &Reference,
     backend: Arc<dyn Backend>,
     output: &Path,
     summary: &mut Summary,
-) -> Result<Option<Vec<AlignedRead>>> {
+) -> Result<()> {
     if !is_cram(output) {
-        return align_to_bam(cfg, reference, backend, output, summary).map(|()| None);
+        return align_to_bam(cfg, reference, backend, output, summary);
     }
     let tmp = crate::io::with_suffix(output, ".genoa-tmp.bam");
-    let result = (|| {
-        align_to_bam(cfg, reference, backend, &tmp, summary)?;
-        let records = crate::io::bam::read(&tmp, reference)?;
-        write_alignments(
-            output,
-            reference,
-            &cfg.read_group,
-            &cfg.command_line,
-            &records,
-        )?;
-        Ok(Some(records))
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    let _ = std::fs::remove_file(crate::io::bam::index_path(&tmp, reference.max_len()));
+    align_to_bam(cfg, reference, backend, &tmp, summary)
+        .inspect_err(|_| remove_bam_and_index(&tmp, reference))?;
+    bam_to_cram(&tmp, output, reference, &cfg.read_group, &cfg.command_line)
+}
+
+/// Re-encodes the temporary BAM `bam` as the CRAM `output` (+ `.crai`), then removes the BAM
+/// and its index, whether or not that worked.
+fn bam_to_cram(
+    bam: &Path,
+    output: &Path,
+    reference: &Reference,
+    read_group: &ReadGroupLine,
+    command_line: &str,
+) -> Result<()> {
+    let result = crate::io::bam::read(bam, reference).and_then(|records| {
+        write_alignments(output, reference, read_group, command_line, &records)
+    });
+    remove_bam_and_index(bam, reference);
     result
 }
 
@@ -193,39 +197,6 @@ impl ReadSource for crate::io::cram::IndexedCram {
     }
     fn sample(&self) -> Option<String> {
         crate::io::bam::header_sample(self.header())
-    }
-}
-
-/// Coordinate-sorted reads in memory (contigs in reference order, unplaced last).
-pub struct SortedReads<'a> {
-    /// Each contig's reads.
-    slices: Vec<&'a [AlignedRead]>,
-}
-
-impl<'a> SortedReads<'a> {
-    pub fn new(records: &'a [AlignedRead], contigs: usize) -> Self {
-        let mut slices = Vec::with_capacity(contigs);
-        let mut start = 0;
-        for c in 0..contigs as u32 {
-            let len = records[start..].partition_point(|r| r.contig == Some(c));
-            slices.push(&records[start..start + len]);
-            start += len;
-        }
-        SortedReads { slices }
-    }
-}
-
-impl ReadSource for SortedReads<'_> {
-    fn fetch(&self, contig: usize, start: u64, end: u64, out: &mut Vec<AlignedRead>) -> Result<()> {
-        let reads = self.slices[contig];
-        let (lo, hi) = crate::call::overlapping(reads, start, end);
-        out.extend(
-            reads[lo..hi]
-                .iter()
-                .filter(|r| r.end() > start && r.flags & crate::align::record::UNMAPPED == 0)
-                .cloned(),
-        );
-        Ok(())
     }
 }
 
@@ -552,13 +523,8 @@ pub fn gather(cfg: &RunConfig, shard_dirs: &[PathBuf]) -> Result<Summary> {
         .iter()
         .map(|d| segments::WorkDir::existing(d))
         .collect::<Result<Vec<_>>>()?;
-    let reference_print: Vec<(String, u64, String)> = reference
-        .contigs
-        .iter()
-        .map(|c| (c.name.clone(), c.len(), c.md5.clone()))
-        .collect();
     if let Some(w) = works.first()
-        && w.fingerprint().reference != reference_print
+        && w.fingerprint().reference != segments::Fingerprint::reference_of(&reference)
     {
         return Err(Error::input(
             w.path(),
@@ -725,18 +691,13 @@ fn finish_run(
         }
     })?;
     if cfg.cram {
-        let result = (|| {
-            let records = crate::io::bam::read(&bam, reference)?;
-            write_alignments(
-                &outputs.alignments,
-                reference,
-                &cfg.align.read_group,
-                &cfg.align.command_line,
-                &records,
-            )
-        })();
-        remove_bam_and_index(&bam, reference);
-        result?;
+        bam_to_cram(
+            &bam,
+            &outputs.alignments,
+            reference,
+            &cfg.align.read_group,
+            &cfg.align.command_line,
+        )?;
     }
     summary.snps = called.snps;
     summary.indels = called.indels;

@@ -332,7 +332,7 @@ pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
         ..Summary::default()
     };
     pool.install(|| -> Result<()> {
-        pipeline::align_to_file(&cfg, &reference, backend, &a.output, &mut summary).map(drop)
+        pipeline::align_to_file(&cfg, &reference, backend, &a.output, &mut summary)
     })?;
     summary.seconds = t0.elapsed().as_secs_f64();
     let s = &summary;

@@ -91,6 +91,15 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// The reference part: (name, length, MD5) of every contig.
+    pub fn reference_of(reference: &Reference) -> Vec<(String, u64, String)> {
+        reference
+            .contigs
+            .iter()
+            .map(|c| (c.name.clone(), c.len(), c.md5.clone()))
+            .collect()
+    }
+
     /// Whether shards made with `self` and `other` may be joined: the same reference, read
     /// group, segment size and genoa version, and read files of the same sizes. Paths and
     /// modification times may differ (cloud batch jobs copy the reads to each machine); the
@@ -122,11 +131,7 @@ impl Fingerprint {
         }
         Ok(Fingerprint {
             genoa: env!("CARGO_PKG_VERSION").to_string(),
-            reference: reference
-                .contigs
-                .iter()
-                .map(|c| (c.name.clone(), c.len(), c.md5.clone()))
-                .collect(),
+            reference: Fingerprint::reference_of(reference),
             reads,
             read_group: cfg.read_group.to_line(),
             segment_pairs: cfg.segment_pairs,
@@ -314,7 +319,7 @@ pub fn align_segments(
     let mut aligner = Aligner::new(reference, index, backend);
     let mut scratch = AlignScratch::default();
     let mut progress = crate::report::Progress::new("aligning", "pairs", input.get().1);
-    let prefetch = Prefetch::start(reader, seg_pairs, cfg.batch_pairs.max(1) as u64);
+    let prefetch = Prefetch::start(reader, seg_pairs, cfg.batch_pairs.max(1) as u64)?;
     let mut resumed = 0u64;
     let mut current: Option<u64> = None;
     let mut open: Option<OpenSegment> = None;
@@ -445,7 +450,7 @@ struct Prefetch {
 }
 
 impl Prefetch {
-    fn start(mut reader: PairedReader, seg_pairs: u64, batch_pairs: u64) -> Prefetch {
+    fn start(mut reader: PairedReader, seg_pairs: u64, batch_pairs: u64) -> Result<Prefetch> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<ReadBatch>>(1);
         let (recycle, returned) = std::sync::mpsc::sync_channel::<ReadBatch>(2);
         std::thread::Builder::new()
@@ -477,8 +482,8 @@ impl Prefetch {
                     }
                 }
             })
-            .expect("a thread for reading FASTQ");
-        Prefetch { rx, recycle }
+            .map_err(|e| Error::Config(format!("cannot start the FASTQ reader thread: {e}")))?;
+        Ok(Prefetch { rx, recycle })
     }
 
     fn iter(&self) -> impl Iterator<Item = Result<ReadBatch>> + '_ {
@@ -597,7 +602,7 @@ pub fn collect(works: &[WorkDir]) -> Result<Vec<(PathBuf, SegmentDone)>> {
         let w = works
             .iter()
             .find(|w| w.shard().owns(i))
-            .expect("every shard is present");
+            .ok_or_else(|| Error::Config(format!("no shard holds segment {i}")))?;
         let done = w
             .done(i)
             .ok_or_else(|| Error::input(w.path(), format!("segment {i} is missing or damaged")))?;

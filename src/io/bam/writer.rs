@@ -192,11 +192,18 @@ pub fn index_context(rec: &[u8]) -> Option<IndexContext> {
 /// the caller never uses: unplaced, unmapped, secondary, or without SEQ. `lens` are the
 /// reference's contig lengths.
 pub fn decode_for_caller(rec: &[u8], lens: &[u64]) -> Result<Option<AlignedRead>> {
-    let i32_at = |o: usize| i32::from_le_bytes(rec[o..o + 4].try_into().unwrap());
-    let u16_at = |o: usize| u16::from_le_bytes(rec[o..o + 2].try_into().unwrap());
-    let (ref_id, pos) = (i32_at(4), i32_at(8));
-    let flags = u16_at(FLAG_OFFSET);
-    let l_seq = u32::from_le_bytes(rec[20..24].try_into().unwrap()) as usize;
+    // Records come from genoa's own sort runs; a damaged run file must still end in an
+    // error, not a panic, so every read of the bytes is bounds-checked.
+    let short = || Error::Config("a sorted record is cut short (damaged sort run file?)".into());
+    let bytes = |at: usize, n: usize| rec.get(at..at + n).ok_or_else(short);
+    let u32_at = |at: usize| -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            bytes(at, 4)?.try_into().expect("4 bytes"),
+        ))
+    };
+    let (ref_id, pos) = (u32_at(4)? as i32, u32_at(8)? as i32);
+    let flags = u16::from_le_bytes(bytes(FLAG_OFFSET, 2)?.try_into().expect("2 bytes"));
+    let l_seq = u32_at(20)? as usize;
     if ref_id < 0
         || pos < 0
         || flags & (crate::align::record::UNMAPPED | crate::align::record::SECONDARY) != 0
@@ -204,14 +211,15 @@ pub fn decode_for_caller(rec: &[u8], lens: &[u64]) -> Result<Option<AlignedRead>
     {
         return Ok(None);
     }
-    let name_len = rec[12] as usize;
-    let mapq = rec[13];
-    let n_cigar = u16_at(16) as usize;
+    let name_len = usize::from(bytes(12, 1)?[0]);
+    let mapq = bytes(13, 1)?[0];
+    let n_cigar = usize::from(u16::from_le_bytes(
+        bytes(16, 2)?.try_into().expect("2 bytes"),
+    ));
     let cigar_at = 36 + name_len;
     let mut cigar = crate::genome::Cigar::default();
     for k in 0..n_cigar {
-        let at = cigar_at + 4 * k;
-        let v = u32::from_le_bytes(rec[at..at + 4].try_into().unwrap());
+        let v = u32_at(cigar_at + 4 * k)?;
         let op = match v & 0xf {
             0 | 7 | 8 => CigarOp::Match,
             1 => CigarOp::Ins,
@@ -223,14 +231,14 @@ pub fn decode_for_caller(rec: &[u8], lens: &[u64]) -> Result<Option<AlignedRead>
     }
     const BASES: &[u8; 16] = b"=ACMGRSVTWYHKDBN";
     let seq_at = cigar_at + 4 * n_cigar;
+    let packed = bytes(seq_at, l_seq.div_ceil(2))?;
     let seq: Vec<u8> = (0..l_seq)
         .map(|i| {
-            let b = rec[seq_at + i / 2];
+            let b = packed[i / 2];
             BASES[usize::from(if i % 2 == 0 { b >> 4 } else { b & 0xf })]
         })
         .collect();
-    let qual_at = seq_at + l_seq.div_ceil(2);
-    let qual = rec[qual_at..qual_at + l_seq].to_vec();
+    let qual = bytes(seq_at + l_seq.div_ceil(2), l_seq)?.to_vec();
     let contig = ref_id as usize;
     let len = lens.get(contig).copied().unwrap_or(0);
     crate::io::bam::placed_read((contig, len), flags, pos as u64, mapq, cigar, seq, qual)
