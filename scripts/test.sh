@@ -10,7 +10,9 @@
 #
 # Then workflow/test.sh runs the Snakemake workflow on two small samples, when snakemake is
 # found ($SNAKEMAKE, else on PATH); GENOA_REQUIRE_SNAKEMAKE=1 (CI) makes its absence an error,
-# as GENOA_REQUIRE_BROWSER=1 does for Chromium.
+# as GENOA_REQUIRE_BROWSER=1 does for Chromium and GENOA_REQUIRE_CRYPT4GH=1 for the reference
+# Crypt4GH tool ($CRYPT4GH, else `crypt4gh` on PATH; pip install crypt4gh), which the package
+# interoperability test runs both ways.
 #
 # GPU tests skip (printing why) when no adapter exists, unless GENOA_REQUIRE_GPU=1, which CI sets.
 # Extra arguments go to both `cargo test` runs (e.g. a test-name filter).

@@ -4,6 +4,7 @@
 pub mod backends;
 pub mod demo;
 pub mod index;
+pub mod package;
 pub mod qc;
 pub mod refid;
 pub mod run;
@@ -58,6 +59,14 @@ pub enum Command {
     Refid(refid::RefidArgs),
     /// Check a QC JSON against a policy: PASS or FAIL with reasons.
     Qc(qc::QcArgs),
+    /// Write a Crypt4GH key pair (the reference crypt4gh tool's format).
+    Keygen(package::KeygenArgs),
+    /// Validate, QC-gate and Crypt4GH-encrypt a sample's outputs, with checksums and a manifest.
+    Package(package::PackageArgs),
+    /// Encrypt any file with Crypt4GH for one or more recipients.
+    Encrypt(package::EncryptArgs),
+    /// Decrypt a Crypt4GH file (optionally checked against a package manifest).
+    Decrypt(package::DecryptArgs),
 }
 
 /// Compute options shared by the subcommands that align or call.
@@ -134,5 +143,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Validate(a) => validate::run(a),
         Command::Refid(a) => refid::run(a),
         Command::Qc(a) => qc::run(a),
+        Command::Keygen(a) => package::keygen(a),
+        Command::Package(a) => package::package(a),
+        Command::Encrypt(a) => package::encrypt(a),
+        Command::Decrypt(a) => package::decrypt(a),
     }
 }

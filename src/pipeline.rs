@@ -737,6 +737,13 @@ fn finish_run(
                 backend: backend.name(),
             },
         ],
+        read_group: std::iter::once(("ID".to_string(), cfg.align.read_group.id.clone()))
+            .chain(std::iter::once((
+                "SM".to_string(),
+                cfg.align.read_group.sample.clone(),
+            )))
+            .chain(cfg.align.read_group.other.iter().cloned())
+            .collect(),
         ..crate::report::qc::RunInfo::default()
     };
     let report = qc.finish(&cfg.sample, &info);

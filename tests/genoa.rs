@@ -9,6 +9,7 @@ mod genoa {
     pub mod common;
     pub mod formats;
     pub mod gate;
+    pub mod package;
     pub mod pair_hmm;
     pub mod report;
     pub mod resume;

@@ -780,6 +780,9 @@ pub struct RunInfo {
     #[serde(serialize_with = "serialize_seconds")]
     pub wall_seconds: f64,
     pub backends: Vec<StageBackend>,
+    /// The read group's tags (`ID`, `SM`, `PL`, …), for the submission manifest's platform.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub read_group: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for RunInfo {
@@ -790,6 +793,7 @@ impl Default for RunInfo {
             reference: ReferenceInfo::default(),
             wall_seconds: 0.0,
             backends: Vec::new(),
+            read_group: Default::default(),
         }
     }
 }
