@@ -1,6 +1,7 @@
 //! Command line: clap derive, one file per subcommand. Arguments become typed configs here;
 //! nothing below this module knows clap.
 
+pub mod aggregate;
 pub mod backends;
 pub mod demo;
 pub mod index;
@@ -59,6 +60,8 @@ pub enum Command {
     Refid(refid::RefidArgs),
     /// Check a QC JSON against a policy: PASS or FAIL with reasons.
     Qc(qc::QcArgs),
+    /// Many gVCFs → joint genotypes (cohort VCF) and an allele-frequency VCF with a privacy floor.
+    Aggregate(aggregate::AggregateArgs),
     /// Write a Crypt4GH key pair (the reference crypt4gh tool's format).
     Keygen(package::KeygenArgs),
     /// Validate, QC-gate and Crypt4GH-encrypt a sample's outputs, with checksums and a manifest.
@@ -143,6 +146,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Validate(a) => validate::run(a),
         Command::Refid(a) => refid::run(a),
         Command::Qc(a) => qc::run(a),
+        Command::Aggregate(a) => aggregate::run(a, &command_line),
         Command::Keygen(a) => package::keygen(a),
         Command::Package(a) => package::package(a),
         Command::Encrypt(a) => package::encrypt(a),

@@ -13,6 +13,7 @@
 //! Dependency rule: `genome ← io ← index, kernel ← backend ← align, call ← pipeline ← cli`; nothing
 //! points right. `kernel` holds contracts only and knows no wgpu; `backend` knows no files.
 
+pub mod aggregate;
 pub mod align;
 pub mod backend;
 pub mod call;

@@ -2,6 +2,7 @@
 //! htslib, command-line runs (golden, deterministic, bad input).
 
 mod genoa {
+    pub mod aggregate;
     pub mod align;
     pub mod backends;
     pub mod bad_input;

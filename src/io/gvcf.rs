@@ -62,6 +62,17 @@ pub fn header(
             "##INFO=<ID=END,Number=1,Type=Integer,Description=\"Stop position of the interval\">\n",
         );
     }
+    h.push_str(&provenance(reference, command_line));
+    h.push_str(&format!(
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{sample}\n"
+    ));
+    h
+}
+
+/// The header lines naming the reference (contigs with MD5 and refget digests, the seqcol
+/// digest, its path) and genoa's version and command line.
+pub fn provenance(reference: &Reference, command_line: &str) -> String {
+    let mut h = String::new();
     for c in &reference.contigs {
         h.push_str(&format!(
             "##contig=<ID={},length={},md5={},refget={}>\n",
@@ -80,9 +91,6 @@ pub fn header(
         "##genoaCommandLine=<ID=genoa,Version={},CommandLine=\"{}\">\n",
         env!("CARGO_PKG_VERSION"),
         vcf_quoted(command_line)
-    ));
-    h.push_str(&format!(
-        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{sample}\n"
     ));
     h
 }
@@ -226,6 +234,13 @@ impl Writer {
                 .map_err(|e| Error::io(self.data.path(), e))?;
         }
         Ok(())
+    }
+
+    /// Appends text that is already whole VCF lines.
+    pub fn push_text(&mut self, text: &str) -> Result<()> {
+        self.w
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::io(self.data.path(), e))
     }
 
     /// Completes the file, indexes it and moves both to their final names.

@@ -1,0 +1,1002 @@
+//! `genoa aggregate`: many single-sample gVCFs → joint genotypes at every variant site (a cohort
+//! VCF) and an allele-frequency VCF (AC/AN/AF overall and per sample group) with a minimum-count
+//! privacy floor — what a node publishes for discovery instead of the gVCFs.
+//!
+//! Semantics (the README and the brute-force checks use exactly these):
+//! - A gVCF record is a *reference block* when its only ALT is `<NON_REF>` (or `<*>`), covering
+//!   POS..END; otherwise a *variant record*, covering POS..POS+len(REF)-1.
+//! - A *site* is a position where some sample has a variant record starting there whose GT
+//!   calls a real ALT allele. The site's REF is the longest REF among the variant records
+//!   starting there; shorter ones are extended with its remaining bases (REF and ALTs alike).
+//!   The site's ALTs are the called real alleles, sorted as strings, then `*` if any sample
+//!   needs it.
+//! - A sample's genotype at a site, haplotype by haplotype: (a) from its variant record starting
+//!   there (`<NON_REF>` or `.` → missing); else (b) from a variant record that starts earlier and
+//!   covers the site: REF stays REF, any other allele becomes `*` (a spanning deletion);
+//!   else (c) from the reference block covering it: REF when the block's GT is all 0 and its
+//!   MIN_DP (DP without MIN_DP) is above 0, missing otherwise (no coverage); else (d) missing.
+//! - AN counts non-missing haplotypes; AC counts each ALT (`*` included); AF = AC/AN.
+//! - Privacy floor K: a site is published in the AF VCF only when some real ALT has AC ≥ K;
+//!   an AC with 0 < AC < K is written `.` (its AF too); a group with fewer than K samples gets
+//!   no fields at all.
+//!
+//! The cohort VCF carries GT:DP:GQ:PL per sample; PLs are remapped to the site's alleles
+//! (an allele the sample did not consider takes its `<NON_REF>` likelihoods, as GATK's
+//! GenotypeGVCFs does; hom-ref samples' block PLs likewise), and are `.` where a spanning
+//! deletion or a missing call leaves none.
+//!
+//! Scale: inputs must be BGZF with a tabix (or CSI) index. Each contig is cut into windows
+//! (`--window`, 200 kb); a window is read from every input by index query, joined and written,
+//! windows in parallel and in order, so memory is about samples × window records (≈ 32 bytes
+//! per block), not genome-wide, and `--region` shards a cohort across machines: shards'
+//! outputs concatenated are the records of one run (a site belongs to the shard holding its
+//! POS). Output is the same bytes for any thread count and window size.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use noodles::csi::BinningIndex;
+use rayon::prelude::*;
+
+use crate::call::regions::Interval;
+use crate::error::{Error, Result};
+use crate::io::reference::Reference;
+
+/// Default window length.
+pub const WINDOW: u64 = 200_000;
+
+/// Aggregation settings.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The privacy floor K.
+    pub min_count: u32,
+    /// Sites are reported only when their POS lies in one of these (all contigs when empty).
+    pub regions: Vec<Interval>,
+    pub window: u64,
+    /// The command line for the output headers.
+    pub command_line: String,
+}
+
+/// Samples' groups from a TSV sample sheet: a `sample` column, then one column per grouping
+/// variable (country, sex, …).
+#[derive(Clone, Debug, Default)]
+pub struct SampleSheet {
+    pub columns: Vec<String>,
+    /// Per column, its distinct values, sorted.
+    pub values: Vec<Vec<String>>,
+    /// Per sample, the index of its value in each column.
+    pub groups: HashMap<String, Vec<usize>>,
+}
+
+impl SampleSheet {
+    /// Reads a sheet; errors name the line.
+    pub fn load(path: &Path) -> Result<SampleSheet> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with("##"));
+        let (_, header) = lines
+            .next()
+            .ok_or_else(|| Error::input(path, "empty sample sheet"))?;
+        let header: Vec<&str> = header.trim_start_matches('#').split('\t').collect();
+        if header[0] != "sample" {
+            return Err(Error::input(
+                path,
+                "line 1: the first column must be named `sample`",
+            ));
+        }
+        let columns: Vec<String> = header[1..].iter().map(|s| s.to_string()).collect();
+        let mut raw: Vec<(String, Vec<String>)> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (i, line) in lines {
+            let f: Vec<&str> = line.split('\t').collect();
+            if f.len() != header.len() {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "line {}: {} fields, the header has {}",
+                        i + 1,
+                        f.len(),
+                        header.len()
+                    ),
+                ));
+            }
+            if !seen.insert(f[0].to_string()) {
+                return Err(Error::input(
+                    path,
+                    format!("line {}: sample {} listed twice", i + 1, f[0]),
+                ));
+            }
+            if let Some(c) = f[1..].iter().position(|v| v.is_empty()) {
+                return Err(Error::input(
+                    path,
+                    format!("line {}: empty {} for {}", i + 1, columns[c], f[0]),
+                ));
+            }
+            raw.push((f[0].into(), f[1..].iter().map(|s| s.to_string()).collect()));
+        }
+        let values: Vec<Vec<String>> = (0..columns.len())
+            .map(|c| {
+                raw.iter()
+                    .map(|(_, v)| v[c].clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect()
+            })
+            .collect();
+        let groups = raw
+            .into_iter()
+            .map(|(s, v)| {
+                let idx = v
+                    .iter()
+                    .enumerate()
+                    .map(|(c, x)| values[c].binary_search(x).expect("value listed"))
+                    .collect();
+                (s, idx)
+            })
+            .collect();
+        Ok(SampleSheet {
+            columns,
+            values,
+            groups,
+        })
+    }
+}
+
+/// An INFO key part: characters other than `[A-Za-z0-9_]` become `_`.
+fn key_part(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// One input gVCF.
+struct Input {
+    path: PathBuf,
+    sample: String,
+    index: Box<dyn BinningIndex + Send + Sync>,
+    /// Per reference contig, the index's reference sequence id.
+    ids: Vec<Option<usize>>,
+}
+
+fn open_input(path: &Path, reference: &Reference) -> Result<Input> {
+    let bad = |m: String| Error::input(path, m);
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut r = noodles::bgzf::io::Reader::new(std::io::BufReader::new(f));
+    let mut line = String::new();
+    let mut n = 0u64;
+    let sample = loop {
+        line.clear();
+        n += 1;
+        let k = r.read_line(&mut line).map_err(|e| {
+            bad(format!(
+                "line {n}: {e} (inputs must be BGZF-compressed, as bgzip writes)"
+            ))
+        })?;
+        if k == 0 {
+            return Err(bad("no #CHROM header line".into()));
+        }
+        let l = line.trim_end();
+        if let Some(rest) = l.strip_prefix("##contig=<") {
+            let (mut id, mut len) = (None, None);
+            for kv in rest.trim_end_matches('>').split(',') {
+                match kv.split_once('=') {
+                    Some(("ID", v)) => id = Some(v.to_string()),
+                    Some(("length", v)) => len = v.parse::<u64>().ok(),
+                    _ => {}
+                }
+            }
+            if let Some(id) = id {
+                match reference.contig_index(&id) {
+                    None => {
+                        return Err(bad(format!(
+                            "line {n}: contig {id} is not in the reference"
+                        )));
+                    }
+                    Some(c) if len.is_some_and(|l| l != reference.contigs[c].len()) => {
+                        return Err(bad(format!(
+                            "line {n}: contig {id} has length {}, the reference {}",
+                            len.unwrap_or(0),
+                            reference.contigs[c].len()
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+        } else if l.starts_with("#CHROM") {
+            let cols: Vec<&str> = l.split('\t').collect();
+            if cols.len() != 10 {
+                return Err(bad(format!(
+                    "line {n}: {} sample columns; aggregate takes single-sample gVCFs",
+                    cols.len().saturating_sub(9)
+                )));
+            }
+            break cols[9].to_string();
+        } else if !l.starts_with("##") {
+            return Err(bad(format!("line {n}: data before the #CHROM line")));
+        }
+    };
+    let tbi = crate::io::with_suffix(path, ".tbi");
+    let csi = crate::io::with_suffix(path, ".csi");
+    let index: Box<dyn BinningIndex + Send + Sync> = if tbi.exists() {
+        Box::new(noodles::tabix::fs::read(&tbi).map_err(|e| Error::io(&tbi, e))?)
+    } else if csi.exists() {
+        Box::new(noodles::csi::fs::read(&csi).map_err(|e| Error::io(&csi, e))?)
+    } else {
+        return Err(bad(
+            "no .tbi or .csi index beside it (tabix -p vcf FILE makes one)".into(),
+        ));
+    };
+    let names = index
+        .header()
+        .map(|h| h.reference_sequence_names().clone())
+        .unwrap_or_default();
+    let ids = reference
+        .contigs
+        .iter()
+        .map(|c| names.get_index_of(c.name.as_bytes()))
+        .collect();
+    Ok(Input {
+        path: path.to_path_buf(),
+        sample,
+        index,
+        ids,
+    })
+}
+
+/// A reference block (compact: a window holds thousands per sample).
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    start: u64,
+    end: u64,
+    ploidy: u8,
+    /// GT all 0 and coverage above 0.
+    called: bool,
+    dp: Option<u32>,
+    gq: Option<u32>,
+    pl: Option<[u32; 3]>,
+}
+
+#[derive(Clone, Debug)]
+struct Var {
+    start: u64,
+    end: u64,
+    reference: String,
+    /// ALT alleles as written (`<NON_REF>` included).
+    alts: Vec<String>,
+    gt: Vec<Option<usize>>,
+    dp: Option<u32>,
+    gq: Option<u32>,
+    pl: Option<Vec<u32>>,
+}
+
+impl Var {
+    fn is_real(&self, allele: usize) -> bool {
+        allele >= 1 && self.alts.get(allele - 1).is_some_and(|a| is_real_allele(a))
+    }
+    fn non_ref(&self) -> Option<usize> {
+        self.alts
+            .iter()
+            .position(|a| a == "<NON_REF>" || a == "<*>")
+            .map(|i| i + 1)
+    }
+}
+
+fn is_real_allele(a: &str) -> bool {
+    !a.starts_with('<') && a != "*" && !a.contains('[') && !a.contains(']')
+}
+
+#[derive(Default)]
+struct SampleWindow {
+    vars: Vec<Var>,
+    blocks: Vec<Block>,
+}
+
+fn parse_u32(s: Option<&str>) -> Option<u32> {
+    s.and_then(|v| v.parse().ok())
+}
+
+/// Reads the records of `input` overlapping `[start, end]` (1-based) on `contig`.
+fn read_window(
+    input: &Input,
+    reference: &Reference,
+    contig: usize,
+    start: u64,
+    end: u64,
+) -> Result<SampleWindow> {
+    let mut w = SampleWindow::default();
+    let Some(id) = input.ids[contig] else {
+        return Ok(w); // no record on this contig
+    };
+    let path = &input.path;
+    let interval = noodles::core::region::Interval::from(
+        noodles::core::Position::try_from(start as usize).expect("1-based")
+            ..=noodles::core::Position::try_from(end as usize).expect("1-based"),
+    );
+    let chunks = input
+        .index
+        .query(id, interval)
+        .map_err(|e| Error::io(path, e))?;
+    let Some(first) = chunks.iter().map(|c| c.start()).min() else {
+        return Ok(w);
+    };
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut r = noodles::bgzf::io::Reader::new(f);
+    r.seek(first).map_err(|e| Error::io(path, e))?;
+    let name = reference.contigs[contig].name.as_str();
+    let mut line = String::new();
+    let mut last_pos = 0u64;
+    let mut seen = false;
+    loop {
+        line.clear();
+        if r.read_line(&mut line).map_err(|e| Error::io(path, e))? == 0 {
+            break;
+        }
+        let l = line.trim_end_matches(['\n', '\r']);
+        let at = || format!("{name}:{}", l.split('\t').nth(1).unwrap_or("?"));
+        let bad = |m: &str| Error::input(path, format!("record at {}: {m}", at()));
+        let mut f = l.split('\t');
+        let chrom = f.next().unwrap_or("");
+        if chrom != name {
+            if seen {
+                break;
+            }
+            continue;
+        }
+        seen = true;
+        let pos: u64 = f
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| bad("POS is not a number"))?;
+        if pos > end {
+            break;
+        }
+        if pos < last_pos {
+            return Err(bad("out of order (the input is not sorted)"));
+        }
+        last_pos = pos;
+        let cols: Vec<&str> = f.collect();
+        if cols.len() < 8 {
+            return Err(bad("fewer than 10 columns"));
+        }
+        let (refa, alt, info, format, values) = (cols[1], cols[2], cols[5], cols[6], cols[7]);
+        let alts: Vec<&str> = alt.split(',').collect();
+        let fields: Vec<&str> = format.split(':').collect();
+        let vals: Vec<&str> = values.split(':').collect();
+        let get = |k: &str| {
+            fields
+                .iter()
+                .position(|x| *x == k)
+                .and_then(|i| vals.get(i).copied())
+                .filter(|v| *v != ".")
+        };
+        let gt: Vec<Option<usize>> = get("GT")
+            .map(|g| g.split(['/', '|']).map(|a| a.parse().ok()).collect())
+            .unwrap_or_else(|| vec![None, None]);
+        let block = alts.iter().all(|a| *a == "<NON_REF>" || *a == "<*>");
+        if block {
+            let end_pos = info
+                .split(';')
+                .find_map(|kv| kv.strip_prefix("END="))
+                .map(|v| v.parse::<u64>().map_err(|_| bad("END is not a number")))
+                .transpose()?
+                .unwrap_or(pos);
+            if end_pos < start {
+                continue;
+            }
+            let min_dp = parse_u32(get("MIN_DP")).or(parse_u32(get("DP")));
+            let pl = get("PL").and_then(|p| {
+                let v: Vec<u32> = p.split(',').filter_map(|x| x.parse().ok()).collect();
+                <[u32; 3]>::try_from(v.as_slice()).ok()
+            });
+            w.blocks.push(Block {
+                start: pos,
+                end: end_pos,
+                ploidy: gt.len().clamp(1, 2) as u8,
+                called: !gt.is_empty()
+                    && gt.iter().all(|a| *a == Some(0))
+                    && min_dp.is_some_and(|d| d > 0),
+                dp: min_dp,
+                gq: parse_u32(get("GQ")),
+                pl,
+            });
+        } else {
+            let end_pos = pos + refa.len() as u64 - 1;
+            if end_pos < start {
+                continue;
+            }
+            w.vars.push(Var {
+                start: pos,
+                end: end_pos,
+                reference: refa.to_string(),
+                alts: alts.iter().map(|a| a.to_string()).collect(),
+                gt,
+                dp: parse_u32(get("DP")),
+                gq: parse_u32(get("GQ")),
+                pl: get("PL").map(|p| p.split(',').filter_map(|x| x.parse().ok()).collect()),
+            });
+        }
+    }
+    Ok(w)
+}
+
+/// One haplotype's allele at a site: an index into the site's alleles (0 = REF), or missing.
+type Hap = Option<usize>;
+
+/// A sample's call at a site for the cohort VCF.
+struct Call {
+    gt: Vec<Hap>,
+    dp: Option<u32>,
+    gq: Option<u32>,
+    pl: Option<Vec<u32>>,
+}
+
+struct Site {
+    pos: u64,
+    reference: String,
+    /// Real ALTs (sorted), then `*` when used.
+    alts: Vec<String>,
+    calls: Vec<Call>,
+}
+
+/// Extends `allele` (written against `own_ref`) to the site's longer REF.
+fn normalise(allele: &str, own_ref: &str, site_ref: &str) -> String {
+    format!("{allele}{}", &site_ref[own_ref.len()..])
+}
+
+/// PLs for every genotype over the site's `n` alleles, from a sample's PLs over its own
+/// alleles, with `map[j]` the sample allele standing for site allele `j`.
+fn remap_pl(pl: &[u32], own_alleles: usize, map: &[Option<usize>]) -> Option<Vec<u32>> {
+    if pl.len() != own_alleles * (own_alleles + 1) / 2 {
+        return None;
+    }
+    let n = map.len();
+    let mut out = Vec::with_capacity(n * (n + 1) / 2);
+    for k in 0..n {
+        for j in 0..=k {
+            let (a, b) = (map[j]?, map[k]?);
+            out.push(pl[crate::validate::genotype_index(&[a, b])?]);
+        }
+    }
+    Some(out)
+}
+
+/// Joins one window: the sites with POS in `[start, end]` that `keep` accepts.
+fn join_window(
+    windows: &[SampleWindow],
+    start: u64,
+    end: u64,
+    keep: &dyn Fn(u64) -> bool,
+    describe: &dyn Fn(u64) -> String,
+) -> Result<Vec<Site>> {
+    // Sites: POS → (longest REF, called real alleles normalised later).
+    let mut refs: BTreeMap<u64, String> = BTreeMap::new();
+    for w in windows {
+        for v in &w.vars {
+            if v.start < start || v.start > end || !keep(v.start) {
+                continue;
+            }
+            if v.gt.iter().any(|a| a.is_some_and(|a| v.is_real(a))) {
+                refs.entry(v.start).or_default();
+            }
+        }
+    }
+    for w in windows {
+        for v in &w.vars {
+            if let Some(r) = refs.get_mut(&v.start) {
+                if v.reference.len() > r.len() {
+                    if !v.reference.starts_with(r.as_str()) {
+                        return Err(Error::Config(format!(
+                            "{}: REF {} and {r} disagree between samples",
+                            describe(v.start),
+                            v.reference
+                        )));
+                    }
+                    *r = v.reference.clone();
+                } else if !r.starts_with(&v.reference) {
+                    return Err(Error::Config(format!(
+                        "{}: REF {} and {r} disagree between samples",
+                        describe(v.start),
+                        v.reference
+                    )));
+                }
+            }
+        }
+    }
+    let mut sites = Vec::with_capacity(refs.len());
+    for (pos, site_ref) in refs {
+        let mut alts: BTreeSet<String> = BTreeSet::new();
+        let own: Vec<Option<&Var>> = windows
+            .iter()
+            .map(|w| {
+                let k = w.vars.partition_point(|v| v.start < pos);
+                w.vars.get(k).filter(|v| v.start == pos)
+            })
+            .collect();
+        for v in own.iter().flatten() {
+            for a in v.gt.iter().flatten() {
+                if v.is_real(*a) {
+                    alts.insert(normalise(&v.alts[*a - 1], &v.reference, &site_ref));
+                }
+            }
+        }
+        let mut alts: Vec<String> = alts.into_iter().collect();
+        let index_of = |a: &str, alts: &[String]| alts.iter().position(|x| x == a).map(|i| i + 1);
+        // Spanning deletions need `*`: find them first.
+        let spanning: Vec<Option<&Var>> = windows
+            .iter()
+            .zip(&own)
+            .map(|(w, o)| {
+                if o.is_some() {
+                    return None;
+                }
+                // A deletion may span a later record of the same sample: look a few back.
+                let k = w.vars.partition_point(|v| v.start < pos);
+                w.vars[k.saturating_sub(16)..k]
+                    .iter()
+                    .rev()
+                    .find(|v| v.end >= pos)
+            })
+            .collect();
+        let star = spanning
+            .iter()
+            .flatten()
+            .any(|v| v.gt.iter().any(|a| a.is_some_and(|a| a != 0)));
+        if star {
+            alts.push("*".into());
+        }
+        let star_index = star.then_some(alts.len());
+        let n = alts.len() + 1;
+        let mut calls = Vec::with_capacity(windows.len());
+        for ((w, o), s) in windows.iter().zip(&own).zip(&spanning) {
+            let call = if let Some(v) = o {
+                let to_site = |a: usize| -> Hap {
+                    if a == 0 {
+                        Some(0)
+                    } else if v.is_real(a) {
+                        index_of(&normalise(&v.alts[a - 1], &v.reference, &site_ref), &alts)
+                    } else {
+                        None
+                    }
+                };
+                // Site allele j → the sample's allele (its <NON_REF> for alleles it lacks).
+                let nr = v.non_ref();
+                let map: Vec<Option<usize>> = (0..n)
+                    .map(|j| {
+                        if j == 0 {
+                            return Some(0);
+                        }
+                        (1..=v.alts.len())
+                            .find(|&a| v.is_real(a) && to_site(a) == Some(j))
+                            .or(nr)
+                    })
+                    .collect();
+                Call {
+                    gt: v.gt.iter().map(|a| a.and_then(to_site)).collect(),
+                    dp: v.dp,
+                    gq: v.gq,
+                    pl: v
+                        .pl
+                        .as_deref()
+                        .and_then(|pl| remap_pl(pl, v.alts.len() + 1, &map)),
+                }
+            } else if let Some(v) = s {
+                Call {
+                    gt: v
+                        .gt
+                        .iter()
+                        .map(|a| a.map(|a| if a == 0 { 0 } else { star_index.expect("star") }))
+                        .collect(),
+                    dp: v.dp,
+                    gq: v.gq,
+                    pl: None,
+                }
+            } else {
+                let k = w.blocks.partition_point(|b| b.start <= pos);
+                match k
+                    .checked_sub(1)
+                    .map(|i| &w.blocks[i])
+                    .filter(|b| b.end >= pos)
+                {
+                    Some(b) if b.called => {
+                        let map: Vec<Option<usize>> =
+                            (0..n).map(|j| Some(usize::from(j > 0))).collect();
+                        Call {
+                            gt: vec![Some(0); b.ploidy as usize],
+                            dp: b.dp,
+                            gq: b.gq,
+                            pl: b.pl.and_then(|pl| remap_pl(&pl, 2, &map)),
+                        }
+                    }
+                    Some(b) => Call {
+                        gt: vec![None; b.ploidy as usize],
+                        dp: b.dp,
+                        gq: None,
+                        pl: None,
+                    },
+                    None => Call {
+                        gt: vec![None, None],
+                        dp: None,
+                        gq: None,
+                        pl: None,
+                    },
+                }
+            };
+            calls.push(call);
+        }
+        sites.push(Site {
+            pos,
+            reference: site_ref,
+            alts,
+            calls,
+        });
+    }
+    Ok(sites)
+}
+
+/// Allele counts over a set of samples.
+fn counts(site: &Site, members: impl Iterator<Item = usize>) -> (u64, Vec<u64>) {
+    let mut an = 0;
+    let mut ac = vec![0u64; site.alts.len()];
+    for s in members {
+        for a in site.calls[s].gt.iter().flatten() {
+            an += 1;
+            if *a > 0 {
+                ac[*a - 1] += 1;
+            }
+        }
+    }
+    (an, ac)
+}
+
+/// Six significant digits, trailing zeros dropped (as C's `%.6g` for 0 ≤ x ≤ 1).
+fn fmt_af(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let decimals = (5 - x.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+fn join<T>(v: &[T], f: impl Fn(&T) -> String) -> String {
+    v.iter().map(f).collect::<Vec<_>>().join(",")
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or(".".into(), |x| x.to_string())
+}
+
+/// Group membership: (INFO key suffix, sample indices), groups under the floor left out.
+struct Groups {
+    reported: Vec<(String, Vec<usize>)>,
+    suppressed: Vec<(String, usize)>,
+}
+
+fn groups(sheet: Option<&SampleSheet>, samples: &[String], min_count: u32) -> Result<Groups> {
+    let mut g = Groups {
+        reported: Vec::new(),
+        suppressed: Vec::new(),
+    };
+    let Some(sheet) = sheet else {
+        return Ok(g);
+    };
+    for s in samples {
+        if !sheet.groups.contains_key(s) {
+            return Err(Error::Config(format!(
+                "sample {s} is not in the sample sheet"
+            )));
+        }
+    }
+    for (c, col) in sheet.columns.iter().enumerate() {
+        for (v, value) in sheet.values[c].iter().enumerate() {
+            let members: Vec<usize> = samples
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| sheet.groups[*s][c] == v)
+                .map(|(i, _)| i)
+                .collect();
+            let name = format!("{}_{}", key_part(col), key_part(value));
+            if (members.len() as u64) < min_count as u64 {
+                g.suppressed.push((name, members.len()));
+            } else {
+                g.reported.push((name, members));
+            }
+        }
+    }
+    Ok(g)
+}
+
+fn format_site(
+    chrom: &str,
+    site: &Site,
+    groups: &Groups,
+    min_count: u32,
+    cohort: &mut String,
+    af: &mut String,
+) {
+    use std::fmt::Write as _;
+    let n = site.calls.len();
+    let (an, ac) = counts(site, 0..n);
+    let afs = |an: u64, ac: &[u64]| {
+        join(ac, |c| {
+            if an == 0 {
+                ".".into()
+            } else {
+                fmt_af(*c as f64 / an as f64)
+            }
+        })
+    };
+    let alt = site.alts.join(",");
+    let _ = write!(
+        cohort,
+        "{chrom}\t{}\t.\t{}\t{alt}\t.\t.\tAC={};AN={an};AF={}\tGT:DP:GQ:PL",
+        site.pos,
+        site.reference,
+        join(&ac, |c| c.to_string()),
+        afs(an, &ac)
+    );
+    for c in &site.calls {
+        let gt = c.gt.iter().map(|a| opt(*a)).collect::<Vec<_>>().join("/");
+        let pl =
+            c.pl.as_deref()
+                .map_or(".".into(), |p| join(p, u32::to_string));
+        let _ = write!(cohort, "\t{gt}:{}:{}:{pl}", opt(c.dp), opt(c.gq));
+    }
+    cohort.push('\n');
+    // The AF VCF: only sites some real ALT reaches the floor at.
+    let k = min_count as u64;
+    let real = site.alts.iter().map(|a| a != "*");
+    if !ac.iter().zip(real).any(|(c, r)| r && *c >= k) {
+        return;
+    }
+    let floor = |an: u64, ac: &[u64]| -> (String, String) {
+        let acs = join(ac, |c| {
+            if *c > 0 && *c < k {
+                ".".into()
+            } else {
+                c.to_string()
+            }
+        });
+        let afs = join(ac, |c| {
+            if (*c > 0 && *c < k) || an == 0 {
+                ".".into()
+            } else {
+                fmt_af(*c as f64 / an as f64)
+            }
+        });
+        (acs, afs)
+    };
+    let (acs, afs) = floor(an, &ac);
+    let _ = write!(
+        af,
+        "{chrom}\t{}\t.\t{}\t{alt}\t.\t.\tAC={acs};AN={an};AF={afs}",
+        site.pos, site.reference
+    );
+    for (name, members) in &groups.reported {
+        let (an, ac) = counts(site, members.iter().copied());
+        let (acs, afs) = floor(an, &ac);
+        let _ = write!(af, ";AC_{name}={acs};AN_{name}={an};AF_{name}={afs}");
+    }
+    af.push('\n');
+}
+
+fn headers(
+    reference: &Reference,
+    samples: &[String],
+    groups: &Groups,
+    opts: &Options,
+    sheet: Option<&SampleSheet>,
+) -> (String, String) {
+    let mut common = String::from("##fileformat=VCFv4.2\n");
+    common.push_str(&crate::io::gvcf::provenance(reference, &opts.command_line));
+    common
+        .push_str("##ALT=<ID=*,Description=\"Allele missing because of an upstream deletion\">\n");
+    common.push_str("##INFO=<ID=AC,Number=A,Type=Integer,Description=\"Allele count in called genotypes, per ALT\">\n");
+    common.push_str(
+        "##INFO=<ID=AN,Number=1,Type=Integer,Description=\"Number of called alleles\">\n",
+    );
+    common.push_str(
+        "##INFO=<ID=AF,Number=A,Type=Float,Description=\"Allele frequency, AC/AN, per ALT\">\n",
+    );
+    let mut cohort = common.clone();
+    cohort.push_str("##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n");
+    cohort.push_str("##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Read depth (MIN_DP of a reference block)\">\n");
+    cohort.push_str("##FORMAT=<ID=GQ,Number=1,Type=Integer,Description=\"Genotype quality\">\n");
+    cohort.push_str("##FORMAT=<ID=PL,Number=G,Type=Integer,Description=\"Phred-scaled genotype likelihoods, remapped to the site's alleles\">\n");
+    cohort.push_str("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT");
+    for s in samples {
+        cohort.push('\t');
+        cohort.push_str(s);
+    }
+    cohort.push('\n');
+    let mut af = common;
+    af.push_str(&format!(
+        "##genoaMinCount={}\n##genoaSamples={}\n",
+        opts.min_count,
+        samples.len()
+    ));
+    af.push_str(&format!("##genoaPrivacyFloor=\"Sites are listed only where an ALT is seen at least {k} times; an allele count of 1 to {} is written '.', and its AF too; groups of fewer than {k} samples are not reported\"\n", opts.min_count.saturating_sub(1), k = opts.min_count));
+    if let Some(sheet) = sheet {
+        for (c, col) in sheet.columns.iter().enumerate() {
+            for value in &sheet.values[c] {
+                let name = format!("{}_{}", key_part(col), key_part(value));
+                if groups.reported.iter().any(|(n, _)| *n == name) {
+                    af.push_str(&format!("##INFO=<ID=AC_{name},Number=A,Type=Integer,Description=\"Allele count among samples with {col}={value}\">\n"));
+                    af.push_str(&format!("##INFO=<ID=AN_{name},Number=1,Type=Integer,Description=\"Called alleles among samples with {col}={value}\">\n"));
+                    af.push_str(&format!("##INFO=<ID=AF_{name},Number=A,Type=Float,Description=\"Allele frequency among samples with {col}={value}\">\n"));
+                }
+            }
+        }
+    }
+    for (name, n) in &groups.suppressed {
+        af.push_str(&format!("##genoaSuppressedGroup=<ID={name},Samples={n}>\n"));
+    }
+    af.push_str("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n");
+    (cohort, af)
+}
+
+/// What `aggregate` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub samples: usize,
+    pub sites: u64,
+    pub published_sites: u64,
+}
+
+/// Aggregates `inputs` into `PREFIX.vcf.gz` and `PREFIX.af.vcf.gz` (each with its index).
+pub fn aggregate(
+    inputs: &[PathBuf],
+    reference: &Reference,
+    sheet: Option<&SampleSheet>,
+    opts: &Options,
+    cohort_path: &Path,
+    af_path: &Path,
+) -> Result<Summary> {
+    if inputs.is_empty() {
+        return Err(Error::Config("aggregate: no gVCFs given".into()));
+    }
+    if opts.window < 1000 {
+        return Err(Error::Config(
+            "aggregate: --window must be at least 1000".into(),
+        ));
+    }
+    let opened: Vec<Input> = inputs
+        .par_iter()
+        .map(|p| open_input(p, reference))
+        .collect::<Result<_>>()?;
+    let samples: Vec<String> = opened.iter().map(|i| i.sample.clone()).collect();
+    let mut seen = HashMap::new();
+    for (i, s) in samples.iter().enumerate() {
+        if let Some(j) = seen.insert(s.as_str(), i) {
+            return Err(Error::input(
+                &inputs[i],
+                format!("sample {s} is also the sample of {}", inputs[j].display()),
+            ));
+        }
+    }
+    let groups = groups(sheet, &samples, opts.min_count)?;
+    let (cohort_header, af_header) = headers(reference, &samples, &groups, opts, sheet);
+    let mut cohort = crate::io::gvcf::Writer::create(
+        cohort_path,
+        &cohort_header,
+        crate::call::OutputMode::Variants,
+    )?;
+    let mut af =
+        crate::io::gvcf::Writer::create(af_path, &af_header, crate::call::OutputMode::Variants)?;
+    // Windows (contig, first, last), 1-based inclusive, in reference order.
+    let targets: Vec<Interval> = if opts.regions.is_empty() {
+        (0..reference.contigs.len())
+            .map(|c| Interval {
+                contig: c,
+                start: 0,
+                end: reference.contigs[c].len(),
+            })
+            .collect()
+    } else {
+        opts.regions.clone()
+    };
+    // Overlapping regions are merged, so no site is reported twice.
+    let mut merged: Vec<Interval> = Vec::new();
+    let mut sorted = targets;
+    sorted.sort();
+    for t in sorted {
+        match merged.last_mut() {
+            Some(m) if m.contig == t.contig && t.start <= m.end => m.end = m.end.max(t.end),
+            _ => merged.push(t),
+        }
+    }
+    let mut windows = Vec::new();
+    for t in &merged {
+        let mut s = t.start + 1;
+        while s <= t.end {
+            let e = (s + opts.window - 1).min(t.end);
+            windows.push((t.contig, s, e));
+            s = e + 1;
+        }
+    }
+    let mut summary = Summary {
+        samples: samples.len(),
+        ..Summary::default()
+    };
+    let in_flight = rayon::current_num_threads().max(1);
+    for batch in windows.chunks(in_flight) {
+        let texts: Vec<(String, String, u64, u64)> = batch
+            .par_iter()
+            .map(|&(contig, s, e)| -> Result<(String, String, u64, u64)> {
+                let per_sample: Vec<SampleWindow> = opened
+                    .par_iter()
+                    .map(|i| read_window(i, reference, contig, s, e))
+                    .collect::<Result<_>>()?;
+                let name = &reference.contigs[contig].name;
+                let keep = |pos: u64| {
+                    opts.regions.is_empty()
+                        || opts
+                            .regions
+                            .iter()
+                            .any(|r| r.contig == contig && r.start < pos && pos <= r.end)
+                };
+                let describe = |pos: u64| format!("{name}:{pos}");
+                let sites = join_window(&per_sample, s, e, &keep, &describe)?;
+                let (mut c, mut a) = (String::new(), String::new());
+                for site in &sites {
+                    format_site(name, site, &groups, opts.min_count, &mut c, &mut a);
+                }
+                let published = a.lines().count() as u64;
+                Ok((c, a, sites.len() as u64, published))
+            })
+            .collect::<Result<_>>()?;
+        for (c, a, n, p) in texts {
+            cohort.push_text(&c)?;
+            af.push_text(&a)?;
+            summary.sites += n;
+            summary.published_sites += p;
+        }
+    }
+    cohort.finish(reference)?;
+    af.finish(reference)?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn af_has_six_significant_digits() {
+        assert_eq!(fmt_af(0.0), "0");
+        assert_eq!(fmt_af(1.0), "1");
+        assert_eq!(fmt_af(0.5), "0.5");
+        assert_eq!(fmt_af(1.0 / 3.0), "0.333333");
+        assert_eq!(fmt_af(1.0 / 48.0), "0.0208333");
+        assert_eq!(fmt_af(1.0 / 200_000.0), "0.000005");
+    }
+
+    #[test]
+    fn pl_remap_uses_non_ref_for_missing_alleles() {
+        // Sample alleles: REF, C, <NON_REF>; site alleles: REF, A, C.
+        // Sample PL order: 00 01 11 02 12 22.
+        let pl = [0, 10, 20, 30, 40, 50];
+        let map = [Some(0), Some(2), Some(1)];
+        // Site genotypes 00 01 11 02 12 22 → sample (0,0) (0,2) (2,2) (0,1) (2,1) (1,1).
+        assert_eq!(remap_pl(&pl, 3, &map).unwrap(), vec![0, 30, 50, 10, 40, 20]);
+    }
+
+    #[test]
+    fn key_parts_are_sanitised() {
+        assert_eq!(key_part("country"), "country");
+        assert_eq!(key_part("Côte d'Ivoire"), "C_te_d_Ivoire");
+    }
+}
