@@ -1,4 +1,5 @@
-//! The SAM header genoa writes: `@HD SO:coordinate`, `@SQ` with `LN` and `M5`, `@RG`, `@PG`.
+//! The SAM header genoa writes: `@HD SO:coordinate`, `@SQ` with `LN` and `M5`, `@RG`, `@PG`,
+//! and a `@CO seqcol:` line with the reference's Sequence Collections digest.
 
 use std::num::NonZero;
 
@@ -124,6 +125,12 @@ pub fn build(reference: &Reference, rg: &ReadGroupLine, command_line: &str) -> R
     Ok(builder
         .add_read_group(rg.id.clone(), rg_map)
         .add_program("genoa", pg)
+        // SAM has no tag for refget or seqcol digests yet (hts-specs#824): the reference's
+        // GA4GH Sequence Collections level-0 digest goes in a comment, beside @SQ M5.
+        .add_comment(format!(
+            "seqcol:{} (GA4GH Sequence Collections level-0 digest of the reference: names and sequences; `genoa refid` prints each contig's refget digest)",
+            reference.seqcol_level0()
+        ))
         .build())
 }
 

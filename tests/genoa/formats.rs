@@ -23,6 +23,11 @@ fn htslib_reads_the_bam_and_its_index() {
     );
     assert!(text.contains("@RG\tID:SAMPLE\tSM:SAMPLE"), "{text}");
     assert!(text.contains("@PG\tID:genoa\tPN:genoa"), "{text}");
+    // The reference's seqcol digest (as in the gVCF's ##seqcol line).
+    assert!(
+        text.contains("@CO\tseqcol:4GqchDNRflp1vCQJLJWjNGIMJnr0Eb7Z "),
+        "{text}"
+    );
     reader.fetch(("NC_001416.1", 10_000, 10_300)).unwrap();
     let mut n = 0;
     let mut last = 0;
