@@ -300,10 +300,6 @@ struct SampleWindow {
     blocks: Vec<Block>,
 }
 
-fn parse_u32(s: Option<&str>) -> Option<u32> {
-    s.and_then(|v| v.parse().ok())
-}
-
 /// Reads the records of `input` overlapping `[start, end]` (1-based) on `contig`.
 fn read_window(
     input: &Input,
@@ -331,71 +327,100 @@ fn read_window(
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut r = noodles::bgzf::io::Reader::new(f);
     r.seek(first).map_err(|e| Error::io(path, e))?;
-    let name = reference.contigs[contig].name.as_str();
-    let mut line = String::new();
+    let name = reference.contigs[contig].name.as_bytes();
+    let mut line: Vec<u8> = Vec::with_capacity(256);
     let mut last_pos = 0u64;
     let mut seen = false;
+    // Field positions of the last FORMAT string (gVCFs repeat a handful of them).
+    let mut format_cache: (Vec<u8>, FormatLayout) = (Vec::new(), FormatLayout::default());
     loop {
         line.clear();
-        if r.read_line(&mut line).map_err(|e| Error::io(path, e))? == 0 {
+        if r.read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(path, e))?
+            == 0
+        {
             break;
         }
-        let l = line.trim_end_matches(['\n', '\r']);
-        let at = || format!("{name}:{}", l.split('\t').nth(1).unwrap_or("?"));
-        let bad = |m: &str| Error::input(path, format!("record at {}: {m}", at()));
-        let mut f = l.split('\t');
-        let chrom = f.next().unwrap_or("");
-        if chrom != name {
+        while line.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+            line.pop();
+        }
+        let mut cols: [&[u8]; 10] = [&[]; 10];
+        let mut n = 0;
+        for c in line.splitn(10, |b| *b == b'\t') {
+            cols[n] = c;
+            n += 1;
+        }
+        if cols[0] != name {
             if seen {
                 break;
             }
             continue;
         }
         seen = true;
-        let pos: u64 = f
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| bad("POS is not a number"))?;
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let bad = |m: &str| {
+            Error::input(
+                path,
+                format!(
+                    "record at {}:{}: {m}",
+                    reference.contigs[contig].name,
+                    text(cols[1])
+                ),
+            )
+        };
+        let pos = parse_num(cols[1]).ok_or_else(|| bad("POS is not a number"))?;
         if pos > end {
             break;
+        }
+        if n < 10 {
+            return Err(bad("fewer than 10 columns"));
         }
         if pos < last_pos {
             return Err(bad("out of order (the input is not sorted)"));
         }
         last_pos = pos;
-        let cols: Vec<&str> = f.collect();
-        if cols.len() < 8 {
-            return Err(bad("fewer than 10 columns"));
+        let (refa, alt, info, format, values) = (cols[3], cols[4], cols[7], cols[8], cols[9]);
+        if format_cache.0 != format {
+            format_cache = (format.to_vec(), FormatLayout::of(format));
         }
-        let (refa, alt, info, format, values) = (cols[1], cols[2], cols[5], cols[6], cols[7]);
-        let alts: Vec<&str> = alt.split(',').collect();
-        let fields: Vec<&str> = format.split(':').collect();
-        let vals: Vec<&str> = values.split(':').collect();
-        let get = |k: &str| {
-            fields
-                .iter()
-                .position(|x| *x == k)
-                .and_then(|i| vals.get(i).copied())
-                .filter(|v| *v != ".")
-        };
-        let gt: Vec<Option<usize>> = get("GT")
-            .map(|g| g.split(['/', '|']).map(|a| a.parse().ok()).collect())
+        let layout = &format_cache.1;
+        let mut vals: [&[u8]; 16] = [&[]; 16];
+        for (k, v) in values.split(|b| *b == b':').take(16).enumerate() {
+            vals[k] = v;
+        }
+        let get = |k: Option<usize>| k.map(|k| vals[k]).filter(|v| !v.is_empty() && *v != b".");
+        let gt: Vec<Option<usize>> = get(layout.gt)
+            .map(|g| {
+                g.split(|b| *b == b'/' || *b == b'|')
+                    .map(|a| parse_num(a).map(|a| a as usize))
+                    .collect()
+            })
             .unwrap_or_else(|| vec![None, None]);
-        let block = alts.iter().all(|a| *a == "<NON_REF>" || *a == "<*>");
+        let num = |k: Option<usize>| get(k).and_then(parse_num).map(|v| v as u32);
+        let block = alt == b"<NON_REF>" || alt == b"<*>";
         if block {
-            let end_pos = info
-                .split(';')
-                .find_map(|kv| kv.strip_prefix("END="))
-                .map(|v| v.parse::<u64>().map_err(|_| bad("END is not a number")))
-                .transpose()?
-                .unwrap_or(pos);
+            let end_pos = match info
+                .split(|b| *b == b';')
+                .find_map(|kv| kv.strip_prefix(b"END="))
+            {
+                Some(v) => parse_num(v).ok_or_else(|| bad("END is not a number"))?,
+                None => pos,
+            };
             if end_pos < start {
                 continue;
             }
-            let min_dp = parse_u32(get("MIN_DP")).or(parse_u32(get("DP")));
-            let pl = get("PL").and_then(|p| {
-                let v: Vec<u32> = p.split(',').filter_map(|x| x.parse().ok()).collect();
-                <[u32; 3]>::try_from(v.as_slice()).ok()
+            let min_dp = num(layout.min_dp).or(num(layout.dp));
+            let pl = get(layout.pl).and_then(|p| {
+                let mut out = [0u32; 3];
+                let mut k = 0;
+                for x in p.split(|b| *b == b',') {
+                    if k == 3 {
+                        return None;
+                    }
+                    out[k] = parse_num(x)? as u32;
+                    k += 1;
+                }
+                (k == 3).then_some(out)
             });
             w.blocks.push(Block {
                 start: pos,
@@ -405,7 +430,7 @@ fn read_window(
                     && gt.iter().all(|a| *a == Some(0))
                     && min_dp.is_some_and(|d| d > 0),
                 dp: min_dp,
-                gq: parse_u32(get("GQ")),
+                gq: num(layout.gq),
                 pl,
             });
         } else {
@@ -416,16 +441,57 @@ fn read_window(
             w.vars.push(Var {
                 start: pos,
                 end: end_pos,
-                reference: refa.to_string(),
-                alts: alts.iter().map(|a| a.to_string()).collect(),
+                reference: text(refa),
+                alts: alt.split(|b| *b == b',').map(text).collect(),
                 gt,
-                dp: parse_u32(get("DP")),
-                gq: parse_u32(get("GQ")),
-                pl: get("PL").map(|p| p.split(',').filter_map(|x| x.parse().ok()).collect()),
+                dp: num(layout.dp),
+                gq: num(layout.gq),
+                pl: get(layout.pl).map(|p| {
+                    p.split(|b| *b == b',')
+                        .filter_map(|x| parse_num(x).map(|v| v as u32))
+                        .collect()
+                }),
             });
         }
     }
     Ok(w)
+}
+
+/// Where the FORMAT keys genoa reads sit in a FORMAT string.
+#[derive(Clone, Copy, Debug, Default)]
+struct FormatLayout {
+    gt: Option<usize>,
+    dp: Option<usize>,
+    gq: Option<usize>,
+    min_dp: Option<usize>,
+    pl: Option<usize>,
+}
+
+impl FormatLayout {
+    fn of(format: &[u8]) -> Self {
+        let mut l = FormatLayout::default();
+        for (k, key) in format.split(|b| *b == b':').enumerate().take(16) {
+            match key {
+                b"GT" => l.gt = Some(k),
+                b"DP" => l.dp = Some(k),
+                b"GQ" => l.gq = Some(k),
+                b"MIN_DP" => l.min_dp = Some(k),
+                b"PL" => l.pl = Some(k),
+                _ => {}
+            }
+        }
+        l
+    }
+}
+
+/// A decimal without sign (`None` for anything else, or on overflow).
+fn parse_num(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    b.iter().try_fold(0u64, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u64)
+    })
 }
 
 /// One haplotype's allele at a site: an index into the site's alleles (0 = REF), or missing.
