@@ -623,6 +623,7 @@ fn finish_run(
                 backend_ref,
                 out,
                 pool.current_num_threads(),
+                cfg.align.memory,
             );
             loop {
                 match rx.recv() {

@@ -7,7 +7,9 @@
 //! `end + TAIL` on its contig (or on a later contig) has arrived, none can follow, so the
 //! chunk is ready. Ready chunks are called in waves of `threads × 4` on the thread pool, exactly
 //! as `genoa call` calls them from an indexed BAM, so the records are the same. Reads are kept
-//! only while a pending chunk can still use them.
+//! only while a pending chunk can still use them, and when they exceed the memory budget
+//! (`--max-memory`), ready chunks are called without waiting for a full wave (the records do
+//! not depend on how chunks are grouped into waves).
 
 use std::collections::VecDeque;
 
@@ -31,17 +33,34 @@ pub struct StreamCaller<'a> {
     buf: VecDeque<AlignedRead>,
     contig: usize,
     wave: usize,
+    /// Approximate bytes held in `buf`, and the most it should hold.
+    buf_bytes: usize,
+    budget: usize,
     out: CallOutput,
 }
 
+/// Approximate heap and inline bytes of a buffered read.
+fn read_bytes(r: &AlignedRead) -> usize {
+    std::mem::size_of::<AlignedRead>()
+        + r.name.len()
+        + r.seq.len()
+        + r.qual.len()
+        + r.md.len()
+        + 8 * r.cigar.0.len()
+        + r.mate_cigar.as_ref().map_or(0, String::len)
+        + r.sa.as_ref().map_or(0, String::len)
+}
+
 impl<'a> StreamCaller<'a> {
-    /// Calls every chunk of the genome into `out`, in waves sized for `threads`.
+    /// Calls every chunk of the genome into `out`, in waves sized for `threads`, holding
+    /// about `budget` bytes of reads at most (beyond what one chunk needs).
     pub fn new(
         reference: &'a Reference,
         params: &'a CallParams,
         backend: &'a dyn Backend,
         out: CallOutput,
         threads: usize,
+        budget: usize,
     ) -> Self {
         let lens: Vec<u64> = reference.contigs.iter().map(|c| c.len()).collect();
         StreamCaller {
@@ -53,6 +72,8 @@ impl<'a> StreamCaller<'a> {
             buf: VecDeque::new(),
             contig: 0,
             wave: threads.max(1) * 4,
+            buf_bytes: 0,
+            budget,
             out,
         }
     }
@@ -67,10 +88,17 @@ impl<'a> StreamCaller<'a> {
             // Every chunk of the contigs before `c` is ready.
             self.call_ready(|ch| ch.contig < c, 1)?;
             self.buf.clear();
+            self.buf_bytes = 0;
             self.contig = c;
         } else {
-            self.call_ready(|ch| ch.contig < c || ch.end + TAIL <= pos, self.wave)?;
+            let min = if self.buf_bytes > self.budget {
+                1
+            } else {
+                self.wave
+            };
+            self.call_ready(|ch| ch.contig < c || ch.end + TAIL <= pos, min)?;
         }
+        self.buf_bytes += read_bytes(&read);
         self.buf.push_back(read);
         Ok(())
     }
@@ -121,10 +149,15 @@ impl<'a> StreamCaller<'a> {
             Some(ch) if ch.contig == self.contig => {
                 let lo = ch.lead_start();
                 while self.buf.front().is_some_and(|r| r.end() <= lo) {
-                    self.buf.pop_front();
+                    if let Some(r) = self.buf.pop_front() {
+                        self.buf_bytes -= read_bytes(&r);
+                    }
                 }
             }
-            _ => self.buf.clear(),
+            _ => {
+                self.buf.clear();
+                self.buf_bytes = 0;
+            }
         }
         Ok(())
     }
