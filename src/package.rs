@@ -73,6 +73,9 @@ pub struct Sequencing {
     pub platform: String,
     pub mean_depth: f64,
     pub mean_depth_metric: String,
+    /// The QC JSON's `scope.contigs`: `autosomes`, or `all_contigs` on a genome without
+    /// chr1–22 (where the autosome metrics cover every contig).
+    pub mean_depth_scope: Option<String>,
     pub read_group: Value,
 }
 
@@ -273,6 +276,7 @@ pub fn package(req: &Request) -> Result<Manifest> {
             platform,
             mean_depth,
             mean_depth_metric: metric,
+            mean_depth_scope: str_at(&qc, "scope.contigs").map(str::to_string),
             read_group,
         },
         reference: ReferenceEntry {

@@ -109,6 +109,7 @@ fn package_writes_encrypted_files_checksums_and_manifest() {
     assert_eq!(m["sequencing"]["platform"], "ILLUMINA");
     assert_eq!(m["sequencing"]["read_group"]["SM"], "SAMPLE");
     assert!(m["sequencing"]["mean_depth"].as_f64().unwrap() > 5.0);
+    assert_eq!(m["sequencing"]["mean_depth_scope"], "all_contigs");
     assert_eq!(m["checks"]["validate"], "PASS");
     assert_eq!(m["checks"]["qc_gate"], "SKIPPED");
     assert_eq!(m["encryption"]["recipients"].as_array().unwrap().len(), 2);
