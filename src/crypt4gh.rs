@@ -448,7 +448,7 @@ fn header(sender: &SecretKey, recipients: &[Recipient], session_key: &[u8; 32]) 
 pub fn encrypt(
     input: &mut impl Read,
     input_name: &Path,
-    output: &mut impl Write,
+    output: &mut (impl Write + Send),
     output_name: &Path,
     sender: Option<&SecretKey>,
     recipients: &[Recipient],
@@ -477,7 +477,14 @@ pub fn encrypt(
     cipher_h.update(&head);
     let cipher = ChaCha20Poly1305::new(&Key::from(session_key));
     let mut plain = vec![0u8; SEGMENT_SIZE * BATCH_SEGMENTS];
+    // Two ciphertext buffers: batch i is encrypted while batch i-1 is hashed and written.
     let mut sealed = vec![0u8; CIPHER_SEGMENT_SIZE * BATCH_SEGMENTS];
+    let mut previous = vec![0u8; CIPHER_SEGMENT_SIZE * BATCH_SEGMENTS];
+    let mut previous_len = 0;
+    let mut flush = |buf: &[u8]| -> Result<()> {
+        cipher_h.update(buf);
+        output.write_all(buf).map_err(|e| Error::io(output_name, e))
+    };
     loop {
         let n = read_full(input, &mut plain).map_err(|e| Error::io(input_name, e))?;
         if n == 0 {
@@ -490,23 +497,29 @@ pub fn encrypt(
             random(&mut sealed[at..at + NONCE_LEN])?;
         }
         let data = &plain[..n];
-        rayon::join(
-            || plain_h.update(data),
+        let (_, written) = rayon::join(
             || {
-                sealed[..out_len]
-                    .par_chunks_mut(CIPHER_SEGMENT_SIZE)
-                    .zip(data.par_chunks(SEGMENT_SIZE))
-                    .for_each(|(out, p)| seal_into(&cipher, p, out))
+                rayon::join(
+                    || plain_h.update(data),
+                    || {
+                        sealed[..out_len]
+                            .par_chunks_mut(CIPHER_SEGMENT_SIZE)
+                            .zip(data.par_chunks(SEGMENT_SIZE))
+                            .for_each(|(out, p)| seal_into(&cipher, p, out))
+                    },
+                )
             },
+            || flush(&previous[..previous_len]),
         );
-        cipher_h.update(&sealed[..out_len]);
-        output
-            .write_all(&sealed[..out_len])
-            .map_err(|e| Error::io(output_name, e))?;
+        written?;
+        std::mem::swap(&mut sealed, &mut previous);
+        previous_len = out_len;
         if n < plain.len() {
             break;
         }
     }
+    flush(&previous[..previous_len])?;
+    drop(flush);
     Ok(Transfer {
         plaintext: plain_h.finish(),
         ciphertext: cipher_h.finish(),
@@ -673,7 +686,7 @@ impl<W: Write> Edited<'_, W> {
 pub fn decrypt(
     input: &mut impl Read,
     input_name: &Path,
-    output: &mut impl Write,
+    output: &mut (impl Write + Send),
     output_name: &Path,
     key: &SecretKey,
     sender: Option<&Recipient>,
@@ -693,6 +706,14 @@ pub fn decrypt(
     };
     let mut sealed = vec![0u8; CIPHER_SEGMENT_SIZE * BATCH_SEGMENTS];
     let mut plain = vec![0u8; SEGMENT_SIZE * BATCH_SEGMENTS];
+    // Batch i is verified and decrypted while batch i-1's plaintext is hashed and written.
+    let mut previous = vec![0u8; SEGMENT_SIZE * BATCH_SEGMENTS];
+    let mut previous_len = 0;
+    let mut sink = HashingWriter {
+        inner: &mut edited,
+        h: &mut plain_h,
+    };
+    let mut flush = |buf: &[u8]| sink.write(buf).map_err(|e| Error::io(output_name, e));
     let mut first_segment = 0u64;
     loop {
         let n = read_full(input, &mut sealed).map_err(|e| Error::io(input_name, e))?;
@@ -711,23 +732,30 @@ pub fn decrypt(
         }
         let plain_len = n - segments * SEGMENT_OVERHEAD;
         let data = &sealed[..n];
-        let failed: Option<usize> = plain[..plain_len]
-            .par_chunks_mut(SEGMENT_SIZE)
-            .zip(data.par_chunks(CIPHER_SEGMENT_SIZE))
-            .enumerate()
-            .map(|(i, (out, seg))| {
-                let nonce = Nonce::try_from(&seg[..NONCE_LEN]).expect("12 bytes");
-                let body = &seg[NONCE_LEN..seg.len() - TAG_LEN];
-                let tag = Tag::try_from(&seg[seg.len() - TAG_LEN..]).expect("16 bytes");
-                let ok = ciphers.iter().any(|c| {
-                    out.copy_from_slice(body);
-                    c.decrypt_inout_detached(&nonce, b"", (&mut *out).into(), &tag)
-                        .is_ok()
-                });
-                (!ok).then_some(i)
-            })
-            .flatten()
-            .min();
+        let open_batch = || {
+            plain[..plain_len]
+                .par_chunks_mut(SEGMENT_SIZE)
+                .zip(data.par_chunks(CIPHER_SEGMENT_SIZE))
+                .enumerate()
+                .map(|(i, (out, seg))| {
+                    let nonce = Nonce::try_from(&seg[..NONCE_LEN]).expect("12 bytes");
+                    let body = &seg[NONCE_LEN..seg.len() - TAG_LEN];
+                    let tag = Tag::try_from(&seg[seg.len() - TAG_LEN..]).expect("16 bytes");
+                    let ok = ciphers.iter().any(|c| {
+                        out.copy_from_slice(body);
+                        c.decrypt_inout_detached(&nonce, b"", (&mut *out).into(), &tag)
+                            .is_ok()
+                    });
+                    (!ok).then_some(i)
+                })
+                .flatten()
+                .min()
+        };
+        let ((failed, ()), written) = rayon::join(
+            || rayon::join(open_batch, || cipher_h.update(data)),
+            || flush(&previous[..previous_len]),
+        );
+        written?;
         if let Some(i) = failed {
             return Err(Error::Record {
                 path: input_name.to_path_buf(),
@@ -736,18 +764,15 @@ pub fn decrypt(
                 message: "segment fails authentication (damaged or altered file)".into(),
             });
         }
-        cipher_h.update(data);
-        let mut sink = HashingWriter {
-            inner: &mut edited,
-            h: &mut plain_h,
-        };
-        sink.write(&plain[..plain_len])
-            .map_err(|e| Error::io(output_name, e))?;
+        std::mem::swap(&mut plain, &mut previous);
+        previous_len = plain_len;
         first_segment += segments as u64;
         if n < sealed.len() {
             break;
         }
     }
+    flush(&previous[..previous_len])?;
+    drop(flush);
     Ok(Transfer {
         plaintext: plain_h.finish(),
         ciphertext: cipher_h.finish(),
