@@ -519,7 +519,6 @@ pub fn encrypt(
         }
     }
     flush(&previous[..previous_len])?;
-    drop(flush);
     Ok(Transfer {
         plaintext: plain_h.finish(),
         ciphertext: cipher_h.finish(),
@@ -772,7 +771,6 @@ pub fn decrypt(
         }
     }
     flush(&previous[..previous_len])?;
-    drop(flush);
     Ok(Transfer {
         plaintext: plain_h.finish(),
         ciphertext: cipher_h.finish(),
