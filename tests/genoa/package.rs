@@ -353,12 +353,23 @@ fn crypt4gh_interop_with_the_python_reference_both_ways() {
         &format!(
             "from crypt4gh.keys import c4gh\n\
              c4gh.generate({:?}, {:?}, passphrase=b'py pass', comment=b'py')\n\
-             c4gh.generate({:?}, {:?}, passphrase=None, comment=None)",
+             c4gh.generate({:?}, {:?}, passphrase=None, comment=None)\n\
+             c4gh.scrypt_supported = False  # the tool's fallback: a bcrypt-locked key\n\
+             c4gh.generate({:?}, {:?}, passphrase=b'bc pass', comment=None)",
             p(&psk),
             p(&ppk),
             p(&pclear),
-            p(&pclear_pub)
+            p(&pclear_pub),
+            p(&d.join("bc.sec")),
+            p(&d.join("bc.pub"))
         ),
+    );
+    let blob = std::fs::read_to_string(d.join("bc.sec")).unwrap();
+    assert!(
+        blob.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("YzRnaC12MQAGYmNyeXB0")),
+        "a bcrypt-locked key (c4gh-v1, kdf bcrypt): {blob}"
     );
     // genoa → Python: the package's gVCF, for both a Python key and genoa's own.
     let out = d.join("pkg");
@@ -427,6 +438,29 @@ fn crypt4gh_interop_with_the_python_reference_both_ways() {
     );
     ok(&o);
     assert!(std::fs::read(&dec).unwrap() == data);
+    // A bcrypt-locked Python key opens in genoa (scrypt was tested above).
+    let for_bc = d.join("for-bc.c4gh");
+    let o = c4gh(
+        &exe,
+        &["encrypt", "--recipient_pk", p(&d.join("bc.pub"))],
+        "",
+        &plain,
+        &for_bc,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let dec_bc = d.join("bc.bin");
+    ok(&genoa_env(
+        &[
+            "decrypt",
+            p(&for_bc),
+            "--sk",
+            p(&d.join("bc.sec")),
+            "-o",
+            p(&dec_bc),
+        ],
+        "bc pass",
+    ));
+    assert!(std::fs::read(&dec_bc).unwrap() == data);
     // The wrong sender is refused.
     let dec2 = d.join("genoa-dec2.bin");
     let o = genoa_env(
