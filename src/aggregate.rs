@@ -389,13 +389,14 @@ fn read_window(
             vals[k] = v;
         }
         let get = |k: Option<usize>| k.map(|k| vals[k]).filter(|v| !v.is_empty() && *v != b".");
-        let gt: Vec<Option<usize>> = get(layout.gt)
-            .map(|g| {
-                g.split(|b| *b == b'/' || *b == b'|')
-                    .map(|a| parse_num(a).map(|a| a as usize))
-                    .collect()
-            })
-            .unwrap_or_else(|| vec![None, None]);
+        if pos == 0 || refa.is_empty() {
+            return Err(bad("POS 0 or an empty REF"));
+        }
+        let alleles = |g: &'_ [u8]| {
+            g.split(|b| *b == b'/' || *b == b'|')
+                .map(|a| parse_num(a).map(|a| a as usize))
+                .collect::<Vec<_>>()
+        };
         let num = |k: Option<usize>| get(k).and_then(parse_num).map(|v| v as u32);
         let block = alt == b"<NON_REF>" || alt == b"<*>";
         if block {
@@ -425,10 +426,14 @@ fn read_window(
             w.blocks.push(Block {
                 start: pos,
                 end: end_pos,
-                ploidy: gt.len().clamp(1, 2) as u8,
-                called: !gt.is_empty()
-                    && gt.iter().all(|a| *a == Some(0))
-                    && min_dp.is_some_and(|d| d > 0),
+                // A block's GT is read without collecting it: blocks are most records.
+                ploidy: get(layout.gt).map_or(2, |g| {
+                    g.split(|b| *b == b'/' || *b == b'|').count().clamp(1, 2)
+                }) as u8,
+                called: get(layout.gt).is_some_and(|g| {
+                    g.split(|b| *b == b'/' || *b == b'|')
+                        .all(|a| parse_num(a) == Some(0))
+                }) && min_dp.is_some_and(|d| d > 0),
                 dp: min_dp,
                 gq: num(layout.gq),
                 pl,
@@ -443,7 +448,9 @@ fn read_window(
                 end: end_pos,
                 reference: text(refa),
                 alts: alt.split(|b| *b == b',').map(text).collect(),
-                gt,
+                gt: get(layout.gt)
+                    .map(alleles)
+                    .unwrap_or_else(|| vec![None, None]),
                 dp: num(layout.dp),
                 gq: num(layout.gq),
                 pl: get(layout.pl).map(|p| {
