@@ -40,6 +40,12 @@ pub trait Backend: Send + Sync {
     /// Runs `pair_hmm` on every read × haplotype pair of every region of `batch` into `out`
     /// (cleared first).
     fn pair_hmm(&self, batch: &HmmBatch, out: &mut HmmResults) -> Result<()>;
+    /// Whether (large) kernel calls run on a device while the calling thread waits, rather
+    /// than on the CPU's worker threads: then preparing the next batch during a call pays
+    /// (see [`crate::align::Lookahead`]). False for the CPU backends.
+    fn device_bound(&self) -> bool {
+        false
+    }
 }
 
 /// One unit of CPU `pair_hmm` work: up to [`HMM_CHUNK`] consecutive reads of a region against
@@ -308,6 +314,9 @@ impl Backend for Auto {
     fn pair_hmm(&self, batch: &HmmBatch, out: &mut HmmResults) -> Result<()> {
         self.route(1, batch.cells()).pair_hmm(batch, out)
     }
+    fn device_bound(&self) -> bool {
+        self.gpu.is_some()
+    }
 }
 
 /// A backend that measures the time spent in each kernel call (summed over the threads that
@@ -363,5 +372,8 @@ impl Backend for Timed {
             std::sync::atomic::Ordering::Relaxed,
         );
         r
+    }
+    fn device_bound(&self) -> bool {
+        self.inner.device_bound()
     }
 }

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::align::markdup::{self, DupKey};
 use crate::align::record::{SECONDARY, SUPPLEMENTARY};
 use crate::align::sort::{self, Sorter};
-use crate::align::{AlignScratch, Aligner};
+use crate::align::{AlignScratch, Aligner, Lookahead};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::io::bam::writer;
@@ -315,55 +315,74 @@ pub fn align_segments(
         index.size_bytes() as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
-    let rg = cfg.read_group.id.clone();
     let mut aligner = Aligner::new(reference, index, backend);
-    let mut scratch = AlignScratch::default();
     let mut progress = crate::report::Progress::new("aligning", "pairs", input.get().1);
     let prefetch = Prefetch::start(reader, seg_pairs, cfg.batch_pairs.max(1) as u64)?;
-    let mut resumed = 0u64;
-    let mut current: Option<u64> = None;
-    let mut open: Option<OpenSegment> = None;
+    let mut batches = prefetch.iter();
+    let mut seg = SegmentCursor {
+        work,
+        cfg,
+        summary,
+        current: None,
+        open: None,
+        resumed: 0,
+    };
     let mut pairs_read = 0u64;
-    for batch in prefetch.iter() {
+    // The insert-size model comes from the input's first pairs, which every process aligns
+    // (and drops when they are not its own); the first batch is exactly those pairs.
+    if let Some(batch) = batches.next() {
+        let batch = batch?;
+        pairs_read = batch.len() as u64;
+        let aligned = aligner.calibrate(&batch, &mut AlignScratch::default())?;
+        seg.deliver(Some((batch, aligned)), &prefetch)?;
+        progress.set(seg.summary.pairs, input.get().0);
+    }
+    // Every later batch: one of lookahead, so the CPU seeds batch i+1 while the backend
+    // extends batch i. Batches of segments that are not this process's to align (another
+    // shard's, or committed by an earlier run) pass through in order, unaligned.
+    let mut lookahead = Lookahead::new(&aligner);
+    if lookahead.overlaps() {
+        tracing::info!(
+            "alignment: double-buffered, the next batch is seeded while {} extends the current one",
+            aligner.backend.name()
+        );
+    } else {
+        tracing::info!(
+            "alignment: one batch at a time ({} runs the kernel on the worker threads)",
+            aligner.backend.name()
+        );
+    }
+    let mut owned: Option<(u64, bool)> = None;
+    for batch in batches {
         let batch = batch?;
         pairs_read = batch.first_pair + batch.len() as u64;
         let segment = batch.first_pair / seg_pairs;
-        if current != Some(segment) {
-            if let Some(o) = open.take() {
-                o.commit(work, summary)?;
+        let align = match owned {
+            Some((s, a)) if s == segment => a,
+            _ => {
+                let a = shard.owns(segment) && seg.work.done(segment).is_none();
+                owned = Some((segment, a));
+                a
             }
-            current = Some(segment);
-            let mine = shard.owns(segment);
-            match work.done(segment).filter(|_| mine) {
-                Some(done) => {
-                    // Committed by an earlier run: its pairs are read past.
-                    resumed += 1;
-                    summary.pairs += done.pairs;
-                    summary.mapped += done.mapped;
-                }
-                None if mine => open = Some(OpenSegment::new(work, segment, cfg)?),
-                None => {}
-            }
-        }
-        // The insert-size model comes from the input's first pairs, which every process
-        // aligns (and drops when they are not its own).
-        let aligned = if batch.first_pair == 0 {
-            Some(aligner.calibrate(&batch, &mut scratch)?)
-        } else {
-            None
         };
-        if let Some(o) = open.as_mut() {
-            let aligned = match aligned {
-                Some(a) => a,
-                None => aligner.align_pairs(&batch, &mut scratch)?,
-            };
-            o.push(&aligned, batch.first_pair, &rg)?;
-            summary.pairs += batch.len() as u64;
-            progress.set(summary.pairs, input.get().0);
+        if align {
+            seg.deliver(lookahead.push(batch)?, &prefetch)?;
+        } else {
+            seg.deliver(lookahead.flush()?, &prefetch)?;
+            seg.take(&batch, None)?;
+            prefetch.recycle(batch);
         }
-        prefetch.recycle(batch);
+        progress.set(seg.summary.pairs, input.get().0);
     }
-    if let Some(o) = open.take() {
+    seg.deliver(lookahead.flush()?, &prefetch)?;
+    let SegmentCursor {
+        work,
+        summary,
+        open,
+        resumed,
+        ..
+    } = seg;
+    if let Some(o) = open {
         o.commit(work, summary)?;
     }
     let segment = pairs_read.div_ceil(seg_pairs);
@@ -377,6 +396,70 @@ pub fn align_segments(
     summary.pairs_read = next_pair;
     work.mark_complete(segment, next_pair)?;
     Ok(segment)
+}
+
+/// Where [`align_segments`] is in the input: the segment of the last batch taken, and that
+/// segment's sorters when this process aligns it.
+struct SegmentCursor<'w> {
+    work: &'w mut WorkDir,
+    cfg: &'w AlignConfig,
+    summary: &'w mut Summary,
+    current: Option<u64>,
+    open: Option<OpenSegment>,
+    resumed: u64,
+}
+
+impl SegmentCursor<'_> {
+    /// Takes an aligned batch, if any, and hands its buffers back to the reader.
+    fn deliver(
+        &mut self,
+        aligned: Option<crate::align::Aligned>,
+        prefetch: &Prefetch,
+    ) -> Result<()> {
+        if let Some((batch, pairs)) = aligned {
+            self.take(&batch, Some(&pairs))?;
+            prefetch.recycle(batch);
+        }
+        Ok(())
+    }
+
+    /// Takes the next batch in input order, with its pairs' records when it was aligned for
+    /// this process (`None`: another shard's pairs, or a segment committed earlier).
+    fn take(
+        &mut self,
+        batch: &ReadBatch,
+        aligned: Option<&[Vec<crate::align::AlignedRead>]>,
+    ) -> Result<()> {
+        let segment = batch.first_pair / self.cfg.segment_pairs;
+        if self.current != Some(segment) {
+            if let Some(o) = self.open.take() {
+                o.commit(self.work, self.summary)?;
+            }
+            self.current = Some(segment);
+            let mine = self.work.shard().owns(segment);
+            match self.work.done(segment).filter(|_| mine) {
+                Some(done) => {
+                    // Committed by an earlier run: its pairs are read past.
+                    self.resumed += 1;
+                    self.summary.pairs += done.pairs;
+                    self.summary.mapped += done.mapped;
+                }
+                None if mine => self.open = Some(OpenSegment::new(self.work, segment, self.cfg)?),
+                None => {}
+            }
+        }
+        if let Some(o) = self.open.as_mut() {
+            let Some(pairs) = aligned else {
+                return Err(Error::Config(format!(
+                    "internal: pairs {}.. of segment {segment} were not aligned",
+                    batch.first_pair
+                )));
+            };
+            o.push(pairs, batch.first_pair, &self.cfg.read_group.id)?;
+            self.summary.pairs += batch.len() as u64;
+        }
+        Ok(())
+    }
 }
 
 /// A segment being aligned: its sorters in `seg-N.tmp/`.

@@ -109,7 +109,11 @@ fn output_is_identical_across_backends() {
     assert_eq!(gvcf_records(&a), gvcf_records(&s));
     assert_eq!(bam_records(&a), bam_records(&s));
     if gpu().is_some() {
-        let g = demo_run("gpu", &["--backend", "gpu", "--threads", "2"]);
+        // Small batches: several go through the double-buffered (lookahead) path.
+        let g = demo_run(
+            "gpu",
+            &["--backend", "gpu", "--threads", "2", "--batch-pairs", "400"],
+        );
         assert_eq!(gvcf_records(&a), gvcf_records(&g));
         assert_eq!(bam_records(&a), bam_records(&g));
     }
