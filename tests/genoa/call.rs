@@ -271,3 +271,18 @@ fn min_mapq_filters_the_reads() {
     assert_tiles_the_contig(&low);
     assert!(!variants(&low).is_empty());
 }
+
+/// The script behind the closing notes' accuracy ceiling (variants in exact repeats no read
+/// pair can place) passes its own check: a variant mid-repeat is unplaceable, one near the
+/// repeat's edge partly placeable, one in unique sequence fully.
+#[test]
+fn placeability_script_self_test() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/placeability.py");
+    let o = std::process::Command::new("python3")
+        .arg(&script)
+        .arg("--self-test")
+        .output()
+        .expect("python3 is needed by this test (scripts/test.sh installs it)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("self-test ok"));
+}
