@@ -7,6 +7,8 @@
 #   mesa-vulkan-drivers libvulkan1   lavapipe, a Vulkan driver that runs the WGSL kernels on the CPU
 #   samtools bcftools tabix python3   the real consumers the format tests hand genoa's outputs to
 #   chromium             the QC report test opens SAMPLE.report.html in headless Chromium
+#   picard-tools         Picard (htsjdk) decodes the CRAM and validates the records; GENOA_REQUIRE_PICARD=1
+#                        (CI) makes its absence an error, otherwise that test skips
 #
 # Then workflow/test.sh runs the Snakemake workflow on two small samples, when snakemake is
 # found ($SNAKEMAKE, else on PATH); GENOA_REQUIRE_SNAKEMAKE=1 (CI) makes its absence an error,
@@ -19,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libclang-dev zlib1g-dev pkg-config mesa-vulkan-drivers libvulkan1 samtools bcftools tabix python3 chromium)
+packages=(libclang-dev zlib1g-dev pkg-config mesa-vulkan-drivers libvulkan1 samtools bcftools tabix python3 chromium picard-tools)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${packages[@]}"; do

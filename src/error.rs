@@ -33,6 +33,17 @@ pub enum Error {
     /// Settings that contradict each other or are out of range.
     #[error("{0}")]
     Config(String),
+    /// A batch handed to a kernel that breaks its contract (lengths, band, codes): a bug in
+    /// the caller, never the user's input.
+    #[error("kernel contract: {0}")]
+    Contract(String),
+    /// An index (BAM/CSI/CRAI, tabix, the reference's minimizer index) that cannot be built.
+    #[error("{}: index: {message}", path.display())]
+    Index { path: PathBuf, message: String },
+    /// A broken internal invariant (a worker that panicked, a damaged scratch file genoa wrote
+    /// itself, …): a bug or a failing machine, never the user's input.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -48,6 +59,13 @@ impl Error {
         Error::Input {
             path: path.as_ref().to_path_buf(),
             message: message.into(),
+        }
+    }
+    /// An index error on `path`.
+    pub fn index(path: impl AsRef<Path>, message: impl std::fmt::Display) -> Self {
+        Error::Index {
+            path: path.as_ref().to_path_buf(),
+            message: message.to_string(),
         }
     }
     /// A backend error.

@@ -9,6 +9,7 @@ pub mod gvcf;
 pub mod reference;
 pub mod refget;
 pub mod sam_header;
+pub mod sink;
 
 use std::path::{Path, PathBuf};
 

@@ -104,18 +104,18 @@ fn record_key(r: &AlignedRead, pair: u64, slot: usize) -> [u64; 2] {
     ]
 }
 
-/// Aligns all reads into a coordinate-sorted, duplicate-marked BAM at `bam` (+ index):
-/// records are encoded as they are aligned, sorted within `cfg.memory` bytes per segment
+/// Aligns all reads into `output` — BAM, or CRAM when its name ends in `.cram` — with its
+/// index: records are encoded as they are aligned, sorted within `cfg.memory` bytes per segment
 /// (spilling sorted runs to a temporary directory beside the output), duplicates decided from
-/// their own sorted entries, and the merged records written once.
-pub fn align_to_bam(
+/// their own sorted entries, and the merged records streamed once into the file's sink.
+pub fn align_to_file(
     cfg: &AlignConfig,
     reference: &Reference,
     backend: Arc<dyn Backend>,
-    bam: &Path,
+    output: &Path,
     summary: &mut Summary,
 ) -> Result<()> {
-    let parent = bam
+    let parent = output
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
@@ -127,48 +127,10 @@ pub fn align_to_bam(
     let mut work = segments::WorkDir::open(tmp.path(), &fingerprint, segments::Shard::ALL)?;
     segments::align_segments(cfg, reference, backend, &mut work, summary)?;
     let segs = segments::collect(std::slice::from_ref(&work))?;
-    segments::write_bam(cfg, reference, &segs, tmp.path(), bam, summary, &mut |_| {
-        Ok(())
-    })
-}
-
-/// Aligns into `output` (BAM, or CRAM when it ends in `.cram`; index beside it). CRAM goes
-/// through a temporary BAM beside it, read back once to re-encode.
-pub fn align_to_file(
-    cfg: &AlignConfig,
-    reference: &Reference,
-    backend: Arc<dyn Backend>,
-    output: &Path,
-    summary: &mut Summary,
-) -> Result<()> {
-    if !is_cram(output) {
-        return align_to_bam(cfg, reference, backend, output, summary);
-    }
-    let tmp = crate::io::with_suffix(output, ".genoa-tmp.bam");
-    align_to_bam(cfg, reference, backend, &tmp, summary)
-        .inspect_err(|_| remove_bam_and_index(&tmp, reference))?;
-    bam_to_cram(&tmp, output, reference, &cfg.read_group, &cfg.command_line)
-}
-
-/// Re-encodes the temporary BAM `bam` as the CRAM `output` (+ `.crai`), then removes the BAM
-/// and its index, whether or not that worked.
-fn bam_to_cram(
-    bam: &Path,
-    output: &Path,
-    reference: &Reference,
-    read_group: &ReadGroupLine,
-    command_line: &str,
-) -> Result<()> {
-    let result = crate::io::bam::read(bam, reference).and_then(|records| {
-        write_alignments(output, reference, read_group, command_line, &records)
-    });
-    remove_bam_and_index(bam, reference);
-    result
-}
-
-fn is_cram(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("cram"))
+    let header = crate::io::sam_header::build(reference, &cfg.read_group, &cfg.command_line)?;
+    let mut sink = crate::io::sink::create(output, &header, reference)?;
+    segments::merge_into(&segs, tmp.path(), sink.as_mut(), summary, &mut |_| Ok(()))?;
+    sink.finish()
 }
 
 /// Where the caller gets the reads of a chunk.
@@ -329,23 +291,6 @@ impl CallOutput {
         self.writer.finish(reference)?;
         self.summary.times.write += t.elapsed();
         Ok((self.summary, self.qc))
-    }
-}
-
-/// Writes coordinate-sorted records as CRAM when `path` ends in `.cram`, else as BAM, with
-/// the matching index.
-pub fn write_alignments(
-    path: &Path,
-    reference: &Reference,
-    read_group: &ReadGroupLine,
-    command_line: &str,
-    records: &[AlignedRead],
-) -> Result<()> {
-    let header = crate::io::sam_header::build(reference, read_group, command_line)?;
-    if is_cram(path) {
-        crate::io::cram::write(path, &header, records, &read_group.id, reference)
-    } else {
-        crate::io::bam::write(path, &header, records, &read_group.id, reference.max_len())
     }
 }
 
@@ -603,11 +548,6 @@ fn finish_run(
         mode,
         &cfg.align.command_line,
     );
-    let bam = if cfg.cram {
-        crate::io::with_suffix(&outputs.alignments, ".genoa-tmp.bam")
-    } else {
-        outputs.alignments.clone()
-    };
     let lens: Vec<u64> = reference.contigs.iter().map(|c| c.len()).collect();
     let out = CallOutput::create(&outputs.gvcf, &text, mode)?.with_qc();
     let (called, qc_calls) = std::thread::scope(|scope| -> Result<_> {
@@ -632,7 +572,7 @@ fn finish_run(
                     }
                     Ok(Stream::End) => return pool.install(|| caller.finish()),
                     Err(_) => {
-                        return Err(Error::Config("alignment stopped before its end".into()));
+                        return Err(Error::Internal("alignment stopped before its end".into()));
                     }
                 }
             }
@@ -652,54 +592,39 @@ fn finish_run(
                         }
                     }
                     Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
-                        return Err(Error::Config("the caller stopped".into()));
+                        return Err(Error::Internal("the caller stopped".into()));
                     }
                 }
             }
         };
         let written = pool.install(|| {
-            segments::write_bam(
-                &cfg.align,
+            let header = crate::io::sam_header::build(
                 reference,
-                segs,
-                scratch,
-                &bam,
-                summary,
-                &mut |rec| {
-                    if let Some(read) = crate::io::bam::writer::decode_for_caller(rec, &lens)? {
-                        pending.push(read);
-                        if pending.len() >= STREAM_BATCH {
-                            send(Stream::Reads(std::mem::take(&mut pending)))?;
-                        }
-                    }
-                    Ok(())
-                },
+                &cfg.align.read_group,
+                &cfg.align.command_line,
             )?;
+            let mut sink = crate::io::sink::create(&outputs.alignments, &header, reference)?;
+            segments::merge_into(segs, scratch, sink.as_mut(), summary, &mut |rec| {
+                if let Some(read) = crate::io::bam::writer::decode_for_caller(rec, &lens)? {
+                    pending.push(read);
+                    if pending.len() >= STREAM_BATCH {
+                        send(Stream::Reads(std::mem::take(&mut pending)))?;
+                    }
+                }
+                Ok(())
+            })?;
+            sink.finish()?;
             send(Stream::Reads(std::mem::take(&mut pending)))?;
             send(Stream::End)
         });
         drop(tx);
         let called = caller
             .join()
-            .map_err(|_| Error::Config("internal: the calling thread panicked".into()))?;
+            .map_err(|_| Error::Internal("the calling thread panicked".into()))?;
         // The writer's error first: the caller's is then only that its input stopped.
         written?;
         called
-    })
-    .inspect_err(|_| {
-        if cfg.cram {
-            remove_bam_and_index(&bam, reference);
-        }
     })?;
-    if cfg.cram {
-        bam_to_cram(
-            &bam,
-            &outputs.alignments,
-            reference,
-            &cfg.align.read_group,
-            &cfg.align.command_line,
-        )?;
-    }
     summary.snps = called.snps;
     summary.indels = called.indels;
     // QC: the reads' counts from the segments, depths and variants from the caller.
@@ -765,11 +690,6 @@ fn finish_run(
 
 /// Reads handed to the streaming caller at a time.
 const STREAM_BATCH: usize = 4096;
-
-fn remove_bam_and_index(bam: &Path, reference: &Reference) {
-    let _ = std::fs::remove_file(bam);
-    let _ = std::fs::remove_file(crate::io::bam::index_path(bam, reference.max_len()));
-}
 
 /// Writes `text` to `path` through a temporary name.
 fn write_text(path: &Path, text: &str) -> Result<()> {

@@ -128,6 +128,21 @@ impl DupSet {
             .get((bit / 64) as usize)
             .is_some_and(|w| w & (1 << (bit % 64)) != 0)
     }
+
+    /// Sets the duplicate flag of an encoded BAM record (`block_size` first) whose sort key is
+    /// `key` (`key[1] >> 8` is its pair's input index) when its read is a duplicate; unmapped
+    /// reads are never marked. Every record of a duplicate read is marked: primary, secondary
+    /// and supplementary alike, as Picard and `samtools markdup` do.
+    pub fn mark(&self, key: [u64; 2], record: &mut [u8]) {
+        use crate::align::record::{DUPLICATE, LAST, UNMAPPED};
+        let at = crate::io::bam::writer::FLAG_OFFSET;
+        let mut flag = u16::from_le_bytes([record[at], record[at + 1]]);
+        let mate = u64::from(flag & LAST != 0);
+        if flag & UNMAPPED == 0 && self.is_dup(key[1] >> 8, mate) {
+            flag |= DUPLICATE;
+            record[at..at + 2].copy_from_slice(&flag.to_le_bytes());
+        }
+    }
 }
 
 /// Decides duplicates from every entry, merged in key order (see the module header).

@@ -1,5 +1,7 @@
-//! BAM output: coordinate-sorted records through noodles' writer, indexed while written
-//! (`.bai`, or `.csi` when a contig is longer than 2^29 bp, which BAI cannot address).
+//! BAM: the index beside a BAM (`.bai`, or `.csi` when a contig is longer than 2^29 bp, which
+//! BAI cannot address), reading an indexed BAM region by region, and the contig checks every
+//! input BAM or CRAM passes. Records are encoded in [`writer`]; files are written through
+//! [`crate::io::sink`].
 
 use std::path::{Path, PathBuf};
 
@@ -7,15 +9,11 @@ use noodles::bam;
 use noodles::core::Position;
 use noodles::sam::{
     self,
-    alignment::{
-        RecordBuf,
-        record::{
-            Flags, MappingQuality,
-            cigar::{Op, op::Kind},
-            data::field::Tag,
-        },
-        record_buf::{Cigar as CigarBuf, Data, QualityScores, Sequence, data::field::Value},
+    alignment::record::{
+        cigar::{Op, op::Kind},
+        data::field::Tag,
     },
+    alignment::record_buf::data::field::Value,
 };
 
 use crate::align::AlignedRead;
@@ -28,66 +26,6 @@ pub mod writer;
 /// Largest reference length a BAI index can address.
 pub const BAI_MAX_LEN: u64 = 1 << 29;
 
-fn kind(op: CigarOp) -> Kind {
-    match op {
-        CigarOp::Match => Kind::Match,
-        CigarOp::Ins => Kind::Insertion,
-        CigarOp::Del => Kind::Deletion,
-        CigarOp::SoftClip => Kind::SoftClip,
-    }
-}
-
-fn cigar_buf(c: &Cigar) -> CigarBuf {
-    c.0.iter()
-        .map(|&(op, n)| Op::new(kind(op), n as usize))
-        .collect()
-}
-
-fn position(pos0: u64) -> Result<Position> {
-    Position::try_from(pos0 as usize + 1)
-        .map_err(|e| Error::Config(format!("position {pos0}: {e}")))
-}
-
-/// Converts a genoa record to a noodles record (read group `rg`).
-pub fn to_record_buf(r: &AlignedRead, rg: &str) -> Result<RecordBuf> {
-    let mut b = RecordBuf::builder()
-        .set_name(r.name.as_bytes())
-        .set_flags(Flags::from(r.flags))
-        .set_sequence(Sequence::from(r.seq.clone()))
-        .set_quality_scores(QualityScores::from(r.qual.clone()));
-    if let Some(c) = r.contig {
-        b = b
-            .set_reference_sequence_id(c as usize)
-            .set_alignment_start(position(r.pos)?);
-    }
-    if r.is_mapped() {
-        b = b
-            .set_mapping_quality(MappingQuality::new(r.mapq).unwrap_or(MappingQuality::MIN))
-            .set_cigar(cigar_buf(&r.cigar))
-            .set_template_length(r.tlen as i32);
-    } else {
-        b = b.set_mapping_quality(MappingQuality::MIN);
-    }
-    if let Some(mc) = r.mate_contig {
-        b = b
-            .set_mate_reference_sequence_id(mc as usize)
-            .set_mate_alignment_start(position(r.mate_pos)?);
-    }
-    let mut data: Vec<(Tag, Value)> = Vec::with_capacity(4);
-    if r.is_mapped() {
-        data.push((Tag::EDIT_DISTANCE, Value::from(r.nm as i32)));
-        data.push((Tag::MISMATCHED_POSITIONS, Value::from(r.md.as_str())));
-    }
-    if let Some(mc) = &r.mate_cigar {
-        data.push((Tag::MATE_CIGAR, Value::from(mc.as_str())));
-    }
-    if let Some(sa) = &r.sa {
-        data.push((Tag::OTHER_ALIGNMENTS, Value::from(sa.as_str())));
-    }
-    data.push((Tag::READ_GROUP, Value::from(rg)));
-    Ok(b.set_data(data.into_iter().collect::<Data>()).build())
-}
-
 /// Path of the index beside `bam`: `.bai`, or `.csi` for long contigs.
 pub fn index_path(bam: &Path, max_contig_len: u64) -> PathBuf {
     crate::io::with_suffix(
@@ -98,29 +36,6 @@ pub fn index_path(bam: &Path, max_contig_len: u64) -> PathBuf {
             ".bai"
         },
     )
-}
-
-/// Writes `records` (already in coordinate order) to `path` and its index; both appear under
-/// their final names only when complete.
-pub fn write(
-    path: &Path,
-    header: &sam::Header,
-    records: &[AlignedRead],
-    rg: &str,
-    max_contig_len: u64,
-) -> Result<()> {
-    let data = Pending::new(path);
-    let index = Pending::new(index_path(path, max_contig_len));
-    let mut writer = writer::SortedWriter::new(data.create()?, path, header, max_contig_len)?;
-    let mut buf = Vec::new();
-    for r in records {
-        buf.clear();
-        writer::encode_record(r, rg, &mut buf);
-        writer.push(&buf)?;
-    }
-    let built = writer.finish(header.reference_sequences().len())?;
-    write_index(&index, built)?;
-    crate::io::atomic::commit_all(vec![data, index])
 }
 
 /// Writes a built index to `index`'s temporary path.
@@ -559,6 +474,25 @@ mod tests {
     use super::*;
     use crate::io::reference::Reference;
     use crate::io::sam_header::{ReadGroupLine, build};
+    use crate::io::sink::{AlignmentSink, BamSink};
+
+    /// Writes `records` (coordinate order) through the BAM sink.
+    fn write(
+        path: &Path,
+        header: &sam::Header,
+        records: &[AlignedRead],
+        rg: &str,
+        max_contig_len: u64,
+    ) -> Result<()> {
+        let mut sink = Box::new(BamSink::create(path, header, max_contig_len)?);
+        let mut buf = Vec::new();
+        for r in records {
+            buf.clear();
+            writer::encode_record(r, rg, &mut buf);
+            sink.push(&buf)?;
+        }
+        sink.finish()
+    }
 
     fn read(pos: u64, name: &str) -> AlignedRead {
         AlignedRead {

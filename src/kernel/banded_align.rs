@@ -223,26 +223,26 @@ pub fn validate(batch: &AlignBatch, params: &AlignParams) -> Result<()> {
         ("end bonus", p.end_bonus),
     ] {
         if !(0..=MAX_PARAM).contains(&v) {
-            return Err(Error::Config(format!(
+            return Err(Error::Contract(format!(
                 "banded_align: {name} {v} outside 0..={MAX_PARAM}"
             )));
         }
     }
     if !(0..=MAX_ZDROP).contains(&p.zdrop) {
-        return Err(Error::Config(format!(
+        return Err(Error::Contract(format!(
             "banded_align: z-drop {} outside 0..={MAX_ZDROP}",
             p.zdrop
         )));
     }
     if p.band > MAX_BAND {
-        return Err(Error::Config(format!(
+        return Err(Error::Contract(format!(
             "banded_align: band {} above {MAX_BAND}",
             p.band
         )));
     }
     for (idx, pair) in batch.pairs.iter().enumerate() {
         if pair.query_len > MAX_LEN || pair.target_len > MAX_LEN {
-            return Err(Error::Config(format!(
+            return Err(Error::Contract(format!(
                 "banded_align: pair {idx}: sequence longer than {MAX_LEN}"
             )));
         }
@@ -250,12 +250,12 @@ pub fn validate(batch: &AlignBatch, params: &AlignParams) -> Result<()> {
         if end(pair.query_offset, pair.query_len) > batch.bases.len()
             || end(pair.target_offset, pair.target_len) > batch.bases.len()
         {
-            return Err(Error::Config(format!(
+            return Err(Error::Contract(format!(
                 "banded_align: pair {idx}: sequence outside the batch"
             )));
         }
         if pair.diagonal.unsigned_abs() > 2 * MAX_LEN {
-            return Err(Error::Config(format!(
+            return Err(Error::Contract(format!(
                 "banded_align: pair {idx}: diagonal {} out of range",
                 pair.diagonal
             )));
@@ -264,7 +264,7 @@ pub fn validate(batch: &AlignBatch, params: &AlignParams) -> Result<()> {
             let d =
                 i64::from(pair.target_len) - i64::from(pair.query_len) - i64::from(pair.diagonal);
             if d.unsigned_abs() > u64::from(p.band) || pair.diagonal.unsigned_abs() > p.band {
-                return Err(Error::Config(format!(
+                return Err(Error::Contract(format!(
                     "banded_align: pair {idx}: global start or end cell outside the band"
                 )));
             }

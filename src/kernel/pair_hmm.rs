@@ -442,7 +442,7 @@ pub fn validate(batch: &HmmBatch) -> Result<()> {
         ("gap-continuation qualities", batch.gcp_quals.len()),
     ] {
         if len != n {
-            return Err(Error::Config(format!(
+            return Err(Error::Contract(format!(
                 "pair_hmm: {len} {name} for {n} read bases"
             )));
         }
@@ -450,14 +450,14 @@ pub fn validate(batch: &HmmBatch) -> Result<()> {
     let within = |s: &Span, total: usize| (s.offset as usize + s.len as usize) <= total;
     for (i, s) in batch.reads.iter().enumerate() {
         if s.len > MAX_LEN || !within(s, n) {
-            return Err(Error::Config(format!(
+            return Err(Error::Contract(format!(
                 "pair_hmm: read {i}: outside the batch or longer than {MAX_LEN}"
             )));
         }
     }
     for (i, s) in batch.haps.iter().enumerate() {
         if s.len > MAX_LEN || !within(s, batch.hap_bases.len()) {
-            return Err(Error::Config(format!(
+            return Err(Error::Contract(format!(
                 "pair_hmm: haplotype {i}: outside the batch or longer than {MAX_LEN}"
             )));
         }
@@ -468,14 +468,14 @@ pub fn validate(batch: &HmmBatch) -> Result<()> {
             || u64::from(g.first_hap) + u64::from(g.haps) > batch.haps.len() as u64
             || u64::from(g.out_offset) != out
         {
-            return Err(Error::Config(format!(
+            return Err(Error::Contract(format!(
                 "pair_hmm: region {i}: reads, haplotypes or output offset out of range"
             )));
         }
         out += u64::from(g.reads) * u64::from(g.haps);
     }
     if out > u64::from(u32::MAX) {
-        return Err(Error::Config(
+        return Err(Error::Contract(
             "pair_hmm: more than 2^32 likelihoods in one batch".into(),
         ));
     }
@@ -485,7 +485,7 @@ pub fn validate(batch: &HmmBatch) -> Result<()> {
         .chain(&batch.hap_bases)
         .any(|&b| b > 4)
     {
-        return Err(Error::Config("pair_hmm: base code above 4".into()));
+        return Err(Error::Contract("pair_hmm: base code above 4".into()));
     }
     Ok(())
 }

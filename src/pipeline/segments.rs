@@ -40,6 +40,7 @@ use crate::error::{Error, Result};
 use crate::io::bam::writer;
 use crate::io::fastq::{PairedReader, ReadBatch};
 use crate::io::reference::Reference;
+use crate::io::sink::AlignmentSink;
 use crate::pipeline::{AlignConfig, ReadsInput, Summary, record_key};
 use crate::report::qc::QcCounts;
 
@@ -180,7 +181,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
 /// Writes `value` as JSON to `path` through a temporary name (and fsyncs it).
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_vec_pretty(value)
-        .map_err(|e| Error::Config(format!("internal: JSON of {}: {e}", path.display())))?;
+        .map_err(|e| Error::Internal(format!("JSON of {}: {e}", path.display())))?;
     let pending = crate::io::atomic::Pending::new(path);
     {
         use std::io::Write;
@@ -565,7 +566,7 @@ impl Prefetch {
                     }
                 }
             })
-            .map_err(|e| Error::Config(format!("cannot start the FASTQ reader thread: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot start the FASTQ reader thread: {e}")))?;
         Ok(Prefetch { rx, recycle })
     }
 
@@ -694,16 +695,15 @@ pub fn collect(works: &[WorkDir]) -> Result<Vec<(PathBuf, SegmentDone)>> {
     Ok(out)
 }
 
-/// Merges the segments' records into a coordinate-sorted, duplicate-marked BAM at `bam` (+
-/// index), handing each written record to `sink` too. Merge scratch goes to `scratch`.
-pub fn write_bam(
-    cfg: &AlignConfig,
-    reference: &Reference,
+/// Merges the segments' records in coordinate order into `sink`, duplicates marked (decided
+/// from the entries of every segment), handing each record to `tap` too once it is written.
+/// Merge scratch goes to `scratch`.
+pub fn merge_into(
     segments: &[(PathBuf, SegmentDone)],
     scratch: &Path,
-    bam: &Path,
+    sink: &mut dyn AlignmentSink,
     summary: &mut Summary,
-    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    tap: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
     let runs = |pick: fn(&SegmentDone) -> &Vec<String>| -> Vec<PathBuf> {
         segments
@@ -715,25 +715,12 @@ pub fn write_bam(
     let set = markdup::resolve(dup_merge)?;
     summary.duplicate_pairs = set.pairs;
     summary.duplicate_fragments = set.fragments;
-    let header = crate::io::sam_header::build(reference, &cfg.read_group, &cfg.command_line)?;
-    let data = crate::io::atomic::Pending::new(bam);
-    let index_file =
-        crate::io::atomic::Pending::new(crate::io::bam::index_path(bam, reference.max_len()));
-    let mut out = writer::SortedWriter::new(data.create()?, bam, &header, reference.max_len())?;
     let mut merge = sort::merge_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records")?;
     let mut rec = Vec::new();
     while let Some(key) = merge.next_into(&mut rec)? {
-        let at = writer::FLAG_OFFSET;
-        let mut flag = u16::from_le_bytes([rec[at], rec[at + 1]]);
-        let mate = u64::from(flag & crate::align::record::LAST != 0);
-        if flag & crate::align::record::UNMAPPED == 0 && set.is_dup(key[1] >> 8, mate) {
-            flag |= crate::align::record::DUPLICATE;
-            rec[at..at + 2].copy_from_slice(&flag.to_le_bytes());
-        }
-        out.push(&rec)?;
-        sink(&rec)?;
+        set.mark(key, &mut rec);
+        sink.push(&rec)?;
+        tap(&rec)?;
     }
-    let built = out.finish(header.reference_sequences().len())?;
-    crate::io::bam::write_index(&index_file, built)?;
-    crate::io::atomic::commit_all(vec![data, index_file])
+    Ok(())
 }

@@ -142,6 +142,26 @@ fn run_demo(tag: &str, extra: &[&str]) -> PathBuf {
     out
 }
 
+/// Picard's command (`PicardCommandLine`, Debian's `picard-tools`), or `None` with a printed
+/// reason; with `GENOA_REQUIRE_PICARD=1` (CI) a missing Picard fails the test instead.
+pub fn picard() -> Option<String> {
+    let found = Command::new("PicardCommandLine")
+        .arg("SamFormatConverter")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if found {
+        return Some("PicardCommandLine".into());
+    }
+    if std::env::var("GENOA_REQUIRE_PICARD").is_ok_and(|v| v == "1") {
+        panic!(
+            "GENOA_REQUIRE_PICARD=1 but PicardCommandLine is not installed (apt-get install picard-tools)"
+        );
+    }
+    eprintln!("SKIPPED (no PicardCommandLine; apt-get install picard-tools)");
+    None
+}
+
 /// Runs an external tool, failing the test with a clear message if it is not installed.
 pub fn tool(name: &str, args: &[&str]) -> Output {
     Command::new(name).args(args).output().unwrap_or_else(|e| {

@@ -194,7 +194,7 @@ pub fn index_context(rec: &[u8]) -> Option<IndexContext> {
 pub fn decode_for_caller(rec: &[u8], lens: &[u64]) -> Result<Option<AlignedRead>> {
     // Records come from genoa's own sort runs; a damaged run file must still end in an
     // error, not a panic, so every read of the bytes is bounds-checked.
-    let short = || Error::Config("a sorted record is cut short (damaged sort run file?)".into());
+    let short = || Error::Internal("a sorted record is cut short (damaged sort run file?)".into());
     let bytes = |at: usize, n: usize| rec.get(at..at + n).ok_or_else(short);
     let u32_at = |at: usize| -> Result<u32> {
         Ok(u32::from_le_bytes(
@@ -243,7 +243,7 @@ pub fn decode_for_caller(rec: &[u8], lens: &[u64]) -> Result<Option<AlignedRead>
     let len = lens.get(contig).copied().unwrap_or(0);
     crate::io::bam::placed_read((contig, len), flags, pos as u64, mapq, cigar, seq, qual)
         .map(Some)
-        .map_err(|m| Error::Config(format!("internal: an aligned record does not decode: {m}")))
+        .map_err(|m| Error::Internal(format!("an aligned record does not decode: {m}")))
 }
 
 /// A BGZF BAM writer fed encoded records in order; writes the index beside it at the end.
@@ -274,10 +274,10 @@ impl SortedWriter {
             .set_format(format)
             .set_max_position_hint(
                 Position::try_from(max_contig_len.max(1) as usize)
-                    .map_err(|e| Error::Config(format!("index: {e}")))?,
+                    .map_err(|e| Error::index(path, e))?,
             )
             .build()
-            .map_err(|e| Error::Config(format!("{}: index: {e}", path.display())))?;
+            .map_err(|e| Error::index(path, e))?;
         let mut raw = bam::io::Writer::from(Vec::new());
         raw.write_header(header).map_err(|e| Error::io(path, e))?;
         let mut w = SortedWriter {
@@ -327,7 +327,7 @@ impl SortedWriter {
         let mut ustart = self.pending_start;
         for block in compressed {
             let block =
-                block.map_err(|e| Error::Config(format!("{}: {e}", self.path.display())))?;
+                block.map_err(|e| Error::Internal(format!("{}: {e}", self.path.display())))?;
             self.blocks.push_back((ustart, self.written));
             self.file
                 .write_all(&block)
@@ -364,14 +364,14 @@ impl SortedWriter {
                 .map(|(id, start, end, mapped)| -> Result<_> {
                     let p = |x: u64| {
                         Position::try_from(x as usize + 1)
-                            .map_err(|e| Error::Config(format!("position {x}: {e}")))
+                            .map_err(|e| Error::Internal(format!("position {x}: {e}")))
                     };
                     Ok((id, p(start)?, p(end - 1)?, mapped))
                 })
                 .transpose()?;
             self.indexer
                 .add_record(ctx, chunk)
-                .map_err(|e| Error::Config(format!("{}: index: {e}", self.path.display())))?;
+                .map_err(|e| Error::index(&self.path, e))?;
             self.unresolved.pop_front();
         }
         // Blocks before the first unresolved record are no longer needed.
@@ -397,10 +397,10 @@ fn compress_block(c: &mut libdeflater::Compressor, data: &[u8]) -> Result<Vec<u8
     let mut out = vec![0u8; 18 + c.deflate_compress_bound(data.len()) + 8];
     let n = c
         .deflate_compress(data, &mut out[18..])
-        .map_err(|e| Error::Config(format!("BGZF compression: {e:?}")))?;
+        .map_err(|e| Error::Internal(format!("BGZF compression: {e:?}")))?;
     let total = 18 + n + 8;
     if total > 65_536 {
-        return Err(Error::Config(format!(
+        return Err(Error::Internal(format!(
             "BGZF block of {total} bytes exceeds 64 KiB"
         )));
     }

@@ -50,6 +50,28 @@ pub struct Writer<W> {
     context: Context,
     records: Vec<Record>,
     record_counter: u64,
+    // genoa patch: bytes written so far, and the `.crai` entries of the containers written
+    // (when asked for with `Writer::enable_index`).
+    pub(crate) position: u64,
+    pub(crate) index: Option<crate::crai::Index>,
+}
+
+/// genoa patch: counts the bytes written through it.
+struct Counting<'a, W> {
+    inner: &'a mut W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl<W> Writer<W> {
@@ -134,7 +156,23 @@ where
     pub fn try_finish(&mut self, header: &sam::Header) -> io::Result<()> {
         use self::container::write_eof_container;
         self.flush(header)?;
-        write_eof_container(&mut self.inner)
+        let mut w = Counting { inner: &mut self.inner, n: 0 };
+        write_eof_container(&mut w)?;
+        self.position += w.n;
+        Ok(())
+    }
+
+    /// genoa patch: collects a `.crai` entry for every slice of every container written from
+    /// now on (one per reference sequence the slice holds, as samtools indexes), so the index is
+    /// built as the file is written. Call it before the first record.
+    pub fn enable_index(&mut self) {
+        self.index = Some(Vec::new());
+    }
+
+    /// genoa patch: the `.crai` entries collected since [`Self::enable_index`] (call it after
+    /// [`Self::try_finish`]).
+    pub fn take_index(&mut self) -> Option<crate::crai::Index> {
+        self.index.take()
     }
 
     /// Writes a CRAM file definition.
@@ -152,7 +190,10 @@ where
     /// ```
     pub fn write_file_definition(&mut self) -> io::Result<()> {
         let file_definition = FileDefinition::new(self.context.version, Default::default());
-        write_file_definition(&mut self.inner, &file_definition)
+        let mut w = Counting { inner: &mut self.inner, n: 0 };
+        write_file_definition(&mut w, &file_definition)?;
+        self.position += w.n;
+        Ok(())
     }
 
     /// Writes a CRAM file header container.
@@ -179,11 +220,10 @@ where
     /// # Ok::<(), io::Error>(())
     /// ```
     pub fn write_file_header(&mut self, header: &sam::Header) -> io::Result<()> {
-        write_file_header(
-            &mut self.inner,
-            &self.context.reference_sequence_repository,
-            header,
-        )
+        let mut w = Counting { inner: &mut self.inner, n: 0 };
+        write_file_header(&mut w, &self.context.reference_sequence_repository, header)?;
+        self.position += w.n;
+        Ok(())
     }
 
     /// Writes a SAM header.
@@ -205,12 +245,15 @@ where
     pub fn write_header(&mut self, header: &sam::Header) -> io::Result<()> {
         let file_definition = FileDefinition::new(self.context.version, Default::default());
 
+        let mut w = Counting { inner: &mut self.inner, n: 0 };
         write_header(
-            &mut self.inner,
+            &mut w,
             &self.context.reference_sequence_repository,
             &file_definition,
             header,
-        )
+        )?;
+        self.position += w.n;
+        Ok(())
     }
 
     /// Writes a CRAM record.
@@ -252,13 +295,28 @@ where
     }
 
     fn flush(&mut self, header: &sam::Header) -> io::Result<()> {
-        write_container(
-            &mut self.inner,
+        let mut w = Counting { inner: &mut self.inner, n: 0 };
+        let written = write_container(
+            &mut w,
             &self.context,
             header,
             self.record_counter,
             &mut self.records,
         )?;
+        let container_position = self.position;
+        self.position += w.n;
+
+        // genoa patch: index entries of the container just written.
+        if let (Some(index), Some((landmarks, container_size))) = (self.index.as_mut(), written) {
+            index_container(
+                index,
+                &self.records,
+                self.context.records_per_slice,
+                container_position,
+                &landmarks,
+                container_size,
+            );
+        }
 
         let record_count = u64::try_from(self.records.len())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
@@ -294,5 +352,54 @@ where
 
     fn finish(&mut self, header: &sam::Header) -> io::Result<()> {
         self.try_finish(header)
+    }
+}
+
+/// genoa patch: one `.crai` entry per reference sequence of each slice (records cut into slices
+/// as `build_container` cuts them); records without a reference share one unplaced entry.
+fn index_container(
+    index: &mut crate::crai::Index,
+    records: &[Record],
+    records_per_slice: usize,
+    container_position: u64,
+    landmarks: &[usize],
+    container_size: usize,
+) {
+    use std::collections::BTreeMap;
+
+    use noodles_core::Position;
+
+    for (i, slice) in records.chunks(records_per_slice).enumerate() {
+        let Some(&landmark) = landmarks.get(i) else {
+            break;
+        };
+        let slice_end = landmarks.get(i + 1).copied().unwrap_or(container_size);
+        // (unplaced, reference id) → (first start, last end)
+        let mut spans: BTreeMap<(bool, usize), (usize, usize)> = BTreeMap::new();
+        for record in slice {
+            let id = record.reference_sequence_id;
+            let span = spans
+                .entry((id.is_none(), id.unwrap_or(0)))
+                .or_insert((usize::MAX, 0));
+            if let (Some(start), Some(end)) = (record.alignment_start, record.alignment_end()) {
+                span.0 = span.0.min(usize::from(start));
+                span.1 = span.1.max(usize::from(end));
+            }
+        }
+        for ((unplaced, id), (start, end)) in spans {
+            let (id, start, span) = if unplaced || start == usize::MAX {
+                (if unplaced { None } else { Some(id) }, None, 0)
+            } else {
+                (Some(id), Position::new(start), end - start + 1)
+            };
+            index.push(crate::crai::Record::new(
+                id,
+                start,
+                span,
+                container_position,
+                landmark as u64,
+                (slice_end - landmark) as u64,
+            ));
+        }
     }
 }

@@ -146,6 +146,8 @@ impl Builder {
             context: self.context,
             records: Vec::with_capacity(records_per_container),
             record_counter: MIN_RECORD_COUNTER,
+            position: 0,
+            index: None,
         }
     }
 }

@@ -27,12 +27,12 @@ pub fn write_container<W>(
     header: &sam::Header,
     record_counter: u64,
     records: &mut [Record],
-) -> io::Result<()>
+) -> io::Result<Option<(Vec<usize>, usize)>>
 where
     W: Write,
 {
     if records.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
 
     let (header, container_size, blocks) = build_container(ctx, header, record_counter, records)?;
@@ -43,7 +43,9 @@ where
         write_block(writer, &block)?;
     }
 
-    Ok(())
+    // genoa patch: the slices' landmarks and the container's data size, for an index built as
+    // the container is written.
+    Ok(Some((header.landmarks().to_vec(), container_size)))
 }
 
 fn build_container(

@@ -26,8 +26,18 @@ impl Record {
         let bam_flags = record.flags()?;
         let mut cram_flags = Flags::QUALITY_SCORES_ARE_STORED_AS_ARRAY;
 
-        let sequence = if record.sequence().is_empty() {
+        // genoa patch: a record without SEQ (`*`, as aligners write secondary alignments) keeps
+        // its read length — the CIGAR's query length — and stores no quality scores, as htslib
+        // writes it; its features then carry the CIGAR alone (see `cigar_to_features`).
+        let sequence_is_missing = record.sequence().is_empty();
+        let mut read_length = record.sequence().len();
+
+        let sequence = if sequence_is_missing {
             cram_flags.insert(Flags::SEQUENCE_IS_MISSING);
+            if !bam_flags.is_unmapped() {
+                cram_flags.remove(Flags::QUALITY_SCORES_ARE_STORED_AS_ARRAY);
+                read_length = cigar_read_length(record.cigar().as_ref())?;
+            }
             Sequence::default()
         } else {
             Sequence::from(record.sequence().iter().collect::<Vec<_>>())
@@ -57,15 +67,19 @@ impl Record {
                 .transpose()?
                 .expect("missing reference sequence");
 
-            cigar_to_features(
-                record.cigar().as_ref(),
-                reference_sequence.as_ref(),
-                cram_flags,
-                start,
-                &sequence,
-                &quality_scores,
-            )
-            .map(Some)?
+            if sequence_is_missing {
+                cigar_to_missing_sequence_features(record.cigar().as_ref()).map(Some)?
+            } else {
+                cigar_to_features(
+                    record.cigar().as_ref(),
+                    reference_sequence.as_ref(),
+                    cram_flags,
+                    start,
+                    &sequence,
+                    &quality_scores,
+                )
+                .map(Some)?
+            }
         } else {
             None
         };
@@ -81,11 +95,14 @@ impl Record {
             bam_flags,
             cram_flags,
             reference_sequence_id,
-            read_length: record.sequence().len(),
+            read_length,
             alignment_start,
             read_group_id,
             name: record.name().map(|s| s.into()),
-            mate_flags: MateFlags::default(),
+            // genoa patch: a detached record's mate flags (MF) come from its BAM flags; they
+            // were left empty, and htsjdk (Picard, GATK) takes a detached record's mate strand
+            // and mate-unmapped flags from MF alone.
+            mate_flags: mate_flags(bam_flags),
             mate_reference_sequence_id: record.mate_reference_sequence_id(header).transpose()?,
             mate_alignment_start: record.mate_alignment_start().transpose()?,
             template_length: record.template_length()?,
@@ -99,11 +116,91 @@ impl Record {
     }
 }
 
+/// genoa patch: the CRAM mate flags a record's BAM flags imply.
+fn mate_flags(bam_flags: sam::alignment::record::Flags) -> MateFlags {
+    let mut flags = MateFlags::default();
+    if bam_flags.is_mate_reverse_complemented() {
+        flags.insert(MateFlags::IS_ON_NEGATIVE_STRAND);
+    }
+    if bam_flags.is_mate_unmapped() {
+        flags.insert(MateFlags::IS_UNMAPPED);
+    }
+    flags
+}
+
 fn get_read_group_id(header: &sam::Header, read_group_name: &BStr) -> io::Result<usize> {
     header
         .read_groups()
         .get_index_of(read_group_name)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "invalid read group name"))
+}
+
+/// genoa patch: the number of read bases a CIGAR consumes.
+fn cigar_read_length(cigar: &dyn sam::alignment::record::Cigar) -> io::Result<usize> {
+    let mut len = 0;
+    for result in cigar.iter() {
+        let op = result?;
+        if op.kind().consumes_read() {
+            len += op.len();
+        }
+    }
+    Ok(len)
+}
+
+/// genoa patch: the features of a record without SEQ: the CIGAR's shape only. Bases the CIGAR
+/// inserts or soft-clips are written as `N` (they are not decoded: the record's SEQ stays `*`).
+fn cigar_to_missing_sequence_features(
+    cigar: &dyn sam::alignment::record::Cigar,
+) -> io::Result<Vec<Feature>> {
+    use noodles_sam::alignment::record::cigar::op::Kind;
+
+    let mut features = Vec::new();
+    let mut read_position = Position::MIN;
+
+    for result in cigar.iter() {
+        let op = result?;
+        let position = read_position;
+
+        match op.kind() {
+            Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => {}
+            Kind::Insertion if op.len() == 1 => features.push(Feature::InsertBase {
+                position,
+                base: b'N',
+            }),
+            Kind::Insertion => features.push(Feature::Insertion {
+                position,
+                bases: vec![b'N'; op.len()],
+            }),
+            Kind::Deletion => features.push(Feature::Deletion {
+                position,
+                len: op.len(),
+            }),
+            Kind::Skip => features.push(Feature::ReferenceSkip {
+                position,
+                len: op.len(),
+            }),
+            Kind::SoftClip => features.push(Feature::SoftClip {
+                position,
+                bases: vec![b'N'; op.len()],
+            }),
+            Kind::HardClip => features.push(Feature::HardClip {
+                position,
+                len: op.len(),
+            }),
+            Kind::Pad => features.push(Feature::Padding {
+                position,
+                len: op.len(),
+            }),
+        }
+
+        if op.kind().consumes_read() {
+            read_position = read_position
+                .checked_add(op.len())
+                .expect("attempt to add with overflow");
+        }
+    }
+
+    Ok(features)
 }
 
 fn cigar_to_features(
