@@ -10,9 +10,9 @@ use genoa::backend::Backend;
 use genoa::backend::scalar::Scalar;
 use genoa::backend::scalar::pair_hmm::oracle;
 use genoa::call::CallParams;
-use genoa::call::gvcf::Record;
 use genoa::kernel::banded_align::{AlignBatch, AlignParams, AlignResults};
 use genoa::kernel::pair_hmm::{HmmBatch, HmmResults, validate};
+use genoa::model::gvcf::Record;
 
 /// `pair_hmm` from the f64 oracle (everything else as scalar).
 struct Oracle;
@@ -94,7 +94,7 @@ fn main() -> genoa::error::Result<()> {
     };
     let (va, vb) = (variants(&a), variants(&b));
     let indel =
-        |v: &genoa::call::gvcf::Variant| v.alts.iter().any(|a| a.len() != v.reference.len());
+        |v: &genoa::model::gvcf::Variant| v.alts.iter().any(|a| a.len() != v.reference.len());
     let (mut same_gt, mut same_pl, mut indels) = (0, 0, 0);
     let mut qual_diff = 0f64;
     let mut differ = Vec::new();

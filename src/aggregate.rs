@@ -39,9 +39,9 @@ use std::path::{Path, PathBuf};
 use noodles::csi::BinningIndex;
 use rayon::prelude::*;
 
-use crate::call::regions::Interval;
 use crate::error::{Error, Result};
 use crate::io::reference::Reference;
+use crate::model::Interval;
 
 /// Default window length.
 pub const WINDOW: u64 = 200_000;
@@ -536,7 +536,7 @@ fn remap_pl(pl: &[u32], own_alleles: usize, map: &[Option<usize>]) -> Option<Vec
     for k in 0..n {
         for j in 0..=k {
             let (a, b) = (map[j]?, map[k]?);
-            out.push(pl[crate::validate::genotype_index(&[a, b])?]);
+            out.push(pl[crate::model::genotype::index(&[a, b])?]);
         }
     }
     Some(out)
@@ -965,10 +965,13 @@ pub fn aggregate(
     let mut cohort = crate::io::gvcf::Writer::create(
         cohort_path,
         &cohort_header,
-        crate::call::OutputMode::Variants,
+        crate::model::gvcf::OutputMode::Variants,
     )?;
-    let mut af =
-        crate::io::gvcf::Writer::create(af_path, &af_header, crate::call::OutputMode::Variants)?;
+    let mut af = crate::io::gvcf::Writer::create(
+        af_path,
+        &af_header,
+        crate::model::gvcf::OutputMode::Variants,
+    )?;
     // Windows (contig, first, last), 1-based inclusive, in reference order.
     let targets: Vec<Interval> = if opts.regions.is_empty() {
         (0..reference.contigs.len())

@@ -21,8 +21,6 @@ pub mod pair;
 pub mod record;
 pub mod sort;
 
-pub use record::AlignedRead;
-
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -34,6 +32,7 @@ use crate::index::Index;
 use crate::io::fastq::ReadBatch;
 use crate::io::reference::Reference;
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, MAX_BAND};
+use crate::model::alignment::AlignedRead;
 use map::{Chain, Hit, MapParams, SeedScratch};
 use pair::{InsertModel, Mate, PairParams};
 
@@ -453,10 +452,10 @@ impl<'a, 'r> Lookahead<'a, 'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::align::record::*;
     use crate::index::tests::random_seq;
     use crate::io::fastq::ReadRecord;
     use crate::io::reference::Contig;
+    use crate::model::alignment::Flags;
 
     /// A random one-contig genome `chrT` and its reference.
     fn genome(len: usize, seed: u64) -> (Vec<u8>, Reference) {
@@ -606,12 +605,15 @@ mod tests {
         assert_eq!(recs.len(), 3, "{recs:#?}");
         let (p1, p2, sup) = (&recs[0], &recs[1], &recs[2]);
         assert_eq!(
-            p1.flags & (FIRST | SUPPLEMENTARY | PROPER_PAIR),
-            FIRST | PROPER_PAIR
+            p1.flags & (Flags::FIRST_SEGMENT | Flags::SUPPLEMENTARY | Flags::PROPERLY_SEGMENTED),
+            Flags::FIRST_SEGMENT | Flags::PROPERLY_SEGMENTED
         );
         assert_eq!((p1.pos, p1.cigar.to_string().as_str()), (10_000, "80M70S"));
         assert_eq!(p2.pos, 10_250);
-        assert_eq!(sup.flags & (FIRST | SUPPLEMENTARY), FIRST | SUPPLEMENTARY);
+        assert_eq!(
+            sup.flags & (Flags::FIRST_SEGMENT | Flags::SUPPLEMENTARY),
+            Flags::FIRST_SEGMENT | Flags::SUPPLEMENTARY
+        );
         assert_eq!(
             (sup.pos, sup.cigar.to_string().as_str()),
             (40_000, "80S70M")
@@ -643,8 +645,9 @@ mod tests {
             .unwrap()
             .remove(0);
         assert_eq!(
-            recs[1].flags & (UNMAPPED | PROPER_PAIR | REVERSE),
-            PROPER_PAIR | REVERSE
+            recs[1].flags
+                & (Flags::UNMAPPED | Flags::PROPERLY_SEGMENTED | Flags::REVERSE_COMPLEMENTED),
+            Flags::PROPERLY_SEGMENTED | Flags::REVERSE_COMPLEMENTED
         );
         assert_eq!(recs[1].pos, 5_300);
         assert_eq!(recs[1].nm, 15);

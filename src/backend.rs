@@ -42,7 +42,7 @@ pub trait Backend: Send + Sync {
     fn pair_hmm(&self, batch: &HmmBatch, out: &mut HmmResults) -> Result<()>;
     /// Whether (large) kernel calls run on a device while the calling thread waits, rather
     /// than on the CPU's worker threads: then preparing the next batch during a call pays
-    /// (see [`crate::align::Lookahead`]). False for the CPU backends.
+    /// (the aligner's double buffering). False for the CPU backends.
     fn device_bound(&self) -> bool {
         false
     }

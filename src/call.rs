@@ -20,25 +20,15 @@ pub mod regions;
 
 use std::time::{Duration, Instant};
 
-use crate::align::AlignedRead;
-use crate::align::record::UNMAPPED;
 use crate::backend::Backend;
 use crate::call::genotype::{genotype_ref, genotype_snp};
-use crate::call::gvcf::{BlockBuilder, Record, Variant};
+use crate::call::gvcf::BlockBuilder;
 use crate::call::pileup::{Pileup, Site};
 use crate::call::regions::Chunk;
 use crate::error::Result;
-
-/// What `genoa call` writes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum OutputMode {
-    /// A gVCF: variant records with `<NON_REF>`, and reference blocks over every other base.
-    #[default]
-    Gvcf,
-    /// A plain VCF: the variant records only, without `<NON_REF>` (its AD and PL entries
-    /// dropped).
-    Variants,
-}
+use crate::model::alignment::AlignedRead;
+use crate::model::alignment::Flags;
+use crate::model::gvcf::{Record, Variant};
 
 /// Caller settings.
 #[derive(Clone, Debug)]
@@ -80,7 +70,7 @@ impl Default for CallParams {
             min_indel_fraction: 0.05,
             min_emit_qual: 10.0,
             min_pass_qual: 20.0,
-            gq_bands: gvcf::GATK_GQ_BANDS.to_vec(),
+            gq_bands: crate::model::gvcf::GATK_GQ_BANDS.to_vec(),
             max_block_len: 99_999,
             chunk_len: regions::CHUNK_LEN,
         }
@@ -136,8 +126,8 @@ pub const SITES_PAST_END: u64 = 500;
 /// contig that overlaps `[chunk.lead_start(), chunk.end + TAIL)`, coordinate-sorted (others
 /// are skipped). Returns the records that start at a base the chunk emits; together with its
 /// neighbours' they cover every base once. Haplotype alignment and likelihoods run on
-/// `backend`; its errors are the only ones. With `qc` (counts, whether the contig is an
-/// autosome), the filtered depth of every emitted non-`N` reference base is counted there.
+/// `backend`; its errors are the only ones. With `on_depth`, the filtered depth of every
+/// emitted non-`N` reference base is handed to it, in position order (what QC counts).
 pub fn call_chunk(
     contig: &[u8],
     chunk: &Chunk,
@@ -145,7 +135,7 @@ pub fn call_chunk(
     params: &CallParams,
     backend: &dyn Backend,
     times: &mut StageTimes,
-    qc: Option<(&mut crate::report::qc::QcCounts, bool)>,
+    mut on_depth: Option<&mut dyn FnMut(u32)>,
 ) -> Result<Vec<Record>> {
     let t0 = Instant::now();
     let len = contig.len() as u64;
@@ -156,7 +146,7 @@ pub fn call_chunk(
     let mut sites: Vec<Site> = Vec::with_capacity((ext - lead) as usize);
     let mut pileup = Pileup::new(params, lead);
     for read in reads {
-        if read.contig.is_none() || read.flags & UNMAPPED != 0 {
+        if read.contig.is_none() || read.flags.intersects(Flags::UNMAPPED) {
             continue;
         }
         pileup.flush_before(read.pos.min(ext), |_, site| sites.push(site));
@@ -222,11 +212,11 @@ pub fn call_chunk(
     }
     let mut records = blocks.finish();
     records.retain(|r| chunk.emits(r.start()));
-    if let Some((qc, autosomal)) = qc {
+    if let Some(on_depth) = on_depth.as_mut() {
         for &(s, e) in &chunk.emit {
             for pos in s.max(lead)..e.min(end) {
                 if contig[pos as usize] != crate::genome::N {
-                    qc.add_depth(sites[(pos - lead) as usize].depth(), autosomal);
+                    on_depth(sites[(pos - lead) as usize].depth());
                 }
             }
         }
@@ -299,7 +289,7 @@ mod tests {
     fn read(pos: u64, cigar: Vec<(CigarOp, u32)>, codes: &[u8]) -> AlignedRead {
         AlignedRead {
             name: String::new(),
-            flags: 0,
+            flags: Flags::empty(),
             contig: Some(0),
             pos,
             mapq: 60,

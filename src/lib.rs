@@ -25,6 +25,7 @@ pub mod genome;
 pub mod index;
 pub mod io;
 pub mod kernel;
+pub mod model;
 pub mod package;
 pub mod pipeline;
 pub mod report;

@@ -8,13 +8,15 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::align::AlignedRead;
 use crate::backend::{self, Backend, BackendChoice};
-use crate::call::regions::{self, Interval};
-use crate::call::{CallParams, OutputMode, StageTimes, call_chunk, gvcf::Record};
+use crate::call::regions;
+use crate::call::{CallParams, StageTimes, call_chunk};
 use crate::error::{Error, Result};
 use crate::io::reference::Reference;
 use crate::io::sam_header::ReadGroupLine;
+use crate::model::Interval;
+use crate::model::alignment::AlignedRead;
+use crate::model::gvcf::{OutputMode, Record};
 use crate::report::qc::QcCounts;
 
 pub mod segments;
@@ -253,6 +255,7 @@ impl CallOutput {
                 let contig = &reference.contigs[chunk.contig];
                 let autosomal = crate::report::qc::is_autosome(&contig.name);
                 let mut qc = with_qc.then(QcCounts::default);
+                let mut count_depth = qc.as_mut().map(|q| move |d| q.add_depth(d, autosomal));
                 let records = call_chunk(
                     &contig.codes,
                     chunk,
@@ -260,7 +263,7 @@ impl CallOutput {
                     params,
                     backend,
                     &mut times,
-                    qc.as_mut().map(|q| (q, autosomal)),
+                    count_depth.as_mut().map(|f| f as &mut dyn FnMut(u32)),
                 )?;
                 if let Some(q) = qc.as_mut() {
                     q.add_records(&records, autosomal);

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use crate::call::gvcf::Record;
 use crate::error::{Error, Result};
 use crate::genome::base_ascii;
 use crate::io::reference::Reference;
+use crate::model::gvcf::Record;
 
 pub mod gate;
 pub mod html;

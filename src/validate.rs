@@ -732,7 +732,7 @@ impl<'a> Validator<'a> {
         let (Some(called), true) = (called, !gt.is_empty()) else {
             return;
         };
-        let Some(index) = genotype_index(&called) else {
+        let Some(index) = crate::model::genotype::index(&called) else {
             return;
         };
         let min = pl.iter().flatten().min().copied();
@@ -783,19 +783,6 @@ pub fn genotype_count(alleles: usize, ploidy: usize) -> usize {
         n = n * (alleles + k - 1) / k;
     }
     n
-}
-
-/// The VCF order index of an unphased genotype (haploid: the allele; diploid j ≤ k:
-/// k(k+1)/2 + j); `None` beyond diploid.
-pub fn genotype_index(alleles: &[usize]) -> Option<usize> {
-    match alleles {
-        [a] => Some(*a),
-        [a, b] => {
-            let (j, k) = ((*a).min(*b), (*a).max(*b));
-            Some(k * (k + 1) / 2 + j)
-        }
-        _ => None,
-    }
 }
 
 /// The `key=value` pairs inside a structured header line's `<…>` (`rest` starts after `<`);
@@ -897,8 +884,6 @@ mod tests {
         assert_eq!(genotype_count(2, 2), 3);
         assert_eq!(genotype_count(3, 2), 6);
         assert_eq!(genotype_count(3, 1), 3);
-        assert_eq!(genotype_index(&[1, 0]), Some(1));
-        assert_eq!(genotype_index(&[2, 2]), Some(5));
         let r = check(&GOOD.replace("0/1:2,3,0", "1/1:2,3,0"));
         assert_eq!(r.classes(), [Class::GtPlInconsistent]);
         let r = check(&GOOD.replace("2,3,0:", "2,3:"));

@@ -18,10 +18,10 @@
 //! One entry per mapped read and one per mapped pair is sorted externally (bounded memory, as
 //! the records are); walking the sorted entries sets two bits per pair in a [`DupSet`].
 
-use crate::align::record::*;
 use crate::align::sort::Merge;
 use crate::error::Result;
 use crate::genome::CigarOp;
+use crate::model::alignment::{AlignedRead, Flags};
 
 /// `[kind << 63 | library, end 1, end 2, orientation, rank, pair << 1 | mate]`; see [`entries`].
 pub type DupKey = [u64; 6];
@@ -30,7 +30,7 @@ const FRAGMENT: u64 = 1 << 63;
 
 /// Unclipped 5' end of a mapped read: `contig << 32 | (coordinate + 2^31)` and strand.
 pub fn five_prime(r: &AlignedRead) -> (u64, bool) {
-    let reverse = r.flags & REVERSE != 0;
+    let reverse = r.flags.intersects(Flags::REVERSE_COMPLEMENTED);
     let lead = match r.cigar.0.first() {
         Some(&(CigarOp::SoftClip, n)) => i64::from(n),
         _ => 0,
@@ -134,13 +134,12 @@ impl DupSet {
     /// reads are never marked. Every record of a duplicate read is marked: primary, secondary
     /// and supplementary alike, as Picard and `samtools markdup` do.
     pub fn mark(&self, key: [u64; 2], record: &mut [u8]) {
-        use crate::align::record::{DUPLICATE, LAST, UNMAPPED};
         let at = crate::io::bam::writer::FLAG_OFFSET;
-        let mut flag = u16::from_le_bytes([record[at], record[at + 1]]);
-        let mate = u64::from(flag & LAST != 0);
-        if flag & UNMAPPED == 0 && self.is_dup(key[1] >> 8, mate) {
-            flag |= DUPLICATE;
-            record[at..at + 2].copy_from_slice(&flag.to_le_bytes());
+        let mut flag = Flags::from(u16::from_le_bytes([record[at], record[at + 1]]));
+        let mate = u64::from(flag.intersects(Flags::LAST_SEGMENT));
+        if !flag.intersects(Flags::UNMAPPED) && self.is_dup(key[1] >> 8, mate) {
+            flag |= Flags::DUPLICATE;
+            record[at..at + 2].copy_from_slice(&u16::from(flag).to_le_bytes());
         }
     }
 }
@@ -180,10 +179,10 @@ mod tests {
     use super::*;
     use crate::genome::Cigar;
 
-    fn read(flags: u16, pos: u64, cigar: &[(CigarOp, u32)], q: u8) -> AlignedRead {
+    fn read(flags: Flags, pos: u64, cigar: &[(CigarOp, u32)], q: u8) -> AlignedRead {
         AlignedRead {
             name: "r".into(),
-            flags: PAIRED | flags,
+            flags: Flags::SEGMENTED | flags,
             contig: Some(0),
             pos,
             mapq: 60,
@@ -218,9 +217,14 @@ mod tests {
     fn five_prime_ends_are_unclipped() {
         let m = (CigarOp::Match, 8);
         let s2 = (CigarOp::SoftClip, 2);
-        let f = read(FIRST, 100, &[s2, m], 30);
+        let f = read(Flags::FIRST_SEGMENT, 100, &[s2, m], 30);
         assert_eq!(five_prime(&f), (98 + (1 << 31), false));
-        let r = read(LAST | REVERSE, 100, &[m, s2], 30);
+        let r = read(
+            Flags::LAST_SEGMENT | Flags::REVERSE_COMPLEMENTED,
+            100,
+            &[m, s2],
+            30,
+        );
         assert_eq!(five_prime(&r), (100 + 8 - 1 + 2 + (1 << 31), true));
     }
 
@@ -228,7 +232,15 @@ mod tests {
     fn picard_rules() {
         let m = (CigarOp::Match, 10);
         let pair = |p1: u64, p2: u64, q: u8| {
-            vec![read(FIRST, p1, &[m], q), read(LAST | REVERSE, p2, &[m], q)]
+            vec![
+                read(Flags::FIRST_SEGMENT, p1, &[m], q),
+                read(
+                    Flags::LAST_SEGMENT | Flags::REVERSE_COMPLEMENTED,
+                    p2,
+                    &[m],
+                    q,
+                ),
+            ]
         };
         // Pairs 0 and 2 share both ends (2 clipped differently but the same unclipped ends);
         // 2 scores higher, so 0 is the duplicate. Pair 1 differs in one end.
@@ -238,12 +250,12 @@ mod tests {
         // Pair 3: equal to pair 4 in ends and score; the first read (3) is kept.
         // Pair 5: a fragment at pair 1's R1 end; pair 6: a fragment alone; 7: its duplicate.
         let mut frag = pair(100, 0, 30);
-        frag[1].flags |= UNMAPPED;
-        frag[1].flags &= !REVERSE;
+        frag[1].flags |= Flags::UNMAPPED;
+        frag[1].flags &= !Flags::REVERSE_COMPLEMENTED;
         let mut lone = pair(5000, 0, 30);
-        lone[1].flags |= UNMAPPED;
+        lone[1].flags |= Flags::UNMAPPED;
         let mut lone_dup = pair(5000, 0, 20);
-        lone_dup[1].flags |= UNMAPPED;
+        lone_dup[1].flags |= Flags::UNMAPPED;
         let set = decide(&[
             pair(100, 300, 30),
             pair(100, 310, 30),

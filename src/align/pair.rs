@@ -23,9 +23,10 @@
 //! supplementary records (0x800, soft-clipped), and every part names the others in `SA`.
 
 use crate::align::map::{Hit, mapq};
-use crate::align::record::*;
+use crate::align::record::nm_md;
 use crate::genome::{Cigar, base_ascii};
 use crate::io::reference::Reference;
+use crate::model::alignment::{AlignedRead, Flags};
 
 /// Pairs whose hits calibrate the insert-size model.
 pub const CALIBRATION_PAIRS: usize = 2_048;
@@ -231,15 +232,15 @@ pub fn pair(
     };
     let h1 = c1.map(|c| hits1[c]);
     let h2 = c2.map(|c| hits2[c]);
-    let mut r1 = record(name, m1, h1, q1, FIRST, reference);
-    let mut r2 = record(name, m2, h2, q2, LAST, reference);
+    let mut r1 = record(name, m1, h1, q1, Flags::FIRST_SEGMENT, reference);
+    let mut r2 = record(name, m2, h2, q2, Flags::LAST_SEGMENT, reference);
     link_mates(&mut r1, &mut r2, is_proper);
     let first = out.len();
     out.push(r1);
     out.push(r2);
     for (mate, hits, chosen, which, at) in [
-        (m1, &hits1, c1, FIRST, first),
-        (m2, &hits2, c2, LAST, first + 1),
+        (m1, &hits1, c1, Flags::FIRST_SEGMENT, first),
+        (m2, &hits2, c2, Flags::LAST_SEGMENT, first + 1),
     ] {
         if let Some(c) = chosen {
             others(name, mate, hits, c, which, at, reference, params, out);
@@ -291,7 +292,7 @@ fn others(
     mate: &Mate,
     hits: &[&Hit],
     chosen: usize,
-    which: u16,
+    which: Flags,
     at: usize,
     reference: &Reference,
     params: &PairParams,
@@ -310,7 +311,7 @@ fn others(
                 && h.score as f32 >= params.secondary_ratio * primary.score as f32
             {
                 secondary += 1;
-                let mut r = record(name, mate, Some(h), 0, which | SECONDARY, reference);
+                let mut r = record(name, mate, Some(h), 0, which | Flags::SECONDARY, reference);
                 r.seq.clear();
                 r.qual.clear();
                 copy_mate_fields(&out[at], &mut r);
@@ -320,7 +321,14 @@ fn others(
             && part_hits.iter().all(|p| h.query_overlap(p) < 0.5)
         {
             let q = single_q(hits, k, params).min(out[at].mapq);
-            let mut r = record(name, mate, Some(h), q, which | SUPPLEMENTARY, reference);
+            let mut r = record(
+                name,
+                mate,
+                Some(h),
+                q,
+                which | Flags::SUPPLEMENTARY,
+                reference,
+            );
             copy_mate_fields(&out[at], &mut r);
             parts.push(out.len());
             part_hits.push(h);
@@ -333,7 +341,11 @@ fn others(
                 "{},{},{},{},{},{};",
                 reference.contigs[r.contig.unwrap_or(0) as usize].name,
                 r.pos + 1,
-                if r.flags & REVERSE != 0 { '-' } else { '+' },
+                if r.flags.intersects(Flags::REVERSE_COMPLEMENTED) {
+                    '-'
+                } else {
+                    '+'
+                },
                 r.cigar,
                 r.mapq,
                 r.nm
@@ -354,7 +366,8 @@ fn others(
 
 /// Mate fields of a secondary or supplementary record: those of its primary.
 fn copy_mate_fields(primary: &AlignedRead, r: &mut AlignedRead) {
-    r.flags |= primary.flags & (PROPER_PAIR | MATE_UNMAPPED | MATE_REVERSE);
+    r.flags |= primary.flags
+        & (Flags::PROPERLY_SEGMENTED | Flags::MATE_UNMAPPED | Flags::MATE_REVERSE_COMPLEMENTED);
     r.mate_contig = primary.mate_contig;
     r.mate_pos = primary.mate_pos;
     r.mate_cigar = primary.mate_cigar.clone();
@@ -366,12 +379,12 @@ fn record(
     mate: &Mate,
     hit: Option<&Hit>,
     mapq: u8,
-    which: u16,
+    which: Flags,
     reference: &Reference,
 ) -> AlignedRead {
     let mut r = AlignedRead {
         name: name.to_string(),
-        flags: PAIRED | which,
+        flags: Flags::SEGMENTED | which,
         contig: None,
         pos: 0,
         mapq: 0,
@@ -387,7 +400,7 @@ fn record(
         sa: None,
     };
     match hit {
-        None => r.flags |= UNMAPPED,
+        None => r.flags |= Flags::UNMAPPED,
         Some(h) => {
             r.contig = Some(h.contig);
             r.pos = h.pos;
@@ -395,7 +408,7 @@ fn record(
             r.cigar = h.cigar.clone();
             let mut oriented = mate.codes.to_vec();
             if h.reverse {
-                r.flags |= REVERSE;
+                r.flags |= Flags::REVERSE_COMPLEMENTED;
                 crate::genome::reverse_complement_into(mate.codes, &mut oriented);
                 r.seq = oriented.iter().map(|&b| base_ascii(b)).collect();
                 r.qual.reverse();
@@ -419,14 +432,15 @@ fn link_mates(r1: &mut AlignedRead, r2: &mut AlignedRead, is_proper: bool) {
     match (r1.is_mapped(), r2.is_mapped()) {
         (true, true) => {
             if is_proper {
-                r1.flags |= PROPER_PAIR;
-                r2.flags |= PROPER_PAIR;
+                r1.flags |= Flags::PROPERLY_SEGMENTED;
+                r2.flags |= Flags::PROPERLY_SEGMENTED;
             }
             if r1.contig == r2.contig {
                 let left = r1.pos.min(r2.pos);
                 let right = r1.end().max(r2.end());
                 let t = (right - left) as i64;
-                let r1_left = r1.pos < r2.pos || (r1.pos == r2.pos && r1.flags & FIRST != 0);
+                let r1_left = r1.pos < r2.pos
+                    || (r1.pos == r2.pos && r1.flags.intersects(Flags::FIRST_SEGMENT));
                 r1.tlen = if r1_left { t } else { -t };
                 r2.tlen = -r1.tlen;
             }
@@ -434,8 +448,8 @@ fn link_mates(r1: &mut AlignedRead, r2: &mut AlignedRead, is_proper: bool) {
         (true, false) => place_unmapped(r2, r1),
         (false, true) => place_unmapped(r1, r2),
         (false, false) => {
-            r1.flags |= MATE_UNMAPPED;
-            r2.flags |= MATE_UNMAPPED;
+            r1.flags |= Flags::MATE_UNMAPPED;
+            r2.flags |= Flags::MATE_UNMAPPED;
             return;
         }
     }
@@ -443,7 +457,7 @@ fn link_mates(r1: &mut AlignedRead, r2: &mut AlignedRead, is_proper: bool) {
         (
             r.contig,
             r.pos,
-            r.flags & REVERSE != 0,
+            r.flags.intersects(Flags::REVERSE_COMPLEMENTED),
             r.is_mapped().then(|| r.cigar.to_string()),
         )
     };
@@ -452,10 +466,10 @@ fn link_mates(r1: &mut AlignedRead, r2: &mut AlignedRead, is_proper: bool) {
         r.mate_contig = contig;
         r.mate_pos = pos;
         if reverse {
-            r.flags |= MATE_REVERSE;
+            r.flags |= Flags::MATE_REVERSE_COMPLEMENTED;
         }
         if cigar.is_none() {
-            r.flags |= MATE_UNMAPPED;
+            r.flags |= Flags::MATE_UNMAPPED;
         }
         r.mate_cigar = cigar;
     }

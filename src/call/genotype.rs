@@ -11,30 +11,8 @@
 
 use crate::call::CallParams;
 use crate::call::pileup::Site;
-
-/// Genotype of a site: the call, its confidence and its likelihoods.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Genotyped {
-    pub gt: [u8; 2],
-    pub qual: f64,
-    pub gq: u32,
-    /// Phred-scaled, normalised likelihoods (3 for reference sites, 6 for variant sites).
-    pub pl: Vec<u32>,
-    /// Allele depths (REF, the ALTs, then `<NON_REF>`) and total depth.
-    pub ad: Vec<u32>,
-    pub dp: u32,
-}
-
-/// Index of genotype `a/b` (`a <= b`) in VCF order.
-pub fn genotype_index(a: u8, b: u8) -> usize {
-    let (a, b) = (usize::from(a.min(b)), usize::from(a.max(b)));
-    b * (b + 1) / 2 + a
-}
-
-/// Genotypes of `n` alleles in VCF order.
-pub fn genotypes(n: u8) -> impl Iterator<Item = (u8, u8)> {
-    (0..n).flat_map(|b| (0..=b).map(move |a| (a, b)))
-}
+use crate::model::genotype::{diploid, diploid_index};
+use crate::model::gvcf::Genotyped;
 
 /// Phred-scaled likelihoods normalised to a minimum of 0.
 fn to_pl(gl: &[f64]) -> Vec<u32> {
@@ -64,7 +42,7 @@ fn posterior(gl: &[f64], thetas: &[f64]) -> ([u8; 2], f64) {
     let m = thetas.len() as u8;
     let theta = |i: u8| thetas[usize::from(i) - 1];
     let p00 = 1.0 - 1.5 * thetas.iter().sum::<f64>();
-    let lp: Vec<((u8, u8), f64)> = genotypes(m + 1)
+    let lp: Vec<((u8, u8), f64)> = diploid(m + 1)
         .map(|(a, b)| {
             let prior = match (a, b) {
                 (0, 0) => p00,
@@ -72,7 +50,10 @@ fn posterior(gl: &[f64], thetas: &[f64]) -> ([u8; 2], f64) {
                 (i, j) if i == j => theta(i) / 2.0,
                 (i, j) => theta(i) * theta(j),
             };
-            ((a, b), gl[genotype_index(a, b)] + prior.max(1e-300).log10())
+            (
+                (a, b),
+                gl[diploid_index(usize::from(a), usize::from(b))] + prior.max(1e-300).log10(),
+            )
         })
         .collect();
     let max = lp.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
@@ -145,7 +126,7 @@ pub fn genotype_snp(ref_base: u8, alt: u8, site: &Site, params: &CallParams) -> 
             2
         }
     };
-    let gl: Vec<f64> = genotypes(3)
+    let gl: Vec<f64> = diploid(3)
         .map(|(x, y)| {
             (0..4u8)
                 .map(|b| {
@@ -181,7 +162,7 @@ pub fn finish_genotype(gl: &[f64], ad: Vec<u32>, theta: f64) -> Genotyped {
 pub fn finish_alleles(gl: &[f64], ad: Vec<u32>, thetas: &[f64]) -> Genotyped {
     let (gt, qual) = posterior(gl, thetas);
     let pl = to_pl(gl);
-    let gq = gq(&pl, genotype_index(gt[0], gt[1]));
+    let gq = gq(&pl, diploid_index(usize::from(gt[0]), usize::from(gt[1])));
     let dp = ad.iter().sum();
     Genotyped {
         gt,
@@ -196,15 +177,6 @@ pub fn finish_alleles(gl: &[f64], ad: Vec<u32>, thetas: &[f64]) -> Genotyped {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn genotype_order_is_vcf_order() {
-        let order: Vec<_> = genotypes(3).collect();
-        assert_eq!(order, vec![(0, 0), (0, 1), (1, 1), (0, 2), (1, 2), (2, 2)]);
-        for (k, (a, b)) in order.into_iter().enumerate() {
-            assert_eq!(genotype_index(a, b), k);
-        }
-    }
 
     fn site_with(ref_n: u32, alt_n: u32, q: u8) -> Site {
         let mut s = Site::default();

@@ -1,77 +1,9 @@
-//! gVCF records as GATK `-ERC GVCF` writes them: variant records with `<NON_REF>` as the last
-//! ALT, and reference blocks (`END`, `MIN_DP`, median `DP`, `GQ`, minimum `PL`) that merge
-//! consecutive reference sites of one GQ band.
+//! Building a contig's gVCF records ([`crate::model::gvcf`]) as GATK `-ERC GVCF` does:
+//! consecutive reference sites of one GQ band merged into blocks (`END`, `MIN_DP`, median `DP`,
+//! `GQ`, minimum `PL`) between the variant records.
 
 use crate::call::CallParams;
-use crate::call::genotype::Genotyped;
-
-/// GATK's default GQ band boundaries: 1..=60, 70, 80, 90, 99.
-pub const GATK_GQ_BANDS: [u32; 64] = {
-    let mut b = [0u32; 64];
-    let mut i = 0;
-    while i < 60 {
-        b[i] = i as u32 + 1;
-        i += 1;
-    }
-    b[60] = 70;
-    b[61] = 80;
-    b[62] = 90;
-    b[63] = 99;
-    b
-};
-
-/// The GQ band boundaries of a named preset: `gatk` ([`GATK_GQ_BANDS`], HaplotypeCaller's
-/// default), `warp` (10, 20, …, 90: the Broad WARP pipelines' bands) or `reblock` (20, 30, 40:
-/// GATK ReblockGVCF's).
-pub fn gq_band_preset(name: &str) -> Option<Vec<u32>> {
-    match name {
-        "gatk" => Some(GATK_GQ_BANDS.to_vec()),
-        "warp" => Some((1..=9).map(|i| 10 * i).collect()),
-        "reblock" => Some(vec![20, 30, 40]),
-        _ => None,
-    }
-}
-
-/// A called variant (0-based position; alleles as base codes).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Variant {
-    pub pos: u64,
-    pub reference: Vec<u8>,
-    /// Alternate alleles (`<NON_REF>` not included).
-    pub alts: Vec<Vec<u8>>,
-    pub filter_pass: bool,
-    /// RMS mapping quality of the reads over the first base (`MQ`).
-    pub mq: f64,
-    pub genotyped: Genotyped,
-}
-
-/// A reference block over `start..=end` (0-based).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Block {
-    pub start: u64,
-    pub end: u64,
-    pub gq: u32,
-    pub min_dp: u32,
-    pub median_dp: u32,
-    pub pl: [u32; 3],
-}
-
-/// One gVCF record of a contig.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Record {
-    Variant(Variant),
-    Block(Block),
-}
-
-impl Record {
-    /// First base (0-based).
-    pub fn start(&self) -> u64 {
-        match self {
-            Record::Variant(v) => v.pos,
-            Record::Block(b) => b.start,
-        }
-    }
-}
+use crate::model::gvcf::{Block, Genotyped, Record, Variant};
 
 /// Builds the record list of one contig from sites handed in position order.
 pub struct BlockBuilder<'a> {

@@ -5,11 +5,12 @@
 //! worse one of REF and ALT (what it would be for an allele the read supports no better than
 //! the allele it does not).
 
-use crate::align::AlignedRead;
-use crate::align::record::{DUPLICATE, QC_FAIL, SECONDARY, SUPPLEMENTARY, UNMAPPED};
 use crate::call::CallParams;
-use crate::call::genotype::{Genotyped, finish_alleles};
+use crate::call::genotype::finish_alleles;
 use crate::genome::CigarOp;
+use crate::model::alignment::AlignedRead;
+use crate::model::alignment::Flags;
+use crate::model::gvcf::Genotyped;
 
 /// A read counts towards an allele's depth (AD) when its likelihood for that allele exceeds
 /// the other's by this much (log10), as GATK's informative-read threshold.
@@ -67,8 +68,13 @@ pub fn clip_to_window(read: &AlignedRead, w0: u64, w1: u64) -> Option<(usize, us
 
 /// Whether the caller uses `read` (the pileup's filters).
 pub fn passes(read: &AlignedRead, params: &CallParams) -> bool {
-    read.flags & (UNMAPPED | SECONDARY | SUPPLEMENTARY | DUPLICATE | QC_FAIL) == 0
-        && read.mapq >= params.min_mapq
+    !read.flags.intersects(
+        Flags::UNMAPPED
+            | Flags::SECONDARY
+            | Flags::SUPPLEMENTARY
+            | Flags::DUPLICATE
+            | Flags::QC_FAIL,
+    ) && read.mapq >= params.min_mapq
 }
 
 /// Diploid genotype over `[REF, ALT1..ALTm, <NON_REF>]` from per-read log10 likelihoods
@@ -81,7 +87,7 @@ pub fn genotype_from_likelihoods(
 ) -> Genotyped {
     let half = 0.5f64.log10();
     let n = thetas.len() + 1; // real alleles
-    let order: Vec<(u8, u8)> = crate::call::genotype::genotypes(n as u8 + 1).collect();
+    let order: Vec<(u8, u8)> = crate::model::genotype::diploid(n as u8 + 1).collect();
     let mut gl = vec![0f64; order.len()];
     let mut ad = vec![0u32; n + 1];
     let mut l = vec![0f64; n + 1];
@@ -125,7 +131,7 @@ mod tests {
     fn read(pos: u64, cigar: &[(CigarOp, u32)], seq: &[u8]) -> AlignedRead {
         AlignedRead {
             name: "r".into(),
-            flags: 0,
+            flags: Flags::empty(),
             contig: Some(0),
             pos,
             mapq: 60,

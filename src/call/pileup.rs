@@ -11,10 +11,10 @@
 
 use std::collections::VecDeque;
 
-use crate::align::AlignedRead;
-use crate::align::record::{DUPLICATE, QC_FAIL, SECONDARY, SUPPLEMENTARY, UNMAPPED};
 use crate::call::CallParams;
 use crate::genome::{CigarOp, base_code};
+use crate::model::alignment::AlignedRead;
+use crate::model::alignment::Flags;
 
 /// An indel allele anchored after a reference base.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -172,8 +172,13 @@ impl Pileup {
 
     /// Adds a read (sorted order; a read not passing the filters is ignored).
     pub fn add(&mut self, read: &AlignedRead, contig: &[u8]) {
-        if read.flags & (UNMAPPED | SECONDARY | SUPPLEMENTARY | DUPLICATE | QC_FAIL) != 0
-            || read.mapq < self.min_mapq
+        if read.flags.intersects(
+            Flags::UNMAPPED
+                | Flags::SECONDARY
+                | Flags::SUPPLEMENTARY
+                | Flags::DUPLICATE
+                | Flags::QC_FAIL,
+        ) || read.mapq < self.min_mapq
         {
             return;
         }

@@ -21,10 +21,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::align::AlignedRead;
 use crate::backend::Backend;
 use crate::call::assembly::{AssemblyParams, Piece, assemble};
-use crate::call::genotype::Genotyped;
 use crate::call::haplotype::{clip_to_window, genotype_from_likelihoods, passes};
 use crate::call::pileup::{Indel, Site};
 use crate::call::{CallParams, StageTimes};
@@ -32,6 +30,8 @@ use crate::error::Result;
 use crate::genome::{Cigar, CigarOp, base_code};
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, Mode};
 use crate::kernel::pair_hmm::{HmmBatch, HmmRead, HmmResults};
+use crate::model::alignment::AlignedRead;
+use crate::model::gvcf::Genotyped;
 
 /// SNP candidates closer than this to another candidate make an active region.
 pub const CLUSTER: u64 = 20;

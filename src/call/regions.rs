@@ -24,6 +24,8 @@
 
 use std::path::Path;
 
+use crate::model::Interval;
+
 use crate::error::{Error, Result};
 use crate::io::reference::Reference;
 
@@ -35,14 +37,6 @@ pub const LEAD: u64 = 1_000;
 /// Bases past a chunk's end whose reads are fetched too (an indel or a haplotype window near
 /// the end looks that far).
 pub const TAIL: u64 = 1_000;
-
-/// A half-open interval `[start, end)` (0-based) on contig `contig` (reference order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Interval {
-    pub contig: usize,
-    pub start: u64,
-    pub end: u64,
-}
 
 /// One grid chunk and the parts of it whose records are written.
 #[derive(Clone, Debug, PartialEq, Eq)]

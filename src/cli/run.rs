@@ -75,7 +75,7 @@ pub struct GatherArgs {
 pub struct GqBands(pub Vec<u32>);
 
 fn parse_gq_bands(s: &str) -> std::result::Result<GqBands, String> {
-    crate::call::gvcf::gq_band_preset(s)
+    crate::model::gvcf::gq_band_preset(s)
         .map(GqBands)
         .ok_or_else(|| format!("{s:?}: expected gatk, warp or reblock"))
 }
@@ -138,13 +138,13 @@ pub struct CallArgs {
     pub gq_bands: GqBands,
     /// gvcf (variants and reference blocks, with <NON_REF>) or variants (a plain VCF).
     #[arg(long, default_value = "gvcf", value_parser = parse_output_mode)]
-    pub output_mode: crate::call::OutputMode,
+    pub output_mode: crate::model::gvcf::OutputMode,
 }
 
-fn parse_output_mode(s: &str) -> std::result::Result<crate::call::OutputMode, String> {
+fn parse_output_mode(s: &str) -> std::result::Result<crate::model::gvcf::OutputMode, String> {
     match s {
-        "gvcf" => Ok(crate::call::OutputMode::Gvcf),
-        "variants" => Ok(crate::call::OutputMode::Variants),
+        "gvcf" => Ok(crate::model::gvcf::OutputMode::Gvcf),
+        "variants" => Ok(crate::model::gvcf::OutputMode::Variants),
         _ => Err(format!("{s:?}: expected gvcf or variants")),
     }
 }

@@ -16,10 +16,10 @@ use noodles::sam::{
     alignment::record_buf::data::field::Value,
 };
 
-use crate::align::AlignedRead;
 use crate::error::{Error, Result};
 use crate::genome::{Cigar, CigarOp};
 use crate::io::atomic::Pending;
+use crate::model::alignment::{AlignedRead, Flags};
 
 pub mod writer;
 
@@ -85,7 +85,7 @@ pub(crate) fn push_op(cigar: &mut Cigar, op: Op) {
 /// qualities (`*`) become Q20 rather than trusting the bases fully. The error is a message.
 pub(crate) fn placed_read(
     (contig, contig_len): (usize, u64),
-    flags: u16,
+    flags: Flags,
     pos: u64,
     mapq: u8,
     cigar: Cigar,
@@ -319,12 +319,10 @@ impl IndexedBam {
             for op in rec.cigar().iter() {
                 push_op(&mut cigar, op.map_err(|e| rec_err(e.to_string()))?);
             }
-            let flags = u16::from(rec.flags());
+            let flags = rec.flags();
             // Unplaced reads, and secondary records (which the caller never uses, and which
             // aligners write without SEQ), are skipped; so is any record without SEQ.
-            if flags & (crate::align::record::UNMAPPED | crate::align::record::SECONDARY) != 0
-                || rec.sequence().is_empty()
-            {
+            if flags.intersects(Flags::UNMAPPED | Flags::SECONDARY) || rec.sequence().is_empty() {
                 continue;
             }
             let read = placed_read(
@@ -390,8 +388,8 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
             // Missing qualities (`*`): assume Q20 rather than trusting the bases fully.
             qual.resize(seq.len(), 20);
         }
-        let flags = u16::from(rec.flags());
-        if flags & crate::align::record::UNMAPPED == 0
+        let flags = rec.flags();
+        if !flags.intersects(Flags::UNMAPPED)
             && contig.is_some()
             && !seq.is_empty()
             && cigar.query_len() as usize != seq.len()
@@ -497,7 +495,7 @@ mod tests {
     fn read(pos: u64, name: &str) -> AlignedRead {
         AlignedRead {
             name: name.into(),
-            flags: 0,
+            flags: Flags::empty(),
             contig: Some(0),
             pos,
             mapq: 60,

@@ -10,9 +10,9 @@ use noodles::cram;
 use noodles::fasta::{self, repository::adapters::IndexedReader};
 use noodles::sam;
 
-use crate::align::AlignedRead;
 use crate::error::{Error, Result};
 use crate::io::reference::Reference;
+use crate::model::alignment::{AlignedRead, Flags};
 
 /// A sequence repository reading `reference.path` through its FASTA index (built in memory when
 /// no `.fai` exists beside it).
@@ -122,15 +122,13 @@ impl IndexedCram {
             .map_err(io_err)?;
         for rec in query.records() {
             let rec = rec.map_err(io_err)?;
-            let flags = u16::from(rec.flags());
+            let flags = rec.flags();
             let Some(pos) = rec.alignment_start() else {
                 continue;
             };
             // Unplaced reads, and secondary records (which the caller never uses, and which
             // aligners write without SEQ), are skipped; so is any record without SEQ.
-            if flags & (crate::align::record::UNMAPPED | crate::align::record::SECONDARY) != 0
-                || rec.sequence().is_empty()
-            {
+            if flags.intersects(Flags::UNMAPPED | Flags::SECONDARY) || rec.sequence().is_empty() {
                 continue;
             }
             let pos = usize::from(pos) as u64 - 1;

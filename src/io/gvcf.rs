@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use noodles::bgzf;
 
-use crate::call::OutputMode;
-use crate::call::gvcf::{Block, Record, Variant};
 use crate::error::{Error, Result};
 use crate::genome::base_ascii;
 use crate::io::atomic::Pending;
 use crate::io::reference::Reference;
+use crate::model::gvcf::OutputMode;
+use crate::model::gvcf::{Block, Record, Variant};
 
 /// The header text (every line, `#CHROM` included); a plain VCF's (`mode` `Variants`) has no
 /// `<NON_REF>`, block or `MIN_DP` lines.
@@ -266,7 +266,7 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::genotype::Genotyped;
+    use crate::model::gvcf::Genotyped;
 
     #[test]
     fn a_multi_allelic_record_in_both_modes() {

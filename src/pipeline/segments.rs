@@ -32,7 +32,6 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::align::markdup::{self, DupKey};
-use crate::align::record::{SECONDARY, SUPPLEMENTARY};
 use crate::align::sort::{self, Sorter};
 use crate::align::{AlignScratch, Aligner, Lookahead};
 use crate::backend::Backend;
@@ -41,6 +40,7 @@ use crate::io::bam::writer;
 use crate::io::fastq::{PairedReader, ReadBatch};
 use crate::io::reference::Reference;
 use crate::io::sink::AlignmentSink;
+use crate::model::alignment::Flags;
 use crate::pipeline::{AlignConfig, ReadsInput, Summary, record_key};
 use crate::report::qc::QcCounts;
 
@@ -429,7 +429,7 @@ impl SegmentCursor<'_> {
     fn take(
         &mut self,
         batch: &ReadBatch,
-        aligned: Option<&[Vec<crate::align::AlignedRead>]>,
+        aligned: Option<&[Vec<crate::model::alignment::AlignedRead>]>,
     ) -> Result<()> {
         let segment = batch.first_pair / self.cfg.segment_pairs;
         if self.current != Some(segment) {
@@ -493,7 +493,7 @@ impl OpenSegment {
 
     fn push(
         &mut self,
-        pairs: &[Vec<crate::align::AlignedRead>],
+        pairs: &[Vec<crate::model::alignment::AlignedRead>],
         base: u64,
         rg: &str,
     ) -> Result<()> {
@@ -588,7 +588,7 @@ fn names(paths: Vec<PathBuf>) -> Vec<String> {
 
 /// Encodes one batch's records and duplicate entries into the segment's sorters.
 fn push_batch(
-    pairs: &[Vec<crate::align::AlignedRead>],
+    pairs: &[Vec<crate::model::alignment::AlignedRead>],
     base: u64,
     rg: &str,
     records: &mut Sorter<[u64; 2]>,
@@ -626,7 +626,9 @@ fn push_batch(
     for (recs, e) in pairs.iter().zip(&encoded) {
         done.mapped += recs
             .iter()
-            .filter(|r| r.is_mapped() && r.flags & (SECONDARY | SUPPLEMENTARY) == 0)
+            .filter(|r| {
+                r.is_mapped() && !r.flags.intersects(Flags::SECONDARY | Flags::SUPPLEMENTARY)
+            })
             .count() as u64;
         for &(key, s, end) in &e.records {
             records.push(key, &e.bytes[s..end])?;

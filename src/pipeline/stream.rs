@@ -13,12 +13,12 @@
 
 use std::collections::VecDeque;
 
-use crate::align::AlignedRead;
 use crate::backend::Backend;
 use crate::call::CallParams;
 use crate::call::regions::{self, Chunk, TAIL};
 use crate::error::Result;
 use crate::io::reference::Reference;
+use crate::model::alignment::AlignedRead;
 use crate::pipeline::{CallOutput, CallSummary};
 
 /// Calls chunks from reads pushed in coordinate order.

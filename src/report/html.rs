@@ -865,14 +865,14 @@ fn gq_chart(hist: &Histograms) -> Chart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::align::AlignedRead;
-    use crate::align::record::{FIRST, LAST, MATE_REVERSE, PAIRED, PROPER_PAIR, REVERSE};
-    use crate::call::genotype::Genotyped;
-    use crate::call::gvcf::{Record, Variant};
     use crate::genome::{Cigar, CigarOp};
+    use crate::model::alignment::AlignedRead;
+    use crate::model::alignment::Flags;
+    use crate::model::gvcf::Genotyped;
+    use crate::model::gvcf::{Record, Variant};
     use crate::report::qc::{QcCounts, RunInfo};
 
-    fn read(flags: u16, tlen: i64, len: usize) -> AlignedRead {
+    fn read(flags: Flags, tlen: i64, len: usize) -> AlignedRead {
         AlignedRead {
             name: "r".into(),
             flags,
@@ -897,8 +897,22 @@ mod tests {
         for i in 0..200i64 {
             let s = 300 + (i * 37) % 120;
             c.add_pair(&[
-                read(PAIRED | PROPER_PAIR | FIRST | MATE_REVERSE, s, 100),
-                read(PAIRED | PROPER_PAIR | LAST | REVERSE, -s, 100),
+                read(
+                    Flags::SEGMENTED
+                        | Flags::PROPERLY_SEGMENTED
+                        | Flags::FIRST_SEGMENT
+                        | Flags::MATE_REVERSE_COMPLEMENTED,
+                    s,
+                    100,
+                ),
+                read(
+                    Flags::SEGMENTED
+                        | Flags::PROPERLY_SEGMENTED
+                        | Flags::LAST_SEGMENT
+                        | Flags::REVERSE_COMPLEMENTED,
+                    -s,
+                    100,
+                ),
             ]);
         }
         for p in 0..5000u32 {

@@ -46,9 +46,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::align::AlignedRead;
-use crate::align::record::{FIRST, LAST, PAIRED, PROPER_PAIR, REVERSE, SECONDARY, SUPPLEMENTARY};
-use crate::call::gvcf::{Record, Variant};
+use crate::model::alignment::AlignedRead;
+use crate::model::alignment::Flags;
+use crate::model::gvcf::{Record, Variant};
 
 /// Depths at or above this share the histogram's last bucket (means use exact sums).
 pub const DEPTH_CAP: u32 = 500;
@@ -251,28 +251,30 @@ impl QcCounts {
     /// [`QcCounts::add_duplicates`].
     pub fn add_pair(&mut self, records: &[AlignedRead]) {
         for r in records {
-            if r.flags & (SECONDARY | SUPPLEMENTARY) != 0 {
+            if r.flags.intersects(Flags::SECONDARY | Flags::SUPPLEMENTARY) {
                 continue;
             }
             self.reads += 1;
             let mapped = r.is_mapped();
             if mapped {
                 self.mapped += 1;
-                if r.flags & (PAIRED | PROPER_PAIR) == PAIRED | PROPER_PAIR {
+                if r.flags
+                    .contains(Flags::SEGMENTED | Flags::PROPERLY_SEGMENTED)
+                {
                     self.properly_paired += 1;
-                    if r.flags & FIRST != 0 && r.tlen != 0 {
+                    if r.flags.intersects(Flags::FIRST_SEGMENT) && r.tlen != 0 {
                         self.add_insert(r.tlen.unsigned_abs());
                     }
                 }
             }
             self.bases += r.qual.len() as u64;
             self.bases_q30 += r.qual.iter().filter(|&&q| q >= 30).count() as u64;
-            let cycles = if r.flags & (PAIRED | LAST) == PAIRED | LAST {
+            let cycles = if r.flags.contains(Flags::SEGMENTED | Flags::LAST_SEGMENT) {
                 &mut self.r2
             } else {
                 &mut self.r1
             };
-            cycles.add(&r.qual, r.flags & REVERSE != 0);
+            cycles.add(&r.qual, r.flags.intersects(Flags::REVERSE_COMPLEMENTED));
         }
     }
 
@@ -835,12 +837,12 @@ impl Qc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::align::record::{DUPLICATE, MATE_REVERSE, MATE_UNMAPPED, UNMAPPED};
-    use crate::call::genotype::Genotyped;
-    use crate::call::gvcf::Block;
     use crate::genome::{Cigar, CigarOp};
+    use crate::model::alignment::Flags;
+    use crate::model::gvcf::Block;
+    use crate::model::gvcf::Genotyped;
 
-    fn read(flags: u16, tlen: i64, qual: Vec<u8>) -> AlignedRead {
+    fn read(flags: Flags, tlen: i64, qual: Vec<u8>) -> AlignedRead {
         AlignedRead {
             name: "r".into(),
             flags,
@@ -864,12 +866,18 @@ mod tests {
     fn pair(size: i64) -> Vec<AlignedRead> {
         vec![
             read(
-                PAIRED | PROPER_PAIR | FIRST | MATE_REVERSE,
+                Flags::SEGMENTED
+                    | Flags::PROPERLY_SEGMENTED
+                    | Flags::FIRST_SEGMENT
+                    | Flags::MATE_REVERSE_COMPLEMENTED,
                 size,
                 vec![30, 20, 10],
             ),
             read(
-                PAIRED | PROPER_PAIR | LAST | REVERSE,
+                Flags::SEGMENTED
+                    | Flags::PROPERLY_SEGMENTED
+                    | Flags::LAST_SEGMENT
+                    | Flags::REVERSE_COMPLEMENTED,
                 -size,
                 vec![40, 30, 20],
             ),
@@ -964,21 +972,29 @@ mod tests {
         // An unmapped pair, a secondary and a supplementary record.
         c.add_pair(&[
             read(
-                PAIRED | UNMAPPED | FIRST | MATE_UNMAPPED,
+                Flags::SEGMENTED | Flags::UNMAPPED | Flags::FIRST_SEGMENT | Flags::MATE_UNMAPPED,
                 0,
                 vec![30, 30, 30],
             ),
             read(
-                PAIRED | UNMAPPED | LAST | MATE_UNMAPPED,
+                Flags::SEGMENTED | Flags::UNMAPPED | Flags::LAST_SEGMENT | Flags::MATE_UNMAPPED,
                 0,
                 vec![30, 30, 30],
             ),
-            read(PAIRED | FIRST | SECONDARY, 0, vec![2, 2, 2]),
-            read(PAIRED | FIRST | SUPPLEMENTARY, 0, vec![2, 2, 2]),
+            read(
+                Flags::SEGMENTED | Flags::FIRST_SEGMENT | Flags::SECONDARY,
+                0,
+                vec![2, 2, 2],
+            ),
+            read(
+                Flags::SEGMENTED | Flags::FIRST_SEGMENT | Flags::SUPPLEMENTARY,
+                0,
+                vec![2, 2, 2],
+            ),
         ]);
         c.add_duplicates(2);
         // The DUPLICATE flag alone adds nothing.
-        c.add_pair(&[read(DUPLICATE, 0, vec![35])]);
+        c.add_pair(&[read(Flags::DUPLICATE, 0, vec![35])]);
         let q = c.finish("s", &info());
         let (m, o) = (&q.wgs_qc_metrics, &q.other_metrics);
         assert_eq!(o.total_reads, 11);
@@ -1179,7 +1195,7 @@ mod tests {
             for s in 0..(k + 2) {
                 c.add_pair(&pair(250 + 7 * i64::from(s * k)));
             }
-            c.add_pair(&[read(0, 0, vec![k as u8 + 20; 5 + k as usize])]);
+            c.add_pair(&[read(Flags::empty(), 0, vec![k as u8 + 20; 5 + k as usize])]);
             c.add_duplicates(u64::from(k));
             for d in 0..(40 * k) {
                 c.add_depth(d % 37 + k * 200, k % 2 == 0);

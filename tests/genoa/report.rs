@@ -10,17 +10,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use genoa::align::AlignedRead;
-use genoa::align::record::{FIRST, LAST, MATE_REVERSE, PAIRED, PROPER_PAIR, REVERSE, UNMAPPED};
-use genoa::call::genotype::Genotyped;
-use genoa::call::gvcf::{Block, Record, Variant};
 use genoa::genome::{Cigar, CigarOp};
+use genoa::model::alignment::AlignedRead;
+use genoa::model::alignment::Flags;
+use genoa::model::gvcf::Genotyped;
+use genoa::model::gvcf::{Block, Record, Variant};
 use genoa::report::html::{CHARTS, render};
 use genoa::report::qc::{ContigInfo, Qc, QcCounts, ReferenceInfo, RunInfo, StageBackend};
 
 use super::common::Rng;
 
-fn read(flags: u16, tlen: i64, qual: Vec<u8>) -> AlignedRead {
+fn read(flags: Flags, tlen: i64, qual: Vec<u8>) -> AlignedRead {
     AlignedRead {
         name: "pair".into(),
         flags,
@@ -96,17 +96,35 @@ fn counts(order: &[usize]) -> QcCounts {
         };
         if i % 50 == 0 {
             part.add_pair(&[
-                read(PAIRED | UNMAPPED | FIRST, 0, qual(&mut rng)),
-                read(PAIRED | UNMAPPED | LAST, 0, qual(&mut rng)),
+                read(
+                    Flags::SEGMENTED | Flags::UNMAPPED | Flags::FIRST_SEGMENT,
+                    0,
+                    qual(&mut rng),
+                ),
+                read(
+                    Flags::SEGMENTED | Flags::UNMAPPED | Flags::LAST_SEGMENT,
+                    0,
+                    qual(&mut rng),
+                ),
             ]);
         } else {
             part.add_pair(&[
                 read(
-                    PAIRED | PROPER_PAIR | FIRST | MATE_REVERSE,
+                    Flags::SEGMENTED
+                        | Flags::PROPERLY_SEGMENTED
+                        | Flags::FIRST_SEGMENT
+                        | Flags::MATE_REVERSE_COMPLEMENTED,
                     size,
                     qual(&mut rng),
                 ),
-                read(PAIRED | PROPER_PAIR | LAST | REVERSE, -size, qual(&mut rng)),
+                read(
+                    Flags::SEGMENTED
+                        | Flags::PROPERLY_SEGMENTED
+                        | Flags::LAST_SEGMENT
+                        | Flags::REVERSE_COMPLEMENTED,
+                    -size,
+                    qual(&mut rng),
+                ),
             ]);
         }
     }

@@ -19,9 +19,9 @@ use noodles::csi::binning_index::index::reference_sequence::bin::Chunk;
 use noodles::sam;
 use rayon::prelude::*;
 
-use crate::align::AlignedRead;
 use crate::error::{Error, Result};
 use crate::genome::CigarOp;
+use crate::model::alignment::{AlignedRead, Flags};
 
 /// Uncompressed bytes per BGZF block (htslib's choice, leaves room for incompressible data).
 pub const BLOCK: usize = 0xff00;
@@ -99,7 +99,7 @@ pub fn encode_record(r: &AlignedRead, rg: &str, out: &mut Vec<u8>) {
     out.push(if mapped { r.mapq } else { 0 });
     out.extend_from_slice(&bin.to_le_bytes());
     out.extend_from_slice(&(n_cigar as u16).to_le_bytes());
-    out.extend_from_slice(&r.flags.to_le_bytes());
+    out.extend_from_slice(&u16::from(r.flags).to_le_bytes());
     out.extend_from_slice(&(r.seq.len() as u32).to_le_bytes());
     out.extend_from_slice(&mate_ref.to_le_bytes());
     out.extend_from_slice(&mate_pos.to_le_bytes());
@@ -165,7 +165,7 @@ pub fn index_context(rec: &[u8]) -> Option<IndexContext> {
     }
     let name_len = rec[12] as usize;
     let n_cigar = u16_at(16) as usize;
-    let flag = u16_at(FLAG_OFFSET);
+    let flag = Flags::from(u16_at(FLAG_OFFSET));
     let cigar_at = 36 + name_len;
     let mut ref_len = 0u64;
     for k in 0..n_cigar {
@@ -178,7 +178,7 @@ pub fn index_context(rec: &[u8]) -> Option<IndexContext> {
             ref_len += u64::from(v >> 4);
         }
     }
-    let mapped = flag & crate::align::record::UNMAPPED == 0;
+    let mapped = !flag.intersects(Flags::UNMAPPED);
     Some((
         ref_id as usize,
         pos as u64,
@@ -202,13 +202,11 @@ pub fn decode_for_caller(rec: &[u8], lens: &[u64]) -> Result<Option<AlignedRead>
         ))
     };
     let (ref_id, pos) = (u32_at(4)? as i32, u32_at(8)? as i32);
-    let flags = u16::from_le_bytes(bytes(FLAG_OFFSET, 2)?.try_into().expect("2 bytes"));
+    let flags = Flags::from(u16::from_le_bytes(
+        bytes(FLAG_OFFSET, 2)?.try_into().expect("2 bytes"),
+    ));
     let l_seq = u32_at(20)? as usize;
-    if ref_id < 0
-        || pos < 0
-        || flags & (crate::align::record::UNMAPPED | crate::align::record::SECONDARY) != 0
-        || l_seq == 0
-    {
+    if ref_id < 0 || pos < 0 || flags.intersects(Flags::UNMAPPED | Flags::SECONDARY) || l_seq == 0 {
         return Ok(None);
     }
     let name_len = usize::from(bytes(12, 1)?[0]);

@@ -1,0 +1,96 @@
+//! The records of a gVCF as GATK `-ERC GVCF` writes them: variant records (with `<NON_REF>`
+//! as the last ALT when written as a gVCF) and reference blocks over `start..=end`; every base
+//! of a contig is covered by exactly one record. Also the output mode and the GQ-band presets
+//! that shape the blocks.
+
+/// What `genoa call` writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputMode {
+    /// A gVCF: variant records with `<NON_REF>`, and reference blocks over every other base.
+    #[default]
+    Gvcf,
+    /// A plain VCF: the variant records only, without `<NON_REF>` (its AD and PL entries
+    /// dropped).
+    Variants,
+}
+
+/// GATK's default GQ band boundaries: 1..=60, 70, 80, 90, 99.
+pub const GATK_GQ_BANDS: [u32; 64] = {
+    let mut b = [0u32; 64];
+    let mut i = 0;
+    while i < 60 {
+        b[i] = i as u32 + 1;
+        i += 1;
+    }
+    b[60] = 70;
+    b[61] = 80;
+    b[62] = 90;
+    b[63] = 99;
+    b
+};
+
+/// The GQ band boundaries of a named preset: `gatk` ([`GATK_GQ_BANDS`], HaplotypeCaller's
+/// default), `warp` (10, 20, …, 90: the Broad WARP pipelines' bands) or `reblock` (20, 30, 40:
+/// GATK ReblockGVCF's).
+pub fn gq_band_preset(name: &str) -> Option<Vec<u32>> {
+    match name {
+        "gatk" => Some(GATK_GQ_BANDS.to_vec()),
+        "warp" => Some((1..=9).map(|i| 10 * i).collect()),
+        "reblock" => Some(vec![20, 30, 40]),
+        _ => None,
+    }
+}
+
+/// A called variant (0-based position; alleles as base codes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variant {
+    pub pos: u64,
+    pub reference: Vec<u8>,
+    /// Alternate alleles (`<NON_REF>` not included).
+    pub alts: Vec<Vec<u8>>,
+    pub filter_pass: bool,
+    /// RMS mapping quality of the reads over the first base (`MQ`).
+    pub mq: f64,
+    pub genotyped: Genotyped,
+}
+
+/// A reference block over `start..=end` (0-based).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub start: u64,
+    pub end: u64,
+    pub gq: u32,
+    pub min_dp: u32,
+    pub median_dp: u32,
+    pub pl: [u32; 3],
+}
+
+/// One gVCF record of a contig.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    Variant(Variant),
+    Block(Block),
+}
+
+impl Record {
+    /// First base (0-based).
+    pub fn start(&self) -> u64 {
+        match self {
+            Record::Variant(v) => v.pos,
+            Record::Block(b) => b.start,
+        }
+    }
+}
+
+/// Genotype of a site: the call, its confidence and its likelihoods.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Genotyped {
+    pub gt: [u8; 2],
+    pub qual: f64,
+    pub gq: u32,
+    /// Phred-scaled, normalised likelihoods (3 for reference sites, 6 for variant sites).
+    pub pl: Vec<u32>,
+    /// Allele depths (REF, the ALTs, then `<NON_REF>`) and total depth.
+    pub ad: Vec<u32>,
+    pub dp: u32,
+}
