@@ -19,8 +19,8 @@ use genoa::io::reference::{Contig, Reference};
 use rng::{Rng, mutate};
 
 fn reference(rng: &mut Rng) -> Reference {
-    let mut seq: Vec<u8> = (0..4_000_000).map(|_| rng.below(4) as u8).collect();
-    let unit: Vec<u8> = (0..5_000).map(|_| rng.below(4) as u8).collect();
+    let mut seq: Vec<u8> = (0..4_000_000).map(|_| rng.u64(..4) as u8).collect();
+    let unit: Vec<u8> = (0..5_000).map(|_| rng.u64(..4) as u8).collect();
     for copy in 0..8 {
         let mut u = mutate(rng, &unit, 20);
         u.truncate(5_000);
@@ -42,10 +42,10 @@ fn reads(rng: &mut Rng, genome: &[u8], n: usize) -> Vec<Vec<u8>> {
     let mut rc = Vec::new();
     (0..n)
         .map(|_| {
-            let start = rng.below((genome.len() - 200) as u64) as usize;
+            let start = rng.u64(..(genome.len() - 200) as u64) as usize;
             let mut r = mutate(rng, &genome[start..start + 160], 10);
             r.truncate(150);
-            if rng.below(2) == 1 {
+            if rng.u64(..2) == 1 {
                 reverse_complement_into(&r, &mut rc);
                 std::mem::swap(&mut r, &mut rc);
             }
@@ -55,7 +55,7 @@ fn reads(rng: &mut Rng, genome: &[u8], n: usize) -> Vec<Vec<u8>> {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut rng = Rng(0x5eed_a11e);
+    let mut rng = Rng::with_seed(0x5eed_a11e);
     let reference = reference(&mut rng);
     let index = Index::build(&reference).expect("index");
     let reads = reads(&mut rng, &reference.contigs[0].codes, 4096);

@@ -26,11 +26,11 @@ fn workload(
     mode: Mode,
     seed: u64,
 ) -> AlignBatch {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::with_seed(seed);
     let mut b = AlignBatch::default();
     while b.pairs.len() < 4096 {
-        let n = *len.start() + rng.below((len.end() - len.start() + 1) as u64) as usize;
-        let reference: Vec<u8> = (0..n + BAND as usize).map(|_| rng.below(4) as u8).collect();
+        let n = *len.start() + rng.u64(..(len.end() - len.start() + 1) as u64) as usize;
+        let reference: Vec<u8> = (0..n + BAND as usize).map(|_| rng.u64(..4) as u8).collect();
         let query = mutate(&mut rng, &reference[..n], per_mille);
         match mode {
             Mode::Global => {

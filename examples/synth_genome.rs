@@ -21,39 +21,31 @@
 
 use std::io::Write;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+use fastrand::Rng;
+
+/// A base at the human genome's 41 % GC: A/T 29.5 % each, C/G 20.5 % each.
+fn base(rng: &mut Rng) -> u8 {
+    match rng.u64(..1000) {
+        0..295 => 0,
+        295..500 => 1,
+        500..705 => 2,
+        _ => 3,
     }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn base(&mut self) -> u8 {
-        // 41 % GC: A/T 29.5 % each, C/G 20.5 % each.
-        match self.below(1000) {
-            0..295 => 0,
-            295..500 => 1,
-            500..705 => 2,
-            _ => 3,
-        }
-    }
-    fn normal(&mut self, mean: f64, sd: f64) -> f64 {
-        let u1 = (self.below(1 << 30) as f64 + 1.0) / (1u64 << 30) as f64;
-        let u2 = self.below(1 << 30) as f64 / (1u64 << 30) as f64;
-        mean + sd * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
+}
+
+/// A draw from the normal distribution (Box-Muller).
+fn normal(rng: &mut Rng, mean: f64, sd: f64) -> f64 {
+    let u1 = 1.0 - rng.f64(); // (0, 1]
+    let u2 = rng.f64();
+    mean + sd * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
 fn diverge(rng: &mut Rng, src: &[u8], per_mille: u64, out: &mut Vec<u8>) {
     for &b in src {
-        match rng.below(1000) {
+        match rng.u64(..1000) {
             r if r < per_mille / 10 => {}
-            r if r < per_mille / 5 => out.extend([b, rng.base()]),
-            r if r < per_mille => out.push((b + 1 + rng.below(3) as u8) % 4),
+            r if r < per_mille / 5 => out.extend([b, base(rng)]),
+            r if r < per_mille => out.push((b + 1 + rng.u64(..3) as u8) % 4),
             _ => out.push(b),
         }
     }
@@ -71,8 +63,8 @@ fn main() {
     let pairs: usize = args.get(3).map_or(200_000, |s| s.parse().unwrap());
     let seed: u64 = args.get(4).map_or(1, |s| s.parse().unwrap());
     std::fs::create_dir_all(&out).unwrap();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d));
-    let mut g: Vec<u8> = (0..size).map(|_| rng.base()).collect();
+    let mut rng = Rng::with_seed(seed);
+    let mut g: Vec<u8> = (0..size).map(|_| base(&mut rng)).collect();
     let mut tmp = Vec::new();
     // Interspersed repeats.
     let families: Vec<Vec<u8>> = (0..300)
@@ -80,40 +72,40 @@ fn main() {
             let len = if i % 3 == 0 {
                 300
             } else {
-                300 + rng.below(5700) as usize
+                300 + rng.u64(..5700) as usize
             };
-            (0..len).map(|_| rng.base()).collect()
+            (0..len).map(|_| base(&mut rng)).collect()
         })
         .collect();
     let mut covered = 0;
     while covered < size * 40 / 100 {
-        let f = &families[rng.below(families.len() as u64) as usize];
+        let f = &families[rng.u64(..families.len() as u64) as usize];
         tmp.clear();
-        let d = 20 + rng.below(181);
+        let d = 20 + rng.u64(..181);
         diverge(&mut rng, f, d, &mut tmp);
-        let at = rng.below((size - tmp.len()) as u64) as usize;
+        let at = rng.u64(..(size - tmp.len()) as u64) as usize;
         g[at..at + tmp.len()].copy_from_slice(&tmp);
         covered += tmp.len();
     }
     // Segmental duplications.
     let mut covered = 0;
     while covered < size * 2 / 100 {
-        let len = 10_000 + rng.below(90_000) as usize;
-        let from = rng.below((size - len) as u64) as usize;
+        let len = 10_000 + rng.u64(..90_000) as usize;
+        let from = rng.u64(..(size - len) as u64) as usize;
         let seg = g[from..from + len].to_vec();
         tmp.clear();
-        let d = 5 + rng.below(26);
+        let d = 5 + rng.u64(..26);
         diverge(&mut rng, &seg, d, &mut tmp);
-        let at = rng.below((size - tmp.len()) as u64) as usize;
+        let at = rng.u64(..(size - tmp.len()) as u64) as usize;
         g[at..at + tmp.len()].copy_from_slice(&tmp);
         covered += tmp.len();
     }
     // Microsatellites.
     let mut covered = 0;
     while covered < size / 100 {
-        let unit: Vec<u8> = (0..1 + rng.below(6)).map(|_| rng.base()).collect();
-        let len = 20 + rng.below(181) as usize;
-        let at = rng.below((size - len) as u64) as usize;
+        let unit: Vec<u8> = (0..1 + rng.u64(..6)).map(|_| base(&mut rng)).collect();
+        let len = 20 + rng.u64(..181) as usize;
+        let at = rng.u64(..(size - len) as u64) as usize;
         for k in 0..len {
             g[at + k] = unit[k % unit.len()];
         }
@@ -130,7 +122,7 @@ fn main() {
     for &(_, s, e) in &contigs {
         for _ in 0..2 {
             if e - s > 40_000 {
-                let at = s + 10_000 + rng.below((e - s - 30_000) as u64) as usize;
+                let at = s + 10_000 + rng.u64(..(e - s - 30_000) as u64) as usize;
                 g[at..at + 10_000].fill(4);
             }
         }
@@ -166,18 +158,18 @@ fn main() {
     let mut made = 0;
     let mut read = Vec::new();
     while made < pairs {
-        let (name, s, e) = &contigs[rng.below(contigs.len() as u64) as usize];
-        let frag = rng.normal(400.0, 50.0).clamp(200.0, 700.0) as usize;
+        let (name, s, e) = &contigs[rng.u64(..contigs.len() as u64) as usize];
+        let frag = normal(&mut rng, 400.0, 50.0).clamp(200.0, 700.0) as usize;
         if e - s < frag + 10 {
             continue;
         }
-        let start = s + rng.below((e - s - frag) as u64) as usize;
+        let start = s + rng.u64(..(e - s - frag) as u64) as usize;
         let f = &g[start..start + frag];
         if f.contains(&4) {
             continue;
         }
         made += 1;
-        let forward_first = rng.below(2) == 0;
+        let forward_first = rng.u64(..2) == 0;
         let left: Vec<u8> = f[..150].to_vec();
         let right: Vec<u8> = f[frag - 150..].iter().rev().map(|&b| comp(b)).collect();
         let (a, b) = if forward_first {
@@ -191,7 +183,7 @@ fn main() {
             diverge(&mut rng, src, 5, &mut read);
             read.resize(150, 0);
             let seq: Vec<u8> = read.iter().map(|&b| ACGT[b as usize]).collect();
-            let qual: Vec<u8> = (0..150).map(|_| b'?' + rng.below(11) as u8).collect();
+            let qual: Vec<u8> = (0..150).map(|_| b'?' + rng.u64(..11) as u8).collect();
             writeln!(
                 w,
                 "@{rname}\n{}\n+\n{}",

@@ -45,8 +45,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-cargo test --locked "$@"
-cargo test --locked --no-default-features "$@"
+cargo test --locked --workspace "$@"
+cargo test --locked --workspace --no-default-features "$@"
 
 snakemake=${SNAKEMAKE:-$(command -v snakemake || true)}
 if [ -n "$snakemake" ]; then

@@ -1,34 +1,28 @@
-//! genoa: secondary analysis of short-read genomes — FASTQ to aligned, sorted BAM and a
+//! genoa: secondary analysis of short-read genomes — FASTQ to aligned, sorted BAM/CRAM and a
 //! GATK-shaped gVCF — with the hot kernels as WGSL compute shaders (any GPU through wgpu) and
 //! CPU backends that give identical results.
 //!
-//! Data flow, one batch at a time:
+//! The library is a workspace of crates whose dependency graph is the layering rule:
 //!
 //! ```text
-//! FASTA ─► index (minimizers, saved beside the FASTA, memory-mapped)
-//! FASTQ ─► io::fastq ─► align (seed, chain ─► kernel banded_align on a Backend ─► rescue,
-//!          pair/MAPQ) ─► sort ─► io::bam ─► call (pileup ─► genotype ─► gVCF blocks) ─► io::gvcf
+//! genoa-core (genome, model, io, index, error)
+//!   ▲           ▲                     ▲
+//! genoa-kernels (kernel, backend)     │
+//!   ▲                                 │
+//! genoa-engine (align, call,     genoa-submit (validate, gate,
+//!   pipeline, report)              crypt4gh, package, aggregate)
+//!   ▲                                 ▲
+//! genoa (this crate: cli, demo, the binary) ─┘
 //! ```
 //!
-//! Dependency rule: `genome ← io ← index, kernel ← backend ← align, call ← pipeline ← cli`; nothing
-//! points right. `kernel` holds contracts only and knows no wgpu; `backend` knows no files.
+//! A crate names only the crates below it; a wrong-way import does not compile. This crate
+//! holds the command line (clap stays here: nothing below knows it) and the demo, and re-exports
+//! the layers under one name for the binary, the tests, the benches and the examples.
 
-pub mod aggregate;
-pub mod align;
-pub mod backend;
-pub mod call;
 pub mod cli;
-pub mod crypt4gh;
 pub mod demo;
-pub mod error;
-pub mod genome;
-pub mod index;
-pub mod io;
-pub mod kernel;
-pub mod model;
-pub mod package;
-pub mod pipeline;
-pub mod report;
-pub mod validate;
 
-pub use error::{Error, Result};
+pub use genoa_core::{Error, Result, error, genome, index, io, model};
+pub use genoa_engine::{align, call, pipeline, report};
+pub use genoa_kernels::{backend, kernel};
+pub use genoa_submit::{aggregate, crypt4gh, gate, package, validate};

@@ -33,7 +33,7 @@ fn init_logging(verbose: u8, format: LogFormat) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GENOA_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!(
-            "warn,genoa={level},genoa::status=info,wgpu_hal=off,wgpu_core=error,wgpu=error,naga=error"
+            "warn,genoa={level},genoa_core={level},genoa_kernels={level},genoa_engine={level},genoa_submit={level},genoa::status=info,wgpu_hal=off,wgpu_core=error,wgpu=error,naga=error"
         ))
     });
     genoa::report::progress::set_json(format == LogFormat::Json);

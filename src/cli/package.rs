@@ -8,9 +8,9 @@ use clap::Args;
 
 use crate::crypt4gh::{self, PASSPHRASE_ENV, Recipient, SecretKey};
 use crate::error::{Error, Result};
+use crate::gate::Policy;
 use crate::io::reference::Reference;
 use crate::package::{self, Request};
-use crate::report::gate::Policy;
 
 #[derive(Args, Debug)]
 pub struct KeygenArgs {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::{Error, Result};
-use crate::report::gate::{self, Policy};
+use crate::gate::{self, Policy};
 
 #[derive(Args, Debug)]
 pub struct QcArgs {

@@ -26,7 +26,7 @@ struct PoolVariant {
 }
 
 fn base(rng: &mut Rng) -> u8 {
-    b"ACGT"[rng.below(4) as usize]
+    b"ACGT"[rng.u64(..4) as usize]
 }
 
 fn pool(rng: &mut Rng, seq: &[u8]) -> Vec<PoolVariant> {
@@ -34,12 +34,12 @@ fn pool(rng: &mut Rng, seq: &[u8]) -> Vec<PoolVariant> {
     let mut pos = 60;
     while pos < LEN - 60 {
         let r = |p: usize, n: usize| String::from_utf8(seq[p..p + n].to_vec()).unwrap();
-        let freq = match rng.below(10) {
-            0..=5 => 0.02 + rng.below(100) as f64 / 2000.0, // rare
-            6..=8 => 0.1 + rng.below(40) as f64 / 100.0,    // common
+        let freq = match rng.u64(..10) {
+            0..=5 => 0.02 + rng.u64(..100) as f64 / 2000.0, // rare
+            6..=8 => 0.1 + rng.u64(..40) as f64 / 100.0,    // common
             _ => 0.9,                                       // near-fixed
         };
-        match rng.below(20) {
+        match rng.u64(..20) {
             0..=13 => {
                 let mut alt = base(rng);
                 while alt == seq[pos] {
@@ -53,7 +53,7 @@ fn pool(rng: &mut Rng, seq: &[u8]) -> Vec<PoolVariant> {
                 });
             }
             14..=16 => {
-                let n = 1 + rng.below(8) as usize;
+                let n = 1 + rng.u64(..8) as usize;
                 v.push(PoolVariant {
                     pos,
                     reference: r(pos, n + 1),
@@ -61,8 +61,8 @@ fn pool(rng: &mut Rng, seq: &[u8]) -> Vec<PoolVariant> {
                     freq,
                 });
                 // A SNP inside the deletion: spanned in the deletion's carriers.
-                if rng.below(2) == 0 {
-                    let p = pos + 1 + rng.below(n as u64) as usize;
+                if rng.u64(..2) == 0 {
+                    let p = pos + 1 + rng.u64(..n as u64) as usize;
                     let mut alt = base(rng);
                     while alt == seq[p] {
                         alt = base(rng);
@@ -76,7 +76,7 @@ fn pool(rng: &mut Rng, seq: &[u8]) -> Vec<PoolVariant> {
                 }
             }
             17 => {
-                let ins: String = (0..1 + rng.below(5)).map(|_| base(rng) as char).collect();
+                let ins: String = (0..1 + rng.u64(..5)).map(|_| base(rng) as char).collect();
                 v.push(PoolVariant {
                     pos,
                     reference: r(pos, 1),
@@ -104,7 +104,7 @@ fn pool(rng: &mut Rng, seq: &[u8]) -> Vec<PoolVariant> {
                 });
             }
         }
-        pos += 20 + rng.below(180) as usize;
+        pos += 20 + rng.u64(..180) as usize;
     }
     v
 }
@@ -129,12 +129,12 @@ fn header(sample: &str) -> String {
 fn blocks(rng: &mut Rng, seq: &[u8], from: usize, to: usize, out: &mut String) {
     let mut p = from;
     while p < to {
-        let e = (p + 1 + rng.below(400) as usize).min(to);
-        let (gt, dp, gq) = match rng.below(40) {
+        let e = (p + 1 + rng.u64(..400) as usize).min(to);
+        let (gt, dp, gq) = match rng.u64(..40) {
             0 => ("0/0", 0, 0), // uncovered
             1 => ("./.", 3, 0), // no call
             _ => {
-                let d = 5 + rng.below(30) as u32;
+                let d = 5 + rng.u64(..30) as u32;
                 ("0/0", d, (3 * d).min(99))
             }
         };
@@ -162,14 +162,14 @@ fn sample_gvcf(rng: &mut Rng, seq: &[u8], pool: &[PoolVariant], name: &str) -> S
         let mut carried: Vec<&PoolVariant> = Vec::new();
         for v in &pool[i..j] {
             for _ in 0..2 {
-                if (rng.below(10_000) as f64) < v.freq * 10_000.0 && carried.len() < 2 {
+                if (rng.u64(..10_000) as f64) < v.freq * 10_000.0 && carried.len() < 2 {
                     carried.push(v);
                 }
             }
         }
         i = j;
         // A variant record with a ref call now and then (the sample's alleles considered).
-        let ref_call = carried.is_empty() && rng.below(60) == 0;
+        let ref_call = carried.is_empty() && rng.u64(..60) == 0;
         if (carried.is_empty() && !ref_call) || pos < covered {
             continue;
         }
@@ -230,9 +230,8 @@ struct Cohort {
 fn cohort() -> Cohort {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
-    let mut rng = Rng::new(2026);
-    let seq: Vec<u8> = rng
-        .bases(LEN)
+    let mut rng = Rng::with_seed(2026);
+    let seq: Vec<u8> = genoa::genome::random_bases(&mut rng, LEN)
         .iter()
         .map(|&b| b"ACGT"[b as usize])
         .collect();

@@ -187,14 +187,14 @@ fn params(mode: Mode, band: u32) -> AlignParams {
 fn mutate(rng: &mut Rng, src: &[u8], sub: u64, indel: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len() + 8);
     for &b in src {
-        let r = rng.below(1000);
+        let r = rng.u64(..1000);
         if r < indel / 2 {
             continue; // deletion
         } else if r < indel {
             out.push(b);
-            out.push(rng.below(5) as u8); // insertion (N included)
+            out.push(rng.u64(..5) as u8); // insertion (N included)
         } else if r < indel + sub {
-            out.push((b + 1 + rng.below(3) as u8) % 4);
+            out.push((b + 1 + rng.u64(..3) as u8) % 4);
         } else {
             out.push(b);
         }
@@ -204,13 +204,13 @@ fn mutate(rng: &mut Rng, src: &[u8], sub: u64, indel: u64) -> Vec<u8> {
 
 /// Edge cases: empty, lengths around vector widths, all-N, band edges, large penalties.
 fn edge_cases() -> Vec<(AlignParams, AlignBatch)> {
-    let mut rng = Rng::new(7);
+    let mut rng = Rng::with_seed(7);
     let mut cases = Vec::new();
     for mode in [Mode::Local, Mode::Global, Mode::Extension] {
         for band in [0u32, 1, 5, 16, 33] {
             let mut b = AlignBatch::default();
             for len in [0usize, 1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 150] {
-                let q = rng.bases(len);
+                let q = genoa::genome::random_bases(&mut rng, len);
                 let t = mutate(&mut rng, &q, 20, 10);
                 let d = if mode == Mode::Global {
                     ((t.len() as i32 - q.len() as i32) / 2).clamp(-(band as i32), band as i32)
@@ -228,25 +228,27 @@ fn edge_cases() -> Vec<(AlignParams, AlignBatch)> {
                     // Z-drop triggers: the second half unrelated, or a long insertion.
                     let half = len / 2;
                     let mut junk = t[..half.min(t.len())].to_vec();
-                    junk.extend(rng.bases(len - half + band as usize));
+                    junk.extend(genoa::genome::random_bases(
+                        &mut rng,
+                        len - half + band as usize,
+                    ));
                     b.push(&q, &junk, 0);
                     let mut ins = q[..half].to_vec();
-                    ins.extend(rng.bases(12));
+                    ins.extend(genoa::genome::random_bases(&mut rng, 12));
                     ins.extend_from_slice(&q[half..]);
                     b.push(&ins, &q, 0);
                     b.push(&q, &t, band as i32 + 3); // diagonal past the band edge
                 }
                 if mode == Mode::Local {
-                    let window: Vec<u8> = rng
-                        .bases(band as usize)
+                    let window: Vec<u8> = genoa::genome::random_bases(&mut rng, band as usize)
                         .into_iter()
                         .chain(t.iter().copied())
-                        .chain(rng.bases(band as usize))
+                        .chain(genoa::genome::random_bases(&mut rng, band as usize))
                         .collect();
                     b.push(&q, &window, band as i32);
                     b.push(&vec![4u8; len], &window, band as i32); // all N query
                     b.push(&q, &vec![4u8; len + 2 * band as usize], band as i32); // all N target
-                    b.push(&q, &rng.bases(len), 0); // unrelated
+                    b.push(&q, &genoa::genome::random_bases(&mut rng, len), 0); // unrelated
                     b.push(&q, &t, band as i32 + 3); // diagonal past the band edge
                     b.push(&q, &t, -(band as i32) - 2);
                 }
@@ -270,7 +272,7 @@ fn edge_cases() -> Vec<(AlignParams, AlignBatch)> {
     // 2,000-base one exceeds lavapipe's per-invocation loop cap and takes the host path there).
     let mut b = AlignBatch::default();
     for len in [600, 2000] {
-        let q = rng.bases(len);
+        let q = genoa::genome::random_bases(&mut rng, len);
         let t = mutate(&mut rng, &q, 200, 20);
         b.push(&q, &t, 0);
     }
@@ -322,12 +324,12 @@ fn lane_width_cases(rng: &mut Rng) -> Vec<(AlignParams, AlignBatch)> {
         let p = wide_scoring(mode);
         for len in [780usize, 795, 800, 820] {
             let mut b = AlignBatch::default();
-            let q = rng.bases(len);
+            let q = genoa::genome::random_bases(rng, len);
             let mismatched: Vec<u8> = q.iter().map(|&x| (x + 1) % 4).collect();
             b.push(&q, &mismatched, 0);
             b.push(&q, &mutate(rng, &q, 8, 4), 0);
             for short in 0..40 {
-                let q = rng.bases(20 + short);
+                let q = genoa::genome::random_bases(rng, 20 + short);
                 b.push(&q, &mutate(rng, &q, 10, 5), 0);
             }
             b.push(&q, &q, 0);
@@ -347,7 +349,7 @@ fn lane_width_cases(rng: &mut Rng) -> Vec<(AlignParams, AlignBatch)> {
 fn lane_width_cases_straddle_the_16_bit_limit() {
     use genoa::backend::simd::banded_align::fits_i16;
     let (mut narrow, mut wide) = (0, 0);
-    for (p, b) in lane_width_cases(&mut Rng::new(7)) {
+    for (p, b) in lane_width_cases(&mut Rng::with_seed(7)) {
         for pair in &b.pairs {
             if fits_i16(std::slice::from_ref(pair), &p) {
                 narrow += 1;
@@ -361,35 +363,37 @@ fn lane_width_cases_straddle_the_16_bit_limit() {
 
 /// Seeded random read-like cases.
 fn random_cases(seed: u64, count: usize) -> Vec<(AlignParams, AlignBatch)> {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::with_seed(seed);
     let mut out = Vec::new();
     for mode in [Mode::Local, Mode::Global, Mode::Extension] {
-        let band = 1 + rng.below(24) as u32;
+        let band = 1 + rng.u64(..24) as u32;
         let mut b = AlignBatch::default();
         for _ in 0..count / 2 {
-            let len = 1 + rng.below(250) as usize;
-            let q = rng.bases(len);
-            let (sub, indel) = (1 + rng.below(60), rng.below(30));
+            let len = 1 + rng.u64(..250) as usize;
+            let q = genoa::genome::random_bases(&mut rng, len);
+            let (sub, indel) = (1 + rng.u64(..60), rng.u64(..30));
             let t = mutate(&mut rng, &q, sub, indel);
             match mode {
                 Mode::Local => {
-                    let lead = rng.below(u64::from(band) + 1) as usize;
-                    let tail = rng.below(20) as usize;
-                    let window: Vec<u8> = rng
-                        .bases(lead)
+                    let lead = rng.u64(..u64::from(band) + 1) as usize;
+                    let tail = rng.u64(..20) as usize;
+                    let window: Vec<u8> = genoa::genome::random_bases(&mut rng, lead)
                         .into_iter()
                         .chain(t)
-                        .chain(rng.bases(tail))
+                        .chain(genoa::genome::random_bases(&mut rng, tail))
                         .collect();
                     b.push(&q, &window, lead as i32);
                 }
                 Mode::Extension => {
                     // Read-like extension: sometimes the tail diverges entirely.
                     let mut t = t;
-                    if rng.below(4) == 0 {
-                        let cut = rng.below(t.len() as u64 + 1) as usize;
+                    if rng.u64(..4) == 0 {
+                        let cut = rng.u64(..t.len() as u64 + 1) as usize;
                         t.truncate(cut);
-                        t.extend(rng.bases(len - cut.min(len) + 10));
+                        t.extend(genoa::genome::random_bases(
+                            &mut rng,
+                            len - cut.min(len) + 10,
+                        ));
                     }
                     b.push(&q, &t, 0);
                 }
@@ -403,7 +407,7 @@ fn random_cases(seed: u64, count: usize) -> Vec<(AlignParams, AlignBatch)> {
             }
         }
         let zdrop = if mode == Mode::Extension {
-            1 + rng.below(60) as i32
+            1 + rng.u64(..60) as i32
         } else {
             0
         };
@@ -587,11 +591,11 @@ fn gpu_splits_batches_larger_than_one_binding() {
     };
     // A 16 KiB binding cap forces hundreds of dispatches for this batch.
     gpu.limit_binding(16 << 10);
-    let mut rng = Rng::new(99);
+    let mut rng = Rng::with_seed(99);
     let mut b = AlignBatch::default();
     for _ in 0..3_000 {
-        let len = 1 + rng.below(120) as usize;
-        let q = rng.bases(len);
+        let len = 1 + rng.u64(..120) as usize;
+        let q = genoa::genome::random_bases(&mut rng, len);
         let t = mutate(&mut rng, &q, 30, 10);
         b.push(&q, &t, 0);
     }

@@ -6,26 +6,8 @@ use std::sync::Arc;
 
 use genoa::backend::Backend;
 
-/// A small seeded generator (xorshift64*), so test cases are reproducible without extra crates.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    pub fn bases(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.below(4) as u8).collect()
-    }
-}
+/// The one seeded generator of the tests, benches and examples (`Rng::with_seed`).
+pub use fastrand::Rng;
 
 /// The GPU backend, or `None` with a printed reason; with `GENOA_REQUIRE_GPU=1` a missing GPU
 /// fails the test instead of skipping it (in builds with the `gpu` feature).

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use genoa::report::gate::{self, DEFAULT_POLICY, Policy, Status};
+use genoa::gate::{self, DEFAULT_POLICY, Policy, Status};
 use serde_json::Value;
 
 use super::common::{demo_run, genoa};

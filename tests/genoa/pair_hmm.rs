@@ -51,10 +51,10 @@ fn push(batch: &mut HmmBatch, reads: &[Read], haps: &[Vec<u8>]) {
 fn mutate(rng: &mut Rng, src: &[u8], per_mille: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len() + 8);
     for &b in src {
-        match rng.below(1000) {
+        match rng.u64(..1000) {
             r if r < per_mille / 10 => {}
-            r if r < per_mille / 5 => out.extend([b, rng.below(4) as u8]),
-            r if r < per_mille => out.push((b + 1 + rng.below(3) as u8) % 4),
+            r if r < per_mille / 5 => out.extend([b, rng.u64(..4) as u8]),
+            r if r < per_mille => out.push((b + 1 + rng.u64(..3) as u8) % 4),
             _ => out.push(b),
         }
     }
@@ -62,19 +62,19 @@ fn mutate(rng: &mut Rng, src: &[u8], per_mille: u64) -> Vec<u8> {
 }
 
 fn quals(rng: &mut Rng, n: usize) -> Vec<u8> {
-    (0..n).map(|_| 2 + rng.below(40) as u8).collect()
+    (0..n).map(|_| 2 + rng.u64(..40) as u8).collect()
 }
 
 /// Hand-picked cases: lengths around vector widths, read longer than the haplotype, all-N,
 /// Q0/Q2/Q60/Q93 bases, empty reads and haplotypes, extreme indel qualities.
 fn edge_cases() -> HmmBatch {
-    let mut rng = Rng::new(11);
+    let mut rng = Rng::with_seed(11);
     let mut b = HmmBatch::default();
     for len in [1usize, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65] {
-        let hap = rng.bases(len + 10);
+        let hap = genoa::genome::random_bases(&mut rng, len + 10);
         let mut reads = Vec::new();
         for k in 0..20usize {
-            let start = rng.below(11) as usize;
+            let start = rng.u64(..11) as usize;
             let bases = mutate(&mut rng, &hap[start..start + len], 50);
             let q = match k % 5 {
                 0 => vec![2; bases.len()],
@@ -86,17 +86,21 @@ fn edge_cases() -> HmmBatch {
             reads.push(Read::new(bases, q));
         }
         // Read longer than the haplotype.
-        let long = rng.bases(len + 20);
+        let long = genoa::genome::random_bases(&mut rng, len + 20);
         let q = quals(&mut rng, long.len());
         reads.push(Read::new(long, q));
         push(
             &mut b,
             &reads,
-            &[hap.clone(), hap[..len].to_vec(), rng.bases(3)],
+            &[
+                hap.clone(),
+                hap[..len].to_vec(),
+                genoa::genome::random_bases(&mut rng, 3),
+            ],
         );
     }
     // All-N read, all-N haplotype, N in both.
-    let hap = rng.bases(40);
+    let hap = genoa::genome::random_bases(&mut rng, 40);
     let mut with_n = hap[5..30].to_vec();
     with_n[3] = 4;
     with_n[17] = 4;
@@ -125,7 +129,7 @@ fn edge_cases() -> HmmBatch {
     push(&mut b, &[], &[vec![0, 1]]);
     push(&mut b, &[Read::new(vec![0], vec![20])], &[]);
     // Extreme indel qualities: gap open Q0 and Q93, gap continuation Q0 (clamped) and Q60.
-    let hap = rng.bases(120);
+    let hap = genoa::genome::random_bases(&mut rng, 120);
     let mut reads = Vec::new();
     for (gi, gd, gc) in [
         (0u8, 0u8, 0u8),
@@ -150,31 +154,31 @@ fn edge_cases() -> HmmBatch {
 
 /// Seeded random regions: reads drawn from one of the haplotypes, with errors and indels.
 fn random_cases(seed: u64, pairs: usize) -> HmmBatch {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::with_seed(seed);
     let mut b = HmmBatch::default();
     while b.pairs() < pairs {
-        let hap_len = 1 + rng.below(160) as usize;
-        let base = rng.bases(hap_len);
-        let haps: Vec<Vec<u8>> = (0..1 + rng.below(4))
+        let hap_len = 1 + rng.u64(..160) as usize;
+        let base = genoa::genome::random_bases(&mut rng, hap_len);
+        let haps: Vec<Vec<u8>> = (0..1 + rng.u64(..4))
             .map(|_| mutate(&mut rng, &base, 30))
             .collect();
-        let reads: Vec<Read> = (0..1 + rng.below(40))
+        let reads: Vec<Read> = (0..1 + rng.u64(..40))
             .map(|_| {
-                let h = &haps[rng.below(haps.len() as u64) as usize];
-                let start = rng.below(h.len() as u64 / 2 + 1) as usize;
-                let len = 1 + rng.below((h.len() - start) as u64 + 20) as usize;
+                let h = &haps[rng.u64(..haps.len() as u64) as usize];
+                let start = rng.u64(..h.len() as u64 / 2 + 1) as usize;
+                let len = 1 + rng.u64(..(h.len() - start) as u64 + 20) as usize;
                 let end = (start + len).min(h.len());
-                let err = 1 + rng.below(80);
+                let err = 1 + rng.u64(..80);
                 let mut bases = mutate(&mut rng, &h[start..end], err);
                 if bases.is_empty() {
-                    bases.push(rng.below(5) as u8);
+                    bases.push(rng.u64(..5) as u8);
                 }
                 let n = bases.len();
                 Read {
                     quals: quals(&mut rng, n),
-                    ins: (0..n).map(|_| 20 + rng.below(40) as u8).collect(),
-                    del: (0..n).map(|_| 20 + rng.below(40) as u8).collect(),
-                    gcp: (0..n).map(|_| 5 + rng.below(20) as u8).collect(),
+                    ins: (0..n).map(|_| 20 + rng.u64(..40) as u8).collect(),
+                    del: (0..n).map(|_| 20 + rng.u64(..40) as u8).collect(),
+                    gcp: (0..n).map(|_| 5 + rng.u64(..20) as u8).collect(),
                     bases,
                 }
             })
@@ -274,20 +278,20 @@ fn batches_are_independent_of_their_grouping() {
 /// and indels, drawn from one of several 200–800-base haplotypes (which differ by SNPs and
 /// indels), each scored against every haplotype of its region.
 fn corpus(seed: u64, regions: usize) -> HmmBatch {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::with_seed(seed);
     let mut b = HmmBatch::default();
     for k in 0..regions {
         let read_len = if k % 2 == 0 { 150 } else { 250 };
-        let hap_len = (200 + rng.below(601) as usize).max(read_len + 20);
-        let base = rng.bases(hap_len);
+        let hap_len = (200 + rng.u64(..601) as usize).max(read_len + 20);
+        let base = genoa::genome::random_bases(&mut rng, hap_len);
         let haps: Vec<Vec<u8>> = (0..3).map(|_| mutate(&mut rng, &base, 8)).collect();
         let reads: Vec<Read> = (0..8)
             .map(|_| {
-                let h = &haps[rng.below(3) as usize];
-                let start = rng.below((h.len() - read_len + 1) as u64) as usize;
-                let err = [1u64, 10, 20, 50][rng.below(4) as usize];
+                let h = &haps[rng.u64(..3) as usize];
+                let start = rng.u64(..(h.len() - read_len + 1) as u64) as usize;
+                let err = [1u64, 10, 20, 50][rng.u64(..4) as usize];
                 let bases = mutate(&mut rng, &h[start..start + read_len], err);
-                let q = (0..bases.len()).map(|_| 10 + rng.below(31) as u8).collect();
+                let q = (0..bases.len()).map(|_| 10 + rng.u64(..31) as u8).collect();
                 Read::new(bases, q)
             })
             .collect();

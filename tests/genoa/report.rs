@@ -84,14 +84,14 @@ fn run_info() -> RunInfo {
 /// Counts from seeded synthetic data, split in four parts merged in `order`.
 fn counts(order: &[usize]) -> QcCounts {
     let mut parts: Vec<QcCounts> = (0..4).map(|_| QcCounts::default()).collect();
-    let mut rng = Rng::new(7);
+    let mut rng = Rng::with_seed(7);
     for i in 0..2000usize {
         let part = &mut parts[i % 4];
-        let size = 250 + rng.below(200) as i64;
-        let len = 100 + rng.below(51) as usize;
+        let size = 250 + rng.u64(..200) as i64;
+        let len = 100 + rng.u64(..51) as usize;
         let qual = |rng: &mut Rng| -> Vec<u8> {
             (0..len)
-                .map(|c| (38 - (c / 20) as u64 - rng.below(6)) as u8)
+                .map(|c| (38 - (c / 20) as u64 - rng.u64(..6)) as u8)
                 .collect()
         };
         if i % 50 == 0 {
@@ -129,7 +129,7 @@ fn counts(order: &[usize]) -> QcCounts {
         }
     }
     for b in 0..40_000u64 {
-        let depth = 30 + rng.below(21) as u32 - 10 + u32::from(b % 997 == 0) * 900;
+        let depth = 30 + rng.u64(..21) as u32 - 10 + u32::from(b % 997 == 0) * 900;
         parts[(b % 4) as usize].add_depth(depth, b % 10 != 0);
     }
     // Base codes: A=0 C=1 G=2 T=3. Transitions A<->G, C<->T.
@@ -143,8 +143,8 @@ fn counts(order: &[usize]) -> QcCounts {
     ];
     for i in 0..600usize {
         let (r, a) = kinds[i % kinds.len()];
-        let gt = if rng.below(3) == 0 { [1, 1] } else { [0, 1] };
-        let gq = 10 + rng.below(90) as u32;
+        let gt = if rng.u64(..3) == 0 { [1, 1] } else { [0, 1] };
+        let gq = 10 + rng.u64(..90) as u32;
         let recs = [
             variant(r, a, gt, gq),
             Record::Block(Block {

@@ -16,7 +16,8 @@ fn validate(name: &str, src: &str) {
 
 #[test]
 fn every_shader_file_validates_and_is_registered() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let kernels = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/genoa-kernels");
+    let dir = kernels.join("shaders");
     let mut stems = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -41,7 +42,7 @@ fn every_shader_file_validates_and_is_registered() {
         let on_disk = std::fs::read_to_string(dir.join(format!("{stem}.wgsl"))).unwrap();
         assert_eq!(&on_disk, src, "{stem}: registry is stale");
         // Each shader has a contract module of the same stem.
-        let contract = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("src/kernel/{stem}.rs"));
+        let contract = kernels.join(format!("src/kernel/{stem}.rs"));
         assert!(
             contract.exists(),
             "{stem}: no contract at {}",

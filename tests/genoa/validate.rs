@@ -20,9 +20,8 @@ impl Fixture {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let fasta = dir.path().join("ref.fa");
-        let mut rng = Rng::new(8);
-        let c3: String = rng
-            .bases(100_000)
+        let mut rng = Rng::with_seed(8);
+        let c3: String = genoa::genome::random_bases(&mut rng, 100_000)
             .iter()
             .map(|&b| b"ACGT"[usize::from(b)] as char)
             .collect();

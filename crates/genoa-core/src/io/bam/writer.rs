@@ -1,0 +1,414 @@
+//! BAM records encoded by hand (the SAM specification's §4.2 layout) and a BGZF writer that
+//! compresses blocks on every worker thread and indexes records as they pass.
+//!
+//! Records arrive as encoded bytes (`block_size` first), already in coordinate order. They are
+//! cut into 65,280-byte blocks regardless of record boundaries (as htslib does), a group of
+//! blocks is compressed in parallel (libdeflate), and each record's virtual positions follow
+//! from its uncompressed offset: blocks have a fixed size, so a record's block and offset in it
+//! are arithmetic. The index (BAI, or CSI for contigs longer than 2^29) is built from those
+//! positions, so nothing is read back.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use noodles::bam;
+use noodles::bgzf::VirtualPosition;
+use noodles::core::Position;
+use noodles::csi::binning_index::index::reference_sequence::bin::Chunk;
+use noodles::sam;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::genome::CigarOp;
+use crate::model::alignment::{AlignedRead, Flags};
+
+/// Uncompressed bytes per BGZF block (htslib's choice, leaves room for incompressible data).
+pub const BLOCK: usize = 0xff00;
+/// libdeflate compression level of BAM blocks (`docs/decisions/0005-bam-compression-level-5.md`).
+pub const LEVEL: i32 = 5;
+/// Blocks compressed together (in parallel).
+const GROUP: usize = 64;
+/// The 28-byte empty block that ends every BGZF file.
+const EOF_BLOCK: [u8; 28] = [
+    0x1f, 0x8b, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x42, 0x43, 0x02, 0x00,
+    0x1b, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+];
+
+/// BAM's `reg2bin` for the 0-based half-open interval `[beg, end)`.
+pub fn reg2bin(beg: i64, end: i64) -> u16 {
+    let end = end - 1;
+    for (shift, offset) in [(14, 4681), (17, 585), (20, 73), (23, 9), (26, 1)] {
+        if beg >> shift == end >> shift {
+            return (offset + (beg >> shift)) as u16;
+        }
+    }
+    0
+}
+
+fn seq_code(b: u8) -> u8 {
+    match b {
+        b'=' => 0,
+        b'A' => 1,
+        b'C' => 2,
+        b'M' => 3,
+        b'G' => 4,
+        b'R' => 5,
+        b'S' => 6,
+        b'V' => 7,
+        b'T' => 8,
+        b'W' => 9,
+        b'Y' => 10,
+        b'H' => 11,
+        b'K' => 12,
+        b'D' => 13,
+        b'B' => 14,
+        _ => 15,
+    }
+}
+
+/// Offset of the flag field in an encoded record (after `block_size`).
+pub const FLAG_OFFSET: usize = 18;
+
+/// Appends the BAM encoding of `r` (read group `rg`) to `out`.
+pub fn encode_record(r: &AlignedRead, rg: &str, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]); // block_size, patched below
+    let (ref_id, pos) = match r.contig {
+        Some(c) => (c as i32, r.pos as i32),
+        None => (-1, -1),
+    };
+    let mapped = r.is_mapped();
+    let end = if mapped && r.contig.is_some() {
+        r.pos as i64 + i64::from(r.cigar.reference_len()).max(1)
+    } else {
+        i64::from(pos) + 1
+    };
+    let bin = reg2bin(i64::from(pos).max(0), end.max(1));
+    let bin = if pos < 0 { 4680 } else { bin };
+    let n_cigar = if mapped { r.cigar.0.len() } else { 0 };
+    let name = r.name.as_bytes();
+    let (mate_ref, mate_pos) = match r.mate_contig {
+        Some(c) => (c as i32, r.mate_pos as i32),
+        None => (-1, -1),
+    };
+    out.extend_from_slice(&ref_id.to_le_bytes());
+    out.extend_from_slice(&pos.to_le_bytes());
+    out.push((name.len() + 1).min(255) as u8);
+    out.push(if mapped { r.mapq } else { 0 });
+    out.extend_from_slice(&bin.to_le_bytes());
+    out.extend_from_slice(&(n_cigar as u16).to_le_bytes());
+    out.extend_from_slice(&u16::from(r.flags).to_le_bytes());
+    out.extend_from_slice(&(r.seq.len() as u32).to_le_bytes());
+    out.extend_from_slice(&mate_ref.to_le_bytes());
+    out.extend_from_slice(&mate_pos.to_le_bytes());
+    out.extend_from_slice(&(if mapped { r.tlen as i32 } else { 0 }).to_le_bytes());
+    out.extend_from_slice(&name[..name.len().min(254)]);
+    out.push(0);
+    if mapped {
+        for &(op, n) in &r.cigar.0 {
+            let code = match op {
+                CigarOp::Match => 0,
+                CigarOp::Ins => 1,
+                CigarOp::Del => 2,
+                CigarOp::SoftClip => 4,
+            };
+            out.extend_from_slice(&((n << 4) | code).to_le_bytes());
+        }
+    }
+    for pair in r.seq.chunks(2) {
+        let hi = seq_code(pair[0]) << 4;
+        let lo = pair.get(1).map_or(0, |&b| seq_code(b));
+        out.push(hi | lo);
+    }
+    if r.qual.len() == r.seq.len() {
+        out.extend_from_slice(&r.qual);
+    } else {
+        out.extend(std::iter::repeat_n(0xff, r.seq.len()));
+    }
+    if mapped {
+        out.extend_from_slice(b"NMi");
+        out.extend_from_slice(&(r.nm as i32).to_le_bytes());
+    }
+    let mut tag_z = |tag: &[u8; 2], value: &str| {
+        out.extend_from_slice(tag);
+        out.push(b'Z');
+        out.extend_from_slice(value.as_bytes());
+        out.push(0);
+    };
+    if mapped {
+        tag_z(b"MD", &r.md);
+    }
+    if let Some(mc) = &r.mate_cigar {
+        tag_z(b"MC", mc);
+    }
+    if let Some(sa) = &r.sa {
+        tag_z(b"SA", sa);
+    }
+    tag_z(b"RG", rg);
+    let size = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&size.to_le_bytes());
+}
+
+/// Reference id, 0-based start, exclusive end and whether mapped.
+pub type IndexContext = (usize, u64, u64, bool);
+
+/// What the index needs of an encoded record: (reference id, 0-based start, exclusive end,
+/// mapped), or `None` for an unplaced record.
+pub fn index_context(rec: &[u8]) -> Option<IndexContext> {
+    let i32_at = |o: usize| i32::from_le_bytes(rec[o..o + 4].try_into().unwrap());
+    let u16_at = |o: usize| u16::from_le_bytes(rec[o..o + 2].try_into().unwrap());
+    let (ref_id, pos) = (i32_at(4), i32_at(8));
+    if ref_id < 0 || pos < 0 {
+        return None;
+    }
+    let name_len = rec[12] as usize;
+    let n_cigar = u16_at(16) as usize;
+    let flag = Flags::from(u16_at(FLAG_OFFSET));
+    let cigar_at = 36 + name_len;
+    let mut ref_len = 0u64;
+    for k in 0..n_cigar {
+        let v = u32::from_le_bytes(
+            rec[cigar_at + 4 * k..cigar_at + 4 * k + 4]
+                .try_into()
+                .unwrap(),
+        );
+        if matches!(v & 0xf, 0 | 2 | 3 | 7 | 8) {
+            ref_len += u64::from(v >> 4);
+        }
+    }
+    let mapped = !flag.intersects(Flags::UNMAPPED);
+    Some((
+        ref_id as usize,
+        pos as u64,
+        pos as u64 + ref_len.max(1),
+        mapped,
+    ))
+}
+
+/// The read a record encoded by [`encode_record`] gives the caller (the same read
+/// [`crate::io::bam::IndexedBam::fetch`] gives from the written file), or `None` for a record
+/// the caller never uses: unplaced, unmapped, secondary, or without SEQ. `lens` are the
+/// reference's contig lengths.
+pub fn decode_for_caller(rec: &[u8], lens: &[u64]) -> Result<Option<AlignedRead>> {
+    // Records come from genoa's own sort runs; a damaged run file must still end in an
+    // error, not a panic, so every read of the bytes is bounds-checked.
+    let short = || Error::Internal("a sorted record is cut short (damaged sort run file?)".into());
+    let bytes = |at: usize, n: usize| rec.get(at..at + n).ok_or_else(short);
+    let u32_at = |at: usize| -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            bytes(at, 4)?.try_into().expect("4 bytes"),
+        ))
+    };
+    let (ref_id, pos) = (u32_at(4)? as i32, u32_at(8)? as i32);
+    let flags = Flags::from(u16::from_le_bytes(
+        bytes(FLAG_OFFSET, 2)?.try_into().expect("2 bytes"),
+    ));
+    let l_seq = u32_at(20)? as usize;
+    if ref_id < 0 || pos < 0 || flags.intersects(Flags::UNMAPPED | Flags::SECONDARY) || l_seq == 0 {
+        return Ok(None);
+    }
+    let name_len = usize::from(bytes(12, 1)?[0]);
+    let mapq = bytes(13, 1)?[0];
+    let n_cigar = usize::from(u16::from_le_bytes(
+        bytes(16, 2)?.try_into().expect("2 bytes"),
+    ));
+    let cigar_at = 36 + name_len;
+    let mut cigar = crate::genome::Cigar::default();
+    for k in 0..n_cigar {
+        let v = u32_at(cigar_at + 4 * k)?;
+        let op = match v & 0xf {
+            0 | 7 | 8 => CigarOp::Match,
+            1 => CigarOp::Ins,
+            2 | 3 => CigarOp::Del,
+            4 => CigarOp::SoftClip,
+            _ => continue,
+        };
+        cigar.push(op, v >> 4);
+    }
+    const BASES: &[u8; 16] = b"=ACMGRSVTWYHKDBN";
+    let seq_at = cigar_at + 4 * n_cigar;
+    let packed = bytes(seq_at, l_seq.div_ceil(2))?;
+    let seq: Vec<u8> = (0..l_seq)
+        .map(|i| {
+            let b = packed[i / 2];
+            BASES[usize::from(if i % 2 == 0 { b >> 4 } else { b & 0xf })]
+        })
+        .collect();
+    let qual = bytes(seq_at + l_seq.div_ceil(2), l_seq)?.to_vec();
+    let contig = ref_id as usize;
+    let len = lens.get(contig).copied().unwrap_or(0);
+    crate::io::bam::placed_read((contig, len), flags, pos as u64, mapq, cigar, seq, qual)
+        .map(Some)
+        .map_err(|m| Error::Internal(format!("an aligned record does not decode: {m}")))
+}
+
+/// A BGZF BAM writer fed encoded records in order; writes the index beside it at the end.
+pub struct SortedWriter {
+    file: BufWriter<File>,
+    path: std::path::PathBuf,
+    level: libdeflater::CompressionLvl,
+    pending: Vec<u8>,
+    /// Uncompressed offset of `pending[0]`, and compressed bytes written so far.
+    pending_start: u64,
+    written: u64,
+    /// (uncompressed start, compressed offset) of blocks whose records are not yet indexed.
+    blocks: std::collections::VecDeque<(u64, u64)>,
+    /// Records waiting for their blocks: context, uncompressed start and end.
+    unresolved: std::collections::VecDeque<(Option<IndexContext>, u64, u64)>,
+    indexer: bam::index::Indexer,
+}
+
+impl SortedWriter {
+    /// Creates `file` (its final name is `path`, used in messages) and writes `header`.
+    pub fn new(file: File, path: &Path, header: &sam::Header, max_contig_len: u64) -> Result<Self> {
+        let format = if max_contig_len > super::BAI_MAX_LEN {
+            bam::index::Format::Csi
+        } else {
+            bam::index::Format::Bai
+        };
+        let indexer = bam::index::Indexer::builder()
+            .set_format(format)
+            .set_max_position_hint(
+                Position::try_from(max_contig_len.max(1) as usize)
+                    .map_err(|e| Error::index(path, e))?,
+            )
+            .build()
+            .map_err(|e| Error::index(path, e))?;
+        let mut raw = bam::io::Writer::from(Vec::new());
+        raw.write_header(header).map_err(|e| Error::io(path, e))?;
+        let mut w = SortedWriter {
+            file: BufWriter::with_capacity(1 << 20, file),
+            path: path.to_path_buf(),
+            level: libdeflater::CompressionLvl::new(LEVEL).expect("a libdeflate level"),
+            pending: raw.into_inner(),
+            pending_start: 0,
+            written: 0,
+            blocks: Default::default(),
+            unresolved: Default::default(),
+            indexer,
+        };
+        // The header in blocks of its own, as htslib writes it.
+        w.flush(true)?;
+        Ok(w)
+    }
+
+    /// Appends one encoded record.
+    pub fn push(&mut self, rec: &[u8]) -> Result<()> {
+        let start = self.pending_start + self.pending.len() as u64;
+        self.unresolved
+            .push_back((index_context(rec), start, start + rec.len() as u64));
+        self.pending.extend_from_slice(rec);
+        if self.pending.len() >= GROUP * BLOCK {
+            self.flush(false)?;
+        }
+        Ok(())
+    }
+
+    /// Compresses and writes the pending full blocks (all of them when `all`), then indexes
+    /// the records whose bytes are now written.
+    fn flush(&mut self, all: bool) -> Result<()> {
+        let full = if all {
+            self.pending.len()
+        } else {
+            self.pending.len() / BLOCK * BLOCK
+        };
+        if full == 0 {
+            return Ok(());
+        }
+        let level = self.level;
+        let compressed: Vec<Result<Vec<u8>>> = self.pending[..full]
+            .par_chunks(BLOCK)
+            .map_init(|| libdeflater::Compressor::new(level), compress_block)
+            .collect();
+        let mut ustart = self.pending_start;
+        for block in compressed {
+            let block =
+                block.map_err(|e| Error::Internal(format!("{}: {e}", self.path.display())))?;
+            self.blocks.push_back((ustart, self.written));
+            self.file
+                .write_all(&block)
+                .map_err(|e| Error::io(&self.path, e))?;
+            self.written += block.len() as u64;
+            ustart += BLOCK as u64;
+        }
+        let flushed_to = self.pending_start + full as u64;
+        self.pending.drain(..full);
+        self.pending_start = flushed_to;
+        self.resolve(flushed_to)
+    }
+
+    /// Virtual position of uncompressed offset `u` (written data only).
+    fn virtual_position(&self, u: u64, flushed_to: u64) -> VirtualPosition {
+        if u == flushed_to {
+            return VirtualPosition::from(self.written << 16);
+        }
+        let i = self.blocks.partition_point(|&(s, _)| s <= u) - 1;
+        let (s, c) = self.blocks[i];
+        VirtualPosition::from((c << 16) | (u - s))
+    }
+
+    fn resolve(&mut self, flushed_to: u64) -> Result<()> {
+        while let Some(&(ctx, s, e)) = self.unresolved.front() {
+            if e > flushed_to {
+                break;
+            }
+            let chunk = Chunk::new(
+                self.virtual_position(s, flushed_to),
+                self.virtual_position(e, flushed_to),
+            );
+            let ctx = ctx
+                .map(|(id, start, end, mapped)| -> Result<_> {
+                    let p = |x: u64| {
+                        Position::try_from(x as usize + 1)
+                            .map_err(|e| Error::Internal(format!("position {x}: {e}")))
+                    };
+                    Ok((id, p(start)?, p(end - 1)?, mapped))
+                })
+                .transpose()?;
+            self.indexer
+                .add_record(ctx, chunk)
+                .map_err(|e| Error::index(&self.path, e))?;
+            self.unresolved.pop_front();
+        }
+        // Blocks before the first unresolved record are no longer needed.
+        let keep_from = self.unresolved.front().map_or(flushed_to, |&(_, s, _)| s);
+        while self.blocks.len() > 1 && self.blocks[1].0 <= keep_from {
+            self.blocks.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Writes the remaining blocks and the EOF block; returns the index.
+    pub fn finish(mut self, n_refs: usize) -> Result<bam::Index> {
+        self.flush(true)?;
+        self.file
+            .write_all(&EOF_BLOCK)
+            .and_then(|_| self.file.flush())
+            .map_err(|e| Error::io(&self.path, e))?;
+        Ok(self.indexer.build(n_refs))
+    }
+}
+
+fn compress_block(c: &mut libdeflater::Compressor, data: &[u8]) -> Result<Vec<u8>> {
+    let mut out = vec![0u8; 18 + c.deflate_compress_bound(data.len()) + 8];
+    let n = c
+        .deflate_compress(data, &mut out[18..])
+        .map_err(|e| Error::Internal(format!("BGZF compression: {e:?}")))?;
+    let total = 18 + n + 8;
+    if total > 65_536 {
+        return Err(Error::Internal(format!(
+            "BGZF block of {total} bytes exceeds 64 KiB"
+        )));
+    }
+    out.truncate(total);
+    out[..18].copy_from_slice(&[
+        0x1f, 0x8b, 0x08, 0x04, 0, 0, 0, 0, 0, 0xff, 0x06, 0x00, b'B', b'C', 0x02, 0x00, 0, 0,
+    ]);
+    out[16..18].copy_from_slice(&((total - 1) as u16).to_le_bytes());
+    let mut crc = libdeflater::Crc::new();
+    crc.update(data);
+    out[18 + n..22 + n].copy_from_slice(&crc.sum().to_le_bytes());
+    out[22 + n..26 + n].copy_from_slice(&(data.len() as u32).to_le_bytes());
+    Ok(out)
+}

@@ -1,0 +1,474 @@
+//! Variant calling into gVCF records.
+//!
+//! Contigs are called in fixed grid chunks (`regions`), in parallel, each from the reads that
+//! overlap it: a pileup over coordinate-sorted reads gives per-site statistics and candidates;
+//! active regions (every indel candidate, SNP candidates close together) are assembled into
+//! haplotypes and their events genotyped from read × haplotype likelihoods (`region`);
+//! isolated SNPs are genotyped from the pileup's exact base-count likelihoods (`genotype`);
+//! every other base goes into GATK-style reference blocks banded by GQ (`gvcf`).
+//!
+//! Not yet (issue 6 is open): dangling-end recovery in the assembly
+//! graph.
+
+pub mod assembly;
+pub mod genotype;
+pub mod gvcf;
+pub mod haplotype;
+pub mod pileup;
+pub mod region;
+pub mod regions;
+
+use std::time::{Duration, Instant};
+
+use crate::backend::Backend;
+use crate::call::genotype::{genotype_ref, genotype_snp};
+use crate::call::gvcf::BlockBuilder;
+use crate::call::pileup::{Pileup, Site};
+use crate::call::regions::Chunk;
+use crate::error::Result;
+use crate::model::alignment::AlignedRead;
+use crate::model::alignment::Flags;
+use crate::model::gvcf::{Record, Variant};
+
+/// Caller settings.
+#[derive(Clone, Debug)]
+pub struct CallParams {
+    pub min_mapq: u8,
+    pub min_base_quality: u8,
+    /// Prior heterozygosity of SNPs and of indels.
+    pub snp_heterozygosity: f64,
+    pub indel_heterozygosity: f64,
+    /// Minimum reads and fraction of the depth supporting an alternate allele (a candidate
+    /// indel needs a smaller fraction: reads whose ends hold an indel are often aligned
+    /// without it, and the read × haplotype likelihoods decide its genotype anyway).
+    pub min_alt_reads: u32,
+    pub min_alt_fraction: f64,
+    pub min_indel_fraction: f64,
+    /// Variants with QUAL below this are folded into reference blocks.
+    pub min_emit_qual: f64,
+    /// Variants with QUAL below this are written with FILTER `LowQual` in a plain VCF (a gVCF
+    /// leaves filtering to joint genotyping, as HaplotypeCaller's does).
+    pub min_pass_qual: f64,
+    /// GQ band boundaries of reference blocks.
+    pub gq_bands: Vec<u32>,
+    /// Longest reference block.
+    pub max_block_len: u64,
+    /// Grid step of the chunks contigs are called in (`regions::CHUNK_LEN`; part of the
+    /// output's definition, as block ends fall on the grid).
+    pub chunk_len: u64,
+}
+
+impl Default for CallParams {
+    fn default() -> Self {
+        CallParams {
+            min_mapq: 20,
+            min_base_quality: 10,
+            snp_heterozygosity: 1e-3,
+            indel_heterozygosity: 1.25e-4,
+            min_alt_reads: 2,
+            min_alt_fraction: 0.15,
+            min_indel_fraction: 0.05,
+            min_emit_qual: 10.0,
+            min_pass_qual: 20.0,
+            gq_bands: crate::model::gvcf::GATK_GQ_BANDS.to_vec(),
+            max_block_len: 99_999,
+            chunk_len: regions::CHUNK_LEN,
+        }
+    }
+}
+
+/// Time spent per caller stage, summed over threads (CPU time, not wall time).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StageTimes {
+    /// Reading and decoding the reads of each chunk.
+    pub fetch: Duration,
+    /// Pileup, active-region detection, isolated SNPs and reference blocks.
+    pub pileup: Duration,
+    /// De Bruijn assembly of the active regions.
+    pub assembly: Duration,
+    /// Haplotype-to-reference alignment (`banded_align`) and event extraction.
+    pub haplotype_align: Duration,
+    /// Read × haplotype likelihoods (`pair_hmm`).
+    pub pair_hmm: Duration,
+    /// Genotyping the active regions' events.
+    pub genotype: Duration,
+    /// Formatting and compressing the records.
+    pub write: Duration,
+    /// Chunks called, reads fetched (with the lead and tail overlaps), active regions.
+    pub chunks: u64,
+    pub reads: u64,
+    pub regions: u64,
+    /// Active regions whose assembly found no usable graph (pileup haplotypes only).
+    pub assembly_failed: u64,
+}
+
+impl StageTimes {
+    pub fn add(&mut self, o: &StageTimes) {
+        self.fetch += o.fetch;
+        self.pileup += o.pileup;
+        self.assembly += o.assembly;
+        self.haplotype_align += o.haplotype_align;
+        self.pair_hmm += o.pair_hmm;
+        self.genotype += o.genotype;
+        self.write += o.write;
+        self.chunks += o.chunks;
+        self.reads += o.reads;
+        self.regions += o.regions;
+        self.assembly_failed += o.assembly_failed;
+    }
+}
+
+/// Bases past a chunk's end whose sites are computed too, so that an active region reaching
+/// over the end is detected and called whole, as the next chunk sees it.
+pub const SITES_PAST_END: u64 = 500;
+
+/// Calls one grid chunk (see `regions`) of a contig from `reads`: every read placed on the
+/// contig that overlaps `[chunk.lead_start(), chunk.end + TAIL)`, coordinate-sorted (others
+/// are skipped). Returns the records that start at a base the chunk emits; together with its
+/// neighbours' they cover every base once. Haplotype alignment and likelihoods run on
+/// `backend`; its errors are the only ones. With `on_depth`, the filtered depth of every
+/// emitted non-`N` reference base is handed to it, in position order (what QC counts).
+pub fn call_chunk(
+    contig: &[u8],
+    chunk: &Chunk,
+    reads: &[AlignedRead],
+    params: &CallParams,
+    backend: &dyn Backend,
+    times: &mut StageTimes,
+    mut on_depth: Option<&mut dyn FnMut(u32)>,
+) -> Result<Vec<Record>> {
+    let t0 = Instant::now();
+    let len = contig.len() as u64;
+    let lead = chunk.lead_start();
+    let end = chunk.end.min(len);
+    let ext = (chunk.end + SITES_PAST_END).min(len);
+    // 1. Per-site statistics over [lead, ext).
+    let mut sites: Vec<Site> = Vec::with_capacity((ext - lead) as usize);
+    let mut pileup = Pileup::new(params, lead);
+    for read in reads {
+        if read.contig.is_none() || read.flags.intersects(Flags::UNMAPPED) {
+            continue;
+        }
+        pileup.flush_before(read.pos.min(ext), |_, site| sites.push(site));
+        if read.pos < ext {
+            pileup.add(read, contig);
+        }
+    }
+    pileup.flush_before(ext, |_, site| sites.push(site));
+    // 2. Active regions, called together.
+    let active = region::active_regions(contig, lead, &sites, params);
+    times.regions += active.len() as u64;
+    let mut pileup_time = t0.elapsed();
+    let called =
+        region::call_regions(contig, &active, reads, lead, &sites, params, backend, times)?;
+    // 3. Records in position order: region calls inside regions, pileup SNPs outside.
+    let t1 = Instant::now();
+    let mut blocks = BlockBuilder::new(params);
+    let mut covered_until = lead; // first position not yet covered by a record
+    let mut next_region = 0usize;
+    for pos in lead..end {
+        if pos < covered_until {
+            continue;
+        }
+        while next_region < active.len() && active[next_region].end < pos {
+            next_region += 1;
+        }
+        let in_region = active
+            .get(next_region)
+            .is_some_and(|r| r.start <= pos && pos <= r.end);
+        let site = &sites[(pos - lead) as usize];
+        let ref_base = contig[pos as usize];
+        let variant = if in_region {
+            called.get(&pos).map(|c| Variant {
+                pos,
+                reference: c.reference.clone(),
+                alts: c.alts.clone(),
+                filter_pass: c.genotyped.qual >= params.min_pass_qual,
+                mq: site.rms_mapq(),
+                genotyped: c.genotyped.clone(),
+            })
+        } else {
+            pileup_snp(contig, pos, site, params)
+        };
+        // The lead only settles which bases earlier records cover; a chunk's records are all
+        // computed (so a block runs to its natural end whatever the targets), then those
+        // starting outside the targets are dropped.
+        let emit = pos >= chunk.start;
+        match variant {
+            Some(v) => {
+                covered_until = pos + v.reference.len() as u64;
+                if emit {
+                    blocks.push_variant(v);
+                }
+            }
+            None => {
+                covered_until = pos + 1;
+                if emit {
+                    let g = genotype_ref(ref_base, site);
+                    blocks.push_reference(pos, &g, site.depth());
+                }
+            }
+        }
+    }
+    let mut records = blocks.finish();
+    records.retain(|r| chunk.emits(r.start()));
+    if let Some(on_depth) = on_depth.as_mut() {
+        for &(s, e) in &chunk.emit {
+            for pos in s.max(lead)..e.min(end) {
+                if contig[pos as usize] != crate::genome::N {
+                    on_depth(sites[(pos - lead) as usize].depth());
+                }
+            }
+        }
+    }
+    pileup_time += t1.elapsed();
+    times.pileup += pileup_time;
+    Ok(records)
+}
+
+/// Calls a whole contig from all its reads (coordinate-sorted) on the fixed grid: the records
+/// of every chunk in order, covering every base once.
+pub fn call_contig(
+    contig: &[u8],
+    reads: &[AlignedRead],
+    params: &CallParams,
+    backend: &dyn Backend,
+) -> Result<Vec<Record>> {
+    let mut out = Vec::new();
+    let mut times = StageTimes::default();
+    for chunk in regions::chunks(&[contig.len() as u64], None, params.chunk_len) {
+        let (lo, hi) = overlapping(reads, chunk.lead_start(), chunk.end + regions::TAIL);
+        out.extend(call_chunk(
+            contig,
+            &chunk,
+            &reads[lo..hi],
+            params,
+            backend,
+            &mut times,
+            None,
+        )?);
+    }
+    Ok(out)
+}
+
+/// The index range of `reads` (coordinate-sorted, one contig) that holds every read
+/// overlapping `[start, end)` (and possibly some that end before `start`).
+pub fn overlapping(reads: &[AlignedRead], start: u64, end: u64) -> (usize, usize) {
+    let max_span = reads.iter().map(|r| r.end() - r.pos).max().unwrap_or(0);
+    let lo = reads.partition_point(|r| r.pos + max_span < start);
+    let hi = reads.partition_point(|r| r.pos < end);
+    (lo, hi.max(lo))
+}
+
+/// An isolated SNP called from the pileup's base counts at `pos`, if any.
+fn pileup_snp(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> Option<Variant> {
+    let ref_base = contig[pos as usize];
+    let (alt, _) = region::candidates(contig, pos, site, params);
+    let alt = alt?;
+    let g = genotype_snp(ref_base, alt, site, params);
+    if g.gt == [0, 0] || g.qual < params.min_emit_qual {
+        return None;
+    }
+    Some(Variant {
+        pos,
+        reference: vec![ref_base],
+        alts: vec![vec![alt]],
+        filter_pass: g.qual >= params.min_pass_qual,
+        mq: site.rms_mapq(),
+        genotyped: g,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::scalar::Scalar;
+    use crate::genome::random_bases;
+    use crate::genome::{Cigar, CigarOp};
+
+    fn read(pos: u64, cigar: Vec<(CigarOp, u32)>, codes: &[u8]) -> AlignedRead {
+        AlignedRead {
+            name: String::new(),
+            flags: Flags::empty(),
+            contig: Some(0),
+            pos,
+            mapq: 60,
+            cigar: Cigar(cigar),
+            mate_contig: None,
+            mate_pos: 0,
+            tlen: 0,
+            seq: codes.iter().map(|&c| b"ACGT"[c as usize]).collect(),
+            qual: vec![30; codes.len()],
+            nm: 0,
+            md: String::new(),
+            mate_cigar: None,
+            sa: None,
+        }
+    }
+
+    /// A called variant: position, REF, ALTs, genotype.
+    type Call = (u64, Vec<u8>, Vec<Vec<u8>>, [u8; 2]);
+
+    /// Calls a whole contig on the grid; the variant records.
+    fn variants(contig: &[u8], mut reads: Vec<AlignedRead>) -> Vec<Call> {
+        reads.sort_by_key(|r| r.pos);
+        call_contig(contig, &reads, &CallParams::default(), &Scalar)
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Variant(v) => Some((v.pos, v.reference, v.alts, v.genotyped.gt)),
+                Record::Block(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_clipped_insertion_is_assembled() {
+        // A heterozygous 30-base insertion after base 500 that the "aligner" never placed:
+        // alternate reads are soft-clipped where they enter it.
+        let contig = random_bases(&mut fastrand::Rng::with_seed(21), 1000);
+        let mut ins = random_bases(&mut fastrand::Rng::with_seed(22), 30);
+        // Its last base differs from the base before it, so it cannot be left-shifted.
+        ins[29] = (contig[500] + 1) % 4;
+        let mut alt = contig[..=500].to_vec();
+        alt.extend(&ins);
+        alt.extend(&contig[501..]);
+        let mut reads = Vec::new();
+        for s in (300..600).step_by(4) {
+            reads.push(read(
+                s,
+                vec![(CigarOp::Match, 100)],
+                &contig[s as usize..s as usize + 100],
+            ));
+            let a = &alt[s as usize..s as usize + 100];
+            let cigar = if s + 100 <= 501 {
+                vec![(CigarOp::Match, 100)]
+            } else if s <= 501 {
+                let m = (501 - s) as u32;
+                vec![(CigarOp::Match, m), (CigarOp::SoftClip, 100 - m)]
+            } else if s < 531 {
+                // Starts inside the insertion: its first bases clipped, the rest on 501...
+                let c = (531 - s) as u32;
+                reads.push(read(
+                    501,
+                    vec![(CigarOp::SoftClip, c), (CigarOp::Match, 100 - c)],
+                    a,
+                ));
+                continue;
+            } else {
+                // Past it: aligned on the reference 30 bases to the left.
+                reads.push(read(s - 30, vec![(CigarOp::Match, 100)], a));
+                continue;
+            };
+            reads.push(read(s, cigar, a));
+        }
+        let mut expected_alt = vec![contig[500]];
+        expected_alt.extend(&ins);
+        let calls = variants(&contig, reads);
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.0 == 500 && c.2 == vec![expected_alt.clone()] && c.3 == [0, 1]),
+            "{calls:?}"
+        );
+        assert_eq!(calls.len(), 1, "{calls:?}");
+    }
+
+    #[test]
+    fn nearby_variants_on_different_haplotypes_are_both_heterozygous() {
+        // Haplotype 1 deletes 2 bases after 400; haplotype 2 has a SNP at 412.
+        let contig = random_bases(&mut fastrand::Rng::with_seed(5), 900);
+        let mut h1 = contig[..=400].to_vec();
+        h1.extend(&contig[403..]);
+        let mut h2 = contig.clone();
+        h2[412] = (h2[412] + 1) % 4;
+        let mut reads = Vec::new();
+        for s in (250..450).step_by(5) {
+            let s = s as usize;
+            reads.push(read(s as u64, vec![(CigarOp::Match, 100)], &h2[s..s + 100]));
+            let cigar = if s + 100 <= 401 || s > 401 {
+                vec![(CigarOp::Match, 100)]
+            } else {
+                let m = (401 - s) as u32;
+                vec![
+                    (CigarOp::Match, m),
+                    (CigarOp::Del, 2),
+                    (CigarOp::Match, 100 - m),
+                ]
+            };
+            let pos = if s > 401 { s as u64 + 2 } else { s as u64 };
+            reads.push(read(pos, cigar, &h1[s..s + 100]));
+        }
+        let calls = variants(&contig, reads);
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        // The deletion, left-aligned: deleting its two bases gives haplotype 1.
+        let (pos, r, a, gt) = &calls[0];
+        assert_eq!((r.len(), a[0].len(), *gt), (3, 1, [0, 1]));
+        let mut applied = contig[..=*pos as usize].to_vec();
+        applied.extend(&contig[*pos as usize + 3..]);
+        assert_eq!(applied, h1);
+        assert_eq!(
+            calls[1],
+            (412u64, vec![contig[412]], vec![vec![h2[412]]], [0u8, 1])
+        );
+    }
+
+    /// Reads of 100 bases every 4 from `hap`, aligned with a deletion of `del` bases after
+    /// `anchor` where they cross it.
+    fn reads_with_deletion(
+        hap: &[u8],
+        anchor: usize,
+        del: u32,
+        from: usize,
+        to: usize,
+    ) -> Vec<AlignedRead> {
+        let mut out = Vec::new();
+        for s in (from..to).step_by(4) {
+            let cigar = if s + 100 <= anchor + 1 || del == 0 {
+                vec![(CigarOp::Match, 100)]
+            } else if s <= anchor {
+                let m = (anchor + 1 - s) as u32;
+                vec![
+                    (CigarOp::Match, m),
+                    (CigarOp::Del, del),
+                    (CigarOp::Match, 100 - m),
+                ]
+            } else {
+                out.push(read(
+                    s as u64 + u64::from(del),
+                    vec![(CigarOp::Match, 100)],
+                    &hap[s..s + 100],
+                ));
+                continue;
+            };
+            out.push(read(s as u64, cigar, &hap[s..s + 100]));
+        }
+        out
+    }
+
+    #[test]
+    fn two_alternate_alleles_make_one_multi_allelic_record() {
+        // A 3-base deletion after 400 on one haplotype, a SNP inside it (402) on the other.
+        let contig = random_bases(&mut fastrand::Rng::with_seed(8), 900);
+        let mut h1 = contig[..=400].to_vec();
+        h1.extend(&contig[404..]);
+        let mut h2 = contig.clone();
+        h2[402] = (h2[402] + 1) % 4;
+        let mut reads = reads_with_deletion(&h1, 400, 3, 250, 450);
+        reads.extend(reads_with_deletion(&h2, 400, 0, 250, 450));
+        let calls = variants(&contig, reads);
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        let (pos, r, alts, gt) = &calls[0];
+        // Each ALT in place of REF gives one haplotype (the deletion may be left-aligned).
+        let with = |alt: &[u8]| {
+            let mut h = contig[..*pos as usize].to_vec();
+            h.extend(alt);
+            h.extend(&contig[*pos as usize + r.len()..]);
+            h
+        };
+        assert_eq!(alts.len(), 2, "{calls:?}");
+        assert_eq!(with(&alts[0]), h1);
+        assert_eq!(with(&alts[1]), h2);
+        assert_eq!(*gt, [1, 2]);
+    }
+}
