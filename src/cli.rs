@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::backend::BackendChoice;
 use crate::error::Result;
+use crate::pipeline::config::AlignConfig;
 
 /// genoa: FASTQ → sorted BAM → gVCF, on any GPU or on CPUs, with the same output everywhere.
 #[derive(Parser, Debug)]
@@ -72,47 +73,102 @@ pub enum Command {
     Decrypt(package::DecryptArgs),
 }
 
-/// Compute options shared by the subcommands that align or call.
-#[derive(Args, Debug, Clone)]
-pub struct ComputeArgs {
-    /// Worker threads (0 = one per core).
-    #[arg(short = '@', long, default_value_t = 0)]
+/// Worker threads, declared once for every subcommand that runs a thread pool.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ThreadsArg {
+    /// Worker threads (0 = one per CPU this process may use; more than that is capped there,
+    /// with a warning).
+    #[arg(short = '@', long = "threads", default_value_t = 0)]
     pub threads: usize,
-    /// Kernel backend: auto, scalar, simd or gpu.
-    #[arg(long, default_value = "auto", value_parser = parse_backend)]
-    pub backend: BackendChoice,
+}
+
+/// Kernel backends on the command line (`genoa_kernels::backend::BackendChoice`).
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum BackendArg {
+    /// The GPU for large batches when a hardware adapter is usable, else SIMD.
+    Auto,
+    /// The reference implementations (the spec).
+    Scalar,
+    /// The CPU's widest SIMD instruction set.
+    Simd,
+    /// The GPU (fails when no adapter is usable).
+    Gpu,
+}
+
+impl From<BackendArg> for BackendChoice {
+    fn from(b: BackendArg) -> BackendChoice {
+        match b {
+            BackendArg::Auto => BackendChoice::Auto,
+            BackendArg::Scalar => BackendChoice::Scalar,
+            BackendArg::Simd => BackendChoice::Simd,
+            BackendArg::Gpu => BackendChoice::Gpu,
+        }
+    }
+}
+
+/// Threads and kernel backend: what every subcommand that aligns or calls takes.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ComputeArgs {
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+    /// Kernel backend.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+}
+
+/// Alignment tuning shared by `run` and `align`.
+#[derive(Args, Debug, Clone)]
+pub struct AlignTuningArgs {
     /// Read pairs per batch.
-    #[arg(long, default_value_t = 16_384, hide = true)]
+    #[arg(long, default_value_t = AlignConfig::DEFAULT_BATCH_PAIRS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), hide = true)]
     pub batch_pairs: usize,
     /// Memory for sorting alignments (K, M or G suffix); sorted runs spill to disk (the
     /// checkpoint directory) beyond it.
-    #[arg(short = 'm', long = "memory", visible_alias = "max-memory", default_value = "512M", value_parser = parse_size)]
-    pub memory: usize,
+    #[arg(short = 'm', long = "memory", visible_alias = "max-memory",
+          default_value_t = ByteSize(AlignConfig::DEFAULT_MEMORY))]
+    pub memory: ByteSize,
     /// Read pairs per checkpointed alignment segment (the unit of resuming and sharding; at
     /// least 2048). Part of the inputs' fingerprint: resume and gather need the same value.
-    #[arg(long, default_value_t = crate::pipeline::segments::SEGMENT_PAIRS, hide = true)]
+    #[arg(long, default_value_t = crate::pipeline::segments::SEGMENT_PAIRS,
+          value_parser = clap::value_parser!(u64).range(AlignConfig::MIN_SEGMENT_PAIRS..), hide = true)]
     pub segment_pairs: u64,
 }
 
-fn parse_size(s: &str) -> std::result::Result<usize, String> {
-    let t = s.trim();
-    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&t[..t.len() - 1], 1usize << 10),
-        Some('M') => (&t[..t.len() - 1], 1 << 20),
-        Some('G') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a size such as 768M or 2G"))?;
-    if !(n.is_finite() && n >= 1.0) {
-        return Err(format!("{s:?}: expected a positive size"));
+/// A number of bytes, written and parsed with a K, M or G suffix (`512M`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub usize);
+
+impl std::fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0;
+        match n {
+            _ if n >= 1 << 30 && n.is_multiple_of(1 << 30) => write!(f, "{}G", n >> 30),
+            _ if n >= 1 << 20 && n.is_multiple_of(1 << 20) => write!(f, "{}M", n >> 20),
+            _ if n >= 1 << 10 && n.is_multiple_of(1 << 10) => write!(f, "{}K", n >> 10),
+            _ => write!(f, "{n}"),
+        }
     }
-    Ok((n * mult as f64) as usize)
 }
 
-fn parse_backend(s: &str) -> std::result::Result<BackendChoice, String> {
-    s.parse()
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<ByteSize, String> {
+        let t = s.trim();
+        let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+            Some('K') => (&t[..t.len() - 1], 1usize << 10),
+            Some('M') => (&t[..t.len() - 1], 1 << 20),
+            Some('G') => (&t[..t.len() - 1], 1 << 30),
+            _ => (t, 1),
+        };
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("{s:?}: expected a size such as 768M or 2G"))?;
+        if !(n.is_finite() && n >= 1.0) {
+            return Err(format!("{s:?}: expected a positive size"));
+        }
+        Ok(ByteSize((n * mult as f64) as usize))
+    }
 }
 
 /// Input reads: R1 and R2, or one interleaved file.

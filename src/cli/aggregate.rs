@@ -36,9 +36,8 @@ pub struct AggregateArgs {
     /// Only sites in the intervals of this BED file.
     #[arg(long)]
     pub regions: Option<PathBuf>,
-    /// Worker threads (0 = one per core).
-    #[arg(short = '@', long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: crate::cli::ThreadsArg,
     /// Bases per window (memory ≈ samples × records per window).
     #[arg(long, default_value_t = aggregate::WINDOW, hide = true)]
     pub window: u64,
@@ -86,7 +85,7 @@ pub fn run(a: AggregateArgs, command_line: &str) -> Result<()> {
     if let Some(dir) = cohort.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let pool = crate::pipeline::thread_pool(a.threads)?;
+    let pool = crate::pipeline::thread_pool(a.threads.threads)?;
     let t0 = std::time::Instant::now();
     let s = pool.install(|| {
         aggregate::aggregate(&inputs, &reference, sheet.as_ref(), &opts, &cohort, &af)

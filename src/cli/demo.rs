@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::backend::BackendChoice;
-use crate::call::CallParams;
+use crate::cli::ComputeArgs;
 use crate::error::Result;
 use crate::io::sam_header::ReadGroupLine;
-use crate::pipeline::{self, AlignConfig, ReadsInput, RunConfig};
+use crate::pipeline::{
+    self,
+    config::{AlignConfig, ReadsInput, RunConfig},
+};
 use crate::report;
 
 #[derive(Args, Debug)]
@@ -16,37 +18,25 @@ pub struct DemoArgs {
     /// Output directory.
     #[arg(short = 'o', long, default_value = "genoa-demo")]
     pub outdir: PathBuf,
-    /// Worker threads (0 = one per core).
-    #[arg(short = '@', long, default_value_t = 0)]
-    pub threads: usize,
-    /// Kernel backend: auto, scalar, simd or gpu.
-    #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<BackendChoice>())]
-    pub backend: BackendChoice,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
 }
 
 pub fn run(a: DemoArgs) -> Result<()> {
     let input = a.outdir.join("input");
     crate::demo::write_inputs(&input)?;
     let sample = "SAMPLE".to_string();
-    let cfg = RunConfig {
-        align: AlignConfig {
-            reference: input.join("ref.fa"),
-            reads: ReadsInput::Paired(input.join("R1.fastq.gz"), input.join("R2.fastq.gz")),
-            read_group: ReadGroupLine::for_sample(&sample),
-            backend: a.backend,
-            threads: a.threads,
-            batch_pairs: 16_384,
-            memory: 512 << 20,
-            segment_pairs: crate::pipeline::segments::SEGMENT_PAIRS,
-            command_line: std::env::args().collect::<Vec<_>>().join(" "),
-        },
-        sample,
-        outdir: a.outdir.clone(),
-        call: CallParams::default(),
-        cram: false,
-        shard: crate::pipeline::segments::Shard::ALL,
-        tmp_dir: None,
+    // The library's defaults throughout, but for the threads and the backend.
+    let align = AlignConfig {
+        backend: a.compute.backend.into(),
+        threads: a.compute.threads.threads,
+        ..AlignConfig::new(
+            input.join("ref.fa"),
+            ReadsInput::Paired(input.join("R1.fastq.gz"), input.join("R2.fastq.gz")),
+            ReadGroupLine::for_sample(&sample),
+        )
     };
+    let cfg = RunConfig::new(align, sample, a.outdir.clone());
     let s = pipeline::run(&cfg)?;
     let out = cfg.outputs();
     let truth = report::read_vcf_variants(&input.join("truth.vcf.gz"))?;

@@ -13,14 +13,13 @@ use crate::io::reference::Reference;
 pub struct IndexArgs {
     /// Reference FASTA; the index is written beside it as FASTA.genoa.idx.
     pub reference: PathBuf,
-    /// Worker threads (0 = one per core).
-    #[arg(short = '@', long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: crate::cli::ThreadsArg,
 }
 
 pub fn run(a: IndexArgs) -> Result<()> {
     let t = Instant::now();
-    let pool = crate::pipeline::thread_pool(a.threads)?;
+    let pool = crate::pipeline::thread_pool(a.threads.threads)?;
     let reference = Reference::load(&a.reference)?;
     let path = index_path(&a.reference);
     let index = pool.install(|| Index::build_to_file(&reference, &path))?;

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::call::CallParams;
-use crate::cli::{ComputeArgs, ReadsArgs};
+use crate::cli::{AlignTuningArgs, ComputeArgs, ReadsArgs};
 use crate::error::{Error, Result};
 use crate::io::reference::Reference;
 use crate::io::sam_header::ReadGroupLine;
-use crate::pipeline::{self, AlignConfig, ReadsInput, RunConfig, Summary};
+use crate::model::gvcf::OutputMode;
+use crate::pipeline::config::{AlignConfig, GatherConfig, ReadsInput, RunConfig};
+use crate::pipeline::{self, Summary};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -41,6 +43,8 @@ pub struct RunArgs {
     pub tmp_dir: Option<PathBuf>,
     #[command(flatten)]
     pub compute: ComputeArgs,
+    #[command(flatten)]
+    pub tuning: AlignTuningArgs,
 }
 
 #[derive(Args, Debug)]
@@ -62,12 +66,12 @@ pub struct GatherArgs {
     /// GQ bands of the gVCF's reference blocks (as `genoa run`).
     #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
     pub gq_bands: GqBands,
-    /// Worker threads (0 = one per core).
-    #[arg(short = '@', long, default_value_t = 0)]
-    pub threads: usize,
-    /// Kernel backend of the caller: auto, scalar, simd or gpu.
-    #[arg(long, default_value = "auto", value_parser = super::parse_backend)]
-    pub backend: crate::backend::BackendChoice,
+    /// Memory for the reads the streaming caller holds (K, M or G suffix), as `genoa run -m`.
+    #[arg(short = 'm', long = "memory", visible_alias = "max-memory",
+          default_value_t = super::ByteSize(AlignConfig::DEFAULT_MEMORY))]
+    pub memory: super::ByteSize,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
 }
 
 /// A GQ band preset and its boundaries.
@@ -92,6 +96,8 @@ pub struct AlignArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub compute: ComputeArgs,
+    #[command(flatten)]
+    pub tuning: AlignTuningArgs,
 }
 
 #[derive(Args, Debug)]
@@ -120,32 +126,40 @@ pub struct CallArgs {
     #[arg(long, default_value_t = 20)]
     pub min_mapq: u8,
     /// Grid step of the calling chunks (part of the output's definition: reference blocks
-    /// end on the grid); for tests of the chunk boundaries.
-    #[arg(long, default_value_t = crate::call::regions::CHUNK_LEN, hide = true)]
+    /// end on the grid; at least twice the chunks' 1-kb lead); for tests of the chunk
+    /// boundaries.
+    #[arg(long, default_value_t = crate::call::regions::CHUNK_LEN, hide = true,
+          value_parser = clap::value_parser!(u64).range(2 * crate::call::regions::LEAD..))]
     pub chunk_len: u64,
     /// Sample name (default: SM of the BAM's read group, else the file name).
     #[arg(short = 's', long)]
     pub sample: Option<String>,
-    /// Worker threads (0 = one per core).
-    #[arg(short = '@', long, default_value_t = 0)]
-    pub threads: usize,
-    /// Kernel backend (indel likelihoods): auto, scalar, simd or gpu.
-    #[arg(long, default_value = "auto", value_parser = super::parse_backend)]
-    pub backend: crate::backend::BackendChoice,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
     /// GQ bands of the reference blocks: gatk (1..60,70,80,90,99), warp (10..90 step 10) or
     /// reblock (20,30,40).
     #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
     pub gq_bands: GqBands,
     /// gvcf (variants and reference blocks, with <NON_REF>) or variants (a plain VCF).
-    #[arg(long, default_value = "gvcf", value_parser = parse_output_mode)]
-    pub output_mode: crate::model::gvcf::OutputMode,
+    #[arg(long, value_enum, default_value_t = OutputModeArg::Gvcf)]
+    pub output_mode: OutputModeArg,
 }
 
-fn parse_output_mode(s: &str) -> std::result::Result<crate::model::gvcf::OutputMode, String> {
-    match s {
-        "gvcf" => Ok(crate::model::gvcf::OutputMode::Gvcf),
-        "variants" => Ok(crate::model::gvcf::OutputMode::Variants),
-        _ => Err(format!("{s:?}: expected gvcf or variants")),
+/// What `genoa call` writes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum OutputModeArg {
+    /// Variants and reference blocks, with `<NON_REF>`.
+    Gvcf,
+    /// A plain VCF of the variants.
+    Variants,
+}
+
+impl From<OutputModeArg> for OutputMode {
+    fn from(m: OutputModeArg) -> OutputMode {
+        match m {
+            OutputModeArg::Gvcf => OutputMode::Gvcf,
+            OutputModeArg::Variants => OutputMode::Variants,
+        }
     }
 }
 
@@ -160,20 +174,17 @@ fn align_config(
     reads: &ReadsArgs,
     read_group: ReadGroupLine,
     compute: &ComputeArgs,
+    tuning: &AlignTuningArgs,
     command_line: &str,
 ) -> AlignConfig {
     AlignConfig {
-        reference: reads.reference.clone(),
-        reads: reads_input(reads),
-        read_group,
-        backend: compute.backend,
-        threads: compute.threads,
-        batch_pairs: compute.batch_pairs,
-        memory: compute.memory,
-        segment_pairs: compute
-            .segment_pairs
-            .max(crate::align::pair::CALIBRATION_PAIRS as u64),
+        backend: compute.backend.into(),
+        threads: compute.threads.threads,
+        batch_pairs: tuning.batch_pairs,
+        memory: tuning.memory.0,
+        segment_pairs: tuning.segment_pairs,
         command_line: command_line.to_string(),
+        ..AlignConfig::new(reads.reference.clone(), reads_input(reads), read_group)
     }
 }
 
@@ -219,14 +230,20 @@ fn print_summary(s: &Summary) {
     );
 }
 
-/// The read group of a run: the `-R` line (its SM must be the sample) or one made from the
-/// sample name.
-fn run_read_group(sample: &str, line: Option<&str>) -> Result<ReadGroupLine> {
+/// A sample name that can name files and a VCF column.
+fn check_sample(sample: &str) -> Result<()> {
     if sample.is_empty() || sample.contains(['/', '\t', '\n']) {
         return Err(Error::Config(format!(
             "sample name {sample:?}: must be non-empty, without '/' or tabs"
         )));
     }
+    Ok(())
+}
+
+/// The read group of a run: the `-R` line (its SM must be the sample) or one made from the
+/// sample name.
+fn run_read_group(sample: &str, line: Option<&str>) -> Result<ReadGroupLine> {
+    check_sample(sample)?;
     match line {
         Some(line) => {
             let rg = ReadGroupLine::parse(line)?;
@@ -245,10 +262,8 @@ fn run_read_group(sample: &str, line: Option<&str>) -> Result<ReadGroupLine> {
 pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
     let rg = run_read_group(&a.sample, a.read_group.as_deref())?;
     let shard = a.shard.unwrap_or(crate::pipeline::segments::Shard::ALL);
+    let align = align_config(&a.reads, rg, &a.compute, &a.tuning, command_line);
     let cfg = RunConfig {
-        align: align_config(&a.reads, rg, &a.compute, command_line),
-        sample: a.sample.clone(),
-        outdir: a.outdir.clone(),
         call: CallParams {
             gq_bands: a.gq_bands.0.clone(),
             ..CallParams::default()
@@ -256,6 +271,7 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
         cram: a.cram,
         shard,
         tmp_dir: a.tmp_dir.clone(),
+        ..RunConfig::new(align, a.sample.clone(), a.outdir.clone())
     };
     let s = pipeline::run(&cfg)?;
     if shard.n > 1 {
@@ -276,7 +292,7 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
 
 pub fn gather(a: GatherArgs, command_line: &str) -> Result<()> {
     // The read group is the shards' own (checked against the sample by the pipeline).
-    let rg = run_read_group(&a.sample, None)?;
+    check_sample(&a.sample)?;
     let shards = if a.shards.is_empty() {
         let prefix = format!("{}.shard-", a.sample);
         let mut found: Vec<PathBuf> = std::fs::read_dir(&a.outdir)
@@ -290,36 +306,30 @@ pub fn gather(a: GatherArgs, command_line: &str) -> Result<()> {
     } else {
         a.shards.clone()
     };
-    let cfg = RunConfig {
-        align: AlignConfig {
-            reference: a.reference.clone(),
-            reads: ReadsInput::Interleaved(PathBuf::new()),
-            read_group: rg,
-            backend: a.backend,
-            threads: a.threads,
-            batch_pairs: 1,
-            memory: 0,
-            segment_pairs: 0,
-            command_line: command_line.to_string(),
-        },
+    let cfg = GatherConfig {
+        reference: a.reference.clone(),
         sample: a.sample.clone(),
         outdir: a.outdir.clone(),
+        shards,
         call: CallParams {
             gq_bands: a.gq_bands.0.clone(),
             ..CallParams::default()
         },
         cram: a.cram,
-        shard: crate::pipeline::segments::Shard::ALL,
-        tmp_dir: None,
+        backend: a.compute.backend.into(),
+        threads: a.compute.threads.threads,
+        memory: a.memory.0,
+        command_line: command_line.to_string(),
     };
-    let s = pipeline::gather(&cfg, &shards)?;
+    let s = pipeline::gather(&cfg)?;
     print_summary(&s);
     Ok(())
 }
 
 pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
     let rg = ReadGroupLine::parse(&a.read_group)?;
-    let cfg = align_config(&a.reads, rg, &a.compute, command_line);
+    let cfg = align_config(&a.reads, rg, &a.compute, &a.tuning, command_line);
+    cfg.check()?;
     if let Some(dir) = a.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         pipeline::ensure_writable_dir(dir)?;
     }
@@ -371,7 +381,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
         .input
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("cram"));
-    let source: Box<dyn pipeline::ReadSource> = if is_cram {
+    let source: Box<dyn pipeline::source::ReadSource> = if is_cram {
         Box::new(crate::io::cram::IndexedCram::open(&a.input, &reference)?)
     } else {
         Box::new(crate::io::bam::IndexedBam::open(&a.input, &reference)?)
@@ -387,19 +397,15 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
     };
     let params = CallParams {
         gq_bands: a.gq_bands.0,
-        chunk_len: a.chunk_len.max(2 * crate::call::regions::LEAD),
+        chunk_len: a.chunk_len,
         min_mapq: a.min_mapq,
         ..CallParams::default()
     };
-    let pool = pipeline::thread_pool(a.threads)?;
-    let backend = crate::backend::select(a.backend)?;
-    let text = crate::io::gvcf::header(
-        &reference,
-        &sample,
-        &params.gq_bands,
-        a.output_mode,
-        command_line,
-    );
+    let pool = pipeline::thread_pool(a.compute.threads.threads)?;
+    let backend = crate::backend::select(a.compute.backend.into())?;
+    let mode = OutputMode::from(a.output_mode);
+    let text = crate::io::gvcf::header(&reference, &sample, &params.gq_bands, mode, command_line);
+    let out = pipeline::calling::CallOutput::create(&a.output, &text, mode)?;
     let summary = pool.install(|| {
         pipeline::call_to_file(
             &reference,
@@ -407,9 +413,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
             targets.as_deref(),
             &params,
             backend.as_ref(),
-            &a.output,
-            &text,
-            a.output_mode,
+            out,
         )
     })?;
     let t = &summary.times;

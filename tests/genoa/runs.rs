@@ -102,6 +102,77 @@ fn output_is_identical_across_threads_and_batch_sizes() {
     assert_eq!(bam_records(&a), bam_records(&b));
 }
 
+/// More threads than the CPUs are capped there, with a warning, not started (`-@ 100000` once
+/// started 100,000 threads); the output is the same.
+#[test]
+fn a_huge_thread_count_is_capped_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = demo_dir();
+    let out = dir.path().join("out");
+    let o = genoa(&[
+        "run",
+        "-r",
+        d.join("ref.fa").to_str().unwrap(),
+        "-1",
+        d.join("R1.fastq.gz").to_str().unwrap(),
+        "-2",
+        d.join("R2.fastq.gz").to_str().unwrap(),
+        "-s",
+        "SAMPLE",
+        "-o",
+        out.to_str().unwrap(),
+        "--backend",
+        "scalar",
+        "-@",
+        "100000",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("100000 worker threads requested: capped at"),
+        "{stderr}"
+    );
+    let a = demo_run("t1", &["--backend", "scalar", "--threads", "1"]);
+    assert_eq!(gvcf_records(&a), gvcf_records(&out));
+    assert_eq!(bam_records(&a), bam_records(&out));
+}
+
+/// Settings out of range are refused, not clamped.
+#[test]
+fn out_of_range_settings_are_errors() {
+    let d = demo_dir();
+    let reference = d.join("ref.fa");
+    let r1 = d.join("R1.fastq.gz");
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "run",
+        "-r",
+        reference.to_str().unwrap(),
+        "-1",
+        r1.to_str().unwrap(),
+        "--interleaved",
+        "-s",
+        "S",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ];
+    for (flag, value) in [
+        ("--segment-pairs", "100"),
+        ("--batch-pairs", "0"),
+        ("-m", "0"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend([flag, value]);
+        let o = genoa(&args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.contains(flag.trim_start_matches('-')) || stderr.contains("memory"),
+            "{flag}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn output_is_identical_across_backends() {
     let a = demo_run("t1", &["--backend", "scalar", "--threads", "1"]);

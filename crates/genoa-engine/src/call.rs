@@ -159,8 +159,14 @@ pub fn call_chunk(
     let active = region::active_regions(contig, lead, &sites, params);
     times.regions += active.len() as u64;
     let mut pileup_time = t0.elapsed();
-    let called =
-        region::call_regions(contig, &active, reads, lead, &sites, params, backend, times)?;
+    let data = region::ChunkData {
+        contig,
+        reads: SortedReads::new(reads),
+        first: lead,
+        sites: &sites,
+        params,
+    };
+    let called = region::call_regions(&data, &active, backend, times)?;
     // 3. Records in position order: region calls inside regions, pileup SNPs outside.
     let t1 = Instant::now();
     let mut blocks = BlockBuilder::new(params);
@@ -237,11 +243,11 @@ pub fn call_contig(
     let mut out = Vec::new();
     let mut times = StageTimes::default();
     for chunk in regions::chunks(&[contig.len() as u64], None, params.chunk_len) {
-        let (lo, hi) = overlapping(reads, chunk.lead_start(), chunk.end + regions::TAIL);
+        let sorted = SortedReads::new(reads);
         out.extend(call_chunk(
             contig,
             &chunk,
-            &reads[lo..hi],
+            sorted.over(chunk.lead_start(), chunk.end + regions::TAIL),
             params,
             backend,
             &mut times,
@@ -251,13 +257,42 @@ pub fn call_contig(
     Ok(out)
 }
 
-/// The index range of `reads` (coordinate-sorted, one contig) that holds every read
-/// overlapping `[start, end)` (and possibly some that end before `start`).
-pub fn overlapping(reads: &[AlignedRead], start: u64, end: u64) -> (usize, usize) {
-    let max_span = reads.iter().map(|r| r.end() - r.pos).max().unwrap_or(0);
-    let lo = reads.partition_point(|r| r.pos + max_span < start);
-    let hi = reads.partition_point(|r| r.pos < end);
-    (lo, hi.max(lo))
+/// Reads of one contig in coordinate order, with the longest reference span among them: the
+/// one way the caller finds the reads over an interval.
+#[derive(Clone, Copy)]
+pub struct SortedReads<'a> {
+    reads: &'a [AlignedRead],
+    max_span: u64,
+}
+
+impl<'a> SortedReads<'a> {
+    pub fn new(reads: &'a [AlignedRead]) -> SortedReads<'a> {
+        let max_span = reads.iter().map(|r| r.end() - r.pos).max().unwrap_or(0);
+        SortedReads { reads, max_span }
+    }
+
+    /// The run of reads that holds every read overlapping `[start, end)` (and possibly some
+    /// that end before `start`).
+    pub fn over(&self, start: u64, end: u64) -> &'a [AlignedRead] {
+        let lo = self
+            .reads
+            .partition_point(|r| r.pos + self.max_span < start);
+        let hi = self.reads.partition_point(|r| r.pos < end);
+        &self.reads[lo..hi.max(lo)]
+    }
+}
+
+/// Whether the caller uses a read at all — the one read filter of pileup and haplotype
+/// scoring: mapped, primary, not a duplicate, not failing QC, MAPQ at least `min_mapq` (as
+/// HaplotypeCaller's default read filters).
+pub fn usable(read: &AlignedRead, min_mapq: u8) -> bool {
+    !read.flags.intersects(
+        Flags::UNMAPPED
+            | Flags::SECONDARY
+            | Flags::SUPPLEMENTARY
+            | Flags::DUPLICATE
+            | Flags::QC_FAIL,
+    ) && read.mapq >= min_mapq
 }
 
 /// An isolated SNP called from the pileup's base counts at `pos`, if any.

@@ -149,21 +149,6 @@ pub enum BackendChoice {
     Gpu,
 }
 
-impl std::str::FromStr for BackendChoice {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "auto" => Ok(BackendChoice::Auto),
-            "scalar" => Ok(BackendChoice::Scalar),
-            "simd" => Ok(BackendChoice::Simd),
-            "gpu" => Ok(BackendChoice::Gpu),
-            _ => Err(format!(
-                "unknown backend {s:?}: expected auto, scalar, simd or gpu"
-            )),
-        }
-    }
-}
-
 /// SIMD instruction sets detected on this CPU.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CpuFeatures {

@@ -242,8 +242,15 @@ pub fn pair(
         (m1, &hits1, c1, Flags::FIRST_SEGMENT, first),
         (m2, &hits2, c2, Flags::LAST_SEGMENT, first + 1),
     ] {
-        if let Some(c) = chosen {
-            others(name, mate, hits, c, which, at, reference, params, out);
+        if let Some(chosen) = chosen {
+            let primary = Primary {
+                mate,
+                hits,
+                chosen,
+                which,
+                at,
+            };
+            others(name, &primary, reference, params, out);
         }
     }
 }
@@ -285,19 +292,33 @@ fn single_q(hits: &[&Hit], chosen: usize, params: &PairParams) -> u8 {
     )
 }
 
-/// Secondary and supplementary records of one mate whose primary is `out[at]`.
-#[allow(clippy::too_many_arguments)]
+/// One mate's primary record and the hits it was chosen from.
+struct Primary<'a> {
+    mate: &'a Mate<'a>,
+    /// The mate's hits, best first; `hits[chosen]` is the primary's.
+    hits: &'a [&'a Hit],
+    chosen: usize,
+    /// `FIRST_SEGMENT` or `LAST_SEGMENT`.
+    which: Flags,
+    /// Index of the primary record in `out`.
+    at: usize,
+}
+
+/// Secondary and supplementary records of one mate whose primary is `out[p.at]`.
 fn others(
     name: &str,
-    mate: &Mate,
-    hits: &[&Hit],
-    chosen: usize,
-    which: Flags,
-    at: usize,
+    p: &Primary,
     reference: &Reference,
     params: &PairParams,
     out: &mut Vec<AlignedRead>,
 ) {
+    let Primary {
+        mate,
+        hits,
+        chosen,
+        which,
+        at,
+    } = *p;
     let primary = hits[chosen];
     let mut secondary = 0;
     let mut parts: Vec<usize> = vec![at]; // record indexes of the primary and supplementaries

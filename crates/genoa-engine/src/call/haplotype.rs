@@ -5,11 +5,9 @@
 //! worse one of REF and ALT (what it would be for an allele the read supports no better than
 //! the allele it does not).
 
-use crate::call::CallParams;
 use crate::call::genotype::finish_alleles;
 use crate::genome::CigarOp;
 use crate::model::alignment::AlignedRead;
-use crate::model::alignment::Flags;
 use crate::model::gvcf::Genotyped;
 
 /// A read counts towards an allele's depth (AD) when its likelihood for that allele exceeds
@@ -66,17 +64,6 @@ pub fn clip_to_window(read: &AlignedRead, w0: u64, w1: u64) -> Option<(usize, us
     (first < last).then_some((first, last))
 }
 
-/// Whether the caller uses `read` (the pileup's filters).
-pub fn passes(read: &AlignedRead, params: &CallParams) -> bool {
-    !read.flags.intersects(
-        Flags::UNMAPPED
-            | Flags::SECONDARY
-            | Flags::SUPPLEMENTARY
-            | Flags::DUPLICATE
-            | Flags::QC_FAIL,
-    ) && read.mapq >= params.min_mapq
-}
-
 /// Diploid genotype over `[REF, ALT1..ALTm, <NON_REF>]` from per-read log10 likelihoods
 /// `like(read, allele)` of the real alleles (`0` REF, `1..=m` the ALTs; `m = thetas.len()`,
 /// `θi` ALTi's prior). `<NON_REF>`'s likelihood for a read is its worst real allele's.
@@ -131,7 +118,7 @@ mod tests {
     fn read(pos: u64, cigar: &[(CigarOp, u32)], seq: &[u8]) -> AlignedRead {
         AlignedRead {
             name: "r".into(),
-            flags: Flags::empty(),
+            flags: crate::model::alignment::Flags::empty(),
             contig: Some(0),
             pos,
             mapq: 60,

@@ -14,7 +14,6 @@ use std::collections::VecDeque;
 use crate::call::CallParams;
 use crate::genome::{CigarOp, base_code};
 use crate::model::alignment::AlignedRead;
-use crate::model::alignment::Flags;
 
 /// An indel allele anchored after a reference base.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -172,14 +171,7 @@ impl Pileup {
 
     /// Adds a read (sorted order; a read not passing the filters is ignored).
     pub fn add(&mut self, read: &AlignedRead, contig: &[u8]) {
-        if read.flags.intersects(
-            Flags::UNMAPPED
-                | Flags::SECONDARY
-                | Flags::SUPPLEMENTARY
-                | Flags::DUPLICATE
-                | Flags::QC_FAIL,
-        ) || read.mapq < self.min_mapq
-        {
+        if !crate::call::usable(read, self.min_mapq) {
             return;
         }
         let (mut qi, mut ri) = (0usize, read.pos);

@@ -23,9 +23,10 @@ use std::time::Instant;
 
 use crate::backend::Backend;
 use crate::call::assembly::{AssemblyParams, Piece, assemble};
-use crate::call::haplotype::{clip_to_window, genotype_from_likelihoods, passes};
+use crate::call::haplotype::{clip_to_window, genotype_from_likelihoods};
 use crate::call::pileup::{Indel, Site};
 use crate::call::{CallParams, StageTimes};
+use crate::call::{SortedReads, usable};
 use crate::error::Result;
 use crate::genome::{Cigar, CigarOp, base_code};
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, Mode};
@@ -282,17 +283,36 @@ struct Work {
     aligned: Vec<usize>,
 }
 
-/// Calls the active `regions` of a contig from `reads` (coordinate-sorted; those of the chunk)
-/// with `sites` (`sites[k]` at `first + k`): the events genotyped as variants, by position
-/// (the best by QUAL where several start at one position).
-#[allow(clippy::too_many_arguments)]
+/// What the active regions of one chunk are called from.
+pub struct ChunkData<'a> {
+    pub contig: &'a [u8],
+    /// The chunk's reads, coordinate-sorted.
+    pub reads: SortedReads<'a>,
+    /// Per-site statistics: `sites[k]` is at `first + k`.
+    pub first: u64,
+    pub sites: &'a [Site],
+    pub params: &'a CallParams,
+}
+
+impl<'a> ChunkData<'a> {
+    /// The usable reads (see [`crate::call::usable`]) that overlap `[a, b)`.
+    fn reads_over(&self, a: u64, b: u64) -> impl Iterator<Item = &'a AlignedRead> + use<'a> {
+        let min_mapq = self.params.min_mapq;
+        self.reads
+            .over(a, b)
+            .iter()
+            .filter(move |r| usable(r, min_mapq) && r.end() > a && r.pos < b)
+    }
+}
+
+/// Calls the active `regions` of a chunk: the events genotyped as variants, by position (the
+/// best by QUAL where several start at one position). Four phases, each timed in `times`:
+/// haplotypes per region (assembled, plus the pileup's candidates), their alignment to the
+/// reference (one `banded_align` batch), the reads scored against them (one `pair_hmm` batch),
+/// and every event genotyped.
 pub fn call_regions(
-    contig: &[u8],
+    data: &ChunkData,
     regions: &[Active],
-    reads: &[AlignedRead],
-    first: u64,
-    sites: &[Site],
-    params: &CallParams,
     backend: &dyn Backend,
     times: &mut StageTimes,
 ) -> Result<BTreeMap<u64, Called>> {
@@ -300,111 +320,163 @@ pub fn call_regions(
     if regions.is_empty() {
         return Ok(out);
     }
-    let max_span = reads.iter().map(|r| r.end() - r.pos).max().unwrap_or(0);
-    let overlapping = |a: u64, b: u64| {
-        let lo = reads.partition_point(|r| r.pos + max_span < a);
-        let hi = reads.partition_point(|r| r.pos < b);
-        reads[lo..hi.max(lo)]
-            .iter()
-            .filter(move |r| passes(r, params) && r.end() > a && r.pos < b)
-    };
-    let asm = AssemblyParams::default();
-    let len = contig.len() as u64;
-    // 1. Haplotypes: assembled, plus one per pileup candidate.
     let t = Instant::now();
-    let mut works = Vec::with_capacity(regions.len());
     let mut batch = AlignBatch::default();
-    let mut max_diff = 0usize;
-    for &region in regions {
-        let w0 = region.start.saturating_sub(ASSEMBLY_PAD);
-        let w1 = (region.end + 1 + ASSEMBLY_PAD + MAX_DELETION).min(len);
-        let window = &contig[w0 as usize..w1 as usize];
-        let mut pieces: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        for r in overlapping(w0, w1) {
-            if let Some((a, b)) = clip_to_window(r, w0, w1) {
-                pieces.push((
-                    r.seq[a..b].iter().map(|&c| base_code(c)).collect(),
-                    r.qual[a..b].to_vec(),
-                ));
-            }
+    let works: Vec<Work> = regions
+        .iter()
+        .map(|&region| build_haplotypes(data, region, &mut batch, times))
+        .collect();
+    times.assembly += t.elapsed();
+    let t = Instant::now();
+    let aligns = align_haplotypes(&works, &batch, backend)?;
+    let mut hmm = HmmBatch::default();
+    let scored: Vec<Option<Scored>> = works
+        .iter()
+        .map(|w| score_reads(data, w, &aligns, &mut hmm))
+        .collect();
+    times.haplotype_align += t.elapsed();
+    let t = Instant::now();
+    let mut likelihoods = HmmResults::default();
+    if !hmm.regions.is_empty() {
+        backend.pair_hmm(&hmm, &mut likelihoods)?;
+    }
+    times.pair_hmm += t.elapsed();
+    let t = Instant::now();
+    for s in scored.iter().flatten() {
+        genotype_events(data, s, &Likelihoods(&hmm, &likelihoods), &mut out);
+    }
+    times.genotype += t.elapsed();
+    Ok(out)
+}
+
+/// Phase 1 for one region: its assembly window and haplotypes — assembled from the reads, plus
+/// one per pileup candidate and per combination of candidates that reads carry together —
+/// each non-reference haplotype pushed to `batch` against the window.
+fn build_haplotypes(
+    data: &ChunkData,
+    region: Active,
+    batch: &mut AlignBatch,
+    times: &mut StageTimes,
+) -> Work {
+    let contig = data.contig;
+    let w0 = region.start.saturating_sub(ASSEMBLY_PAD);
+    let w1 = (region.end + 1 + ASSEMBLY_PAD + MAX_DELETION).min(contig.len() as u64);
+    let window = &contig[w0 as usize..w1 as usize];
+    let mut haps = assembled_haplotypes(data, region, w0, w1, times);
+    // Pileup candidates: each alone, and every combination that reads carry together
+    // (phased evidence the graph can lose when errors break a low-coverage path).
+    for h in candidate_haplotypes(data, region, w0, w1) {
+        if !haps.contains(&h) && haps.len() < MAX_HAPLOTYPES {
+            haps.push(h);
         }
-        let views: Vec<Piece> = pieces
-            .iter()
-            .map(|(b, q)| Piece { bases: b, quals: q })
-            .collect();
-        let mut haps = match assemble(window, &views, &asm) {
-            Some(h) => h,
-            None => {
-                times.assembly_failed += 1;
-                tracing::debug!(
-                    "assembly failed for {}..={} ({} reads)",
-                    region.start + 1,
-                    region.end + 1,
-                    views.len()
-                );
-                vec![window.to_vec()]
-            }
-        };
-        tracing::trace!(
-            "region {}..={}: {} reads, {} assembled haplotypes",
+    }
+    let aligned = haps[1..].iter().map(|h| batch.push(h, window, 0)).collect();
+    Work {
+        region,
+        w0,
+        w1,
+        haps,
+        aligned,
+    }
+}
+
+/// The haplotypes the de Bruijn assembly finds in the window `[w0, w1)` (the reference
+/// window first); the reference alone when assembly fails.
+fn assembled_haplotypes(
+    data: &ChunkData,
+    region: Active,
+    w0: u64,
+    w1: u64,
+    times: &mut StageTimes,
+) -> Vec<Vec<u8>> {
+    let window = &data.contig[w0 as usize..w1 as usize];
+    let pieces: Vec<(Vec<u8>, Vec<u8>)> = data
+        .reads_over(w0, w1)
+        .filter_map(|r| {
+            let (a, b) = clip_to_window(r, w0, w1)?;
+            Some((
+                r.seq[a..b].iter().map(|&c| base_code(c)).collect(),
+                r.qual[a..b].to_vec(),
+            ))
+        })
+        .collect();
+    let views: Vec<Piece> = pieces
+        .iter()
+        .map(|(b, q)| Piece { bases: b, quals: q })
+        .collect();
+    let haps = assemble(window, &views, &AssemblyParams::default()).unwrap_or_else(|| {
+        times.assembly_failed += 1;
+        tracing::debug!(
+            "assembly failed for {}..={} ({} reads)",
             region.start + 1,
             region.end + 1,
-            views.len(),
-            haps.len()
+            views.len()
         );
-        // Pileup candidates: each alone, and every combination that reads carry together
-        // (phased evidence the graph can lose when errors break a low-coverage path).
-        let mut cands: Vec<Event> = Vec::new();
-        for p in region.start..=region.end {
-            let site = &sites[(p - first) as usize];
-            let (snp, indels) = candidates(contig, p, site, params);
-            cands.extend(snp.map(|b| Event {
-                pos: p,
-                kind: EventKind::Snp(b),
-            }));
-            cands.extend(indels.into_iter().map(|i| Event {
-                pos: p,
-                kind: EventKind::Indel(i),
-            }));
-        }
-        cands.retain(|e| e.end() <= w1);
-        let mut combos: BTreeMap<Vec<usize>, u32> = BTreeMap::new();
-        for k in 0..cands.len() {
-            combos.insert(vec![k], u32::MAX);
-        }
-        for r in overlapping(w0, w1) {
-            let carried = carried_events(r, &cands);
-            if carried.len() > 1 {
-                *combos.entry(carried).or_default() += 1;
-            }
-        }
-        // Combinations are of candidates only (each already seen in enough reads), so one
-        // read showing them together is enough; the most supported come first.
-        let mut combos: Vec<(Vec<usize>, u32)> = combos.into_iter().collect();
-        combos.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        for (combo, _) in combos {
-            let events: Vec<&Event> = combo.iter().map(|&k| &cands[k]).collect();
-            let h = apply(contig, w0, w1, &events);
-            if !haps.contains(&h) && haps.len() < MAX_HAPLOTYPES {
-                haps.push(h);
-            }
-        }
-        let mut aligned = Vec::with_capacity(haps.len());
-        for h in &haps[1..] {
-            max_diff = max_diff.max(h.len().abs_diff(window.len()));
-            aligned.push(batch.push(h, window, 0));
-        }
-        works.push(Work {
-            region,
-            w0,
-            w1,
-            haps,
-            aligned,
-        });
+        vec![window.to_vec()]
+    });
+    tracing::trace!(
+        "region {}..={}: {} reads, {} assembled haplotypes",
+        region.start + 1,
+        region.end + 1,
+        views.len(),
+        haps.len()
+    );
+    haps
+}
+
+/// The window `[w0, w1)` with each pileup candidate of the region applied alone, then with
+/// each combination of candidates a read carries, the most supported first. Combinations are of
+/// candidates only (each already seen in enough reads), so one read showing them together is
+/// enough.
+fn candidate_haplotypes(data: &ChunkData, region: Active, w0: u64, w1: u64) -> Vec<Vec<u8>> {
+    let mut cands: Vec<Event> = Vec::new();
+    for p in region.start..=region.end {
+        let site = &data.sites[(p - data.first) as usize];
+        let (snp, indels) = candidates(data.contig, p, site, data.params);
+        cands.extend(snp.map(|b| Event {
+            pos: p,
+            kind: EventKind::Snp(b),
+        }));
+        cands.extend(indels.into_iter().map(|i| Event {
+            pos: p,
+            kind: EventKind::Indel(i),
+        }));
     }
-    times.assembly += t.elapsed();
-    // 2. Haplotype → reference alignments (one batch), cut into events.
-    let t = Instant::now();
+    cands.retain(|e| e.end() <= w1);
+    let mut combos: BTreeMap<Vec<usize>, u32> =
+        (0..cands.len()).map(|k| (vec![k], u32::MAX)).collect();
+    for r in data.reads_over(w0, w1) {
+        let carried = carried_events(r, &cands);
+        if carried.len() > 1 {
+            *combos.entry(carried).or_default() += 1;
+        }
+    }
+    let mut combos: Vec<(Vec<usize>, u32)> = combos.into_iter().collect();
+    combos.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    combos
+        .into_iter()
+        .map(|(combo, _)| {
+            let events: Vec<&Event> = combo.iter().map(|&k| &cands[k]).collect();
+            apply(data.contig, w0, w1, &events)
+        })
+        .collect()
+}
+
+/// Phase 2: every region's non-reference haplotypes aligned to their windows in one batch
+/// (global, a band wide enough for the largest length difference).
+fn align_haplotypes(
+    works: &[Work],
+    batch: &AlignBatch,
+    backend: &dyn Backend,
+) -> Result<AlignResults> {
+    let max_diff = works
+        .iter()
+        .flat_map(|w| {
+            let len = (w.w1 - w.w0) as usize;
+            w.haps[1..].iter().map(move |h| h.len().abs_diff(len))
+        })
+        .max()
+        .unwrap_or(0);
     let align_params = AlignParams {
         mode: Mode::Global,
         match_score: 200,
@@ -418,188 +490,209 @@ pub fn call_regions(
     };
     let mut aligns = AlignResults::default();
     if !batch.pairs.is_empty() {
-        backend.banded_align(&batch, &align_params, &mut aligns)?;
+        backend.banded_align(batch, &align_params, &mut aligns)?;
     }
-    // 3. Per region: events, trimmed haplotypes, reads; one pair_hmm batch.
-    let mut hmm = HmmBatch::default();
-    let mut scored = Vec::with_capacity(works.len());
-    for w in &works {
-        let window = &contig[w.w0 as usize..w.w1 as usize];
-        let mut hap_events: Vec<Vec<Event>> = vec![Vec::new()];
-        for &k in &w.aligned {
-            let r = &aligns.results[k];
-            let cigar = aligns.cigar_of(r);
-            let h = &w.haps[hap_events.len()];
-            hap_events.push(events_from_cigar(window, w.w0, h, &cigar));
-        }
-        // Events inside the region (others belong to a neighbouring region or the pileup).
-        let mut events: Vec<Event> = hap_events
+    Ok(aligns)
+}
+
+/// Phase 3 for one region: its haplotypes' events (from their alignments), the haplotypes
+/// trimmed around the events, and the reads over them, pushed to `hmm` as one region; `None`
+/// when no event falls inside the region.
+fn score_reads(
+    data: &ChunkData,
+    w: &Work,
+    aligns: &AlignResults,
+    hmm: &mut HmmBatch,
+) -> Option<Scored> {
+    let contig = data.contig;
+    let window = &contig[w.w0 as usize..w.w1 as usize];
+    let mut hap_events: Vec<Vec<Event>> = vec![Vec::new()];
+    for &k in &w.aligned {
+        let r = &aligns.results[k];
+        let cigar = aligns.cigar_of(r);
+        let h = &w.haps[hap_events.len()];
+        hap_events.push(events_from_cigar(window, w.w0, h, &cigar));
+    }
+    // Events inside the region (others belong to a neighbouring region or the pileup).
+    let mut events: Vec<Event> = hap_events
+        .iter()
+        .flatten()
+        .filter(|e| e.pos >= w.region.start && e.pos <= w.region.end)
+        .cloned()
+        .collect();
+    events.sort();
+    events.dedup();
+    tracing::trace!(
+        "region {}..={}: {} haplotypes, events {:?}",
+        w.region.start + 1,
+        w.region.end + 1,
+        w.haps.len(),
+        hap_events
+    );
+    if events.is_empty() {
+        return None;
+    }
+    let l0 = events[0].pos.saturating_sub(LIKELIHOOD_PAD).max(w.w0);
+    let l1 = (events.iter().map(Event::end).max()? + LIKELIHOOD_PAD).min(w.w1);
+    // Trimmed haplotypes (distinct), each with the region's events it carries.
+    let mut trimmed: Vec<(Vec<u8>, Vec<&Event>)> = Vec::new();
+    for he in &hap_events {
+        let inside: Vec<&Event> = he
             .iter()
-            .flatten()
-            .filter(|e| e.pos >= w.region.start && e.pos <= w.region.end)
-            .cloned()
+            .filter(|e| e.pos >= l0 && e.end() <= l1 && events.binary_search(e).is_ok())
             .collect();
-        events.sort();
-        events.dedup();
-        tracing::trace!(
-            "region {}..={}: {} haplotypes, events {:?}",
-            w.region.start + 1,
-            w.region.end + 1,
-            w.haps.len(),
-            hap_events
-        );
-        if events.is_empty() {
-            scored.push(None);
+        let seq = apply(contig, l0, l1, &inside);
+        if !trimmed.iter().any(|(s, _)| *s == seq) {
+            trimmed.push((seq, inside));
+        }
+    }
+    let carriers: Vec<Vec<usize>> = events
+        .iter()
+        .map(|e| {
+            (0..trimmed.len())
+                .filter(|&h| trimmed[h].1.contains(&e))
+                .collect()
+        })
+        .collect();
+    let reference_like: Vec<Vec<usize>> = events
+        .iter()
+        .map(|e| {
+            // No event of the haplotype overlaps the event's REF span (a deletion over
+            // it, another allele at its position).
+            (0..trimmed.len())
+                .filter(|&h| {
+                    trimmed[h]
+                        .1
+                        .iter()
+                        .all(|o| o.pos >= e.end() || o.end() <= e.pos)
+                })
+                .collect()
+        })
+        .collect();
+    let haps: Vec<&[u8]> = trimmed.iter().map(|(s, _)| s.as_slice()).collect();
+    let (spans, hmm_region) = push_reads(data, l0, l1, &haps, hmm);
+    Some(Scored {
+        events,
+        carriers,
+        reference_like,
+        spans,
+        hmm_region,
+    })
+}
+
+/// The reads over `[l0, l1)`, cut to it (base qualities capped at the read's MAPQ), pushed to
+/// `hmm` as one region against `haps`: the reads' reference spans (soft clips included) and the
+/// region's index.
+fn push_reads(
+    data: &ChunkData,
+    l0: u64,
+    l1: u64,
+    haps: &[&[u8]],
+    hmm: &mut HmmBatch,
+) -> (Vec<(u64, u64)>, usize) {
+    let mut pieces: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut spans = Vec::new();
+    for r in data.reads_over(l0, l1) {
+        if let Some((a, b)) = clip_to_window(r, l0, l1) {
+            pieces.push((
+                r.seq[a..b].iter().map(|&c| base_code(c)).collect(),
+                r.qual[a..b].iter().map(|&q| q.min(r.mapq)).collect(),
+            ));
+            // Soft-clipped bases count as aligned (as in the window cut).
+            let (lead, tail) = r.cigar.clips();
+            spans.push((
+                r.pos.saturating_sub(u64::from(lead)),
+                r.end() + u64::from(tail),
+            ));
+        }
+    }
+    let longest = pieces.iter().map(|p| p.0.len()).max().unwrap_or(0);
+    let (gi, gc) = (
+        vec![GAP_OPEN_QUAL; longest],
+        vec![GAP_CONTINUATION_QUAL; longest],
+    );
+    let views: Vec<HmmRead> = pieces
+        .iter()
+        .map(|(b, q)| HmmRead {
+            bases: b,
+            quals: q,
+            ins_quals: &gi[..b.len()],
+            del_quals: &gi[..b.len()],
+            gcp_quals: &gc[..b.len()],
+        })
+        .collect();
+    (spans, hmm.push_region(&views, haps))
+}
+
+/// The `pair_hmm` batch and its results.
+struct Likelihoods<'a>(&'a HmmBatch, &'a HmmResults);
+
+/// Phase 4 for one region: every event genotyped against the rest; events called that overlap
+/// (or share a position) become one multi-allelic record, genotyped jointly, into `out`.
+fn genotype_events(
+    data: &ChunkData,
+    s: &Scored,
+    likelihoods: &Likelihoods,
+    out: &mut BTreeMap<u64, Called>,
+) {
+    let params = data.params;
+    let Likelihoods(hmm, results) = *likelihoods;
+    let best = |r: usize, set: &[usize]| {
+        set.iter()
+            .map(|&h| results.get(hmm, s.hmm_region, r, h))
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    // Reads covering [a, b) with a base on each side.
+    let covering = |a: u64, b: u64| -> Vec<usize> {
+        (0..s.spans.len())
+            .filter(|&r| s.spans[r].0 <= a && s.spans[r].1 > b)
+            .collect()
+    };
+    let theta = |e: &Event| {
+        if e.is_indel() {
+            params.indel_heterozygosity
+        } else {
+            params.snp_heterozygosity
+        }
+    };
+    let mut called: Vec<(usize, f64)> = Vec::new();
+    for (k, e) in s.events.iter().enumerate() {
+        let (alt_set, ref_set) = (&s.carriers[k], &s.reference_like[k]);
+        if alt_set.is_empty() || ref_set.is_empty() {
             continue;
         }
-        let l0 = events[0].pos.saturating_sub(LIKELIHOOD_PAD).max(w.w0);
-        let l1 = (events.iter().map(Event::end).max().unwrap() + LIKELIHOOD_PAD).min(w.w1);
-        // Trimmed haplotypes (distinct), each with the region's events it carries.
-        let mut trimmed: Vec<(Vec<u8>, Vec<&Event>)> = Vec::new();
-        for he in &hap_events {
-            let inside: Vec<&Event> = he
-                .iter()
-                .filter(|e| e.pos >= l0 && e.end() <= l1 && events.binary_search(e).is_ok())
-                .collect();
-            let seq = apply(contig, l0, l1, &inside);
-            if !trimmed.iter().any(|(s, _)| *s == seq) {
-                trimmed.push((seq, inside));
-            }
+        let reads = covering(e.pos, e.end());
+        if reads.is_empty() {
+            continue;
         }
-        let carriers: Vec<Vec<usize>> = events
-            .iter()
-            .map(|e| {
-                (0..trimmed.len())
-                    .filter(|&h| trimmed[h].1.contains(&e))
-                    .collect()
-            })
-            .collect();
-        let reference_like: Vec<Vec<usize>> = events
-            .iter()
-            .map(|e| {
-                // No event of the haplotype overlaps the event's REF span (a deletion over
-                // it, another allele at its position).
-                (0..trimmed.len())
-                    .filter(|&h| {
-                        trimmed[h]
-                            .1
-                            .iter()
-                            .all(|o| o.pos >= e.end() || o.end() <= e.pos)
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut pieces: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut spans = Vec::new();
-        for r in overlapping(l0, l1) {
-            if let Some((a, b)) = clip_to_window(r, l0, l1) {
-                pieces.push((
-                    r.seq[a..b].iter().map(|&c| base_code(c)).collect(),
-                    r.qual[a..b].iter().map(|&q| q.min(r.mapq)).collect(),
-                ));
-                // Soft-clipped bases count as aligned (as in the window cut).
-                let (lead, tail) = r.cigar.clips();
-                spans.push((
-                    r.pos.saturating_sub(u64::from(lead)),
-                    r.end() + u64::from(tail),
-                ));
-            }
-        }
-        let longest = pieces.iter().map(|p| p.0.len()).max().unwrap_or(0);
-        let (gi, gc) = (
-            vec![GAP_OPEN_QUAL; longest],
-            vec![GAP_CONTINUATION_QUAL; longest],
+        let g = genotype_from_likelihoods(
+            reads.len(),
+            |i, a| best(reads[i], if a == 0 { ref_set } else { alt_set }),
+            &[theta(e)],
         );
-        let views: Vec<HmmRead> = pieces
-            .iter()
-            .map(|(b, q)| HmmRead {
-                bases: b,
-                quals: q,
-                ins_quals: &gi[..b.len()],
-                del_quals: &gi[..b.len()],
-                gcp_quals: &gc[..b.len()],
-            })
-            .collect();
-        let haps: Vec<&[u8]> = trimmed.iter().map(|(s, _)| s.as_slice()).collect();
-        let hmm_region = hmm.push_region(&views, &haps);
-        scored.push(Some(Scored {
-            events,
-            carriers,
-            reference_like,
-            spans,
-            hmm_region,
-        }));
-    }
-    times.haplotype_align += t.elapsed();
-    let t = Instant::now();
-    let mut likelihoods = HmmResults::default();
-    if !hmm.regions.is_empty() {
-        backend.pair_hmm(&hmm, &mut likelihoods)?;
-    }
-    times.pair_hmm += t.elapsed();
-    // 4. Genotype every event against the rest; events called that overlap (or share a
-    //    position) become one multi-allelic record, genotyped jointly.
-    let t = Instant::now();
-    for s in scored.iter().flatten() {
-        let best = |r: usize, set: &[usize]| {
-            set.iter()
-                .map(|&h| likelihoods.get(&hmm, s.hmm_region, r, h))
-                .fold(f64::NEG_INFINITY, f64::max)
-        };
-        // Reads covering [a, b) with a base on each side.
-        let covering = |a: u64, b: u64| -> Vec<usize> {
-            (0..s.spans.len())
-                .filter(|&r| s.spans[r].0 <= a && s.spans[r].1 > b)
-                .collect()
-        };
-        let theta = |e: &Event| {
-            if e.is_indel() {
-                params.indel_heterozygosity
-            } else {
-                params.snp_heterozygosity
-            }
-        };
-        let mut called: Vec<(usize, f64)> = Vec::new();
-        for (k, e) in s.events.iter().enumerate() {
-            let (alt_set, ref_set) = (&s.carriers[k], &s.reference_like[k]);
-            if alt_set.is_empty() || ref_set.is_empty() {
-                continue;
-            }
-            let reads = covering(e.pos, e.end());
-            if reads.is_empty() {
-                continue;
-            }
-            let g = genotype_from_likelihoods(
-                reads.len(),
-                |i, a| best(reads[i], if a == 0 { ref_set } else { alt_set }),
-                &[theta(e)],
-            );
-            if g.gt != [0, 0] && g.qual >= params.min_emit_qual {
-                called.push((k, g.qual));
-            }
-        }
-        // Clusters of overlapping called events (REF spans; an insertion spans its anchor).
-        let mut k = 0;
-        while k < called.len() {
-            let mut end = s.events[called[k].0].end();
-            let mut j = k + 1;
-            while j < called.len() && s.events[called[j].0].pos < end {
-                end = end.max(s.events[called[j].0].end());
-                j += 1;
-            }
-            let mut members: Vec<(usize, f64)> = called[k..j].to_vec();
-            k = j;
-            // At most MAX_ALTS alleles, the strongest; then by position.
-            members.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            members.truncate(MAX_ALTS);
-            members.sort_by_key(|m| m.0);
-            if let Some(c) = joint_record(contig, s, &members, &best, &covering, &theta, params) {
-                out.insert(c.pos, c);
-            }
+        if g.gt != [0, 0] && g.qual >= params.min_emit_qual {
+            called.push((k, g.qual));
         }
     }
-    times.genotype += t.elapsed();
-    Ok(out)
+    // Clusters of overlapping called events (REF spans; an insertion spans its anchor).
+    let mut k = 0;
+    while k < called.len() {
+        let mut end = s.events[called[k].0].end();
+        let mut j = k + 1;
+        while j < called.len() && s.events[called[j].0].pos < end {
+            end = end.max(s.events[called[j].0].end());
+            j += 1;
+        }
+        let mut members: Vec<(usize, f64)> = called[k..j].to_vec();
+        k = j;
+        // At most MAX_ALTS alleles, the strongest; then by position.
+        members.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        members.truncate(MAX_ALTS);
+        members.sort_by_key(|m| m.0);
+        if let Some(c) = joint_record(data.contig, s, &members, &best, &covering, &theta, params) {
+            out.insert(c.pos, c);
+        }
+    }
 }
 
 /// Most alternate alleles in one record.
@@ -622,7 +715,6 @@ struct Scored {
 /// event applied. Genotyped jointly from each read's best haplotype per allele; ALTs the
 /// genotype does not use are dropped and the rest genotyped again. `None` when no ALT is
 /// left or the reads cannot tell the alleles apart.
-#[allow(clippy::too_many_arguments)]
 fn joint_record(
     contig: &[u8],
     s: &Scored,

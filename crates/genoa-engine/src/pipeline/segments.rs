@@ -40,13 +40,26 @@ use crate::io::bam::writer;
 use crate::io::fastq::{PairedReader, ReadBatch};
 use crate::io::reference::Reference;
 use crate::io::sink::AlignmentSink;
+use crate::model::alignment::AlignedRead;
 use crate::model::alignment::Flags;
-use crate::pipeline::{AlignConfig, ReadsInput, Summary, record_key};
+use crate::pipeline::Summary;
+use crate::pipeline::config::{AlignConfig, ReadsInput};
 use crate::report::qc::QcCounts;
 
 /// Read pairs per segment (about 180 MB of encoded 2×150 records): a killed run loses at most
 /// this much alignment work.
 pub const SEGMENT_PAIRS: u64 = 1 << 18;
+
+/// Sort key of a record: `[contig << 32 | position, pair << 8 | slot]`; unplaced records
+/// (contig `u32::MAX`) last, in input order.
+fn record_key(r: &AlignedRead, pair: u64, slot: usize) -> [u64; 2] {
+    let c = u64::from(r.contig.unwrap_or(u32::MAX));
+    let pos = if r.contig.is_some() { r.pos } else { 0 };
+    [
+        (c << 32) | pos.min(u64::from(u32::MAX)),
+        (pair << 8) | slot.min(255) as u64,
+    ]
+}
 
 /// Shard `k` (1-based) of `n`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -426,11 +439,7 @@ impl SegmentCursor<'_> {
 
     /// Takes the next batch in input order, with its pairs' records when it was aligned for
     /// this process (`None`: another shard's pairs, or a segment committed earlier).
-    fn take(
-        &mut self,
-        batch: &ReadBatch,
-        aligned: Option<&[Vec<crate::model::alignment::AlignedRead>]>,
-    ) -> Result<()> {
+    fn take(&mut self, batch: &ReadBatch, aligned: Option<&[Vec<AlignedRead>]>) -> Result<()> {
         let segment = batch.first_pair / self.cfg.segment_pairs;
         if self.current != Some(segment) {
             if let Some(o) = self.open.take() {
@@ -491,12 +500,7 @@ impl OpenSegment {
         })
     }
 
-    fn push(
-        &mut self,
-        pairs: &[Vec<crate::model::alignment::AlignedRead>],
-        base: u64,
-        rg: &str,
-    ) -> Result<()> {
+    fn push(&mut self, pairs: &[Vec<AlignedRead>], base: u64, rg: &str) -> Result<()> {
         push_batch(
             pairs,
             base,
@@ -588,7 +592,7 @@ fn names(paths: Vec<PathBuf>) -> Vec<String> {
 
 /// Encodes one batch's records and duplicate entries into the segment's sorters.
 fn push_batch(
-    pairs: &[Vec<crate::model::alignment::AlignedRead>],
+    pairs: &[Vec<AlignedRead>],
     base: u64,
     rg: &str,
     records: &mut Sorter<[u64; 2]>,

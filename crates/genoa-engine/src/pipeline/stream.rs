@@ -3,7 +3,7 @@
 //! it — no reading back of the BAM.
 //!
 //! A chunk needs every read overlapping `[lead_start, end + TAIL)` (the reads
-//! [`crate::pipeline::ReadSource::fetch`] would give). Once a read starting at or after
+//! [`crate::pipeline::source::ReadSource::fetch`] would give). Once a read starting at or after
 //! `end + TAIL` on its contig (or on a later contig) has arrived, none can follow, so the
 //! chunk is ready. Ready chunks are called in waves of `threads × 4` on the thread pool, exactly
 //! as `genoa call` calls them from an indexed BAM, so the records are the same. Reads are kept
@@ -19,7 +19,7 @@ use crate::call::regions::{self, Chunk, TAIL};
 use crate::error::Result;
 use crate::io::reference::Reference;
 use crate::model::alignment::AlignedRead;
-use crate::pipeline::{CallOutput, CallSummary};
+use crate::pipeline::calling::{CallOutput, CallSummary};
 
 /// Calls chunks from reads pushed in coordinate order.
 pub struct StreamCaller<'a> {

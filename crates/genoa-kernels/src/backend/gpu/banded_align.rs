@@ -55,6 +55,12 @@ struct GpuOut {
     _pad: u32,
 }
 
+/// One dispatch's share of a batch: its pairs, and the span of the batch's bases they read.
+struct Slice {
+    pairs: std::ops::Range<usize>,
+    bases: std::ops::Range<u64>,
+}
+
 struct Buffers {
     params: Reusable,
     pairs: Reusable,
@@ -244,26 +250,28 @@ impl Kernel {
                 hi = nhi;
                 end += 1;
             }
-            self.dispatch(gpu, batch, params, start..end, lo, hi, &mut buffers, out)?;
+            let slice = Slice {
+                pairs: start..end,
+                bases: lo..hi,
+            };
+            self.dispatch(gpu, batch, params, slice, &mut buffers, out)?;
             start = end;
         }
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn dispatch(
         &self,
         gpu: &Gpu,
         batch: &AlignBatch,
         params: &AlignParams,
-        range: std::ops::Range<usize>,
-        base_lo: u64,
-        base_hi: u64,
+        slice: Slice,
         b: &mut Buffers,
         out: &mut AlignResults,
     ) -> Result<()> {
         let device = &gpu.device;
-        let pairs = &batch.pairs[range];
+        let (base_lo, base_hi) = (slice.bases.start, slice.bases.end);
+        let pairs = &batch.pairs[slice.pairs];
         let n = pairs.len();
         // Host-side packing.
         b.host_pairs.clear();

@@ -1,0 +1,166 @@
+//! Calling into a gVCF (or VCF): chunks of the genome called in parallel and written in order,
+//! with the QC counts of the calls when asked for.
+
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::backend::Backend;
+use crate::call::regions;
+use crate::call::{CallParams, StageTimes, call_chunk};
+use crate::error::Result;
+use crate::io::reference::Reference;
+use crate::model::Interval;
+use crate::model::alignment::AlignedRead;
+use crate::model::gvcf::{OutputMode, Record};
+use crate::pipeline::source::ReadSource;
+use crate::report::qc::QcCounts;
+
+/// What calling produced.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallSummary {
+    pub snps: u64,
+    pub indels: u64,
+    pub times: StageTimes,
+}
+
+/// Calls the chunks of the genome that hold a target (every chunk without targets) in
+/// parallel, from `source`, and writes their records in order into `out` (see
+/// [`CallOutput::create`]); the file and its index appear only when complete. Indel
+/// likelihoods run on `backend`.
+pub fn call_to_file(
+    reference: &Reference,
+    source: &dyn ReadSource,
+    targets: Option<&[Interval]>,
+    params: &CallParams,
+    backend: &dyn Backend,
+    mut out: CallOutput,
+) -> Result<CallSummary> {
+    let lens: Vec<u64> = reference.contigs.iter().map(|c| c.len()).collect();
+    let chunks = regions::chunks(&lens, targets, params.chunk_len);
+    // Waves of chunks keep a bounded number of chunk results in memory while writing in order.
+    let wave = rayon::current_num_threads().max(1) * 4;
+    for group in chunks.chunks(wave) {
+        out.call_wave(reference, group, params, backend, |chunk, reads| {
+            source.fetch(
+                chunk.contig,
+                chunk.lead_start(),
+                chunk.end + regions::TAIL,
+                reads,
+            )
+        })?;
+    }
+    Ok(out.finish(reference)?.0)
+}
+
+/// A gVCF (or VCF) being written from called chunks, in order.
+pub struct CallOutput {
+    writer: crate::io::gvcf::Writer,
+    summary: CallSummary,
+    /// Depth and variant QC counts, when asked for.
+    qc: Option<QcCounts>,
+}
+
+impl CallOutput {
+    /// A gVCF (or, in `mode` variants, a VCF) at `path` with the header `header_text`.
+    pub fn create(path: &Path, header_text: &str, mode: OutputMode) -> Result<CallOutput> {
+        Ok(CallOutput {
+            writer: crate::io::gvcf::Writer::create(path, header_text, mode)?,
+            summary: CallSummary::default(),
+            qc: None,
+        })
+    }
+
+    /// Also counts depths and variants for the QC report.
+    pub fn with_qc(mut self) -> Self {
+        self.qc = Some(QcCounts::default());
+        self
+    }
+
+    /// Calls `group` (consecutive chunks) in parallel, each from the reads `fetch` appends
+    /// for it, and writes their records in order.
+    pub fn call_wave(
+        &mut self,
+        reference: &Reference,
+        group: &[regions::Chunk],
+        params: &CallParams,
+        backend: &dyn Backend,
+        fetch: impl Fn(&regions::Chunk, &mut Vec<AlignedRead>) -> Result<()> + Sync,
+    ) -> Result<()> {
+        let with_qc = self.qc.is_some();
+        type Called = (Vec<Record>, StageTimes, Option<QcCounts>);
+        let results: Vec<Result<Called>> = group
+            .par_iter()
+            .map(|chunk| {
+                let mut times = StageTimes {
+                    chunks: 1,
+                    ..StageTimes::default()
+                };
+                let t = Instant::now();
+                let mut reads = Vec::new();
+                fetch(chunk, &mut reads)?;
+                times.fetch = t.elapsed();
+                times.reads = reads.len() as u64;
+                let contig = &reference.contigs[chunk.contig];
+                let autosomal = crate::report::qc::is_autosome(&contig.name);
+                let mut qc = with_qc.then(QcCounts::default);
+                let mut count_depth = qc.as_mut().map(|q| move |d| q.add_depth(d, autosomal));
+                let records = call_chunk(
+                    &contig.codes,
+                    chunk,
+                    &reads,
+                    params,
+                    backend,
+                    &mut times,
+                    count_depth.as_mut().map(|f| f as &mut dyn FnMut(u32)),
+                )?;
+                if let Some(q) = qc.as_mut() {
+                    q.add_records(&records, autosomal);
+                }
+                Ok((records, times, qc))
+            })
+            .collect();
+        for (chunk, result) in group.iter().zip(results) {
+            let (records, times, qc) = result?;
+            if let (Some(total), Some(q)) = (self.qc.as_mut(), qc) {
+                total.merge(&q);
+            }
+            let t = Instant::now();
+            let (snps, indels) = count_variants(&records);
+            self.summary.snps += snps;
+            self.summary.indels += indels;
+            let contig = &reference.contigs[chunk.contig];
+            self.writer.push(&contig.name, &contig.codes, &records)?;
+            self.summary.times.add(&times);
+            self.summary.times.write += t.elapsed();
+        }
+        Ok(())
+    }
+
+    /// Finishes the file (and its index) under its final name; the QC counts if asked for.
+    pub fn finish(mut self, reference: &Reference) -> Result<(CallSummary, Option<QcCounts>)> {
+        let t = Instant::now();
+        self.writer.finish(reference)?;
+        self.summary.times.write += t.elapsed();
+        Ok((self.summary, self.qc))
+    }
+}
+
+/// Counts SNP and indel records that pass.
+pub fn count_variants(records: &[Record]) -> (u64, u64) {
+    let (mut snps, mut indels) = (0, 0);
+    for r in records {
+        if let Record::Variant(v) = r {
+            if !v.filter_pass {
+                continue;
+            }
+            if v.reference.len() == 1 && v.alts.iter().all(|a| a.len() == 1) {
+                snps += 1;
+            } else {
+                indels += 1;
+            }
+        }
+    }
+    (snps, indels)
+}

@@ -1,0 +1,403 @@
+//! `genoa run` (FASTQ → BAM/CRAM, gVCF, QC JSON and HTML report, checkpointed) and `genoa
+//! gather` (the shards of a sharded run → the same outputs). Both end the same way: the
+//! segments' records are merged into the alignment sink while the streaming caller calls them
+//! as they pass, then the QC counts of both sides are joined into the report.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::time::Instant;
+
+use crate::backend::{self, Backend, BackendChoice};
+use crate::call::CallParams;
+use crate::error::{Error, Result};
+use crate::io::reference::Reference;
+use crate::io::sam_header::ReadGroupLine;
+use crate::model::alignment::AlignedRead;
+use crate::model::gvcf::OutputMode;
+use crate::pipeline::calling::{CallOutput, CallSummary};
+use crate::pipeline::config::{GatherConfig, RunConfig, RunOutputs};
+use crate::pipeline::segments::{self, SegmentDone, Shard};
+use crate::pipeline::{Summary, ensure_writable_dir, stream, thread_pool};
+use crate::report::qc::{ContigInfo, QcCounts, ReferenceInfo, RunInfo, StageBackend};
+
+/// FASTQ → `OUTDIR/SAMPLE.bam` or `.cram` (+ index), `OUTDIR/SAMPLE.g.vcf.gz` (+ index),
+/// `SAMPLE.qc.json` and `SAMPLE.report.html`; or, with a shard of more than one, that
+/// shard's aligned segments (see [`segments`]). Alignment is checkpointed: a run killed and
+/// started again with the same command goes on from its last committed segment. The
+/// checkpoints are removed when the run ends, with success or with an error.
+pub fn run(cfg: &RunConfig) -> Result<Summary> {
+    let t0 = Instant::now();
+    cfg.align.check()?;
+    let setup = Setup::new(
+        &cfg.outdir,
+        &cfg.align.reference,
+        cfg.align.threads,
+        cfg.align.backend,
+    )?;
+    let mut summary = setup.summary();
+    let fingerprint = segments::Fingerprint::of(&cfg.align, &setup.reference)?;
+    let align = |work: &mut segments::WorkDir, summary: &mut Summary| {
+        setup.pool.install(|| {
+            segments::align_segments(
+                &cfg.align,
+                &setup.reference,
+                setup.backend.clone(),
+                work,
+                summary,
+            )
+        })
+    };
+    if cfg.shard.n > 1 {
+        let mut work = segments::WorkDir::open(&cfg.shard_dir(cfg.shard), &fingerprint, cfg.shard)?;
+        align(&mut work, &mut summary)?;
+        return Ok(setup.finish(summary, t0));
+    }
+    let dir = cfg.work_dir();
+    if let Some(parent) = dir.parent() {
+        ensure_writable_dir(parent)?;
+    }
+    let plan = OutputPlan {
+        outputs: cfg.outputs(),
+        sample: &cfg.sample,
+        reference_path: &cfg.align.reference,
+        read_group: &cfg.align.read_group,
+        command_line: &cfg.align.command_line,
+        call: &cfg.call,
+        memory: cfg.align.memory,
+    };
+    let result = (|| {
+        let mut work = segments::WorkDir::open(&dir, &fingerprint, Shard::ALL)?;
+        align(&mut work, &mut summary)?;
+        let segs = segments::collect(std::slice::from_ref(&work))?;
+        finish_run(&plan, &setup, &segs, &dir, &mut summary, t0)
+    })();
+    // Checkpoints go on success and on errors (a kill leaves them for the next run).
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
+    Ok(setup.finish(summary, t0))
+}
+
+/// Joins the shard directories of a run made with `--shard K/N` into the outputs an unsharded
+/// run writes: the same BAM/CRAM records, gVCF records and QC counts. The read group is the
+/// shards' own; it must name the sample.
+pub fn gather(cfg: &GatherConfig) -> Result<Summary> {
+    let t0 = Instant::now();
+    let setup = Setup::new(&cfg.outdir, &cfg.reference, cfg.threads, cfg.backend)?;
+    let mut summary = setup.summary();
+    let works = cfg
+        .shards
+        .iter()
+        .map(|d| segments::WorkDir::existing(d))
+        .collect::<Result<Vec<_>>>()?;
+    let Some(first) = works.first() else {
+        return Err(Error::Config("no shard directories to gather".into()));
+    };
+    if first.fingerprint().reference != segments::Fingerprint::reference_of(&setup.reference) {
+        return Err(Error::input(
+            first.path(),
+            format!(
+                "was aligned to another reference than {}",
+                cfg.reference.display()
+            ),
+        ));
+    }
+    let read_group = ReadGroupLine::parse(&first.fingerprint().read_group)?;
+    if read_group.sample != cfg.sample {
+        return Err(Error::input(
+            first.path(),
+            format!(
+                "holds sample {:?}, not --sample {:?}",
+                read_group.sample, cfg.sample
+            ),
+        ));
+    }
+    let segs = segments::collect(&works)?;
+    for (_, d) in &segs {
+        summary.pairs += d.pairs;
+        summary.mapped += d.mapped;
+    }
+    summary.reads = 2 * summary.pairs;
+    let scratch = tempfile::Builder::new()
+        .prefix(".genoa-gather.")
+        .tempdir_in(&cfg.outdir)
+        .map_err(|e| Error::io(&cfg.outdir, e))?;
+    let plan = OutputPlan {
+        outputs: cfg.outputs(),
+        sample: &cfg.sample,
+        reference_path: &cfg.reference,
+        read_group: &read_group,
+        command_line: &cfg.command_line,
+        call: &cfg.call,
+        memory: cfg.memory,
+    };
+    finish_run(&plan, &setup, &segs, scratch.path(), &mut summary, t0)?;
+    Ok(setup.finish(summary, t0))
+}
+
+/// What `run` and `gather` start from: the reference, the thread pool and the backend.
+struct Setup {
+    reference: Reference,
+    pool: rayon::ThreadPool,
+    timed: Arc<backend::Timed>,
+    backend: Arc<dyn Backend>,
+}
+
+impl Setup {
+    fn new(
+        outdir: &Path,
+        reference: &Path,
+        threads: usize,
+        backend: BackendChoice,
+    ) -> Result<Setup> {
+        ensure_writable_dir(outdir)?;
+        let reference = Reference::load(reference)?;
+        let pool = thread_pool(threads)?;
+        let timed = Arc::new(backend::Timed::new(backend::select(backend)?));
+        let backend: Arc<dyn Backend> = timed.clone();
+        Ok(Setup {
+            reference,
+            pool,
+            timed,
+            backend,
+        })
+    }
+
+    /// An empty summary naming the backend.
+    fn summary(&self) -> Summary {
+        Summary {
+            backend: self.backend.name(),
+            ..Summary::default()
+        }
+    }
+
+    /// `summary` with the wall time since `t0` and the kernels' time.
+    fn finish(&self, mut summary: Summary, t0: Instant) -> Summary {
+        summary.seconds = t0.elapsed().as_secs_f64();
+        summary.kernel_seconds = self.timed.seconds();
+        summary
+    }
+}
+
+/// What the outputs of a run are made from, for `run` and `gather` alike.
+struct OutputPlan<'a> {
+    outputs: RunOutputs,
+    sample: &'a str,
+    reference_path: &'a Path,
+    read_group: &'a ReadGroupLine,
+    command_line: &'a str,
+    call: &'a CallParams,
+    /// Bytes of reads the streaming caller may hold.
+    memory: usize,
+}
+
+/// Writes the BAM (or CRAM) from the segments while calling its records as they pass, then
+/// the QC JSON and HTML report.
+fn finish_run(
+    plan: &OutputPlan,
+    setup: &Setup,
+    segs: &[(PathBuf, SegmentDone)],
+    scratch: &Path,
+    summary: &mut Summary,
+    t0: Instant,
+) -> Result<()> {
+    let (called, qc_calls) = write_and_call(plan, setup, segs, scratch, summary)?;
+    summary.snps = called.snps;
+    summary.indels = called.indels;
+    // QC: the reads' counts from the segments, depths and variants from the caller.
+    let mut qc = QcCounts::default();
+    for (_, d) in segs {
+        qc.merge(&d.qc);
+    }
+    if let Some(q) = qc_calls {
+        qc.merge(&q);
+    }
+    qc.add_duplicates(2 * summary.duplicate_pairs + summary.duplicate_fragments);
+    let report = qc.finish(plan.sample, &run_info(plan, setup, t0));
+    write_text(&plan.outputs.qc_json, &report.to_json())?;
+    write_text(
+        &plan.outputs.report_html,
+        &crate::report::html::render(&report),
+    )?;
+    let t = &called.times;
+    tracing::info!(
+        "stage CPU time: fetch {:.2} s, pileup {:.2} s, assembly {:.2} s, haplotype alignment {:.2} s, pair-HMM {:.2} s, genotyping {:.2} s, write {:.2} s",
+        t.fetch.as_secs_f64(),
+        t.pileup.as_secs_f64(),
+        t.assembly.as_secs_f64(),
+        t.haplotype_align.as_secs_f64(),
+        t.pair_hmm.as_secs_f64(),
+        t.genotype.as_secs_f64(),
+        t.write.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A message from the alignment writer to the streaming caller.
+enum Stream {
+    Reads(Vec<AlignedRead>),
+    /// Every record was written: the caller may finish its output.
+    End,
+}
+
+/// Reads handed to the streaming caller at a time.
+const STREAM_BATCH: usize = 4096;
+
+/// Merges the segments into the alignment sink on the pool and, on a thread of its own, calls
+/// the records as they pass into the gVCF: the gVCF's summary and the caller's QC counts.
+fn write_and_call(
+    plan: &OutputPlan,
+    setup: &Setup,
+    segs: &[(PathBuf, SegmentDone)],
+    scratch: &Path,
+    summary: &mut Summary,
+) -> Result<(CallSummary, Option<QcCounts>)> {
+    let mode = OutputMode::Gvcf;
+    let text = crate::io::gvcf::header(
+        &setup.reference,
+        plan.sample,
+        &plan.call.gq_bands,
+        mode,
+        plan.command_line,
+    );
+    let out = CallOutput::create(&plan.outputs.gvcf, &text, mode)?.with_qc();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Stream>(16);
+        // The caller: a plain thread that hands each batch of reads to the pool, so neither
+        // side ever blocks a pool thread while waiting for the other.
+        let caller = scope.spawn(move || call_stream(plan, setup, out, rx));
+        let written = setup
+            .pool
+            .install(|| write_alignments(plan, setup, segs, scratch, summary, &tx));
+        drop(tx);
+        let called = caller
+            .join()
+            .map_err(|_| Error::Internal("the calling thread panicked".into()))?;
+        // The writer's error first: the caller's is then only that its input stopped.
+        written?;
+        called
+    })
+}
+
+/// The streaming caller's loop: calls the reads `rx` brings, on the pool, until the end.
+fn call_stream(
+    plan: &OutputPlan,
+    setup: &Setup,
+    out: CallOutput,
+    rx: Receiver<Stream>,
+) -> Result<(CallSummary, Option<QcCounts>)> {
+    let pool = &setup.pool;
+    let mut caller = stream::StreamCaller::new(
+        &setup.reference,
+        plan.call,
+        setup.backend.as_ref(),
+        out,
+        pool.current_num_threads(),
+        plan.memory,
+    );
+    loop {
+        match rx.recv() {
+            Ok(Stream::Reads(reads)) => {
+                pool.install(|| reads.into_iter().try_for_each(|r| caller.push(r)))?
+            }
+            Ok(Stream::End) => return pool.install(|| caller.finish()),
+            Err(_) => return Err(Error::Internal("alignment stopped before its end".into())),
+        }
+    }
+}
+
+/// Merges the segments into the BAM or CRAM (and its index), sending the records the caller
+/// uses to `tx` in batches, then the end.
+fn write_alignments(
+    plan: &OutputPlan,
+    setup: &Setup,
+    segs: &[(PathBuf, SegmentDone)],
+    scratch: &Path,
+    summary: &mut Summary,
+    tx: &SyncSender<Stream>,
+) -> Result<()> {
+    let reference = &setup.reference;
+    let lens: Vec<u64> = reference.contigs.iter().map(|c| c.len()).collect();
+    let header = crate::io::sam_header::build(reference, plan.read_group, plan.command_line)?;
+    let mut sink = crate::io::sink::create(&plan.outputs.alignments, &header, reference)?;
+    let mut pending: Vec<AlignedRead> = Vec::with_capacity(STREAM_BATCH);
+    segments::merge_into(segs, scratch, sink.as_mut(), summary, &mut |rec| {
+        if let Some(read) = crate::io::bam::writer::decode_for_caller(rec, &lens)? {
+            pending.push(read);
+            if pending.len() >= STREAM_BATCH {
+                send(tx, Stream::Reads(std::mem::take(&mut pending)))?;
+            }
+        }
+        Ok(())
+    })?;
+    sink.finish()?;
+    send(tx, Stream::Reads(pending))?;
+    send(tx, Stream::End)
+}
+
+/// Sends without blocking a pool thread: while the channel is full, this thread runs the
+/// pool's pending work (the caller's chunks) instead of waiting.
+fn send(tx: &SyncSender<Stream>, mut msg: Stream) -> Result<()> {
+    loop {
+        match tx.try_send(msg) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(m)) => {
+                msg = m;
+                if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(Error::Internal("the caller stopped".into()));
+            }
+        }
+    }
+}
+
+/// The run section of the QC report.
+fn run_info(plan: &OutputPlan, setup: &Setup, t0: Instant) -> RunInfo {
+    let reference = &setup.reference;
+    let rg = plan.read_group;
+    let stage = |stage: &str| StageBackend {
+        stage: stage.into(),
+        backend: setup.backend.name(),
+    };
+    RunInfo {
+        command_line: std::env::args().collect(),
+        reference: ReferenceInfo {
+            path: plan.reference_path.display().to_string(),
+            seqcol_level0: reference.seqcol_level0(),
+            contigs: reference
+                .contigs
+                .iter()
+                .map(|c| ContigInfo {
+                    name: c.name.clone(),
+                    length: c.len(),
+                    md5: c.md5.clone(),
+                    refget: c.refget.clone(),
+                })
+                .collect(),
+        },
+        wall_seconds: t0.elapsed().as_secs_f64(),
+        backends: vec![stage("align"), stage("call")],
+        read_group: [
+            ("ID".to_string(), rg.id.clone()),
+            ("SM".to_string(), rg.sample.clone()),
+        ]
+        .into_iter()
+        .chain(rg.other.iter().cloned())
+        .collect(),
+        ..RunInfo::default()
+    }
+}
+
+/// Writes `text` to `path` through a temporary name.
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let pending = crate::io::atomic::Pending::new(path);
+    let mut f = pending.create()?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::io(path, e))?;
+    drop(f);
+    pending.commit()
+}
