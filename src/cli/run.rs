@@ -426,16 +426,8 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
         t0.elapsed().as_secs_f64()
     );
     eprintln!(
-        "genoa: {} active regions ({} not assembled); stage CPU time: fetch {:.2} s, pileup {:.2} s, assembly {:.2} s, haplotype alignment {:.2} s, pair-HMM {:.2} s, genotyping {:.2} s, write {:.2} s",
-        t.regions,
-        t.assembly_failed,
-        t.fetch.as_secs_f64(),
-        t.pileup.as_secs_f64(),
-        t.assembly.as_secs_f64(),
-        t.haplotype_align.as_secs_f64(),
-        t.pair_hmm.as_secs_f64(),
-        t.genotype.as_secs_f64(),
-        t.write.as_secs_f64()
+        "genoa: {} active regions ({} not assembled); {t}",
+        t.regions, t.assembly_failed
     );
     Ok(())
 }

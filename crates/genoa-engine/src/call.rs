@@ -102,6 +102,23 @@ pub struct StageTimes {
     pub assembly_failed: u64,
 }
 
+impl std::fmt::Display for StageTimes {
+    /// The CPU time of each stage, as the logs print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stage CPU time: fetch {:.2} s, pileup {:.2} s, assembly {:.2} s, haplotype alignment {:.2} s, pair-HMM {:.2} s, genotyping {:.2} s, write {:.2} s",
+            self.fetch.as_secs_f64(),
+            self.pileup.as_secs_f64(),
+            self.assembly.as_secs_f64(),
+            self.haplotype_align.as_secs_f64(),
+            self.pair_hmm.as_secs_f64(),
+            self.genotype.as_secs_f64(),
+            self.write.as_secs_f64()
+        )
+    }
+}
+
 impl StageTimes {
     pub fn add(&mut self, o: &StageTimes) {
         self.fetch += o.fetch;

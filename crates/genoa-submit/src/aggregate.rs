@@ -309,24 +309,10 @@ fn read_window(
     end: u64,
 ) -> Result<SampleWindow> {
     let mut w = SampleWindow::default();
-    let Some(id) = input.ids[contig] else {
-        return Ok(w); // no record on this contig
-    };
     let path = &input.path;
-    let interval = noodles::core::region::Interval::from(
-        noodles::core::Position::try_from(start as usize).expect("1-based")
-            ..=noodles::core::Position::try_from(end as usize).expect("1-based"),
-    );
-    let chunks = input
-        .index
-        .query(id, interval)
-        .map_err(|e| Error::io(path, e))?;
-    let Some(first) = chunks.iter().map(|c| c.start()).min() else {
+    let Some(mut r) = seek_window(input, contig, start, end)? else {
         return Ok(w);
     };
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut r = noodles::bgzf::io::Reader::new(f);
-    r.seek(first).map_err(|e| Error::io(path, e))?;
     let name = reference.contigs[contig].name.as_bytes();
     let mut line: Vec<u8> = Vec::with_capacity(256);
     let mut last_pos = 0u64;
@@ -357,14 +343,13 @@ fn read_window(
             continue;
         }
         seen = true;
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let bad = |m: &str| {
             Error::input(
                 path,
                 format!(
                     "record at {}:{}: {m}",
                     reference.contigs[contig].name,
-                    text(cols[1])
+                    String::from_utf8_lossy(cols[1])
                 ),
             )
         };
@@ -379,89 +364,158 @@ fn read_window(
             return Err(bad("out of order (the input is not sorted)"));
         }
         last_pos = pos;
-        let (refa, alt, info, format, values) = (cols[3], cols[4], cols[7], cols[8], cols[9]);
-        if format_cache.0 != format {
-            format_cache = (format.to_vec(), FormatLayout::of(format));
-        }
-        let layout = &format_cache.1;
-        let mut vals: [&[u8]; 16] = [&[]; 16];
-        for (k, v) in values.split(|b| *b == b':').take(16).enumerate() {
-            vals[k] = v;
-        }
-        let get = |k: Option<usize>| k.map(|k| vals[k]).filter(|v| !v.is_empty() && *v != b".");
-        if pos == 0 || refa.is_empty() {
+        if pos == 0 || cols[3].is_empty() {
             return Err(bad("POS 0 or an empty REF"));
         }
-        let alleles = |g: &'_ [u8]| {
-            g.split(|b| *b == b'/' || *b == b'|')
-                .map(|a| parse_num(a).map(|a| a as usize))
-                .collect::<Vec<_>>()
-        };
-        let num = |k: Option<usize>| get(k).and_then(parse_num).map(|v| v as u32);
-        let block = alt == b"<NON_REF>" || alt == b"<*>";
-        if block {
-            let end_pos = match info
-                .split(|b| *b == b';')
-                .find_map(|kv| kv.strip_prefix(b"END="))
-            {
-                Some(v) => parse_num(v).ok_or_else(|| bad("END is not a number"))?,
-                None => pos,
-            };
-            if end_pos < start {
-                continue;
+        if format_cache.0 != cols[8] {
+            format_cache = (cols[8].to_vec(), FormatLayout::of(cols[8]));
+        }
+        let fields = Fields::new(cols[9], &format_cache.1);
+        let alt = cols[4];
+        if alt == b"<NON_REF>" || alt == b"<*>" {
+            if let Some(block) = parse_block(pos, cols[7], &fields, start, &bad)? {
+                w.blocks.push(block);
             }
-            let min_dp = num(layout.min_dp).or(num(layout.dp));
-            let pl = get(layout.pl).and_then(|p| {
-                let mut out = [0u32; 3];
-                let mut k = 0;
-                for x in p.split(|b| *b == b',') {
-                    if k == 3 {
-                        return None;
-                    }
-                    out[k] = parse_num(x)? as u32;
-                    k += 1;
-                }
-                (k == 3).then_some(out)
-            });
-            w.blocks.push(Block {
-                start: pos,
-                end: end_pos,
-                // A block's GT is read without collecting it: blocks are most records.
-                ploidy: get(layout.gt).map_or(2, |g| {
-                    g.split(|b| *b == b'/' || *b == b'|').count().clamp(1, 2)
-                }) as u8,
-                called: get(layout.gt).is_some_and(|g| {
-                    g.split(|b| *b == b'/' || *b == b'|')
-                        .all(|a| parse_num(a) == Some(0))
-                }) && min_dp.is_some_and(|d| d > 0),
-                dp: min_dp,
-                gq: num(layout.gq),
-                pl,
-            });
-        } else {
-            let end_pos = pos + refa.len() as u64 - 1;
-            if end_pos < start {
-                continue;
-            }
-            w.vars.push(Var {
-                start: pos,
-                end: end_pos,
-                reference: text(refa),
-                alts: alt.split(|b| *b == b',').map(text).collect(),
-                gt: get(layout.gt)
-                    .map(alleles)
-                    .unwrap_or_else(|| vec![None, None]),
-                dp: num(layout.dp),
-                gq: num(layout.gq),
-                pl: get(layout.pl).map(|p| {
-                    p.split(|b| *b == b',')
-                        .filter_map(|x| parse_num(x).map(|v| v as u32))
-                        .collect()
-                }),
-            });
+        } else if let Some(var) = parse_var(pos, cols[3], alt, &fields, start) {
+            w.vars.push(var);
         }
     }
     Ok(w)
+}
+
+/// A reader of `input` placed at the first index chunk over `[start, end]` on `contig`, or
+/// `None` when the index has no record there.
+fn seek_window(
+    input: &Input,
+    contig: usize,
+    start: u64,
+    end: u64,
+) -> Result<Option<noodles::bgzf::io::Reader<std::fs::File>>> {
+    let Some(id) = input.ids[contig] else {
+        return Ok(None); // no record on this contig
+    };
+    let path = &input.path;
+    let interval = noodles::core::region::Interval::from(
+        noodles::core::Position::try_from(start as usize).expect("1-based")
+            ..=noodles::core::Position::try_from(end as usize).expect("1-based"),
+    );
+    let chunks = input
+        .index
+        .query(id, interval)
+        .map_err(|e| Error::io(path, e))?;
+    let Some(first) = chunks.iter().map(|c| c.start()).min() else {
+        return Ok(None);
+    };
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut r = noodles::bgzf::io::Reader::new(f);
+    r.seek(first).map_err(|e| Error::io(path, e))?;
+    Ok(Some(r))
+}
+
+/// A sample column's values, split on `:`, with the FORMAT layout that names them.
+struct Fields<'a> {
+    values: [&'a [u8]; 16],
+    layout: &'a FormatLayout,
+}
+
+impl<'a> Fields<'a> {
+    fn new(column: &'a [u8], layout: &'a FormatLayout) -> Self {
+        let mut values: [&[u8]; 16] = [&[]; 16];
+        for (k, v) in column.split(|b| *b == b':').take(16).enumerate() {
+            values[k] = v;
+        }
+        Fields { values, layout }
+    }
+
+    /// The value at FORMAT position `k`, unless absent, empty or `.`.
+    fn get(&self, k: Option<usize>) -> Option<&'a [u8]> {
+        k.map(|k| self.values[k])
+            .filter(|v| !v.is_empty() && *v != b".")
+    }
+
+    fn num(&self, k: Option<usize>) -> Option<u32> {
+        self.get(k).and_then(parse_num).map(|v| v as u32)
+    }
+
+    /// The GT's alleles, split on `/` or `|`.
+    fn gt_alleles(&self) -> Option<impl Iterator<Item = &'a [u8]>> {
+        self.get(self.layout.gt)
+            .map(|g| g.split(|b| *b == b'/' || *b == b'|'))
+    }
+}
+
+/// A reference block starting at `pos` (INFO `info`), or `None` when it ends before `start`.
+fn parse_block(
+    pos: u64,
+    info: &[u8],
+    f: &Fields,
+    start: u64,
+    bad: &dyn Fn(&str) -> Error,
+) -> Result<Option<Block>> {
+    let end_pos = match info
+        .split(|b| *b == b';')
+        .find_map(|kv| kv.strip_prefix(b"END="))
+    {
+        Some(v) => parse_num(v).ok_or_else(|| bad("END is not a number"))?,
+        None => pos,
+    };
+    if end_pos < start {
+        return Ok(None);
+    }
+    let layout = f.layout;
+    let min_dp = f.num(layout.min_dp).or(f.num(layout.dp));
+    let pl = f.get(layout.pl).and_then(|p| {
+        let mut out = [0u32; 3];
+        let mut k = 0;
+        for x in p.split(|b| *b == b',') {
+            if k == 3 {
+                return None;
+            }
+            out[k] = parse_num(x)? as u32;
+            k += 1;
+        }
+        (k == 3).then_some(out)
+    });
+    Ok(Some(Block {
+        start: pos,
+        end: end_pos,
+        // A block's GT is read without collecting it: blocks are most records.
+        ploidy: f.gt_alleles().map_or(2, |g| g.count().clamp(1, 2)) as u8,
+        called: f
+            .gt_alleles()
+            .is_some_and(|mut g| g.all(|a| parse_num(a) == Some(0)))
+            && min_dp.is_some_and(|d| d > 0),
+        dp: min_dp,
+        gq: f.num(layout.gq),
+        pl,
+    }))
+}
+
+/// A variant record at `pos`, or `None` when it ends before `start`.
+fn parse_var(pos: u64, refa: &[u8], alt: &[u8], f: &Fields, start: u64) -> Option<Var> {
+    let end_pos = pos + refa.len() as u64 - 1;
+    if end_pos < start {
+        return None;
+    }
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let layout = f.layout;
+    Some(Var {
+        start: pos,
+        end: end_pos,
+        reference: text(refa),
+        alts: alt.split(|b| *b == b',').map(text).collect(),
+        gt: f.gt_alleles().map_or_else(
+            || vec![None, None],
+            |g| g.map(|a| parse_num(a).map(|a| a as usize)).collect(),
+        ),
+        dp: f.num(layout.dp),
+        gq: f.num(layout.gq),
+        pl: f.get(layout.pl).map(|p| {
+            p.split(|b| *b == b',')
+                .filter_map(|x| parse_num(x).map(|v| v as u32))
+                .collect()
+        }),
+    })
 }
 
 /// Where the FORMAT keys genoa reads sit in a FORMAT string.
@@ -550,169 +604,194 @@ fn join_window(
     keep: &dyn Fn(u64) -> bool,
     describe: &dyn Fn(u64) -> String,
 ) -> Result<Vec<Site>> {
-    // Sites: POS → (longest REF, called real alleles normalised later).
+    let refs = site_refs(windows, start, end, keep, describe)?;
+    Ok(refs
+        .into_iter()
+        .map(|(pos, site_ref)| join_site(windows, pos, site_ref))
+        .collect())
+}
+
+/// The window's sites: every POS where a sample calls a real ALT, with the longest REF any
+/// sample writes there (the others must be its prefixes).
+fn site_refs(
+    windows: &[SampleWindow],
+    start: u64,
+    end: u64,
+    keep: &dyn Fn(u64) -> bool,
+    describe: &dyn Fn(u64) -> String,
+) -> Result<BTreeMap<u64, String>> {
     let mut refs: BTreeMap<u64, String> = BTreeMap::new();
-    for w in windows {
-        for v in &w.vars {
-            if v.start < start || v.start > end || !keep(v.start) {
-                continue;
-            }
-            if v.gt.iter().any(|a| a.is_some_and(|a| v.is_real(a))) {
-                refs.entry(v.start).or_default();
+    for v in windows.iter().flat_map(|w| &w.vars) {
+        if v.start >= start
+            && v.start <= end
+            && keep(v.start)
+            && v.gt.iter().any(|a| a.is_some_and(|a| v.is_real(a)))
+        {
+            refs.entry(v.start).or_default();
+        }
+    }
+    for v in windows.iter().flat_map(|w| &w.vars) {
+        let Some(r) = refs.get_mut(&v.start) else {
+            continue;
+        };
+        let agrees = if v.reference.len() > r.len() {
+            v.reference.starts_with(r.as_str())
+        } else {
+            r.starts_with(&v.reference)
+        };
+        if !agrees {
+            return Err(Error::Config(format!(
+                "{}: REF {} and {r} disagree between samples",
+                describe(v.start),
+                v.reference
+            )));
+        }
+        if v.reference.len() > r.len() {
+            *r = v.reference.clone();
+        }
+    }
+    Ok(refs)
+}
+
+/// One site of the cohort: its alleles (the samples' called real ALTs, normalised to the
+/// site's REF, sorted; `*` when a called deletion spans it) and every sample's call there —
+/// from its own record, from a deletion of its own spanning the site, or from its reference
+/// block.
+fn join_site(windows: &[SampleWindow], pos: u64, site_ref: String) -> Site {
+    let own: Vec<Option<&Var>> = windows
+        .iter()
+        .map(|w| {
+            let k = w.vars.partition_point(|v| v.start < pos);
+            w.vars.get(k).filter(|v| v.start == pos)
+        })
+        .collect();
+    let mut alts: BTreeSet<String> = BTreeSet::new();
+    for v in own.iter().flatten() {
+        for a in v.gt.iter().flatten() {
+            if v.is_real(*a) {
+                alts.insert(normalise(&v.alts[*a - 1], &v.reference, &site_ref));
             }
         }
     }
-    for w in windows {
-        for v in &w.vars {
-            if let Some(r) = refs.get_mut(&v.start) {
-                if v.reference.len() > r.len() {
-                    if !v.reference.starts_with(r.as_str()) {
-                        return Err(Error::Config(format!(
-                            "{}: REF {} and {r} disagree between samples",
-                            describe(v.start),
-                            v.reference
-                        )));
-                    }
-                    *r = v.reference.clone();
-                } else if !r.starts_with(&v.reference) {
-                    return Err(Error::Config(format!(
-                        "{}: REF {} and {r} disagree between samples",
-                        describe(v.start),
-                        v.reference
-                    )));
-                }
+    let mut alts: Vec<String> = alts.into_iter().collect();
+    // Spanning deletions need `*`: find them first.
+    let spanning: Vec<Option<&Var>> = windows
+        .iter()
+        .zip(&own)
+        .map(|(w, o)| {
+            if o.is_some() {
+                return None;
             }
-        }
+            // A deletion may span a later record of the same sample: look a few back.
+            let k = w.vars.partition_point(|v| v.start < pos);
+            w.vars[k.saturating_sub(16)..k]
+                .iter()
+                .rev()
+                .find(|v| v.end >= pos)
+        })
+        .collect();
+    let star = spanning
+        .iter()
+        .flatten()
+        .any(|v| v.gt.iter().any(|a| a.is_some_and(|a| a != 0)));
+    if star {
+        alts.push("*".into());
     }
-    let mut sites = Vec::with_capacity(refs.len());
-    for (pos, site_ref) in refs {
-        let mut alts: BTreeSet<String> = BTreeSet::new();
-        let own: Vec<Option<&Var>> = windows
-            .iter()
-            .map(|w| {
-                let k = w.vars.partition_point(|v| v.start < pos);
-                w.vars.get(k).filter(|v| v.start == pos)
-            })
-            .collect();
-        for v in own.iter().flatten() {
-            for a in v.gt.iter().flatten() {
-                if v.is_real(*a) {
-                    alts.insert(normalise(&v.alts[*a - 1], &v.reference, &site_ref));
-                }
-            }
-        }
-        let mut alts: Vec<String> = alts.into_iter().collect();
-        let index_of = |a: &str, alts: &[String]| alts.iter().position(|x| x == a).map(|i| i + 1);
-        // Spanning deletions need `*`: find them first.
-        let spanning: Vec<Option<&Var>> = windows
-            .iter()
-            .zip(&own)
-            .map(|(w, o)| {
-                if o.is_some() {
-                    return None;
-                }
-                // A deletion may span a later record of the same sample: look a few back.
-                let k = w.vars.partition_point(|v| v.start < pos);
-                w.vars[k.saturating_sub(16)..k]
+    let star_index = alts.len();
+    let calls = windows
+        .iter()
+        .zip(&own)
+        .zip(&spanning)
+        .map(|((w, o), s)| match (o, s) {
+            (Some(v), _) => call_from_record(v, &site_ref, &alts),
+            (None, Some(v)) => Call {
+                gt: v
+                    .gt
                     .iter()
-                    .rev()
-                    .find(|v| v.end >= pos)
-            })
-            .collect();
-        let star = spanning
-            .iter()
-            .flatten()
-            .any(|v| v.gt.iter().any(|a| a.is_some_and(|a| a != 0)));
-        if star {
-            alts.push("*".into());
-        }
-        let star_index = star.then_some(alts.len());
-        let n = alts.len() + 1;
-        let mut calls = Vec::with_capacity(windows.len());
-        for ((w, o), s) in windows.iter().zip(&own).zip(&spanning) {
-            let call = if let Some(v) = o {
-                let to_site = |a: usize| -> Hap {
-                    if a == 0 {
-                        Some(0)
-                    } else if v.is_real(a) {
-                        index_of(&normalise(&v.alts[a - 1], &v.reference, &site_ref), &alts)
-                    } else {
-                        None
-                    }
-                };
-                // Site allele j → the sample's allele (its <NON_REF> for alleles it lacks).
-                let nr = v.non_ref();
-                let map: Vec<Option<usize>> = (0..n)
-                    .map(|j| {
-                        if j == 0 {
-                            return Some(0);
-                        }
-                        (1..=v.alts.len())
-                            .find(|&a| v.is_real(a) && to_site(a) == Some(j))
-                            .or(nr)
-                    })
-                    .collect();
-                Call {
-                    gt: v.gt.iter().map(|a| a.and_then(to_site)).collect(),
-                    dp: v.dp,
-                    gq: v.gq,
-                    pl: v
-                        .pl
-                        .as_deref()
-                        .and_then(|pl| remap_pl(pl, v.alts.len() + 1, &map)),
-                }
-            } else if let Some(v) = s {
-                Call {
-                    gt: v
-                        .gt
-                        .iter()
-                        .map(|a| a.map(|a| if a == 0 { 0 } else { star_index.expect("star") }))
-                        .collect(),
-                    dp: v.dp,
-                    gq: v.gq,
-                    pl: None,
-                }
-            } else {
-                let k = w.blocks.partition_point(|b| b.start <= pos);
-                match k
-                    .checked_sub(1)
-                    .map(|i| &w.blocks[i])
-                    .filter(|b| b.end >= pos)
-                {
-                    Some(b) if b.called => {
-                        let map: Vec<Option<usize>> =
-                            (0..n).map(|j| Some(usize::from(j > 0))).collect();
-                        Call {
-                            gt: vec![Some(0); b.ploidy as usize],
-                            dp: b.dp,
-                            gq: b.gq,
-                            pl: b.pl.and_then(|pl| remap_pl(&pl, 2, &map)),
-                        }
-                    }
-                    Some(b) => Call {
-                        gt: vec![None; b.ploidy as usize],
-                        dp: b.dp,
-                        gq: None,
-                        pl: None,
-                    },
-                    None => Call {
-                        gt: vec![None, None],
-                        dp: None,
-                        gq: None,
-                        pl: None,
-                    },
-                }
-            };
-            calls.push(call);
-        }
-        sites.push(Site {
-            pos,
-            reference: site_ref,
-            alts,
-            calls,
-        });
+                    .map(|a| a.map(|a| if a == 0 { 0 } else { star_index }))
+                    .collect(),
+                dp: v.dp,
+                gq: v.gq,
+                pl: None,
+            },
+            (None, None) => call_from_block(w, pos, alts.len() + 1),
+        })
+        .collect();
+    Site {
+        pos,
+        reference: site_ref,
+        alts,
+        calls,
     }
-    Ok(sites)
+}
+
+/// A sample's call from its own record at the site: its GT and PL remapped to the site's
+/// alleles (its `<NON_REF>` standing for the site alleles it lacks).
+fn call_from_record(v: &Var, site_ref: &str, alts: &[String]) -> Call {
+    let index_of = |a: &str| alts.iter().position(|x| x == a).map(|i| i + 1);
+    let to_site = |a: usize| -> Hap {
+        if a == 0 {
+            Some(0)
+        } else if v.is_real(a) {
+            index_of(&normalise(&v.alts[a - 1], &v.reference, site_ref))
+        } else {
+            None
+        }
+    };
+    let nr = v.non_ref();
+    let map: Vec<Option<usize>> = (0..=alts.len())
+        .map(|j| {
+            if j == 0 {
+                return Some(0);
+            }
+            (1..=v.alts.len())
+                .find(|&a| v.is_real(a) && to_site(a) == Some(j))
+                .or(nr)
+        })
+        .collect();
+    Call {
+        gt: v.gt.iter().map(|a| a.and_then(to_site)).collect(),
+        dp: v.dp,
+        gq: v.gq,
+        pl: v
+            .pl
+            .as_deref()
+            .and_then(|pl| remap_pl(pl, v.alts.len() + 1, &map)),
+    }
+}
+
+/// A sample's call from the reference block over `pos`, at a site of `n` alleles: hom-ref
+/// when the block was called (its PL over REF and `<NON_REF>` spread to every ALT), missing
+/// otherwise or with no block.
+fn call_from_block(w: &SampleWindow, pos: u64, n: usize) -> Call {
+    let k = w.blocks.partition_point(|b| b.start <= pos);
+    match k
+        .checked_sub(1)
+        .map(|i| &w.blocks[i])
+        .filter(|b| b.end >= pos)
+    {
+        Some(b) if b.called => {
+            let map: Vec<Option<usize>> = (0..n).map(|j| Some(usize::from(j > 0))).collect();
+            Call {
+                gt: vec![Some(0); b.ploidy as usize],
+                dp: b.dp,
+                gq: b.gq,
+                pl: b.pl.and_then(|pl| remap_pl(&pl, 2, &map)),
+            }
+        }
+        Some(b) => Call {
+            gt: vec![None; b.ploidy as usize],
+            dp: b.dp,
+            gq: None,
+            pl: None,
+        },
+        None => Call {
+            gt: vec![None, None],
+            dp: None,
+            gq: None,
+            pl: None,
+        },
+    }
 }
 
 /// Allele counts over a set of samples.

@@ -124,9 +124,52 @@ fn str_at<'a>(qc: &'a Value, path: &str) -> Option<&'a str> {
 }
 
 /// Checks, encrypts and writes the package; returns the manifest written to
-/// `OUT/manifest.json`.
+/// `OUT/manifest.json`. Nothing is encrypted unless every check passes; files written before
+/// a failure are removed.
 pub fn package(req: &Request) -> Result<Manifest> {
-    // 1. The gVCF passes every rule joint callers apply.
+    let gvcf_records = check_gvcf(req)?;
+    let qc = gate::load_qc(req.qc_json)?;
+    let sample = check_identity(req, &qc)?;
+    let (qc_gate, qc_policy, qc_warnings) = gate_qc(req, &qc)?;
+    let checks = Checks {
+        validate: "PASS".into(),
+        gvcf_records,
+        qc_gate,
+        qc_policy,
+        qc_warnings,
+    };
+    let sequencing = sequencing(req, &qc)?;
+    let mut written: Vec<PathBuf> = Vec::new();
+    let result = encrypt_inputs(req, &mut written).and_then(|files| {
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT.into(),
+            sample,
+            files,
+            encryption: Encryption {
+                standard: "Crypt4GH v1 (X25519, ChaCha20-Poly1305 IETF)".into(),
+                segment_size: crypt4gh::SEGMENT_SIZE,
+                recipients: req.recipients.iter().map(|r| r.to_base64()).collect(),
+            },
+            sequencing,
+            reference: reference_entry(req),
+            checks,
+            pipeline: pipeline_entry(&qc),
+        };
+        let mut json = serde_json::to_string_pretty(&manifest).expect("the manifest serializes");
+        json.push('\n');
+        write_text(&req.out_dir.join("manifest.json"), &json)?;
+        Ok(manifest)
+    });
+    if result.is_err() {
+        for p in &written {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
+/// Step 1: the gVCF passes every rule joint callers apply; its record count.
+fn check_gvcf(req: &Request) -> Result<u64> {
     let report =
         crate::validate::validate(req.gvcf, req.reference, crate::validate::Options::default())?;
     if !report.is_clean() {
@@ -140,13 +183,16 @@ pub fn package(req: &Request) -> Result<Manifest> {
             ),
         ));
     }
-    // 2. The QC JSON is this sample's, on this reference.
-    let qc = gate::load_qc(req.qc_json)?;
-    let sample = str_at(&qc, "biosample.id")
+    Ok(report.records)
+}
+
+/// Step 2: the QC JSON is this sample's, on this reference, and so is the gVCF; the sample.
+fn check_identity(req: &Request, qc: &Value) -> Result<String> {
+    let sample = str_at(qc, "biosample.id")
         .ok_or_else(|| Error::input(req.qc_json, "no biosample.id (not a genoa QC JSON?)"))?
         .to_string();
     let seqcol = req.reference.seqcol_level0();
-    match str_at(&qc, "run.reference.seqcol_level0") {
+    match str_at(qc, "run.reference.seqcol_level0") {
         Some(s) if s == seqcol => {}
         Some(s) => {
             return Err(Error::input(
@@ -171,10 +217,14 @@ pub fn package(req: &Request) -> Result<Manifest> {
             format!("sample {gvcf_sample:?} differs from the QC JSON's {sample:?}"),
         ));
     }
-    // 3. The QC gate.
-    let (qc_gate, qc_policy, qc_warnings) = match &req.policy {
+    Ok(sample)
+}
+
+/// Step 3: the QC gate: `PASS` or `SKIPPED` (no policy), the policy's name and the warnings.
+fn gate_qc(req: &Request, qc: &Value) -> Result<(String, Option<String>, usize)> {
+    Ok(match &req.policy {
         Some((policy, name)) => {
-            let r = policy.evaluate(&qc);
+            let r = policy.evaluate(qc);
             if !r.passed() {
                 return Err(Error::input(
                     req.qc_json,
@@ -188,13 +238,15 @@ pub fn package(req: &Request) -> Result<Manifest> {
             ("PASS".to_string(), Some(name.clone()), r.warnings)
         }
         None => ("SKIPPED".to_string(), None, 0),
-    };
-    let read_group = gate::lookup(&qc, "run.read_group")
-        .cloned()
-        .unwrap_or(Value::Null);
+    })
+}
+
+/// The manifest's sequencing section: platform (the read group's PL, or `--platform`), mean
+/// depth and its metric, the read group.
+fn sequencing(req: &Request, qc: &Value) -> Result<Sequencing> {
     let platform = match req.platform {
         Some(p) => p.to_string(),
-        None => str_at(&qc, "run.read_group.PL")
+        None => str_at(qc, "run.read_group.PL")
             .ok_or_else(|| {
                 Error::input(
                     req.qc_json,
@@ -209,13 +261,25 @@ pub fn package(req: &Request) -> Result<Manifest> {
     ]
     .iter()
     .find_map(|m| {
-        gate::lookup(&qc, m)
+        gate::lookup(qc, m)
             .and_then(Value::as_f64)
             .map(|v| (v, m.to_string()))
     })
     .ok_or_else(|| Error::input(req.qc_json, "no mean coverage metric"))?;
+    Ok(Sequencing {
+        platform,
+        mean_depth,
+        mean_depth_metric: metric,
+        mean_depth_scope: str_at(qc, "scope.contigs").map(str::to_string),
+        read_group: gate::lookup(qc, "run.read_group")
+            .cloned()
+            .unwrap_or(Value::Null),
+    })
+}
 
-    // 4. Encrypt.
+/// Step 4: the gVCF (and the alignments, when given) encrypted into `OUT`, with checksums of
+/// plaintext and ciphertext beside them; every file written is added to `written`.
+fn encrypt_inputs(req: &Request, written: &mut Vec<PathBuf>) -> Result<Vec<FileEntry>> {
     std::fs::create_dir_all(req.out_dir).map_err(|e| Error::io(req.out_dir, e))?;
     let mut inputs: Vec<(&Path, &str, String)> =
         vec![(req.gvcf, "gvcf", "VCF 4.2 gVCF, BGZF-compressed".into())];
@@ -230,99 +294,65 @@ pub fn package(req: &Request) -> Result<Manifest> {
         inputs.push((a, content, format));
     }
     let mut files = Vec::new();
-    let mut written: Vec<PathBuf> = Vec::new();
-    let result = (|| -> Result<()> {
-        for (path, content, format) in &inputs {
-            let name = format!("{}.c4gh", file_name(path));
-            let dest = req.out_dir.join(&name);
-            let t = crypt4gh::encrypt_file(path, &dest, req.sender, req.recipients)?;
-            written.push(dest.clone());
-            for (suffix, digest) in [
-                (".c4gh.md5", &t.ciphertext.md5),
-                (".c4gh.sha256", &t.ciphertext.sha256),
-                (".md5", &t.plaintext.md5),
-                (".sha256", &t.plaintext.sha256),
-            ] {
-                let p = req.out_dir.join(format!("{}{suffix}", file_name(path)));
-                write_text(&p, &format!("{digest}\n"))?;
-                written.push(p);
-            }
-            files.push(FileEntry {
-                name,
-                content: content.to_string(),
-                file_format: format.clone(),
-                plaintext: t.plaintext,
-                ciphertext: t.ciphertext,
-            });
+    for (path, content, format) in &inputs {
+        let name = format!("{}.c4gh", file_name(path));
+        let dest = req.out_dir.join(&name);
+        let t = crypt4gh::encrypt_file(path, &dest, req.sender, req.recipients)?;
+        written.push(dest.clone());
+        for (suffix, digest) in [
+            (".c4gh.md5", &t.ciphertext.md5),
+            (".c4gh.sha256", &t.ciphertext.sha256),
+            (".md5", &t.plaintext.md5),
+            (".sha256", &t.plaintext.sha256),
+        ] {
+            let p = req.out_dir.join(format!("{}{suffix}", file_name(path)));
+            write_text(&p, &format!("{digest}\n"))?;
+            written.push(p);
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        for p in &written {
-            let _ = std::fs::remove_file(p);
-        }
-        return Err(e);
+        files.push(FileEntry {
+            name,
+            content: content.to_string(),
+            file_format: format.clone(),
+            plaintext: t.plaintext,
+            ciphertext: t.ciphertext,
+        });
     }
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT.into(),
-        sample,
-        files,
-        encryption: Encryption {
-            standard: "Crypt4GH v1 (X25519, ChaCha20-Poly1305 IETF)".into(),
-            segment_size: crypt4gh::SEGMENT_SIZE,
-            recipients: req.recipients.iter().map(|r| r.to_base64()).collect(),
-        },
-        sequencing: Sequencing {
-            platform,
-            mean_depth,
-            mean_depth_metric: metric,
-            mean_depth_scope: str_at(&qc, "scope.contigs").map(str::to_string),
-            read_group,
-        },
-        reference: ReferenceEntry {
-            file: file_name(req.reference_path),
-            seqcol_level0: seqcol,
-            contigs: req
-                .reference
-                .contigs
-                .iter()
-                .map(|c| ContigEntry {
-                    name: c.name.clone(),
-                    length: c.len(),
-                    md5: c.md5.clone(),
-                    refget: c.refget.clone(),
-                })
-                .collect(),
-        },
-        checks: Checks {
-            validate: "PASS".into(),
-            gvcf_records: report.records,
-            qc_gate,
-            qc_policy,
-            qc_warnings,
-        },
-        pipeline: Pipeline {
-            genoa_version: str_at(&qc, "run.genoa_version")
-                .unwrap_or("unknown")
-                .to_string(),
-            command_line: gate::lookup(&qc, "run.command_line")
-                .cloned()
-                .unwrap_or(Value::Null),
-            backends: gate::lookup(&qc, "run.backends")
-                .cloned()
-                .unwrap_or(Value::Null),
-            packaged_by: format!("genoa {}", env!("CARGO_PKG_VERSION")),
-        },
-    };
-    let mut json = serde_json::to_string_pretty(&manifest).expect("the manifest serializes");
-    json.push('\n');
-    if let Err(e) = write_text(&req.out_dir.join("manifest.json"), &json) {
-        for p in &written {
-            let _ = std::fs::remove_file(p);
-        }
-        return Err(e);
+    Ok(files)
+}
+
+/// The manifest's reference section.
+fn reference_entry(req: &Request) -> ReferenceEntry {
+    ReferenceEntry {
+        file: file_name(req.reference_path),
+        seqcol_level0: req.reference.seqcol_level0(),
+        contigs: req
+            .reference
+            .contigs
+            .iter()
+            .map(|c| ContigEntry {
+                name: c.name.clone(),
+                length: c.len(),
+                md5: c.md5.clone(),
+                refget: c.refget.clone(),
+            })
+            .collect(),
     }
-    Ok(manifest)
+}
+
+/// The manifest's pipeline section, from the QC JSON's run section.
+fn pipeline_entry(qc: &Value) -> Pipeline {
+    Pipeline {
+        genoa_version: str_at(qc, "run.genoa_version")
+            .unwrap_or("unknown")
+            .to_string(),
+        command_line: gate::lookup(qc, "run.command_line")
+            .cloned()
+            .unwrap_or(Value::Null),
+        backends: gate::lookup(qc, "run.backends")
+            .cloned()
+            .unwrap_or(Value::Null),
+        packaged_by: format!("genoa {}", env!("CARGO_PKG_VERSION")),
+    }
 }
 
 fn write_text(path: &Path, text: &str) -> Result<()> {

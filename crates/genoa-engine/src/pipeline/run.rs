@@ -219,17 +219,7 @@ fn finish_run(
         &plan.outputs.report_html,
         &crate::report::html::render(&report),
     )?;
-    let t = &called.times;
-    tracing::info!(
-        "stage CPU time: fetch {:.2} s, pileup {:.2} s, assembly {:.2} s, haplotype alignment {:.2} s, pair-HMM {:.2} s, genotyping {:.2} s, write {:.2} s",
-        t.fetch.as_secs_f64(),
-        t.pileup.as_secs_f64(),
-        t.assembly.as_secs_f64(),
-        t.haplotype_align.as_secs_f64(),
-        t.pair_hmm.as_secs_f64(),
-        t.genotype.as_secs_f64(),
-        t.write.as_secs_f64()
-    );
+    tracing::info!("{}", called.times);
     Ok(())
 }
 

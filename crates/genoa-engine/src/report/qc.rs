@@ -445,7 +445,33 @@ impl QcCounts {
     pub fn finish(&self, sample: &str, info: &RunInfo) -> Qc {
         let autosomes_present = self.depth_autosomal.bases > 0
             || info.reference.contigs.iter().any(|c| is_autosome(&c.name));
-        let (depth, variants) = if autosomes_present {
+        let (depth, variants) = self.in_scope(autosomes_present);
+        Qc {
+            biosample: Biosample {
+                id: sample.to_string(),
+            },
+            metrics_standard: METRICS_STANDARD.to_string(),
+            scope: Scope {
+                autosomes_present,
+                contigs: if autosomes_present {
+                    "autosomes"
+                } else {
+                    "all_contigs"
+                }
+                .to_string(),
+                null_means: "denominator is zero (no data)".to_string(),
+            },
+            wgs_qc_metrics: self.ga4gh_metrics(&depth, &variants),
+            other_metrics: self.other_metrics(&depth, &variants),
+            histograms: self.histograms(&depth),
+            run: info.clone(),
+        }
+    }
+
+    /// The depths and variant counts the scoped metrics cover: the autosomes', or — without
+    /// autosomes — every contig's.
+    fn in_scope(&self, autosomes_present: bool) -> (DepthHistogram, VariantCounts) {
+        if autosomes_present {
             (self.depth_autosomal.clone(), self.variants_autosomal)
         } else {
             let mut d = self.depth_autosomal.clone();
@@ -453,34 +479,30 @@ impl QcCounts {
             let mut v = self.variants_autosomal;
             v.merge(&self.variants_other);
             (d, v)
-        };
-        let mut all_variants = self.variants_autosomal;
-        all_variants.merge(&self.variants_other);
+        }
+    }
 
+    /// Mean and standard deviation of the insert size, one decimal.
+    fn insert_size(&self) -> (Option<f64>, Option<f64>) {
+        if self.pairs == 0 {
+            return (None, None);
+        }
+        let n = u128::from(self.pairs);
+        let s = u128::from(self.insert_sum);
+        // Population variance from exact integer sums: (n·Σx² − (Σx)²) / n².
+        let var = (n * self.insert_sum_sq - s * s) as f64 / (n * n) as f64;
+        (
+            Some(round(self.insert_sum as f64 / self.pairs as f64, 1)),
+            Some(round(var.sqrt(), 1)),
+        )
+    }
+
+    /// The GA4GH metrics over the scoped depths and variants.
+    fn ga4gh_metrics(&self, depth: &DepthHistogram, variants: &VariantCounts) -> Ga4ghMetrics {
         let pct_depth = |d: u32| percent(depth.at_least(d), depth.bases, 2);
-        let median_depth = median(
-            depth
-                .counts
-                .iter()
-                .copied()
-                .enumerate()
-                .map(|(d, n)| (d as u64, n)),
-        );
-        let mad = median_depth.and_then(|m| mad(&depth.counts, m));
-        let (mean_insert, sd_insert) = if self.pairs == 0 {
-            (None, None)
-        } else {
-            let n = u128::from(self.pairs);
-            let s = u128::from(self.insert_sum);
-            // Population variance from exact integer sums: (n·Σx² − (Σx)²) / n².
-            let var = (n * self.insert_sum_sq - s * s) as f64 / (n * n) as f64;
-            (
-                Some(round(self.insert_sum as f64 / self.pairs as f64, 1)),
-                Some(round(var.sqrt(), 1)),
-            )
-        };
-
-        let wgs_qc_metrics = Ga4ghMetrics {
+        let mad = median_depth(depth).and_then(|m| mad(&depth.counts, m));
+        let (mean_insert, sd_insert) = self.insert_size();
+        Ga4ghMetrics {
             yield_bp_q30: self.bases_q30,
             mean_autosome_coverage: ratio(depth.sum, depth.bases, 2),
             pct_autosomes_15x: pct_depth(15),
@@ -505,8 +527,14 @@ impl QcCounts {
                 variants.transversions,
                 2,
             ),
-        };
-        let other_metrics = OtherMetrics {
+        }
+    }
+
+    /// Counts and rates the GA4GH standard does not name.
+    fn other_metrics(&self, depth: &DepthHistogram, variants: &VariantCounts) -> OtherMetrics {
+        let mut all_variants = self.variants_autosomal;
+        all_variants.merge(&self.variants_other);
+        OtherMetrics {
             total_reads: self.reads,
             mapped_reads: self.mapped,
             properly_paired_reads: self.properly_paired,
@@ -517,7 +545,7 @@ impl QcCounts {
             insert_size_pairs: self.pairs,
             insert_size_median: median(self.insert_counts.iter().map(|(&k, &n)| (k, n))),
             coverage_bases: depth.bases,
-            median_autosome_coverage: median_depth,
+            median_autosome_coverage: median_depth(depth),
             mean_coverage_all_contigs: ratio(
                 self.depth_autosomal.sum + self.depth_other.sum,
                 self.depth_autosomal.bases + self.depth_other.bases,
@@ -534,12 +562,18 @@ impl QcCounts {
             count_indels_hom_alt: variants.indel_hom,
             count_transitions: variants.transitions,
             count_transversions: variants.transversions,
-        };
+        }
+    }
+
+    /// The report's histograms (coverage over the scoped depths).
+    fn histograms(&self, depth: &DepthHistogram) -> Histograms {
         let mut coverage = depth.counts.clone();
         while coverage.last() == Some(&0) {
             coverage.pop();
         }
-        let histograms = Histograms {
+        let mut gq = self.gq.clone();
+        gq.resize(GQ_MAX as usize + 1, 0);
+        Histograms {
             coverage_cap: DEPTH_CAP,
             coverage,
             insert_size_cap: INSERT_SIZE_CAP,
@@ -550,33 +584,21 @@ impl QcCounts {
             },
             indel_length_cap: INDEL_LENGTH_CAP,
             indel_length: self.indel_lengths.iter().map(|(&k, &n)| (k, n)).collect(),
-            gq: {
-                let mut g = self.gq.clone();
-                g.resize(GQ_MAX as usize + 1, 0);
-                g
-            },
-        };
-        Qc {
-            biosample: Biosample {
-                id: sample.to_string(),
-            },
-            metrics_standard: METRICS_STANDARD.to_string(),
-            scope: Scope {
-                autosomes_present,
-                contigs: if autosomes_present {
-                    "autosomes"
-                } else {
-                    "all_contigs"
-                }
-                .to_string(),
-                null_means: "denominator is zero (no data)".to_string(),
-            },
-            wgs_qc_metrics,
-            other_metrics,
-            histograms,
-            run: info.clone(),
+            gq,
         }
     }
+}
+
+/// Median depth of a depth histogram.
+fn median_depth(depth: &DepthHistogram) -> Option<u64> {
+    median(
+        depth
+            .counts
+            .iter()
+            .copied()
+            .enumerate()
+            .map(|(d, n)| (d as u64, n)),
+    )
 }
 
 /// Where the IDs of `wgs_qc_metrics` are defined.
