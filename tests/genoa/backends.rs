@@ -7,7 +7,7 @@ use genoa::backend::scalar::Scalar;
 use genoa::genome::CigarOp;
 use genoa::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, Mode, NEG, substitution};
 
-use super::common::{Rng, backends, gpu};
+use super::common::{Rng, backend_tests, gpu};
 
 /// Independent reference: full (m+1)×(n+1) matrices, the band applied as a mask, traceback
 /// over the stored matrices rather than direction bits.
@@ -505,83 +505,79 @@ fn scalar_matches_the_naive_full_matrix_and_its_own_cigars() {
     );
 }
 
-fn assert_backends_equal(cases: &[(AlignParams, AlignBatch)]) -> usize {
+/// Asserts that `backend` gives scalar's results on every case; the pairs compared.
+fn assert_equals_scalar(backend: &dyn Backend, cases: &[(AlignParams, AlignBatch)]) -> usize {
     let mut compared = 0;
-    for backend in backends().iter().skip(1) {
-        for (p, batch) in cases {
-            let want = run(&Scalar, batch, p);
-            let got = run(backend.as_ref(), batch, p);
-            for k in 0..batch.pairs.len() {
-                let (a, b) = (&want.results[k], &got.results[k]);
-                let ca =
-                    &want.cigar[a.cigar_offset as usize..(a.cigar_offset + a.cigar_len) as usize];
-                let cb =
-                    &got.cigar[b.cigar_offset as usize..(b.cigar_offset + b.cigar_len) as usize];
-                assert_eq!(
-                    (
-                        a.score,
-                        a.query_start,
-                        a.query_end,
-                        a.target_start,
-                        a.target_end,
-                        a.zdropped,
-                        ca
-                    ),
-                    (
-                        b.score,
-                        b.query_start,
-                        b.query_end,
-                        b.target_start,
-                        b.target_end,
-                        b.zdropped,
-                        cb
-                    ),
-                    "{} differs from scalar on pair {k}: {:?} params {p:?}",
-                    backend.name(),
-                    batch.pairs[k]
-                );
-            }
-            compared += batch.pairs.len();
+    for (p, batch) in cases {
+        let want = run(&Scalar, batch, p);
+        let got = run(backend, batch, p);
+        for k in 0..batch.pairs.len() {
+            let (a, b) = (&want.results[k], &got.results[k]);
+            let ca = &want.cigar[a.cigar_offset as usize..(a.cigar_offset + a.cigar_len) as usize];
+            let cb = &got.cigar[b.cigar_offset as usize..(b.cigar_offset + b.cigar_len) as usize];
+            assert_eq!(
+                (
+                    a.score,
+                    a.query_start,
+                    a.query_end,
+                    a.target_start,
+                    a.target_end,
+                    a.zdropped,
+                    ca
+                ),
+                (
+                    b.score,
+                    b.query_start,
+                    b.query_end,
+                    b.target_start,
+                    b.target_end,
+                    b.zdropped,
+                    cb
+                ),
+                "{} differs from scalar on pair {k}: {:?} params {p:?}",
+                backend.name(),
+                batch.pairs[k]
+            );
         }
+        compared += batch.pairs.len();
     }
     compared
 }
 
-#[test]
-fn every_backend_equals_scalar_on_edge_cases() {
-    assert_backends_equal(&edge_cases());
+fn equals_scalar_on_edge_cases(backend: &dyn Backend) {
+    assert_equals_scalar(backend, &edge_cases());
 }
 
-#[test]
-fn every_backend_equals_scalar_on_random_cases() {
-    let compared = assert_backends_equal(&random_cases(2026, 10_000));
-    if gpu().is_some() {
-        assert!(compared >= 9_000, "only {compared} cases compared");
-    }
+fn equals_scalar_on_random_cases(backend: &dyn Backend) {
+    let compared = assert_equals_scalar(backend, &random_cases(2026, 10_000));
+    assert!(compared >= 9_000, "only {compared} cases compared");
 }
 
-#[test]
-fn empty_batches_and_invalid_parameters() {
-    for backend in backends() {
-        let mut out = AlignResults::default();
-        backend
-            .banded_align(&AlignBatch::default(), &params(Mode::Local, 8), &mut out)
-            .unwrap();
-        assert!(out.results.is_empty());
-        let mut b = AlignBatch::default();
-        b.push(&[0, 1, 2], &[0, 1, 2, 3, 3, 3, 3, 3, 3], 0);
-        // Global with the end cell outside the band is refused identically everywhere.
-        let err = backend
-            .banded_align(&b, &params(Mode::Global, 2), &mut out)
-            .unwrap_err();
-        assert!(err.to_string().contains("outside the band"), "{err}");
-        let bad = AlignParams {
-            gap_open: -1,
-            ..params(Mode::Local, 2)
-        };
-        assert!(backend.banded_align(&b, &bad, &mut out).is_err());
-    }
+fn empty_batches_and_invalid_parameters(backend: &dyn Backend) {
+    let mut out = AlignResults::default();
+    backend
+        .banded_align(&AlignBatch::default(), &params(Mode::Local, 8), &mut out)
+        .unwrap();
+    assert!(out.results.is_empty());
+    let mut b = AlignBatch::default();
+    b.push(&[0, 1, 2], &[0, 1, 2, 3, 3, 3, 3, 3, 3], 0);
+    // Global with the end cell outside the band is refused identically everywhere.
+    let err = backend
+        .banded_align(&b, &params(Mode::Global, 2), &mut out)
+        .unwrap_err();
+    assert!(err.to_string().contains("outside the band"), "{err}");
+    let bad = AlignParams {
+        gap_open: -1,
+        ..params(Mode::Local, 2)
+    };
+    assert!(backend.banded_align(&b, &bad, &mut out).is_err());
 }
+
+backend_tests!(
+    equals_scalar_on_edge_cases,
+    equals_scalar_on_random_cases,
+    empty_batches_and_invalid_parameters,
+);
 
 #[test]
 fn gpu_splits_batches_larger_than_one_binding() {

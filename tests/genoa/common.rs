@@ -27,26 +27,93 @@ pub fn gpu() -> Option<Arc<dyn Backend>> {
     }
 }
 
-/// Every backend available here: scalar first, then each SIMD instruction set of this CPU, then
-/// `auto` routing between the GPU and the CPU, then the GPU.
-pub fn backends() -> Vec<Arc<dyn Backend>> {
-    let mut v: Vec<Arc<dyn Backend>> = vec![Arc::new(genoa::backend::scalar::Scalar)];
-    for simd in genoa::backend::simd::Simd::available() {
-        v.push(Arc::new(simd));
-    }
-    if let Some(g) = gpu() {
-        // `auto` with the GPU (lavapipe here) and thresholds low enough that some batches of
-        // every test go to each side.
-        v.push(Arc::new(genoa::backend::Auto::new(
-            Some(g.clone()),
-            Arc::new(genoa::backend::scalar::Scalar),
-            [20_000, 20_000],
-            String::new(),
-        )));
-        v.push(g);
-    }
-    v
+/// A backend a generated test runs on (see [`backend_tests`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    Scalar,
+    Sse41,
+    Avx2,
+    Avx512,
+    /// `auto` routing between the GPU and the CPU, thresholds low enough that some batches of
+    /// every test go to each side.
+    Auto,
+    Gpu,
 }
+
+impl Device {
+    /// The backend, or `None` with a printed reason where this machine has none (a GPU that
+    /// `GENOA_REQUIRE_GPU=1` requires fails instead: see [`gpu`]).
+    pub fn backend(self) -> Option<Arc<dyn Backend>> {
+        let simd = |isa: &str| -> Option<Arc<dyn Backend>> {
+            let found = genoa::backend::simd::Simd::available()
+                .into_iter()
+                .find(|s| s.name() == format!("simd-{isa}"));
+            if found.is_none() {
+                eprintln!("SKIPPED (this CPU has no {isa})");
+            }
+            found.map(|s| Arc::new(s) as Arc<dyn Backend>)
+        };
+        match self {
+            Device::Scalar => Some(Arc::new(genoa::backend::scalar::Scalar)),
+            Device::Sse41 => simd("sse4.1"),
+            Device::Avx2 => simd("avx2"),
+            Device::Avx512 => simd("avx512bw"),
+            Device::Auto => gpu().map(|g| {
+                Arc::new(genoa::backend::Auto::new(
+                    Some(g),
+                    Arc::new(genoa::backend::scalar::Scalar),
+                    [20_000, 20_000],
+                    String::new(),
+                )) as Arc<dyn Backend>
+            }),
+            Device::Gpu => gpu(),
+        }
+    }
+
+    /// Runs `test` on this device's backend, if the machine has it.
+    pub fn run(self, test: impl FnOnce(&dyn Backend)) {
+        if let Some(b) = self.backend() {
+            test(b.as_ref());
+        }
+    }
+}
+
+/// One test per backend for each named function `fn(&dyn Backend)`: a module of the function's
+/// name with a test for every [`Device`] (`NAME::scalar`, `NAME::avx2`, `NAME::gpu`, …), each
+/// skipped with a printed reason where the machine lacks that backend — as candle's
+/// `test_device!`, so a failure names its backend and one backend's failure hides no other's.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::super::common::Device;
+            #[test]
+            fn scalar() {
+                Device::Scalar.run(super::$name)
+            }
+            #[test]
+            fn sse41() {
+                Device::Sse41.run(super::$name)
+            }
+            #[test]
+            fn avx2() {
+                Device::Avx2.run(super::$name)
+            }
+            #[test]
+            fn avx512() {
+                Device::Avx512.run(super::$name)
+            }
+            #[test]
+            fn auto() {
+                Device::Auto.run(super::$name)
+            }
+            #[test]
+            fn gpu() {
+                Device::Gpu.run(super::$name)
+            }
+        }
+    )*};
+}
+pub(crate) use backend_tests;
 
 /// The demo data shipped in test-data/.
 pub fn demo_dir() -> PathBuf {

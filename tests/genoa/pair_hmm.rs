@@ -7,7 +7,7 @@ use genoa::backend::scalar::Scalar;
 use genoa::backend::scalar::pair_hmm::oracle;
 use genoa::kernel::pair_hmm::{HmmBatch, HmmRead, HmmResults};
 
-use super::common::{Rng, backends, gpu};
+use super::common::{Rng, backend_tests, gpu};
 
 /// An owned read: bases and the four quality arrays.
 struct Read {
@@ -196,30 +196,26 @@ fn run(backend: &dyn Backend, batch: &HmmBatch) -> HmmResults {
     out
 }
 
-fn assert_backends_equal(batch: &HmmBatch) -> usize {
+/// Asserts that `backend` gives scalar's likelihoods bit for bit; the likelihoods compared.
+fn assert_equals_scalar(backend: &dyn Backend, batch: &HmmBatch) -> usize {
     let want = run(&Scalar, batch);
     assert_eq!(want.log10.len(), batch.pairs());
-    let mut compared = 0;
-    for backend in backends().iter().skip(1) {
-        let got = run(backend.as_ref(), batch);
-        for (k, (a, b)) in want.log10.iter().zip(&got.log10).enumerate() {
-            assert_eq!(
-                a.to_bits(),
-                b.to_bits(),
-                "{} differs from scalar on likelihood {k}: {a} vs {b}",
-                backend.name()
-            );
-        }
-        assert_eq!(want.log10.len(), got.log10.len());
-        compared += got.log10.len();
+    let got = run(backend, batch);
+    for (k, (a, b)) in want.log10.iter().zip(&got.log10).enumerate() {
+        assert_eq!(
+            a.to_bits(),
+            b.to_bits(),
+            "{} differs from scalar on likelihood {k}: {a} vs {b}",
+            backend.name()
+        );
     }
-    compared
+    assert_eq!(want.log10.len(), got.log10.len());
+    got.log10.len()
 }
 
-#[test]
-fn every_backend_equals_scalar_on_edge_cases() {
+fn equals_scalar_on_edge_cases(backend: &dyn Backend) {
     let b = edge_cases();
-    assert_backends_equal(&b);
+    assert_equals_scalar(backend, &b);
     // The degenerate cases mean what the contract says.
     let out = run(&Scalar, &b);
     let g = b.regions.len() - 4; // the empty read / empty haplotype region
@@ -228,51 +224,51 @@ fn every_backend_equals_scalar_on_edge_cases() {
     assert!(out.log10.iter().all(|v| !v.is_nan() && *v <= 1e-9));
 }
 
-#[test]
-fn every_backend_equals_scalar_on_random_cases() {
+fn equals_scalar_on_random_cases(backend: &dyn Backend) {
     let b = random_cases(2026, 10_000);
-    let compared = assert_backends_equal(&b);
-    if gpu().is_some() {
-        assert!(compared >= 10_000, "only {compared} likelihoods compared");
-    }
+    let compared = assert_equals_scalar(backend, &b);
+    assert!(compared >= 10_000, "only {compared} likelihoods compared");
 }
 
-#[test]
-fn batches_are_independent_of_their_grouping() {
+fn batches_are_independent_of_their_grouping(backend: &dyn Backend) {
     // The same pairs, one region per read, give the same likelihoods as one big region.
     let whole = random_cases(7, 600);
     let want = run(&Scalar, &whole);
-    for backend in backends() {
-        let mut split = HmmBatch::default();
-        let mut expected = Vec::new();
-        for (gi, g) in whole.regions.iter().enumerate() {
-            let haps: Vec<Vec<u8>> = (0..g.haps as usize)
-                .map(|h| whole.hap(g.first_hap as usize + h).to_vec())
-                .collect();
-            for r in 0..g.reads as usize {
-                let idx = g.first_read as usize + r;
-                let s = whole.reads[idx];
-                let range = s.offset as usize..(s.offset + s.len) as usize;
-                let read = Read {
-                    bases: whole.read_bases[range.clone()].to_vec(),
-                    quals: whole.base_quals[range.clone()].to_vec(),
-                    ins: whole.ins_quals[range.clone()].to_vec(),
-                    del: whole.del_quals[range.clone()].to_vec(),
-                    gcp: whole.gcp_quals[range].to_vec(),
-                };
-                push(&mut split, &[read], &haps);
-                for h in 0..g.haps as usize {
-                    expected.push(want.get(&whole, gi, r, h));
-                }
+    let mut split = HmmBatch::default();
+    let mut expected = Vec::new();
+    for (gi, g) in whole.regions.iter().enumerate() {
+        let haps: Vec<Vec<u8>> = (0..g.haps as usize)
+            .map(|h| whole.hap(g.first_hap as usize + h).to_vec())
+            .collect();
+        for r in 0..g.reads as usize {
+            let idx = g.first_read as usize + r;
+            let s = whole.reads[idx];
+            let range = s.offset as usize..(s.offset + s.len) as usize;
+            let read = Read {
+                bases: whole.read_bases[range.clone()].to_vec(),
+                quals: whole.base_quals[range.clone()].to_vec(),
+                ins: whole.ins_quals[range.clone()].to_vec(),
+                del: whole.del_quals[range.clone()].to_vec(),
+                gcp: whole.gcp_quals[range].to_vec(),
+            };
+            push(&mut split, &[read], &haps);
+            for h in 0..g.haps as usize {
+                expected.push(want.get(&whole, gi, r, h));
             }
         }
-        let got = run(backend.as_ref(), &split);
-        assert_eq!(got.log10.len(), expected.len());
-        for (a, b) in expected.iter().zip(&got.log10) {
-            assert_eq!(a.to_bits(), b.to_bits(), "{}", backend.name());
-        }
+    }
+    let got = run(backend, &split);
+    assert_eq!(got.log10.len(), expected.len());
+    for (a, b) in expected.iter().zip(&got.log10) {
+        assert_eq!(a.to_bits(), b.to_bits(), "{}", backend.name());
     }
 }
+
+backend_tests!(
+    equals_scalar_on_edge_cases,
+    equals_scalar_on_random_cases,
+    batches_are_independent_of_their_grouping,
+);
 
 /// The realistic corpus of the accuracy target: 150- and 250-base reads with 0.1–5 % errors
 /// and indels, drawn from one of several 200–800-base haplotypes (which differ by SNPs and
