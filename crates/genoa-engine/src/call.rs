@@ -158,20 +158,14 @@ pub fn call_chunk(
     let len = contig.len() as u64;
     let lead = chunk.lead_start();
     let end = chunk.end.min(len);
-    let ext = (chunk.end + SITES_PAST_END).min(len);
-    // 1. Per-site statistics over [lead, ext).
-    let mut sites: Vec<Site> = Vec::with_capacity((ext - lead) as usize);
-    let mut pileup = Pileup::new(params, lead);
-    for read in reads {
-        if read.contig.is_none() || read.flags.intersects(Flags::UNMAPPED) {
-            continue;
-        }
-        pileup.flush_before(read.pos.min(ext), |_, site| sites.push(site));
-        if read.pos < ext {
-            pileup.add(read, contig);
-        }
-    }
-    pileup.flush_before(ext, |_, site| sites.push(site));
+    // 1. Per-site statistics over [lead, chunk end + SITES_PAST_END).
+    let sites = pileup_sites(
+        contig,
+        reads,
+        lead,
+        (chunk.end + SITES_PAST_END).min(len),
+        params,
+    );
     // 2. Active regions, called together.
     let active = region::active_regions(contig, lead, &sites, params);
     times.regions += active.len() as u64;
@@ -186,54 +180,7 @@ pub fn call_chunk(
     let called = region::call_regions(&data, &active, backend, times)?;
     // 3. Records in position order: region calls inside regions, pileup SNPs outside.
     let t1 = Instant::now();
-    let mut blocks = BlockBuilder::new(params);
-    let mut covered_until = lead; // first position not yet covered by a record
-    let mut next_region = 0usize;
-    for pos in lead..end {
-        if pos < covered_until {
-            continue;
-        }
-        while next_region < active.len() && active[next_region].end < pos {
-            next_region += 1;
-        }
-        let in_region = active
-            .get(next_region)
-            .is_some_and(|r| r.start <= pos && pos <= r.end);
-        let site = &sites[(pos - lead) as usize];
-        let ref_base = contig[pos as usize];
-        let variant = if in_region {
-            called.get(&pos).map(|c| Variant {
-                pos,
-                reference: c.reference.clone(),
-                alts: c.alts.clone(),
-                filter_pass: c.genotyped.qual >= params.min_pass_qual,
-                mq: site.rms_mapq(),
-                genotyped: c.genotyped.clone(),
-            })
-        } else {
-            pileup_snp(contig, pos, site, params)
-        };
-        // The lead only settles which bases earlier records cover; a chunk's records are all
-        // computed (so a block runs to its natural end whatever the targets), then those
-        // starting outside the targets are dropped.
-        let emit = pos >= chunk.start;
-        match variant {
-            Some(v) => {
-                covered_until = pos + v.reference.len() as u64;
-                if emit {
-                    blocks.push_variant(v);
-                }
-            }
-            None => {
-                covered_until = pos + 1;
-                if emit {
-                    let g = genotype_ref(ref_base, site);
-                    blocks.push_reference(pos, &g, site.depth());
-                }
-            }
-        }
-    }
-    let mut records = blocks.finish();
+    let mut records = chunk_records(&data, chunk, &active, &called, end);
     records.retain(|r| chunk.emits(r.start()));
     if let Some(on_depth) = on_depth.as_mut() {
         for &(s, e) in &chunk.emit {
@@ -247,6 +194,87 @@ pub fn call_chunk(
     pileup_time += t1.elapsed();
     times.pileup += pileup_time;
     Ok(records)
+}
+
+/// The pileup's statistics of every site in `[lead, ext)` from the chunk's reads.
+fn pileup_sites(
+    contig: &[u8],
+    reads: &[AlignedRead],
+    lead: u64,
+    ext: u64,
+    params: &CallParams,
+) -> Vec<Site> {
+    let mut sites: Vec<Site> = Vec::with_capacity((ext - lead) as usize);
+    let mut pileup = Pileup::new(params, lead);
+    for read in reads {
+        if read.contig.is_none() || read.flags.intersects(Flags::UNMAPPED) {
+            continue;
+        }
+        pileup.flush_before(read.pos.min(ext), |_, site| sites.push(site));
+        if read.pos < ext {
+            pileup.add(read, contig);
+        }
+    }
+    pileup.flush_before(ext, |_, site| sites.push(site));
+    sites
+}
+
+/// The records of `[lead, end)` in position order: the regions' calls inside active regions,
+/// pileup SNPs outside, reference blocks between. The lead only settles which bases earlier
+/// records cover; a chunk's records are all computed (so a block runs to its natural end
+/// whatever the targets), and the caller drops those starting outside the targets.
+fn chunk_records(
+    data: &region::ChunkData,
+    chunk: &Chunk,
+    active: &[region::Active],
+    called: &std::collections::BTreeMap<u64, region::Called>,
+    end: u64,
+) -> Vec<Record> {
+    let (contig, params, lead) = (data.contig, data.params, data.first);
+    let mut blocks = BlockBuilder::new(params);
+    let mut covered_until = lead; // first position not yet covered by a record
+    let mut next_region = 0usize;
+    for pos in lead..end {
+        if pos < covered_until {
+            continue;
+        }
+        while next_region < active.len() && active[next_region].end < pos {
+            next_region += 1;
+        }
+        let in_region = active
+            .get(next_region)
+            .is_some_and(|r| r.start <= pos && pos <= r.end);
+        let site = &data.sites[(pos - lead) as usize];
+        let variant = if in_region {
+            called.get(&pos).map(|c| Variant {
+                pos,
+                reference: c.reference.clone(),
+                alts: c.alts.clone(),
+                filter_pass: c.genotyped.qual >= params.min_pass_qual,
+                mq: site.rms_mapq(),
+                genotyped: c.genotyped.clone(),
+            })
+        } else {
+            pileup_snp(contig, pos, site, params)
+        };
+        let emit = pos >= chunk.start;
+        match variant {
+            Some(v) => {
+                covered_until = pos + v.reference.len() as u64;
+                if emit {
+                    blocks.push_variant(v);
+                }
+            }
+            None => {
+                covered_until = pos + 1;
+                if emit {
+                    let g = genotype_ref(contig[pos as usize], site);
+                    blocks.push_reference(pos, &g, site.depth());
+                }
+            }
+        }
+    }
+    blocks.finish()
 }
 
 /// Calls a whole contig from all its reads (coordinate-sorted) on the fixed grid: the records

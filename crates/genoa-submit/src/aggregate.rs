@@ -1000,6 +1000,94 @@ fn headers(
     (cohort, af)
 }
 
+/// Opens every input with its index (in parallel); two inputs of one sample are refused.
+fn open_inputs(inputs: &[PathBuf], reference: &Reference) -> Result<Vec<Input>> {
+    let opened: Vec<Input> = inputs
+        .par_iter()
+        .map(|p| open_input(p, reference))
+        .collect::<Result<_>>()?;
+    let mut seen = HashMap::new();
+    for (i, input) in opened.iter().enumerate() {
+        if let Some(j) = seen.insert(input.sample.as_str(), i) {
+            return Err(Error::input(
+                &inputs[i],
+                format!(
+                    "sample {} is also the sample of {}",
+                    input.sample,
+                    inputs[j].display()
+                ),
+            ));
+        }
+    }
+    Ok(opened)
+}
+
+/// The windows `(contig, first, last)` (1-based inclusive, at most `opts.window` bases, in
+/// reference order) over the targets — the whole genome without `--region`s; overlapping
+/// targets are merged, so no site is reported twice.
+fn windows(reference: &Reference, opts: &Options) -> Vec<(usize, u64, u64)> {
+    let mut targets: Vec<Interval> = if opts.regions.is_empty() {
+        (0..reference.contigs.len())
+            .map(|c| Interval {
+                contig: c,
+                start: 0,
+                end: reference.contigs[c].len(),
+            })
+            .collect()
+    } else {
+        opts.regions.clone()
+    };
+    targets.sort();
+    let mut merged: Vec<Interval> = Vec::new();
+    for t in targets {
+        match merged.last_mut() {
+            Some(m) if m.contig == t.contig && t.start <= m.end => m.end = m.end.max(t.end),
+            _ => merged.push(t),
+        }
+    }
+    let mut windows = Vec::new();
+    for t in &merged {
+        let mut s = t.start + 1;
+        while s <= t.end {
+            let e = (s + opts.window - 1).min(t.end);
+            windows.push((t.contig, s, e));
+            s = e + 1;
+        }
+    }
+    windows
+}
+
+/// One window of the cohort: every sample's records read and joined into sites, written as
+/// cohort VCF text and allele-frequency VCF text; the sites and the published sites.
+fn aggregate_window(
+    opened: &[Input],
+    reference: &Reference,
+    groups: &Groups,
+    opts: &Options,
+    (contig, s, e): (usize, u64, u64),
+) -> Result<(String, String, u64, u64)> {
+    let per_sample: Vec<SampleWindow> = opened
+        .par_iter()
+        .map(|i| read_window(i, reference, contig, s, e))
+        .collect::<Result<_>>()?;
+    let name = &reference.contigs[contig].name;
+    let keep = |pos: u64| {
+        opts.regions.is_empty()
+            || opts
+                .regions
+                .iter()
+                .any(|r| r.overlaps(contig, pos - 1, pos))
+    };
+    let describe = |pos: u64| format!("{name}:{pos}");
+    let sites = join_window(&per_sample, s, e, &keep, &describe)?;
+    let (mut c, mut a) = (String::new(), String::new());
+    for site in &sites {
+        format_site(name, site, groups, opts.min_count, &mut c, &mut a);
+    }
+    let published = a.lines().count() as u64;
+    Ok((c, a, sites.len() as u64, published))
+}
+
 /// What `aggregate` did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -1025,20 +1113,8 @@ pub fn aggregate(
             "aggregate: --window must be at least 1000".into(),
         ));
     }
-    let opened: Vec<Input> = inputs
-        .par_iter()
-        .map(|p| open_input(p, reference))
-        .collect::<Result<_>>()?;
+    let opened = open_inputs(inputs, reference)?;
     let samples: Vec<String> = opened.iter().map(|i| i.sample.clone()).collect();
-    let mut seen = HashMap::new();
-    for (i, s) in samples.iter().enumerate() {
-        if let Some(j) = seen.insert(s.as_str(), i) {
-            return Err(Error::input(
-                &inputs[i],
-                format!("sample {s} is also the sample of {}", inputs[j].display()),
-            ));
-        }
-    }
     let groups = groups(sheet, &samples, opts.min_count)?;
     let (cohort_header, af_header) = headers(reference, &samples, &groups, opts, sheet);
     let mut cohort = crate::io::gvcf::Writer::create(
@@ -1051,37 +1127,7 @@ pub fn aggregate(
         &af_header,
         crate::model::gvcf::OutputMode::Variants,
     )?;
-    // Windows (contig, first, last), 1-based inclusive, in reference order.
-    let targets: Vec<Interval> = if opts.regions.is_empty() {
-        (0..reference.contigs.len())
-            .map(|c| Interval {
-                contig: c,
-                start: 0,
-                end: reference.contigs[c].len(),
-            })
-            .collect()
-    } else {
-        opts.regions.clone()
-    };
-    // Overlapping regions are merged, so no site is reported twice.
-    let mut merged: Vec<Interval> = Vec::new();
-    let mut sorted = targets;
-    sorted.sort();
-    for t in sorted {
-        match merged.last_mut() {
-            Some(m) if m.contig == t.contig && t.start <= m.end => m.end = m.end.max(t.end),
-            _ => merged.push(t),
-        }
-    }
-    let mut windows = Vec::new();
-    for t in &merged {
-        let mut s = t.start + 1;
-        while s <= t.end {
-            let e = (s + opts.window - 1).min(t.end);
-            windows.push((t.contig, s, e));
-            s = e + 1;
-        }
-    }
+    let windows = windows(reference, opts);
     let mut summary = Summary {
         samples: samples.len(),
         ..Summary::default()
@@ -1090,28 +1136,7 @@ pub fn aggregate(
     for batch in windows.chunks(in_flight) {
         let texts: Vec<(String, String, u64, u64)> = batch
             .par_iter()
-            .map(|&(contig, s, e)| -> Result<(String, String, u64, u64)> {
-                let per_sample: Vec<SampleWindow> = opened
-                    .par_iter()
-                    .map(|i| read_window(i, reference, contig, s, e))
-                    .collect::<Result<_>>()?;
-                let name = &reference.contigs[contig].name;
-                let keep = |pos: u64| {
-                    opts.regions.is_empty()
-                        || opts
-                            .regions
-                            .iter()
-                            .any(|r| r.contig == contig && r.start < pos && pos <= r.end)
-                };
-                let describe = |pos: u64| format!("{name}:{pos}");
-                let sites = join_window(&per_sample, s, e, &keep, &describe)?;
-                let (mut c, mut a) = (String::new(), String::new());
-                for site in &sites {
-                    format_site(name, site, &groups, opts.min_count, &mut c, &mut a);
-                }
-                let published = a.lines().count() as u64;
-                Ok((c, a, sites.len() as u64, published))
-            })
+            .map(|&window| aggregate_window(&opened, reference, &groups, opts, window))
             .collect::<Result<_>>()?;
         for (c, a, n, p) in texts {
             cohort.push_text(&c)?;

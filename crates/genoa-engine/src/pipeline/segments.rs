@@ -319,17 +319,7 @@ pub fn align_segments(
         ReadsInput::Interleaved(p) => PairedReader::interleaved(p)?,
     };
     let input = reader.progress_handle();
-    let t = Instant::now();
-    let index = crate::index::Index::for_reference(reference)?;
-    let (keys, occurrences) = index.counts();
-    tracing::info!(
-        "index: {} contigs, {} bp, {keys} minimizers ({occurrences} occurrences), {:.1} MB, in {:.2} s",
-        reference.contigs.len(),
-        reference.total_len(),
-        index.size_bytes() as f64 / 1e6,
-        t.elapsed().as_secs_f64()
-    );
-    let mut aligner = Aligner::new(reference, index, backend);
+    let mut aligner = aligner_for(reference, backend)?;
     let mut progress = crate::report::Progress::new("aligning", "pairs", input.get().1);
     let prefetch = Prefetch::start(reader, seg_pairs, cfg.batch_pairs.max(1) as u64)?;
     let mut batches = prefetch.iter();
@@ -354,18 +344,7 @@ pub fn align_segments(
     // Every later batch: one of lookahead, so the CPU seeds batch i+1 while the backend
     // extends batch i. Batches of segments that are not this process's to align (another
     // shard's, or committed by an earlier run) pass through in order, unaligned.
-    let mut lookahead = Lookahead::new(&aligner);
-    if lookahead.overlaps() {
-        tracing::info!(
-            "alignment: double-buffered, the next batch is seeded while {} extends the current one",
-            aligner.backend.name()
-        );
-    } else {
-        tracing::info!(
-            "alignment: one batch at a time ({} runs the kernel on the worker threads)",
-            aligner.backend.name()
-        );
-    }
+    let mut lookahead = lookahead_for(&aligner);
     let mut owned: Option<(u64, bool)> = None;
     for batch in batches {
         let batch = batch?;
@@ -389,27 +368,40 @@ pub fn align_segments(
         progress.set(seg.summary.pairs, input.get().0);
     }
     seg.deliver(lookahead.flush()?, &prefetch)?;
-    let SegmentCursor {
-        work,
-        summary,
-        open,
-        resumed,
-        ..
-    } = seg;
-    if let Some(o) = open {
-        o.commit(work, summary)?;
-    }
-    let segment = pairs_read.div_ceil(seg_pairs);
-    let next_pair = pairs_read;
     progress.finish();
-    if resumed > 0 {
-        tracing::info!("resumed: {resumed} segments were already aligned");
+    seg.finish(pairs_read)
+}
+
+/// The aligner over the reference's index (loaded from beside the FASTA, or built), logged.
+fn aligner_for<'r>(reference: &'r Reference, backend: Arc<dyn Backend>) -> Result<Aligner<'r>> {
+    let t = Instant::now();
+    let index = crate::index::Index::for_reference(reference)?;
+    let (keys, occurrences) = index.counts();
+    tracing::info!(
+        "index: {} contigs, {} bp, {keys} minimizers ({occurrences} occurrences), {:.1} MB, in {:.2} s",
+        reference.contigs.len(),
+        reference.total_len(),
+        index.size_bytes() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(Aligner::new(reference, index, backend))
+}
+
+/// The batch lookahead of `aligner`, with a log line saying whether it overlaps.
+fn lookahead_for<'a, 'r>(aligner: &'a Aligner<'r>) -> Lookahead<'a, 'r> {
+    let lookahead = Lookahead::new(aligner);
+    if lookahead.overlaps() {
+        tracing::info!(
+            "alignment: double-buffered, the next batch is seeded while {} extends the current one",
+            aligner.backend.name()
+        );
+    } else {
+        tracing::info!(
+            "alignment: one batch at a time ({} runs the kernel on the worker threads)",
+            aligner.backend.name()
+        );
     }
-    summary.resumed_segments = resumed;
-    summary.reads = 2 * summary.pairs;
-    summary.pairs_read = next_pair;
-    work.mark_complete(segment, next_pair)?;
-    Ok(segment)
+    lookahead
 }
 
 /// Where [`align_segments`] is in the input: the segment of the last batch taken, and that
@@ -425,6 +417,31 @@ struct SegmentCursor<'w> {
 
 impl SegmentCursor<'_> {
     /// Takes an aligned batch, if any, and hands its buffers back to the reader.
+    /// Commits the open segment and marks the work directory complete after `pairs_read`
+    /// pairs: the number of segments the input has.
+    fn finish(self, pairs_read: u64) -> Result<u64> {
+        let SegmentCursor {
+            work,
+            cfg,
+            summary,
+            open,
+            resumed,
+            ..
+        } = self;
+        if let Some(o) = open {
+            o.commit(work, summary)?;
+        }
+        let segments = pairs_read.div_ceil(cfg.segment_pairs);
+        if resumed > 0 {
+            tracing::info!("resumed: {resumed} segments were already aligned");
+        }
+        summary.resumed_segments = resumed;
+        summary.reads = 2 * summary.pairs;
+        summary.pairs_read = pairs_read;
+        work.mark_complete(segments, pairs_read)?;
+        Ok(segments)
+    }
+
     fn deliver(
         &mut self,
         aligned: Option<crate::align::Aligned>,
