@@ -64,7 +64,7 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .num_threads(config::worker_threads(threads))
         .thread_name(|i| format!("genoa-{i}"))
         .build()
-        .map_err(|e| Error::Config(format!("thread pool: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))
 }
 
 /// Checks that `dir` exists (creating it) and that files can be created in it.

@@ -118,7 +118,7 @@ impl SecretKey {
 
 fn random(buf: &mut [u8]) -> Result<()> {
     getrandom::fill(buf)
-        .map_err(|e| Error::Config(format!("the operating system's random source failed: {e}")))
+        .map_err(|e| Error::Internal(format!("the operating system's random source failed: {e}")))
 }
 
 fn armored(text: &str, begin: &str, end: &str) -> Option<String> {

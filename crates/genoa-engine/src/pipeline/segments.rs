@@ -477,8 +477,8 @@ impl SegmentCursor<'_> {
         }
         if let Some(o) = self.open.as_mut() {
             let Some(pairs) = aligned else {
-                return Err(Error::Config(format!(
-                    "internal: pairs {}.. of segment {segment} were not aligned",
+                return Err(Error::Internal(format!(
+                    "pairs {}.. of segment {segment} were not aligned",
                     batch.first_pair
                 )));
             };
