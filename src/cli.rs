@@ -124,7 +124,8 @@ pub struct AlignTuningArgs {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), hide = true)]
     pub batch_pairs: usize,
     /// Memory for sorting alignments (K, M or G suffix); sorted runs spill to disk (the
-    /// checkpoint directory) beyond it.
+    /// checkpoint directory) beyond it. In `run` it also bounds the reads the streaming caller
+    /// holds (and so does 64 MiB per worker thread).
     #[arg(short = 'm', long = "memory", visible_alias = "max-memory",
           default_value_t = ByteSize(AlignConfig::DEFAULT_MEMORY))]
     pub memory: ByteSize,

@@ -187,7 +187,8 @@ struct OutputPlan<'a> {
     read_group: &'a ReadGroupLine,
     command_line: &'a str,
     call: &'a CallParams,
-    /// Bytes of reads the streaming caller may hold.
+    /// The memory setting (`-m`), which bounds the streaming caller's reads (see
+    /// [`crate::pipeline::config::caller_budget`]).
     memory: usize,
 }
 
@@ -283,7 +284,7 @@ fn call_stream(
         setup.backend.as_ref(),
         out,
         pool.current_num_threads(),
-        plan.memory,
+        crate::pipeline::config::caller_budget(plan.memory, pool.current_num_threads()),
     );
     loop {
         match rx.recv() {

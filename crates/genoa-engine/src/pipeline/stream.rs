@@ -8,7 +8,8 @@
 //! chunk is ready. Ready chunks are called in waves of `threads × 4` on the thread pool, exactly
 //! as `genoa call` calls them from an indexed BAM, so the records are the same. Reads are kept
 //! only while a pending chunk can still use them, and when they exceed the memory budget
-//! (`--max-memory`), ready chunks are called without waiting for a full wave (the records do
+//! (`--max-memory`, at most 64 MiB per worker: [`crate::pipeline::config::caller_budget`]),
+//! ready chunks are called without waiting for a full wave (the records do
 //! not depend on how chunks are grouped into waves).
 
 use std::collections::VecDeque;
