@@ -174,7 +174,9 @@ fn htslib_reads_the_cram_with_the_reference_and_finds_the_bam_records() {
 
 /// The demo reference plus a contig that repeats 6 kb of it: the reads from there also align to
 /// the copy, as secondary records without SEQ (`*`) — the records that once made the CRAM writer
-/// panic. Returns the reference and the outputs of `genoa align` to BAM and to CRAM.
+/// panic. The demo reads get 100 pairs of random bases appended, which stay unmapped and
+/// unplaced (the CRAM's last, reference-less slice). Returns the reference and the outputs of
+/// `genoa align` to BAM and to CRAM.
 fn aligned_with_secondaries(
     dir: &Path,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
@@ -186,6 +188,36 @@ fn aligned_with_secondaries(
         format!(">NC_001416.1\n{seq}\n>copy\n{}\n", &seq[10_000..16_000]),
     )
     .unwrap();
+    let mut rng = super::common::Rng::with_seed(17);
+    let mut mates = Vec::new();
+    for (mate, name) in [(1, "R1.fastq.gz"), (2, "R2.fastq.gz")] {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::MultiGzDecoder::new(
+                std::fs::File::open(demo_dir().join(name)).unwrap(),
+            ),
+            &mut text,
+        )
+        .unwrap();
+        for k in 0..100 {
+            let bases: String = genoa::genome::random_bases(&mut rng, 150)
+                .iter()
+                .map(|&b| genoa::genome::base_ascii(b) as char)
+                .collect();
+            text.push_str(&format!(
+                "@junk{k}/{mate}\n{bases}\n+\n{}\n",
+                "I".repeat(150)
+            ));
+        }
+        let path = dir.join(name);
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+        gz.finish().unwrap();
+        mates.push(path);
+    }
     let (bam, cram) = (dir.join("x.bam"), dir.join("x.cram"));
     for out in [&bam, &cram] {
         let o = genoa(&[
@@ -193,9 +225,9 @@ fn aligned_with_secondaries(
             "-r",
             fa.to_str().unwrap(),
             "-1",
-            demo_dir().join("R1.fastq.gz").to_str().unwrap(),
+            mates[0].to_str().unwrap(),
             "-2",
-            demo_dir().join("R2.fastq.gz").to_str().unwrap(),
+            mates[1].to_str().unwrap(),
             "-R",
             "@RG\\tID:x\\tSM:x\\tPL:ILLUMINA",
             "-o",
@@ -241,6 +273,9 @@ fn cram_keeps_secondary_records_without_seq_and_indexes_as_samtools_does() {
     let ours = crai(&dir.path().join("x.cram.crai"));
     assert_eq!(ours, crai(&dir.path().join("copy.cram.crai")));
     assert!(ours.iter().any(|l| l.starts_with("1\t")), "{ours:?}");
+    assert!(ours.iter().any(|l| l.starts_with("-1\t")), "{ours:?}");
+    let unplaced = samtools_lines(&["view", "-T", r, cram.to_str().unwrap(), "*"]);
+    assert_eq!(unplaced.len(), 200);
     // Region queries through the index give the BAM's records.
     for region in ["NC_001416.1:10500-11000", "copy:1-800", "copy:5000-6000"] {
         assert_eq!(

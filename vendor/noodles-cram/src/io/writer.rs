@@ -387,8 +387,11 @@ fn index_container(
             }
         }
         for ((unplaced, id), (start, end)) in spans {
-            let (id, start, span) = if unplaced || start == usize::MAX {
-                (if unplaced { None } else { Some(id) }, None, 0)
+            // Unplaced records get span 1, as samtools writes it.
+            let (id, start, span) = if unplaced {
+                (None, None, 1)
+            } else if start == usize::MAX {
+                (Some(id), None, 0)
             } else {
                 (Some(id), Position::new(start), end - start + 1)
             };
