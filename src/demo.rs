@@ -20,11 +20,7 @@ pub fn write_inputs(dir: &Path) -> Result<()> {
         ("R2.fastq.gz", R2),
         ("truth.vcf.gz", TRUTH),
     ] {
-        let path = dir.join(name);
-        let pending = crate::io::atomic::Pending::new(&path);
-        std::io::Write::write_all(&mut pending.create()?, bytes)
-            .map_err(|e| Error::io(&path, e))?;
-        pending.commit()?;
+        crate::io::atomic::write(&dir.join(name), bytes)?;
     }
     Ok(())
 }

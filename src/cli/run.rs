@@ -377,11 +377,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
     } else {
         None
     };
-    let is_cram = a
-        .input
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("cram"));
-    let source: Box<dyn pipeline::source::ReadSource> = if is_cram {
+    let source: Box<dyn pipeline::source::ReadSource> = if crate::io::sink::is_cram(&a.input) {
         Box::new(crate::io::cram::IndexedCram::open(&a.input, &reference)?)
     } else {
         Box::new(crate::io::bam::IndexedBam::open(&a.input, &reference)?)

@@ -287,8 +287,8 @@ pub fn call_contig(
 ) -> Result<Vec<Record>> {
     let mut out = Vec::new();
     let mut times = StageTimes::default();
+    let sorted = SortedReads::new(reads);
     for chunk in regions::chunks(&[contig.len() as u64], None, params.chunk_len) {
-        let sorted = SortedReads::new(reads);
         out.extend(call_chunk(
             contig,
             &chunk,

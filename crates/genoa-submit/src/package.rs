@@ -15,7 +15,6 @@ use serde_json::Value;
 use crate::crypt4gh::{self, Digests, Recipient, SecretKey};
 use crate::error::{Error, Result};
 use crate::gate::{self, Policy};
-use crate::io::atomic::Pending;
 use crate::io::reference::Reference;
 
 /// The manifest's format name and version.
@@ -157,7 +156,7 @@ pub fn package(req: &Request) -> Result<Manifest> {
         };
         let mut json = serde_json::to_string_pretty(&manifest).expect("the manifest serializes");
         json.push('\n');
-        write_text(&req.out_dir.join("manifest.json"), &json)?;
+        crate::io::atomic::write(&req.out_dir.join("manifest.json"), json.as_bytes())?;
         Ok(manifest)
     });
     if result.is_err() {
@@ -306,7 +305,7 @@ fn encrypt_inputs(req: &Request, written: &mut Vec<PathBuf>) -> Result<Vec<FileE
             (".sha256", &t.plaintext.sha256),
         ] {
             let p = req.out_dir.join(format!("{}{suffix}", file_name(path)));
-            write_text(&p, &format!("{digest}\n"))?;
+            crate::io::atomic::write(&p, format!("{digest}\n").as_bytes())?;
             written.push(p);
         }
         files.push(FileEntry {
@@ -353,12 +352,6 @@ fn pipeline_entry(qc: &Value) -> Pipeline {
             .unwrap_or(Value::Null),
         packaged_by: format!("genoa {}", env!("CARGO_PKG_VERSION")),
     }
-}
-
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    let pending = Pending::new(path);
-    std::fs::write(pending.tmp_path(), text).map_err(|e| Error::io(path, e))?;
-    pending.commit()
 }
 
 /// The sample column of a (gzip/BGZF) gVCF's `#CHROM` line.

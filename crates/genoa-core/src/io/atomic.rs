@@ -58,6 +58,13 @@ impl Drop for Pending {
     }
 }
 
+/// Writes `bytes` to `path` through a temporary name: the file appears whole or not at all.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let pending = Pending::new(path);
+    std::fs::write(pending.tmp_path(), bytes).map_err(|e| Error::io(path, e))?;
+    pending.commit()
+}
+
 /// Commits several pending files in order (data files before their indexes, so an index is
 /// never older than its data).
 pub fn commit_all(files: Vec<Pending>) -> Result<()> {

@@ -452,12 +452,6 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
     Ok(out)
 }
 
-/// `SM` of the first read group of a BAM's header, if any.
-pub fn sample_name(path: &Path) -> Result<Option<String>> {
-    let (_, header) = open(path)?;
-    Ok(header_sample(&header))
-}
-
 /// `SM` of the first read group of a SAM header, if any.
 pub fn header_sample(header: &sam::Header) -> Option<String> {
     use noodles::sam::header::record::value::map::read_group::tag::SAMPLE;

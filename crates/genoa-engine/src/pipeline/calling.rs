@@ -148,7 +148,7 @@ impl CallOutput {
 }
 
 /// Counts SNP and indel records that pass.
-pub fn count_variants(records: &[Record]) -> (u64, u64) {
+fn count_variants(records: &[Record]) -> (u64, u64) {
     let (mut snps, mut indels) = (0, 0);
     for r in records {
         if let Record::Variant(v) = r {

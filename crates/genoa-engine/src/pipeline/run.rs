@@ -215,10 +215,10 @@ fn finish_run(
     }
     qc.add_duplicates(2 * summary.duplicate_pairs + summary.duplicate_fragments);
     let report = qc.finish(plan.sample, &run_info(plan, setup, t0));
-    write_text(&plan.outputs.qc_json, &report.to_json())?;
-    write_text(
+    crate::io::atomic::write(&plan.outputs.qc_json, report.to_json().as_bytes())?;
+    crate::io::atomic::write(
         &plan.outputs.report_html,
-        &crate::report::html::render(&report),
+        crate::report::html::render(&report).as_bytes(),
     )?;
     tracing::info!("{}", called.times);
     Ok(())
@@ -380,15 +380,4 @@ fn run_info(plan: &OutputPlan, setup: &Setup, t0: Instant) -> RunInfo {
         .collect(),
         ..RunInfo::default()
     }
-}
-
-/// Writes `text` to `path` through a temporary name.
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let pending = crate::io::atomic::Pending::new(path);
-    let mut f = pending.create()?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| Error::io(path, e))?;
-    drop(f);
-    pending.commit()
 }
