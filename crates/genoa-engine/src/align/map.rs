@@ -442,9 +442,13 @@ impl Hit {
 }
 
 /// Sorts hits best first (score, then contig, position and strand, for determinism) and drops
-/// repeats of the same alignment (same strand, contig, start and end: two chains that extended
-/// to one place). Overlapping hits at other offsets stay: in a tandem repeat they are the
-/// read's equally good alternatives, and MAPQ must see them.
+/// redundant ones, as bwa-mem does (`mem_sort_dedup_patch`, `mask_level_redun` 0.95): a hit
+/// that shares more than 95 % of both its reference span and its read range with a better hit
+/// on the same strand is the same placement aligned another way (a deletion clipped instead
+/// of gapped, two chains extended to one place), not an alternative, and must not lower MAPQ.
+/// Hits shifted further stay: in a tandem repeat they are the read's equally good
+/// alternatives, and MAPQ must see them (a read that is all repeat also gets
+/// [`tandem_alternative`]).
 pub fn rank_hits(hits: &mut Vec<Hit>) {
     hits.sort_by(|a, b| {
         b.score
@@ -459,13 +463,36 @@ pub fn rank_hits(hits: &mut Vec<Hit>) {
         if h.end <= h.pos {
             continue;
         }
-        if !kept.iter().any(|k| {
-            k.reverse == h.reverse && k.contig == h.contig && k.pos == h.pos && k.end == h.end
-        }) {
+        if !kept.iter().any(|k| k.is_redundant(&h)) {
             kept.push(h);
         }
     }
     *hits = kept;
+}
+
+/// Share of the shorter span above which two hits are one placement (bwa's
+/// `mask_level_redun`).
+const REDUNDANT: f64 = 0.95;
+
+impl Hit {
+    /// Whether `other` is this hit's placement aligned another way (see [`rank_hits`]).
+    fn is_redundant(&self, other: &Hit) -> bool {
+        if self.reverse != other.reverse || self.contig != other.contig {
+            return false;
+        }
+        let shared = |a0: u64, a1: u64, b0: u64, b1: u64| {
+            let overlap = a1.min(b1).saturating_sub(a0.max(b0));
+            let shorter = (a1 - a0).min(b1 - b0).max(1);
+            overlap as f64 > REDUNDANT * shorter as f64
+        };
+        shared(self.pos, self.end, other.pos, other.end)
+            && shared(
+                u64::from(self.query_start),
+                u64::from(self.query_end),
+                u64::from(other.query_start),
+                u64::from(other.query_end),
+            )
+    }
 }
 
 /// MAPQ of a best score given the runner-up (bwa-mem's shape: 30·(1 − sub/best)·ln(len)),
