@@ -19,6 +19,11 @@ pub fn base_code(ascii: u8) -> u8 {
     }
 }
 
+/// Base codes of ASCII letters (see [`base_code`]).
+pub fn base_codes(ascii: &[u8]) -> Vec<u8> {
+    ascii.iter().map(|&c| base_code(c)).collect()
+}
+
 /// ASCII upper-case letter of a base code.
 #[inline]
 pub fn base_ascii(code: u8) -> u8 {

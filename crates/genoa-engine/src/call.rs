@@ -17,6 +17,7 @@ pub mod haplotype;
 pub mod pileup;
 pub mod region;
 pub mod regions;
+pub mod tandem;
 
 use std::time::{Duration, Instant};
 
@@ -137,7 +138,7 @@ impl StageTimes {
 
 /// Bases past a chunk's end whose sites are computed too, so that an active region reaching
 /// over the end is detected and called whole, as the next chunk sees it.
-pub const SITES_PAST_END: u64 = 500;
+pub const SITES_PAST_END: u64 = 1_000;
 
 /// Calls one grid chunk (see `regions`) of a contig from `reads`: every read placed on the
 /// contig that overlaps `[chunk.lead_start(), chunk.end + TAIL)`, coordinate-sorted (others
@@ -167,9 +168,6 @@ pub fn call_chunk(
         params,
     );
     // 2. Active regions, called together.
-    let active = region::active_regions(contig, lead, &sites, params);
-    times.regions += active.len() as u64;
-    let mut pileup_time = t0.elapsed();
     let data = region::ChunkData {
         contig,
         reads: SortedReads::new(reads),
@@ -177,6 +175,9 @@ pub fn call_chunk(
         sites: &sites,
         params,
     };
+    let active = region::active_regions(&data);
+    times.regions += active.len() as u64;
+    let mut pileup_time = t0.elapsed();
     let called = region::call_regions(&data, &active, backend, times)?;
     // 3. Records in position order: region calls inside regions, pileup SNPs outside.
     let t1 = Instant::now();
@@ -343,8 +344,7 @@ pub fn usable(read: &AlignedRead, min_mapq: u8) -> bool {
 /// An isolated SNP called from the pileup's base counts at `pos`, if any.
 fn pileup_snp(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> Option<Variant> {
     let ref_base = contig[pos as usize];
-    let (alt, _) = region::candidates(contig, pos, site, params);
-    let alt = alt?;
+    let alt = region::snp_candidate(contig, pos, site, params)?;
     let g = genotype_snp(ref_base, alt, site, params);
     if g.gt == [0, 0] || g.qual < params.min_emit_qual {
         return None;

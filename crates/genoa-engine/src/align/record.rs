@@ -49,10 +49,10 @@ pub fn nm_md(read: &[u8], contig: &[u8], pos: u64, cigar: &Cigar) -> (u32, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::genome::base_code;
+    use crate::genome::base_codes;
 
     fn codes(s: &str) -> Vec<u8> {
-        s.bytes().map(base_code).collect()
+        base_codes(s.as_bytes())
     }
 
     #[test]

@@ -220,10 +220,14 @@ impl Pileup {
                     let anchored = k > 0
                         && ops[k - 1].0 == CigarOp::Match
                         && ops.get(k + 1).is_some_and(|o| o.0 == CigarOp::Match);
-                    if anchored {
+                    // Counted at its left-aligned anchor (aligners do not always left-align
+                    // inside a long repeat).
+                    if anchored && ri > 0 && (ri as usize) <= contig.len() {
                         let indel = Indel::of_op(read, op, n, qi);
-                        if ri > start && (ri as usize) <= contig.len() {
-                            self.site(ri - 1).add_indel(indel);
+                        let (anchor, indel) =
+                            crate::call::tandem::left_align(contig, ri - 1, indel);
+                        if anchor >= start {
+                            self.site(anchor).add_indel(indel);
                         }
                     }
                     if op == CigarOp::Del {

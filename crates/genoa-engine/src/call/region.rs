@@ -25,6 +25,7 @@ use crate::backend::Backend;
 use crate::call::assembly::{AssemblyParams, Piece, assemble};
 use crate::call::haplotype::{clip_to_window, genotype_from_likelihoods};
 use crate::call::pileup::{Indel, Site};
+use crate::call::tandem::{indel_span, left_align};
 use crate::call::{CallParams, StageTimes};
 use crate::call::{SortedReads, usable};
 use crate::error::Result;
@@ -82,6 +83,17 @@ impl Event {
             }
         };
         (reference, alt)
+    }
+    /// Reference bases `[start, end)` the event could be placed over ([`indel_span`] for an
+    /// indel; a SNP's own base).
+    pub fn span(&self, contig: &[u8]) -> (u64, u64) {
+        match &self.kind {
+            EventKind::Snp(_) => (self.pos, self.pos + 1),
+            EventKind::Indel(i) => {
+                let (s, e) = indel_span(contig, self.pos, i);
+                (s.min(self.pos), e.max(self.end()))
+            }
+        }
     }
     fn is_indel(&self) -> bool {
         matches!(self.kind, EventKind::Indel(_))
@@ -173,57 +185,77 @@ pub struct Active {
     pub end: u64,
 }
 
-/// Pileup candidates of a site: the best SNP allele and the indels that pass the thresholds.
-pub fn candidates(
-    contig: &[u8],
-    pos: u64,
-    site: &Site,
-    params: &CallParams,
-) -> (Option<u8>, Vec<Indel>) {
+/// Reference bases `[start, end)`.
+pub type Span = (u64, u64);
+
+/// The pileup's SNP candidate at a site: its most observed non-reference base, when enough
+/// reads show it.
+pub fn snp_candidate(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> Option<u8> {
     let ref_base = contig[pos as usize];
     if ref_base > 3 {
-        return (None, Vec::new());
+        return None;
     }
     let depth = site.depth();
-    let snp = site.best_alt(ref_base).filter(|&alt| {
+    site.best_alt(ref_base).filter(|&alt| {
         let n = site.counts[alt as usize];
         n >= params.min_alt_reads && f64::from(n) >= params.min_alt_fraction * f64::from(depth)
-    });
+    })
+}
+
+/// Pileup candidates of the site `pos` of a chunk: the SNP allele ([`snp_candidate`]) and the
+/// indels shown by enough reads, each with its [`indel_span`]. An indel's share is of the reads
+/// over its anchor; in a repeat, where reads that end inside the repeat cannot show it (an
+/// aligner clips or mismatches their ends instead), a share of the reads that cross its whole
+/// span also counts.
+pub fn candidates(data: &ChunkData, pos: u64) -> (Option<u8>, Vec<(Indel, Span)>) {
+    let (contig, params) = (data.contig, data.params);
+    let site = &data.sites[(pos - data.first) as usize];
+    if contig[pos as usize] > 3 {
+        return (None, Vec::new());
+    }
+    let snp = snp_candidate(contig, pos, site, params);
     let total = site.span + site.indel_total();
+    let share = |n: u32, of: u32| f64::from(n) >= params.min_indel_fraction * f64::from(of);
     let indels = site
         .indels
         .iter()
         .filter(|(indel, n)| {
-            let fits = pos + 1 + indel.deleted() < contig.len() as u64;
-            fits && *n >= params.min_alt_reads
-                && f64::from(*n) >= params.min_indel_fraction * f64::from(total)
+            pos + 1 + indel.deleted() < contig.len() as u64 && *n >= params.min_alt_reads
         })
-        .map(|(i, _)| i.clone())
+        .filter_map(|(indel, n)| {
+            let span = indel_span(contig, pos, indel);
+            let own = pos + 1 + indel.deleted();
+            let ok = share(*n, total)
+                || ((span.0 < pos || span.1 > own) && share(*n, data.crossing(span).max(*n)));
+            ok.then(|| (indel.clone(), span))
+        })
         .collect();
     (snp, indels)
 }
 
-/// Active regions of the sites `sites[k]` at `first + k`: around every indel candidate and
-/// every SNP candidate with another candidate within [`CLUSTER`] bases.
-pub fn active_regions(
-    contig: &[u8],
-    first: u64,
-    sites: &[Site],
-    params: &CallParams,
-) -> Vec<Active> {
+/// Active regions of the sites `sites[k]` at `first + k`: around every indel candidate (over
+/// the whole stretch where it could be placed, [`indel_span`]: the repeat it sits in) and every
+/// SNP candidate with another candidate within [`CLUSTER`] bases.
+pub fn active_regions(data: &ChunkData) -> Vec<Active> {
+    let (first, sites, params) = (data.first, data.sites, data.params);
     let mut snps = Vec::new();
-    let mut indels = Vec::new();
-    for (k, site) in sites.iter().enumerate() {
+    // Anchor ranges (inclusive) that must lie in one region.
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    for k in 0..sites.len() {
         let pos = first + k as u64;
-        let (snp, ind) = candidates(contig, pos, site, params);
+        let (snp, ind) = candidates(data, pos);
         if snp.is_some() {
             snps.push(pos);
         }
-        if !ind.is_empty() {
-            indels.push(pos);
+        for (_, (s, e)) in &ind {
+            spans.push(((*s).min(pos).max(first), (*e).max(pos)));
         }
     }
-    let mut all: Vec<u64> = snps.iter().chain(&indels).copied().collect();
+    let mut all: Vec<u64> = snps
+        .iter()
+        .chain(spans.iter().map(|s| &s.0))
+        .copied()
+        .collect();
     all.sort_unstable();
     all.dedup();
     let near_other = |p: u64| {
@@ -233,21 +265,20 @@ pub fn active_regions(
             .take_while(|&&q| q <= p + CLUSTER)
             .any(|&q| q != p)
     };
-    let mut active: Vec<u64> = indels;
-    active.extend(snps.iter().copied().filter(|&p| near_other(p)));
+    spans.extend(snps.iter().filter(|&&p| near_other(p)).map(|&p| (p, p)));
     // Soft-clip pile-ups: an insertion or complex change the aligner clipped.
-    active.extend(sites.iter().enumerate().filter_map(|(k, site)| {
+    spans.extend(sites.iter().enumerate().filter_map(|(k, site)| {
         let clipped = site.clips >= params.min_alt_reads
             && f64::from(site.clips) >= params.min_indel_fraction * 2.0 * f64::from(site.reads);
-        clipped.then_some(first + k as u64)
+        clipped.then_some((first + k as u64, first + k as u64))
     }));
-    active.sort_unstable();
-    active.dedup();
+    spans.sort_unstable();
+    spans.dedup();
     let mut out: Vec<Active> = Vec::new();
-    for p in active {
+    for (s, e) in spans {
         match out.last_mut() {
-            Some(r) if p <= r.end + MERGE_GAP && p - r.start < MAX_REGION => r.end = p,
-            _ => out.push(Active { start: p, end: p }),
+            Some(r) if s <= r.end + MERGE_GAP && s - r.start < MAX_REGION => r.end = r.end.max(e),
+            _ => out.push(Active { start: s, end: e }),
         }
     }
     // Events the haplotypes place a little off the pileup's anchors (left-aligned indels,
@@ -295,6 +326,16 @@ pub struct ChunkData<'a> {
 }
 
 impl<'a> ChunkData<'a> {
+    /// Usable reads aligned over both `a` and `b` (an indel span's anchor and the first base
+    /// past it).
+    pub fn crossing(&self, (a, b): (u64, u64)) -> u32 {
+        let min_mapq = self.params.min_mapq;
+        self.reads
+            .over(a, b + 1)
+            .iter()
+            .filter(|r| usable(r, min_mapq) && r.pos <= a && r.end() > b)
+            .count() as u32
+    }
     /// The usable reads (see [`crate::call::usable`]) that overlap `[a, b)`.
     fn reads_over(&self, a: u64, b: u64) -> impl Iterator<Item = &'a AlignedRead> + use<'a> {
         let min_mapq = self.params.min_mapq;
@@ -431,13 +472,12 @@ fn assembled_haplotypes(
 fn candidate_haplotypes(data: &ChunkData, region: Active, w0: u64, w1: u64) -> Vec<Vec<u8>> {
     let mut cands: Vec<Event> = Vec::new();
     for p in region.start..=region.end {
-        let site = &data.sites[(p - data.first) as usize];
-        let (snp, indels) = candidates(data.contig, p, site, data.params);
+        let (snp, indels) = candidates(data, p);
         cands.extend(snp.map(|b| Event {
             pos: p,
             kind: EventKind::Snp(b),
         }));
-        cands.extend(indels.into_iter().map(|i| Event {
+        cands.extend(indels.into_iter().map(|(i, _)| Event {
             pos: p,
             kind: EventKind::Indel(i),
         }));
@@ -446,7 +486,7 @@ fn candidate_haplotypes(data: &ChunkData, region: Active, w0: u64, w1: u64) -> V
     let mut combos: BTreeMap<Vec<usize>, u32> =
         (0..cands.len()).map(|k| (vec![k], u32::MAX)).collect();
     for r in data.reads_over(w0, w1) {
-        let carried = carried_events(r, &cands);
+        let carried = carried_events(data.contig, r, &cands);
         if carried.len() > 1 {
             *combos.entry(carried).or_default() += 1;
         }
@@ -532,8 +572,16 @@ fn score_reads(
     if events.is_empty() {
         return None;
     }
-    let l0 = events[0].pos.saturating_sub(LIKELIHOOD_PAD).max(w.w0);
-    let l1 = (events.iter().map(Event::end).max()? + LIKELIHOOD_PAD).min(w.w1);
+    // The haplotypes reach LIKELIHOOD_PAD bases past every event's whole span (the repeat it
+    // sits in), so reads ending inside a repeat fit every allele alike.
+    let spans: Vec<(u64, u64)> = events.iter().map(|e| e.span(contig)).collect();
+    let l0 = spans
+        .iter()
+        .map(|s| s.0)
+        .min()?
+        .saturating_sub(LIKELIHOOD_PAD)
+        .max(w.w0);
+    let l1 = (spans.iter().map(|s| s.1).max()? + LIKELIHOOD_PAD).min(w.w1);
     // Trimmed haplotypes (distinct), each with the region's events it carries.
     let mut trimmed: Vec<(Vec<u8>, Vec<&Event>)> = Vec::new();
     for he in &hap_events {
@@ -780,7 +828,7 @@ const MAX_HAPLOTYPES: usize = 24;
 
 /// Indexes of the `candidates` (sorted by position) that `read` carries as its alignment
 /// shows them: the SNP's base at its position, the indel anchored at its position.
-fn carried_events(read: &AlignedRead, candidates: &[Event]) -> Vec<usize> {
+fn carried_events(contig: &[u8], read: &AlignedRead, candidates: &[Event]) -> Vec<usize> {
     let mut out = Vec::new();
     let (mut qi, mut ri) = (0usize, read.pos);
     let ops = &read.cigar.0;
@@ -806,10 +854,11 @@ fn carried_events(read: &AlignedRead, candidates: &[Event]) -> Vec<usize> {
             CigarOp::Del | CigarOp::Ins => {
                 let anchored = k > 0 && ops[k - 1].0 == CigarOp::Match && ri > 0;
                 if anchored {
-                    let kind = EventKind::Indel(Indel::of_op(read, op, n, qi));
+                    let (anchor, indel) = left_align(contig, ri - 1, Indel::of_op(read, op, n, qi));
+                    let kind = EventKind::Indel(indel);
                     if let Some(c) = candidates
                         .iter()
-                        .position(|e| e.pos == ri - 1 && e.kind == kind)
+                        .position(|e| e.pos == anchor && e.kind == kind)
                     {
                         out.push(c);
                     }

@@ -14,8 +14,9 @@
 //!   the previous region's last record.
 //!
 //! The lead settles the state that crosses positions: which bases an earlier variant record
-//! already covers, and where active regions begin (`region`). Sites are also computed 500
-//! bases past a chunk's end, so an active region across the boundary is seen whole by both
+//! already covers, and where active regions begin (`region`). Sites are also computed 1,000
+//! bases past a chunk's end (`SITES_PAST_END`), so an active region across the boundary — up
+//! to 300 bases of chained anchors plus a repeat's span on either side — is seen whole by both
 //! chunks. Two chunks can disagree about a position only through a chain longer than
 //! [`LEAD`]: overlapping deletion calls end to end, or active positions each within 25 bases
 //! of the next (regions are cut every 300 bases from the chain's start) — neither occurs in
@@ -36,7 +37,7 @@ pub const CHUNK_LEN: u64 = 200_000;
 pub const LEAD: u64 = 1_000;
 /// Bases past a chunk's end whose reads are fetched too (an indel or a haplotype window near
 /// the end looks that far).
-pub const TAIL: u64 = 1_000;
+pub const TAIL: u64 = 1_500;
 
 /// One grid chunk and the parts of it whose records are written.
 #[derive(Clone, Debug, PartialEq, Eq)]
