@@ -19,6 +19,9 @@ pub mod region;
 pub mod regions;
 pub mod tandem;
 
+#[cfg(test)]
+mod repeat_tests;
+
 use std::time::{Duration, Instant};
 
 use crate::backend::Backend;

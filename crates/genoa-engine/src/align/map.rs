@@ -635,6 +635,54 @@ mod tests {
     }
 
     #[test]
+    fn a_hit_aligned_another_way_at_the_same_place_is_not_an_alternative() {
+        let hit =
+            |pos: u64, end: u64, query_end: u32, score: i32, cigar: Vec<(CigarOp, u32)>| Hit {
+                reverse: false,
+                contig: 0,
+                pos,
+                end,
+                score,
+                query_start: 0,
+                query_end,
+                cigar: Cigar(cigar),
+                tandem_alt: None,
+            };
+        use CigarOp::*;
+        // A read with a 12-base deletion near its end, in a repeat: gapped (score 132) or
+        // clipped before the deletion (131) — one placement, which must not cost MAPQ.
+        let gapped = hit(
+            1000,
+            1162,
+            150,
+            132,
+            vec![(Match, 86), (Del, 12), (Match, 64)],
+        );
+        let clipped = hit(1000, 1136, 136, 131, vec![(Match, 136), (SoftClip, 14)]);
+        // The same read 20 bases on in the repeat: a real alternative.
+        let shifted = hit(
+            1020,
+            1182,
+            150,
+            130,
+            vec![(Match, 86), (Del, 12), (Match, 64)],
+        );
+        // The other strand is never the same placement.
+        let reverse = Hit {
+            reverse: true,
+            ..clipped.clone()
+        };
+        let mut hits = vec![clipped, shifted.clone(), gapped.clone(), reverse.clone()];
+        rank_hits(&mut hits);
+        let kept: Vec<(u64, bool, i32)> =
+            hits.iter().map(|h| (h.pos, h.reverse, h.score)).collect();
+        assert_eq!(
+            kept,
+            vec![(1000, false, 132), (1000, true, 131), (1020, false, 130)]
+        );
+    }
+
+    #[test]
     fn gap_cost_grows_with_the_gap() {
         assert_eq!(gap_cost(0, 21), 0);
         assert!(gap_cost(1, 21) < gap_cost(10, 21));

@@ -102,7 +102,7 @@ pub fn genotype_from_likelihoods(
 }
 
 /// `log10(10^a + 10^b)`.
-fn log10_sum(a: f64, b: f64) -> f64 {
+pub fn log10_sum(a: f64, b: f64) -> f64 {
     let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
     if lo == f64::NEG_INFINITY {
         return hi;

@@ -39,6 +39,13 @@ impl Indel {
             )
         }
     }
+    /// Bases the allele inserts (0 for a deletion).
+    pub fn inserted(&self) -> u64 {
+        match self {
+            Indel::Del(_) => 0,
+            Indel::Ins(seq) => seq.len() as u64,
+        }
+    }
     /// Reference bases the allele removes (0 for an insertion).
     pub fn deleted(&self) -> u64 {
         match self {

@@ -25,7 +25,7 @@ use crate::backend::Backend;
 use crate::call::assembly::{AssemblyParams, Piece, assemble};
 use crate::call::haplotype::{clip_to_window, genotype_from_likelihoods};
 use crate::call::pileup::{Indel, Site};
-use crate::call::tandem::{indel_span, left_align};
+use crate::call::tandem::{Tract, indel_span, left_align, tract};
 use crate::call::{CallParams, StageTimes};
 use crate::call::{SortedReads, usable};
 use crate::error::Result;
@@ -203,10 +203,7 @@ pub fn snp_candidate(contig: &[u8], pos: u64, site: &Site, params: &CallParams) 
 }
 
 /// Pileup candidates of the site `pos` of a chunk: the SNP allele ([`snp_candidate`]) and the
-/// indels shown by enough reads, each with its [`indel_span`]. An indel's share is of the reads
-/// over its anchor; in a repeat, where reads that end inside the repeat cannot show it (an
-/// aligner clips or mismatches their ends instead), a share of the reads that cross its whole
-/// span also counts.
+/// indels enough reads show, each with its [`indel_span`].
 pub fn candidates(data: &ChunkData, pos: u64) -> (Option<u8>, Vec<(Indel, Span)>) {
     let (contig, params) = (data.contig, data.params);
     let site = &data.sites[(pos - data.first) as usize];
@@ -215,20 +212,15 @@ pub fn candidates(data: &ChunkData, pos: u64) -> (Option<u8>, Vec<(Indel, Span)>
     }
     let snp = snp_candidate(contig, pos, site, params);
     let total = site.span + site.indel_total();
-    let share = |n: u32, of: u32| f64::from(n) >= params.min_indel_fraction * f64::from(of);
     let indels = site
         .indels
         .iter()
         .filter(|(indel, n)| {
-            pos + 1 + indel.deleted() < contig.len() as u64 && *n >= params.min_alt_reads
+            let fits = pos + 1 + indel.deleted() < contig.len() as u64;
+            fits && *n >= params.min_alt_reads
+                && f64::from(*n) >= params.min_indel_fraction * f64::from(total)
         })
-        .filter_map(|(indel, n)| {
-            let span = indel_span(contig, pos, indel);
-            let own = pos + 1 + indel.deleted();
-            let ok = share(*n, total)
-                || ((span.0 < pos || span.1 > own) && share(*n, data.crossing(span).max(*n)));
-            ok.then(|| (indel.clone(), span))
-        })
+        .map(|(indel, _)| (indel.clone(), indel_span(contig, pos, indel)))
         .collect();
     (snp, indels)
 }
@@ -326,16 +318,6 @@ pub struct ChunkData<'a> {
 }
 
 impl<'a> ChunkData<'a> {
-    /// Usable reads aligned over both `a` and `b` (an indel span's anchor and the first base
-    /// past it).
-    pub fn crossing(&self, (a, b): (u64, u64)) -> u32 {
-        let min_mapq = self.params.min_mapq;
-        self.reads
-            .over(a, b + 1)
-            .iter()
-            .filter(|r| usable(r, min_mapq) && r.pos <= a && r.end() > b)
-            .count() as u32
-    }
     /// The usable reads (see [`crate::call::usable`]) that overlap `[a, b)`.
     fn reads_over(&self, a: u64, b: u64) -> impl Iterator<Item = &'a AlignedRead> + use<'a> {
         let min_mapq = self.params.min_mapq;
@@ -493,13 +475,71 @@ fn candidate_haplotypes(data: &ChunkData, region: Active, w0: u64, w1: u64) -> V
     }
     let mut combos: Vec<(Vec<usize>, u32)> = combos.into_iter().collect();
     combos.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    combos
-        .into_iter()
-        .map(|(combo, _)| {
-            let events: Vec<&Event> = combo.iter().map(|&k| &cands[k]).collect();
-            apply(data.contig, w0, w1, &events)
-        })
-        .collect()
+    let haplotype = |events: &[&Event]| apply(data.contig, w0, w1, events);
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let (singles, multi) = combos.split_at(cands.len());
+    out.extend(singles.iter().map(|(c, _)| haplotype(&[&cands[c[0]]])));
+    // An indel inside a repeat that is not a whole number of its units (one G inserted in
+    // (GAAAA)n, GAG deleted from (AG)n), with the tract one unit shorter or longer at either
+    // end: reads that end inside the tract see the indel but not the tract's length, so the
+    // aligners' shortest edit is often not the allele; the haplotypes decide.
+    let mut units = 0;
+    for e in &cands {
+        let EventKind::Indel(indel) = &e.kind else {
+            continue;
+        };
+        let Some(t) = tract(data.contig, e.pos) else {
+            continue;
+        };
+        let len = indel.deleted() + indel.inserted();
+        if len % t.period == 0 || t.start <= w0 || t.end >= w1 {
+            continue;
+        }
+        for u in unit_changes(data.contig, t) {
+            if units < MAX_UNIT_HAPLOTYPES && (u.end() <= e.pos || e.end() <= u.pos) {
+                let pair = if u.pos < e.pos { [&u, e] } else { [e, &u] };
+                out.push(haplotype(&pair));
+                units += 1;
+            }
+        }
+    }
+    out.extend(multi.iter().map(|(combo, _)| {
+        let events: Vec<&Event> = combo.iter().map(|&k| &cands[k]).collect();
+        haplotype(&events)
+    }));
+    out
+}
+
+/// Most haplotypes a region gets from [`unit_changes`].
+const MAX_UNIT_HAPLOTYPES: usize = 8;
+
+/// The events that make a repeat tract one copy of its unit shorter or longer, at its start and
+/// at its end (the same allele in a pure tract; not across an indel inside it).
+fn unit_changes(contig: &[u8], t: Tract) -> Vec<Event> {
+    let p = t.period;
+    let mut out = Vec::with_capacity(4);
+    let unit = |a: u64| contig[a as usize..(a + p) as usize].to_vec();
+    if t.start > 0 {
+        out.push(Event {
+            pos: t.start - 1,
+            kind: EventKind::Indel(Indel::Del(p as u32)),
+        });
+        out.push(Event {
+            pos: t.start - 1,
+            kind: EventKind::Indel(Indel::Ins(unit(t.start))),
+        });
+    }
+    if t.end > p {
+        out.push(Event {
+            pos: t.end - p - 1,
+            kind: EventKind::Indel(Indel::Del(p as u32)),
+        });
+    }
+    out.push(Event {
+        pos: t.end - 1,
+        kind: EventKind::Indel(Indel::Ins(unit(t.end - p))),
+    });
+    out
 }
 
 /// Phase 2: every region's non-reference haplotypes aligned to their windows in one batch
@@ -625,6 +665,7 @@ fn score_reads(
         reference_like,
         spans,
         hmm_region,
+        haplotypes: haps.len(),
     })
 }
 
@@ -703,6 +744,14 @@ fn genotype_events(
             params.snp_heterozygosity
         }
     };
+    let restricted;
+    let s = match likeliest_pair(s, &|r, h| results.get(hmm, s.hmm_region, r, h), &theta) {
+        Some(keep) => {
+            restricted = s.restricted(&keep);
+            &restricted
+        }
+        None => s,
+    };
     let mut called: Vec<(usize, f64)> = Vec::new();
     for (k, e) in s.events.iter().enumerate() {
         let (alt_set, ref_set) = (&s.carriers[k], &s.reference_like[k]);
@@ -756,7 +805,80 @@ struct Scored {
     /// Reads' reference spans (soft clips included).
     spans: Vec<(u64, u64)>,
     hmm_region: usize,
+    /// Trimmed haplotypes scored (the reference first).
+    haplotypes: usize,
 }
+
+impl Scored {
+    /// The same region with only the haplotypes `keep` as carriers and reference-like ones.
+    fn restricted(&self, keep: &[bool]) -> Scored {
+        let only = |sets: &[Vec<usize>]| -> Vec<Vec<usize>> {
+            sets.iter()
+                .map(|set| set.iter().copied().filter(|&h| keep[h]).collect())
+                .collect()
+        };
+        Scored {
+            events: self.events.clone(),
+            carriers: only(&self.carriers),
+            reference_like: only(&self.reference_like),
+            spans: self.spans.clone(),
+            hmm_region: self.hmm_region,
+            haplotypes: self.haplotypes,
+        }
+    }
+}
+
+/// The haplotypes of the likeliest diploid pair (and the reference): the pair `(i, j)` with the
+/// highest `Σ_reads log10(L(r|i)/2 + L(r|j)/2)` plus the prior of the events they carry
+/// (`log10 θ` each); a pair later in haplotype order (assembled, pileup candidates, unit
+/// changes, combinations) replaces an earlier one only when clearly better. Events off this
+/// pair are not called, and the pair's events are genotyped against the pair and the
+/// reference only, so that haplotypes the reads cannot tell apart (one G inserted in (GAAAA)n
+/// left of a junction and right of it, where the reads say only that the tract is a unit
+/// shorter) do not split the reads between them. `None` when the reference pair is the
+/// likeliest (each event is then genotyped against all the haplotypes).
+fn likeliest_pair(
+    s: &Scored,
+    like: &dyn Fn(usize, usize) -> f64,
+    theta: &dyn Fn(&Event) -> f64,
+) -> Option<Vec<bool>> {
+    let n = s.haplotypes;
+    let carried: Vec<Vec<usize>> = (0..n)
+        .map(|h| {
+            (0..s.events.len())
+                .filter(|&k| s.carriers[k].contains(&h))
+                .collect()
+        })
+        .collect();
+    let l: Vec<Vec<f64>> = (0..s.spans.len())
+        .map(|r| (0..n).map(|h| like(r, h)).collect())
+        .collect();
+    let half = 0.5f64.log10();
+    let mut best = (f64::NEG_INFINITY, 0, 0);
+    for i in 0..n {
+        for j in i..n {
+            let mut score: f64 = carried[i]
+                .iter()
+                .chain(carried[j].iter().filter(|k| !carried[i].contains(k)))
+                .map(|&k| theta(&s.events[k]).log10())
+                .sum();
+            for lr in &l {
+                score += super::haplotype::log10_sum(lr[i], lr[j]) + half;
+            }
+            tracing::trace!("pair ({i}, {j}): {score:.2}");
+            if score > best.0 + PAIR_MARGIN {
+                best = (score, i, j);
+            }
+        }
+    }
+    let (score, i, j) = best;
+    tracing::trace!("likeliest pair ({i}, {j}) of {n} haplotypes, {score:.2}");
+    (j != 0).then(|| (0..n).map(|h| h == 0 || h == i || h == j).collect())
+}
+
+/// log10 odds by which a later haplotype pair must beat an earlier one (see
+/// [`likeliest_pair`]).
+const PAIR_MARGIN: f64 = 2.0;
 
 /// One record for the overlapping called events `members` (indexes into `s.events`, with
 /// their biallelic QUAL; sorted by position): REF spans them all, each ALT is REF with one

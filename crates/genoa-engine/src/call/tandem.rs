@@ -27,7 +27,7 @@ pub const MAX_INTERRUPTIONS: usize = 3;
 pub fn indel_span(contig: &[u8], pos: u64, indel: &Indel) -> (u64, u64) {
     let (s, e) = shift_span(contig, pos, indel);
     match tract(contig, pos) {
-        Some((a, b)) => (s.min(a.saturating_sub(1)), e.max(b)),
+        Some(t) => (s.min(t.start.saturating_sub(1)), e.max(t.end)),
         None => (s, e),
     }
 }
@@ -37,7 +37,7 @@ pub fn indel_span(contig: &[u8], pos: u64, indel: &Indel) -> (u64, u64) {
 /// across up to [`MAX_INTERRUPTIONS`] copies with one substituted base on each side:
 /// `[start, end)`, at most [`MAX_SHIFT`] bases from `pos` on each side; ties go to the shorter
 /// unit. `None` where no such stretch touches `pos`.
-pub fn tract(contig: &[u8], pos: u64) -> Option<(u64, u64)> {
+pub fn tract(contig: &[u8], pos: u64) -> Option<Tract> {
     let len = contig.len();
     let p0 = pos as usize;
     let max = MAX_SHIFT as usize;
@@ -52,7 +52,7 @@ pub fn tract(contig: &[u8], pos: u64) -> Option<(u64, u64)> {
             && contig[j - p..=j + 3 * p].iter().all(|&b| b < 4)
             && (j - p..=j + 2 * p).all(|k| (k == j || k == j + p) != in_run(k, p))
     };
-    let mut best: Option<(usize, usize)> = None;
+    let mut best: Option<(usize, usize, usize)> = None;
     for period in 1..=MAX_PERIOD {
         // Every run member whose unit covers `pos` or `pos + 1`.
         for c in (p0.saturating_sub(period - 1)..=p0 + 1).filter(|&i| in_run(i, period)) {
@@ -84,12 +84,24 @@ pub fn tract(contig: &[u8], pos: u64) -> Option<(u64, u64)> {
                 }
             }
             let (start, end) = (a, b + 1 + period);
-            if end - start >= 2 * period && best.is_none_or(|(s, e)| end - start > e - s) {
-                best = Some((start, end));
+            if end - start >= 2 * period && best.is_none_or(|(s, e, _)| end - start > e - s) {
+                best = Some((start, end, period));
             }
         }
     }
-    best.map(|(s, e)| (s as u64, e as u64))
+    best.map(|(s, e, p)| Tract {
+        start: s as u64,
+        end: e as u64,
+        period: p as u64,
+    })
+}
+
+/// A repeat tract: `[start, end)` of copies of a `period`-base unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tract {
+    pub start: u64,
+    pub end: u64,
+    pub period: u64,
 }
 
 /// The reference bases `[start, end)` over which `indel`, anchored after `contig[pos]`, can be
@@ -211,12 +223,12 @@ mod tests {
         //             0123456789012345678901234567890123456
         let c = codes(b"CCTGAGAGAGAGAGAGAGTTCATTTTTTGCAGCAGG");
         // (AG)n from 3 to 18 (GAGAGAGAGAGAGAGA, 15 bases + the last A: "GAGA..GA" 3..18).
-        assert_eq!(tract(&c, 2), Some((3, 18)));
-        assert_eq!(tract(&c, 10), Some((3, 18)));
-        assert_eq!(tract(&c, 16), Some((3, 18)));
+        assert_eq!(tract(&c, 2).map(|t| (t.start, t.end)), Some((3, 18)));
+        assert_eq!(tract(&c, 10).map(|t| (t.start, t.end)), Some((3, 18)));
+        assert_eq!(tract(&c, 16).map(|t| (t.start, t.end)), Some((3, 18)));
         // The T run, and the CAG run (period 3 beats the GCAG..G period-1 pieces).
-        assert_eq!(tract(&c, 23), Some((22, 28)));
-        assert_eq!(tract(&c, 29), Some((28, 35)));
+        assert_eq!(tract(&c, 23).map(|t| (t.start, t.end)), Some((22, 28)));
+        assert_eq!(tract(&c, 29).map(|t| (t.start, t.end)), Some((28, 35)));
         // A 1-base deletion of G inside (AG)n moves nowhere, but a read must cross the
         // whole tract to tell it from a 3-base one.
         assert_eq!(shift_span(&c, 8, &Indel::Del(1)), (8, 10));
@@ -224,10 +236,11 @@ mod tests {
         assert_eq!(indel_span(&c, 8, &Indel::Del(3)), (2, 18));
         // An interrupted repeat: (CAG)4 CAA (CAG)3 CTG (CAG)2, then flank.
         let c = codes(b"TTCAGCAGCAGCAGCAACAGCAGCAGCTGCAGCAGTTT");
-        assert_eq!(tract(&c, 1), Some((2, 35)));
-        assert_eq!(tract(&c, 30), Some((2, 35)));
+        assert_eq!(tract(&c, 1).map(|t| (t.start, t.end)), Some((2, 35)));
+        assert_eq!(tract(&c, 30).map(|t| (t.start, t.end)), Some((2, 35)));
         // No repeat: nothing.
         assert_eq!(tract(&codes(b"ACGTCAGT"), 3), None);
+        assert_eq!(tract(&c, 1).map(|t| t.period), Some(3));
     }
 
     #[test]
@@ -260,7 +273,7 @@ mod tests {
         // The leftmost anchor may be the N before the run (it is the anchor, not repeated).
         assert_eq!(shift_span(&c, 5, &Indel::Del(1)), (4, 9));
         assert_eq!(shift_span(&c, 7, &Indel::Ins(codes(b"A"))), (4, 9));
-        assert_eq!(tract(&c, 2), Some((0, 4)));
+        assert_eq!(tract(&c, 2).map(|t| (t.start, t.end)), Some((0, 4)));
         // A deletion running off the end is kept whole.
         assert_eq!(shift_span(&c, 7, &Indel::Del(5)), (7, 9));
         assert_eq!(indel_span(&c, 7, &Indel::Del(5)), (4, 9));
