@@ -830,13 +830,14 @@ impl Scored {
 
 /// The haplotypes of the likeliest diploid pair (and the reference): the pair `(i, j)` with the
 /// highest `Σ_reads log10(L(r|i)/2 + L(r|j)/2)` plus the prior of the events they carry
-/// (`log10 θ` each); a pair later in haplotype order (assembled, pileup candidates, unit
-/// changes, combinations) replaces an earlier one only when clearly better. Events off this
-/// pair are not called, and the pair's events are genotyped against the pair and the
-/// reference only, so that haplotypes the reads cannot tell apart (one G inserted in (GAAAA)n
-/// left of a junction and right of it, where the reads say only that the tract is a unit
-/// shorter) do not split the reads between them. `None` when the reference pair is the
-/// likeliest (each event is then genotyped against all the haplotypes).
+/// (`log10 θ` each, and for an indel `log10 ½` per base past the first: short indels are the
+/// common ones); on a tie the earlier pair in haplotype order (assembled, pileup candidates,
+/// unit changes, combinations). Events off this pair are not called, and the pair's events
+/// are genotyped against the pair and the reference only, so that haplotypes the reads cannot
+/// tell apart (an indel at a junction inside a tract longer than the reads, with the tract one
+/// unit longer or shorter at the far end) do not split the reads between them; the prior
+/// settles what the reads cannot. `None` when the reference pair is the likeliest (each event
+/// is then genotyped against all the haplotypes).
 fn likeliest_pair(
     s: &Scored,
     like: &dyn Fn(usize, usize) -> f64,
@@ -854,19 +855,26 @@ fn likeliest_pair(
         .map(|r| (0..n).map(|h| like(r, h)).collect())
         .collect();
     let half = 0.5f64.log10();
+    let prior = |e: &Event| {
+        let extra = match &e.kind {
+            EventKind::Indel(i) => (i.deleted() + i.inserted()).saturating_sub(1) as f64,
+            EventKind::Snp(_) => 0.0,
+        };
+        theta(e).log10() + extra * half
+    };
     let mut best = (f64::NEG_INFINITY, 0, 0);
     for i in 0..n {
         for j in i..n {
             let mut score: f64 = carried[i]
                 .iter()
                 .chain(carried[j].iter().filter(|k| !carried[i].contains(k)))
-                .map(|&k| theta(&s.events[k]).log10())
+                .map(|&k| prior(&s.events[k]))
                 .sum();
             for lr in &l {
                 score += super::haplotype::log10_sum(lr[i], lr[j]) + half;
             }
             tracing::trace!("pair ({i}, {j}): {score:.2}");
-            if score > best.0 + PAIR_MARGIN {
+            if score > best.0 {
                 best = (score, i, j);
             }
         }
@@ -875,10 +883,6 @@ fn likeliest_pair(
     tracing::trace!("likeliest pair ({i}, {j}) of {n} haplotypes, {score:.2}");
     (j != 0).then(|| (0..n).map(|h| h == 0 || h == i || h == j).collect())
 }
-
-/// log10 odds by which a later haplotype pair must beat an earlier one (see
-/// [`likeliest_pair`]).
-const PAIR_MARGIN: f64 = 2.0;
 
 /// One record for the overlapping called events `members` (indexes into `s.events`, with
 /// their biallelic QUAL; sorted by position): REF spans them all, each ALT is REF with one
