@@ -4,6 +4,7 @@
 //! overlap it: a pileup over coordinate-sorted reads gives per-site statistics and candidates;
 //! active regions (every indel candidate, SNP candidates close together) are assembled into
 //! haplotypes and their events genotyped from read × haplotype likelihoods (`region`);
+//! indels in tandem repeats and homopolymers are looked at over their whole repeat (`tandem`);
 //! isolated SNPs are genotyped from the pileup's exact base-count likelihoods (`genotype`);
 //! every other base goes into GATK-style reference blocks banded by GQ (`gvcf`).
 //!

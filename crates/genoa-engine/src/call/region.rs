@@ -11,6 +11,15 @@
 //! where no k-mer path rejoins the reference) is still scored; when assembly fails (repeats
 //! longer than every k) only the pileup haplotypes remain.
 //!
+//! Repeats (`tandem`): a region covers each indel candidate's whole span — every placement of
+//! the allele and the repeat tract around it, interruptions included — and the haplotypes
+//! scored against the reads reach past it, so reads that end inside a repeat fit every allele
+//! alike and the reads that cross it decide. An indel inside a tract that is not a whole number
+//! of its units also gets haplotypes with the tract one unit shorter or longer at either end
+//! (reads see such an indel but not the tract's length). Events are then genotyped on the
+//! likeliest diploid pair of haplotypes (with an indel-length prior), so that haplotypes the
+//! reads cannot tell apart do not split the reads between them.
+//!
 //! Events called at overlapping positions (two alleles at one site, a SNP under the other
 //! haplotype's deletion) become one multi-allelic record (REF spans them all, at most three
 //! ALTs), genotyped jointly; ALTs the genotype does not use are dropped. Isolated SNP
