@@ -273,6 +273,14 @@ pub fn active_regions(data: &ChunkData) -> Vec<Active> {
             && f64::from(site.clips) >= params.min_indel_fraction * 2.0 * f64::from(site.reads);
         clipped.then_some((first + k as u64, first + k as u64))
     }));
+    // Clips spread over a repeat tract: reads of a longer or shorter allele clipped where
+    // their ends stop matching, each at its own base.
+    let last = first + sites.len() as u64;
+    spans.extend(
+        clipped_tracts(data, first, last)
+            .into_iter()
+            .map(|t| (t.start.saturating_sub(1).max(first), t.end.min(last - 1))),
+    );
     spans.sort_unstable();
     spans.dedup();
     let mut out: Vec<Active> = Vec::new();
@@ -512,6 +520,32 @@ fn candidate_haplotypes(data: &ChunkData, region: Active, w0: u64, w1: u64) -> V
             }
         }
     }
+    // A repeat whose reads are clipped inside it: the tract up to MAX_COPY_BASES (at most
+    // MAX_COPIES copies) longer or shorter, whether or not a read shows the indel (an aligner
+    // may clip every read of a longer allele; the clipped bases still count in the likelihoods).
+    for t in clipped_tracts(data, region.start, region.end + 1) {
+        if t.start <= w0 || t.end >= w1 {
+            continue;
+        }
+        let p = t.period;
+        let unit = &data.contig[t.start as usize..(t.start + p) as usize];
+        for k in 1..=(MAX_COPY_BASES / p).clamp(1, MAX_COPIES) {
+            let mut changes = vec![Indel::Ins(unit.repeat(k as usize))];
+            if (k + 1) * p <= t.end - t.start {
+                changes.push(Indel::Del((k * p) as u32));
+            }
+            for indel in changes {
+                let e = Event {
+                    pos: t.start - 1,
+                    kind: EventKind::Indel(indel),
+                };
+                if units < MAX_UNIT_HAPLOTYPES && !cands.contains(&e) {
+                    out.push(haplotype(&[&e]));
+                    units += 1;
+                }
+            }
+        }
+    }
     out.extend(multi.iter().map(|(combo, _)| {
         let events: Vec<&Event> = combo.iter().map(|&k| &cands[k]).collect();
         haplotype(&events)
@@ -519,8 +553,46 @@ fn candidate_haplotypes(data: &ChunkData, region: Active, w0: u64, w1: u64) -> V
     out
 }
 
+/// Most copies of a repeat's unit, and most bases, a clipped tract's haplotypes add or remove.
+const MAX_COPIES: u64 = 8;
+const MAX_COPY_BASES: u64 = 24;
+
+/// Shortest tract whose clipped reads make haplotypes ([`clipped_tracts`]).
+const MIN_CLIPPED_TRACT: u64 = 10;
+
+/// The repeat tracts (at least [`MIN_CLIPPED_TRACT`] bases) holding a base of `[lo, hi)` where
+/// reads' soft clips begin, with at least `min_alt_reads` clips in all and a share of the reads
+/// over the tract's first base (as a single site's clip pile-up needs), in position order.
+fn clipped_tracts(data: &ChunkData, lo: u64, hi: u64) -> Vec<Tract> {
+    let params = data.params;
+    let end = data.first + data.sites.len() as u64;
+    let mut clips: BTreeMap<(u64, u64), (Tract, u32)> = BTreeMap::new();
+    for pos in lo.max(data.first)..hi.min(end) {
+        let site = &data.sites[(pos - data.first) as usize];
+        if site.clips == 0 {
+            continue;
+        }
+        if let Some(t) = tract(data.contig, pos).filter(|t| t.end - t.start >= MIN_CLIPPED_TRACT) {
+            clips.entry((t.start, t.end)).or_insert((t, 0)).1 += site.clips;
+        }
+    }
+    clips
+        .into_values()
+        .filter(|(t, n)| {
+            let reads = if t.start >= data.first && t.start < end {
+                data.sites[(t.start - data.first) as usize].reads
+            } else {
+                0
+            };
+            *n >= params.min_alt_reads
+                && f64::from(*n) >= params.min_indel_fraction * 2.0 * f64::from(reads)
+        })
+        .map(|(t, _)| t)
+        .collect()
+}
+
 /// Most haplotypes a region gets from [`unit_changes`].
-const MAX_UNIT_HAPLOTYPES: usize = 8;
+const MAX_UNIT_HAPLOTYPES: usize = 16;
 
 /// The events that make a repeat tract one copy of its unit shorter or longer, at its start and
 /// at its end (the same allele in a pure tract; not across an indel inside it).

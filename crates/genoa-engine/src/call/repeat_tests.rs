@@ -227,3 +227,72 @@ fn the_pileup_counts_an_indel_at_its_left_aligned_anchor() {
     let ggc = base_codes(b"GGC");
     assert_eq!(with, vec![(AT as u64 - 1, vec![(Indel::Ins(ggc), 2)])]);
 }
+
+/// Reads of 150 bases every 5 from `hap` (`contig` with `ins` bases inserted after `anchor`),
+/// aligned as an aligner that never opens a gap would: the longest stretch that matches the
+/// reference from either end of the read is kept, the rest soft-clipped.
+fn clip_aligned(contig: &[u8], hap: &[u8], anchor: usize, ins: usize) -> Vec<AlignedRead> {
+    use crate::genome::{Cigar, CigarOp};
+    let mut out = Vec::new();
+    for s in (AT - 400..AT + 250).step_by(5) {
+        let seq = &hap[s..s + 150];
+        // From the left, on the reference where the read starts; from the right, where it ends.
+        let left = (0..150).take_while(|&i| seq[i] == contig[s + i]).count();
+        let end = if s + 150 > anchor + 1 {
+            s + 150 - ins
+        } else {
+            s + 150
+        };
+        let right = (0..150)
+            .take_while(|&i| seq[149 - i] == contig[end - 1 - i])
+            .count();
+        let (pos, cigar) = if left >= right {
+            let mut c = vec![(CigarOp::Match, left as u32)];
+            if left < 150 {
+                c.push((CigarOp::SoftClip, 150 - left as u32));
+            }
+            (s, c)
+        } else {
+            (
+                end - right,
+                vec![
+                    (CigarOp::SoftClip, 150 - right as u32),
+                    (CigarOp::Match, right as u32),
+                ],
+            )
+        };
+        out.push(AlignedRead {
+            name: format!("c{s}"),
+            flags: crate::model::alignment::Flags::empty(),
+            contig: Some(0),
+            pos: pos as u64,
+            mapq: 60,
+            cigar: Cigar(cigar),
+            mate_contig: None,
+            mate_pos: 0,
+            tlen: 0,
+            seq: seq.iter().map(|&c| b"ACGT"[c as usize]).collect(),
+            qual: vec![30; 150],
+            nm: 0,
+            md: String::new(),
+            mate_cigar: None,
+            sa: None,
+        });
+    }
+    out
+}
+
+#[test]
+fn a_longer_repeat_allele_that_the_aligner_clips_is_called() {
+    // Two more copies of TTTCTG in (TTTCTG)12, on one haplotype, and an aligner that clips
+    // every read of the longer allele where it stops matching (each at its own base) instead
+    // of opening a gap: no pileup candidate shows the insertion, so the clipped tract itself
+    // proposes the tract a few copies longer and shorter; the clipped bases decide. (The
+    // 84-base tract repeats every k-mer the assembly tries.)
+    let contig = contig_with(&b"TTTCTG".repeat(12), 8);
+    let alt = edit(&contig, AT - 1, 0, &b"TTTCTG".repeat(2));
+    let mut reads = clip_aligned(&contig, &contig, AT - 1, 0);
+    reads.extend(clip_aligned(&contig, &alt, AT - 1, 12));
+    reads.sort_by_key(|r| r.pos);
+    assert_one_call_gives(&contig, &reads, &alt, [0, 1]);
+}
