@@ -16,7 +16,9 @@
 //! scored against the reads reach past it, so reads that end inside a repeat fit every allele
 //! alike and the reads that cross it decide. An indel inside a tract that is not a whole number
 //! of its units also gets haplotypes with the tract one unit shorter or longer at either end
-//! (reads see such an indel but not the tract's length). Events are then genotyped on the
+//! (reads see such an indel but not the tract's length), and a tract where reads' soft clips
+//! pile up gets haplotypes of the tract a few copies longer and shorter (an aligner may clip
+//! every read of a longer allele instead of gapping it). Events are then genotyped on the
 //! likeliest diploid pair of haplotypes (with an indel-length prior), so that haplotypes the
 //! reads cannot tell apart do not split the reads between them.
 //!
