@@ -97,7 +97,7 @@ impl Event {
     }
     /// Reference bases `[start, end)` the event could be placed over ([`indel_span`] for an
     /// indel; a SNP's own base).
-    pub fn span(&self, contig: &[u8]) -> (u64, u64) {
+    pub fn span(&self, contig: &[u8]) -> Span {
         match &self.kind {
             EventKind::Snp(_) => (self.pos, self.pos + 1),
             EventKind::Indel(i) => {
@@ -243,7 +243,7 @@ pub fn active_regions(data: &ChunkData) -> Vec<Active> {
     let (first, sites, params) = (data.first, data.sites, data.params);
     let mut snps = Vec::new();
     // Anchor ranges (inclusive) that must lie in one region.
-    let mut spans: Vec<(u64, u64)> = Vec::new();
+    let mut spans: Vec<Span> = Vec::new();
     for k in 0..sites.len() {
         let pos = first + k as u64;
         let (snp, ind) = candidates(data, pos);
@@ -593,7 +593,8 @@ fn clipped_tracts(data: &ChunkData, lo: u64, hi: u64) -> Vec<Tract> {
         .collect()
 }
 
-/// Most haplotypes a region gets from [`unit_changes`].
+/// Most haplotypes a region gets from [`unit_changes`] and from its clipped tracts
+/// ([`clipped_tracts`]) together.
 const MAX_UNIT_HAPLOTYPES: usize = 16;
 
 /// The events that make a repeat tract one copy of its unit shorter or longer, at its start and
@@ -697,7 +698,7 @@ fn score_reads(
     }
     // The haplotypes reach LIKELIHOOD_PAD bases past every event's whole span (the repeat it
     // sits in), so reads ending inside a repeat fit every allele alike.
-    let spans: Vec<(u64, u64)> = events.iter().map(|e| e.span(contig)).collect();
+    let spans: Vec<Span> = events.iter().map(|e| e.span(contig)).collect();
     let l0 = spans
         .iter()
         .map(|s| s.0)
