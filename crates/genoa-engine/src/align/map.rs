@@ -434,11 +434,23 @@ impl Hit {
 
     /// Fraction of the shorter of the two read ranges that the two hits share.
     pub fn query_overlap(&self, other: &Hit) -> f32 {
-        let s = self.query_start.max(other.query_start);
-        let e = self.query_end.min(other.query_end);
-        let shorter = self.aligned_len().min(other.aligned_len()).max(1);
-        e.saturating_sub(s) as f32 / shorter as f32
+        let (shared, shorter) = self.query_shared(other);
+        shared as f32 / shorter as f32
     }
+
+    /// Bases of the two hits' read ranges they share, and the shorter range's length (≥ 1).
+    fn query_shared(&self, other: &Hit) -> (u64, u64) {
+        shared(
+            (self.query_start.into(), self.query_end.into()),
+            (other.query_start.into(), other.query_end.into()),
+        )
+    }
+}
+
+/// Bases two ranges `[start, end)` share, and the shorter one's length (at least 1).
+fn shared(a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
+    let overlap = a.1.min(b.1).saturating_sub(a.0.max(b.0));
+    (overlap, (a.1 - a.0).min(b.1 - b.0).max(1))
 }
 
 /// Sorts hits best first (score, then contig, position and strand, for determinism) and drops
@@ -480,18 +492,8 @@ impl Hit {
         if self.reverse != other.reverse || self.contig != other.contig {
             return false;
         }
-        let shared = |a0: u64, a1: u64, b0: u64, b1: u64| {
-            let overlap = a1.min(b1).saturating_sub(a0.max(b0));
-            let shorter = (a1 - a0).min(b1 - b0).max(1);
-            overlap as f64 > REDUNDANT * shorter as f64
-        };
-        shared(self.pos, self.end, other.pos, other.end)
-            && shared(
-                u64::from(self.query_start),
-                u64::from(self.query_end),
-                u64::from(other.query_start),
-                u64::from(other.query_end),
-            )
+        let most = |(overlap, shorter): (u64, u64)| overlap as f64 > REDUNDANT * shorter as f64;
+        most(shared((self.pos, self.end), (other.pos, other.end))) && most(self.query_shared(other))
     }
 }
 
