@@ -8,9 +8,12 @@
 //! - [`gvcf`]: the records of a gVCF: variants, reference blocks, genotypes, the output mode
 //!   and the GQ-band presets.
 //! - [`Interval`]: a half-open genomic interval, the unit of targets and shards.
+//! - [`contigs`]: the role of a contig of a human reference (autosome, X, Y, mitochondrion,
+//!   ALT, decoy, other).
 //! - [`genotype`]: VCF's genotype order (the index of `a/b` in PL and GL arrays).
 
 pub mod alignment;
+pub mod contigs;
 pub mod genotype;
 pub mod gvcf;
 
