@@ -42,6 +42,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub tmp_dir: Option<PathBuf>,
     #[command(flatten)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
+    pub sex: SexArgs,
+    #[command(flatten)]
     pub compute: ComputeArgs,
     #[command(flatten)]
     pub tuning: AlignTuningArgs,
@@ -70,6 +74,10 @@ pub struct GatherArgs {
     #[arg(short = 'm', long = "memory", visible_alias = "max-memory",
           default_value_t = super::ByteSize(AlignConfig::DEFAULT_MEMORY))]
     pub memory: super::ByteSize,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
+    pub sex: SexArgs,
     #[command(flatten)]
     pub compute: ComputeArgs,
 }
@@ -113,14 +121,10 @@ pub struct CallArgs {
     /// beside it.
     #[arg(short = 'o', long)]
     pub output: PathBuf,
-    /// Call only this region: CHR, CHR:BEG or CHR:BEG-END (1-based, inclusive). Records that
-    /// start inside it are written, exactly as a whole-genome run writes them, so regions that
-    /// tile the genome concatenate to the whole-genome file. Repeatable.
-    #[arg(long = "region", conflicts_with = "regions")]
-    pub region: Vec<String>,
-    /// Call only the intervals of this BED file (as --region).
-    #[arg(long)]
-    pub regions: Option<PathBuf>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
+    pub sex: SexArgs,
     /// Reads with a lower mapping quality are not used (as HaplotypeCaller's
     /// --minimum-mapping-quality). A used read's base qualities are capped at its MAPQ.
     #[arg(long, default_value_t = 20)]
@@ -143,6 +147,70 @@ pub struct CallArgs {
     /// gvcf (variants and reference blocks, with <NON_REF>) or variants (a plain VCF).
     #[arg(long, value_enum, default_value_t = OutputModeArg::Gvcf)]
     pub output_mode: OutputModeArg,
+}
+
+/// What to call.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    /// Call only this region: CHR, CHR:BEG or CHR:BEG-END (1-based, inclusive). Records that
+    /// start inside it are written, exactly as a whole-genome run writes them, so regions that
+    /// tile the genome concatenate to the whole-genome file. Repeatable. Without it the
+    /// primary assembly is called: ALT haplotypes, HLA and decoy contigs (EBV, *_decoy) only
+    /// when a region names them.
+    #[arg(long = "region", conflicts_with = "regions")]
+    pub region: Vec<String>,
+    /// Call only the intervals of this BED file (as --region).
+    #[arg(long)]
+    pub regions: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    fn targets(&self) -> pipeline::config::Targets {
+        use pipeline::config::Targets;
+        match (&self.regions, self.region.is_empty()) {
+            (Some(bed), _) => Targets::Bed(bed.clone()),
+            (None, false) => Targets::Regions(self.region.clone()),
+            (None, true) => Targets::All,
+        }
+    }
+}
+
+/// The sample's sex and the PARs.
+#[derive(Args, Debug, Clone)]
+pub struct SexArgs {
+    /// The sample's sex: XX or XY as declared (calls follow it; the default QC policy fails a
+    /// sample whose X and Y depth say otherwise), or auto: estimated from the X and Y depth
+    /// against the autosomes. chrX outside the PARs and chrY are haploid with one X or Y;
+    /// chrY is not called without Y.
+    #[arg(long, default_value = "auto", value_parser = parse_sex)]
+    pub sex: SexValue,
+    /// BED of the pseudo-autosomal regions on X (and Y), for a reference other than GRCh38,
+    /// GRCh37 and T2T-CHM13 (theirs are built in, recognised by the X and Y lengths).
+    #[arg(long)]
+    pub par_bed: Option<PathBuf>,
+}
+
+/// A `--sex` value.
+#[derive(Clone, Copy, Debug)]
+pub struct SexValue(pub crate::call::ploidy::SexArg);
+
+fn parse_sex(s: &str) -> std::result::Result<SexValue, String> {
+    use crate::call::ploidy::{Karyotype, SexArg};
+    match s {
+        "auto" => Ok(SexValue(SexArg::Auto)),
+        _ => Karyotype::parse_sex(s)
+            .map(|k| SexValue(SexArg::Declared(k)))
+            .ok_or_else(|| format!("{s:?}: expected XX, XY or auto")),
+    }
+}
+
+impl SexArgs {
+    fn config(&self) -> pipeline::sex::SexConfig {
+        pipeline::sex::SexConfig {
+            sex: self.sex.0,
+            par_bed: self.par_bed.clone(),
+        }
+    }
 }
 
 /// What `genoa call` writes.
@@ -271,6 +339,8 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
         cram: a.cram,
         shard,
         tmp_dir: a.tmp_dir.clone(),
+        sex: a.sex.config(),
+        targets: a.targets.targets(),
         ..RunConfig::new(align, a.sample.clone(), a.outdir.clone())
     };
     let s = pipeline::run(&cfg)?;
@@ -320,6 +390,8 @@ pub fn gather(a: GatherArgs, command_line: &str) -> Result<()> {
         threads: a.compute.threads.threads,
         memory: a.memory.0,
         command_line: command_line.to_string(),
+        sex: a.sex.config(),
+        targets: a.targets.targets(),
     };
     let s = pipeline::gather(&cfg)?;
     print_summary(&s);
@@ -365,18 +437,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
     }
     let t0 = std::time::Instant::now();
     let reference = Reference::load(&a.reference)?;
-    let targets = if let Some(bed) = &a.regions {
-        Some(crate::call::regions::read_bed(bed, &reference)?)
-    } else if !a.region.is_empty() {
-        Some(
-            a.region
-                .iter()
-                .map(|r| crate::call::regions::parse_region(r, &reference))
-                .collect::<Result<Vec<_>>>()?,
-        )
-    } else {
-        None
-    };
+    let targets = a.targets.targets().resolve(&reference)?;
     let source: Box<dyn pipeline::source::ReadSource> = if crate::io::sink::is_cram(&a.input) {
         Box::new(crate::io::cram::IndexedCram::open(&a.input, &reference)?)
     } else {
@@ -391,16 +452,25 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
                 .unwrap_or_else(|| "SAMPLE".into())
         }),
     };
+    let pool = pipeline::thread_pool(a.compute.threads.threads)?;
+    // The karyotype from a pass over the X, Y and a sample of the autosomes' reads.
+    let decision = pool.install(|| {
+        pipeline::sex::decide_from_source(&reference, &a.sex.config(), source.as_ref())
+    })?;
     let params = CallParams {
         gq_bands: a.gq_bands.0,
         chunk_len: a.chunk_len,
         min_mapq: a.min_mapq,
+        ploidy: std::sync::Arc::new(decision.ploidy),
         ..CallParams::default()
     };
-    let pool = pipeline::thread_pool(a.compute.threads.threads)?;
     let backend = crate::backend::select(a.compute.backend.into())?;
     let mode = OutputMode::from(a.output_mode);
-    let text = crate::io::gvcf::header(&reference, &sample, &params.gq_bands, mode, command_line);
+    let text = pipeline::sex::with_ploidy_line(
+        crate::io::gvcf::header(&reference, &sample, &params.gq_bands, mode, command_line),
+        &reference,
+        &params.ploidy,
+    );
     let out = pipeline::calling::CallOutput::create(&a.output, &text, mode)?;
     let summary = pool.install(|| {
         pipeline::call_to_file(

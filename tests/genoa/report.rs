@@ -42,12 +42,14 @@ fn read(flags: Flags, tlen: i64, qual: Vec<u8>) -> AlignedRead {
 
 fn variant(reference: &[u8], alt: &[u8], gt: [u8; 2], gq: u32) -> Record {
     Record::Variant(Variant {
+        af: Vec::new(),
         pos: 100,
         reference: reference.to_vec(),
         alts: vec![alt.to_vec()],
         filter_pass: true,
         mq: 60.0,
         genotyped: Genotyped {
+            ploidy: 2,
             gt,
             qual: 60.0,
             gq,
@@ -148,6 +150,7 @@ fn counts(order: &[usize]) -> QcCounts {
         let recs = [
             variant(r, a, gt, gq),
             Record::Block(Block {
+                ploidy: 2,
                 start: 0,
                 end: 99,
                 gq: 40,

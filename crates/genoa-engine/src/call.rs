@@ -6,7 +6,9 @@
 //! haplotypes and their events genotyped from read × haplotype likelihoods (`region`);
 //! indels in tandem repeats and homopolymers are looked at over their whole repeat (`tandem`);
 //! isolated SNPs are genotyped from the pileup's exact base-count likelihoods (`genotype`);
-//! every other base goes into GATK-style reference blocks banded by GQ (`gvcf`).
+//! every other base goes into GATK-style reference blocks banded by GQ (`gvcf`). Each base is
+//! called at its ploidy (`ploidy`: haploid chrX and chrY of a male, PARs diploid); chrM by
+//! its own allele-fraction model (`mito`).
 //!
 //! Not yet (issue 6 is open): dangling-end recovery in the assembly
 //! graph.
@@ -15,7 +17,9 @@ pub mod assembly;
 pub mod genotype;
 pub mod gvcf;
 pub mod haplotype;
+pub mod mito;
 pub mod pileup;
+pub mod ploidy;
 pub mod region;
 pub mod regions;
 pub mod tandem;
@@ -61,6 +65,9 @@ pub struct CallParams {
     /// Grid step of the chunks contigs are called in (`regions::CHUNK_LEN`; part of the
     /// output's definition, as block ends fall on the grid).
     pub chunk_len: u64,
+    /// Ploidy of every base, the model of each contig, and the contigs called by default
+    /// (default: everything diploid and called).
+    pub ploidy: std::sync::Arc<ploidy::GenomePloidy>,
 }
 
 impl Default for CallParams {
@@ -78,6 +85,7 @@ impl Default for CallParams {
             gq_bands: crate::model::gvcf::GATK_GQ_BANDS.to_vec(),
             max_block_len: 99_999,
             chunk_len: regions::CHUNK_LEN,
+            ploidy: Default::default(),
         }
     }
 }
@@ -162,6 +170,7 @@ pub fn call_chunk(
     let t0 = Instant::now();
     let len = contig.len() as u64;
     let lead = chunk.lead_start();
+    let ploidy = params.ploidy.contig(chunk.contig);
     let end = chunk.end.min(len);
     // 1. Per-site statistics over [lead, chunk end + SITES_PAST_END).
     let sites = pileup_sites(
@@ -178,8 +187,14 @@ pub fn call_chunk(
         first: lead,
         sites: &sites,
         params,
+        ploidy,
     };
-    let active = region::active_regions(&data);
+    // The mitochondrial model works on the pileup alone (no active regions).
+    let active = if ploidy.model == ploidy::Model::Mito {
+        Vec::new()
+    } else {
+        region::active_regions(&data)
+    };
     times.regions += active.len() as u64;
     let mut pileup_time = t0.elapsed();
     let called = region::call_regions(&data, &active, backend, times)?;
@@ -258,9 +273,12 @@ fn chunk_records(
                 filter_pass: c.genotyped.qual >= params.min_pass_qual,
                 mq: site.rms_mapq(),
                 genotyped: c.genotyped.clone(),
+                af: Vec::new(),
             })
+        } else if data.ploidy.model == ploidy::Model::Mito {
+            mito::call_site(contig, pos, site, params)
         } else {
-            pileup_snp(contig, pos, site, params)
+            pileup_snp(contig, pos, site, params, data.ploidy.at(pos))
         };
         let emit = pos >= chunk.start;
         match variant {
@@ -273,7 +291,7 @@ fn chunk_records(
             None => {
                 covered_until = pos + 1;
                 if emit {
-                    let g = genotype_ref(contig[pos as usize], site);
+                    let g = genotype_ref(contig[pos as usize], site, data.ploidy.at(pos));
                     blocks.push_reference(pos, &g, site.depth());
                 }
             }
@@ -345,11 +363,17 @@ pub fn usable(read: &AlignedRead, min_mapq: u8) -> bool {
     ) && read.mapq >= min_mapq
 }
 
-/// An isolated SNP called from the pileup's base counts at `pos`, if any.
-fn pileup_snp(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> Option<Variant> {
+/// An isolated SNP called from the pileup's base counts at `pos`, if any, at `ploidy`.
+fn pileup_snp(
+    contig: &[u8],
+    pos: u64,
+    site: &Site,
+    params: &CallParams,
+    ploidy: u8,
+) -> Option<Variant> {
     let ref_base = contig[pos as usize];
     let alt = region::snp_candidate(contig, pos, site, params)?;
-    let g = genotype_snp(ref_base, alt, site, params);
+    let g = genotype_snp(ref_base, alt, site, params, ploidy);
     if g.gt == [0, 0] || g.qual < params.min_emit_qual {
         return None;
     }
@@ -360,6 +384,7 @@ fn pileup_snp(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> Opti
         filter_pass: g.qual >= params.min_pass_qual,
         mq: site.rms_mapq(),
         genotyped: g,
+        af: Vec::new(),
     })
 }
 
@@ -404,6 +429,66 @@ mod tests {
                 Record::Block(_) => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn haploid_regions_get_haploid_calls() {
+        // Reads of two haplotypes (a SNP at 300 on one, at 600 on the other) over a contig
+        // whose second half is haploid: the diploid half calls a het, the haploid half the
+        // majority allele (never a het) with one PL per allele.
+        let contig = random_bases(&mut fastrand::Rng::with_seed(31), 1000);
+        let mut h = contig.clone();
+        h[300] = (h[300] + 1) % 4;
+        h[600] = (h[600] + 1) % 4;
+        let mut reads = Vec::new();
+        for s in (150..750).step_by(3) {
+            reads.push(read(
+                s,
+                vec![(CigarOp::Match, 100)],
+                &h[s as usize..s as usize + 100],
+            ));
+            if s % 2 == 0 {
+                reads.push(read(
+                    s,
+                    vec![(CigarOp::Match, 100)],
+                    &contig[s as usize..s as usize + 100],
+                ));
+            }
+        }
+        reads.sort_by_key(|r| r.pos);
+        let params = CallParams {
+            ploidy: std::sync::Arc::new(ploidy::GenomePloidy {
+                contigs: vec![ploidy::ContigPloidy {
+                    model: ploidy::Model::Germline,
+                    spans: vec![(0, 500, 2), (500, 1000, 1)],
+                }],
+                called: vec![true],
+                ..Default::default()
+            }),
+            ..CallParams::default()
+        };
+        let records = call_contig(&contig, &reads, &params, &Scalar).unwrap();
+        let calls: Vec<(u64, [u8; 2], u8, usize)> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Variant(v) => Some((
+                    v.pos,
+                    v.genotyped.gt,
+                    v.genotyped.ploidy,
+                    v.genotyped.pl.len(),
+                )),
+                Record::Block(_) => None,
+            })
+            .collect();
+        assert_eq!(calls, vec![(300, [0, 1], 2, 6), (600, [1, 1], 1, 3)]);
+        // Reference blocks are haploid past 500 and never straddle the boundary.
+        for r in &records {
+            if let Record::Block(b) = r {
+                let expect = if b.start >= 500 { 1 } else { 2 };
+                assert_eq!(b.ploidy, expect, "{b:?}");
+                assert!(b.start >= 500 || b.end < 500, "{b:?}");
+            }
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod calling;
 pub mod config;
 mod run;
 pub mod segments;
+pub mod sex;
 pub mod source;
 pub mod stream;
 

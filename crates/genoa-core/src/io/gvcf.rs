@@ -11,7 +11,7 @@ use crate::genome::base_ascii;
 use crate::io::atomic::Pending;
 use crate::io::reference::Reference;
 use crate::model::gvcf::OutputMode;
-use crate::model::gvcf::{Block, Record, Variant};
+use crate::model::gvcf::{Record, Variant};
 
 /// The header text (every line, `#CHROM` included); a plain VCF's (`mode` `Variants`) has no
 /// `<NON_REF>`, block or `MIN_DP` lines.
@@ -32,6 +32,7 @@ pub fn header(
     if !gvcf {
         h.push_str("##FILTER=<ID=LowQual,Description=\"Low quality\">\n");
     }
+    h.push_str("##FORMAT=<ID=AF,Number=A,Type=Float,Description=\"Allele fraction of each ALT among the reads (mitochondrial heteroplasmy level)\">\n");
     h.push_str("##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths for the ref and alt alleles in the order listed\">\n");
     h.push_str("##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Approximate read depth (reads with MQ below the minimum or failing filters are not counted)\">\n");
     h.push_str("##FORMAT=<ID=GQ,Number=1,Type=Integer,Description=\"Genotype Quality\">\n");
@@ -128,20 +129,17 @@ pub fn format_record(
     line.clear();
     // Writing into a String cannot fail.
     let _ = match record {
-        Record::Block(Block {
-            start,
-            end,
-            gq,
-            min_dp,
-            median_dp,
-            pl,
-        }) if mode == OutputMode::Gvcf => writeln!(
+        Record::Block(b) if mode == OutputMode::Gvcf => writeln!(
             line,
-            "{chrom}\t{}\t.\t{}\t<NON_REF>\t.\t.\tEND={}\tGT:DP:GQ:MIN_DP:PL\t0/0:{median_dp}:{gq}:{min_dp}:{}",
-            start + 1,
-            base_ascii(contig[*start as usize]) as char,
-            end + 1,
-            join(pl)
+            "{chrom}\t{}\t.\t{}\t<NON_REF>\t.\t.\tEND={}\tGT:DP:GQ:MIN_DP:PL\t{}:{}:{}:{}:{}",
+            b.start + 1,
+            base_ascii(contig[b.start as usize]) as char,
+            b.end + 1,
+            if b.ploidy == 1 { "0" } else { "0/0" },
+            b.median_dp,
+            b.gq,
+            b.min_dp,
+            join(b.pl())
         ),
         Record::Block(_) => Ok(()),
         Record::Variant(Variant {
@@ -151,6 +149,7 @@ pub fn format_record(
             filter_pass,
             mq,
             genotyped: g,
+            af,
         }) => {
             let qd = if g.dp > 0 {
                 g.qual / f64::from(g.dp)
@@ -162,7 +161,7 @@ pub fn format_record(
             let n = alts.len() + 1;
             let (non_ref, ad, pl) = match mode {
                 OutputMode::Gvcf => (",<NON_REF>", &g.ad[..], &g.pl[..]),
-                OutputMode::Variants => ("", &g.ad[..n], &g.pl[..n * (n + 1) / 2]),
+                OutputMode::Variants => ("", &g.ad[..n], &g.pl[..g.pl_len(n)]),
             };
             let alt_text = alts
                 .iter()
@@ -171,7 +170,7 @@ pub fn format_record(
                 .join(",");
             writeln!(
                 line,
-                "{chrom}\t{}\t.\t{}\t{}{non_ref}\t{:.2}\t{}\tDP={};MQ={mq:.2};QD={qd:.2}\tGT:AD:DP:GQ:PL\t{}/{}:{}:{}:{}:{}",
+                "{chrom}\t{}\t.\t{}\t{}{non_ref}\t{:.2}\t{}\tDP={};MQ={mq:.2};QD={qd:.2}\tGT:AD:DP:GQ:PL{}\t{}:{}:{}:{}:{}{}",
                 pos + 1,
                 alleles(reference),
                 alt_text,
@@ -184,12 +183,27 @@ pub fn format_record(
                     "LowQual"
                 },
                 g.dp,
-                g.gt[0],
-                g.gt[1],
+                if af.is_empty() { "" } else { ":AF" },
+                g.alleles()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("/"),
                 join(ad),
                 g.dp,
                 g.gq,
-                join(pl)
+                join(pl),
+                if af.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ":{}",
+                        af.iter()
+                            .map(|f| format!("{f:.4}"))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )
+                }
             )
         }
     };
@@ -273,12 +287,14 @@ mod tests {
         // REF ACG, ALTs A (deletion) and ATG (SNP), genotype 1/2.
         let contig = [0u8, 1, 2, 3];
         let v = Record::Variant(Variant {
+            af: Vec::new(),
             pos: 0,
             reference: vec![0, 1, 2],
             alts: vec![vec![0], vec![0, 3, 2]],
             filter_pass: true,
             mq: 60.0,
             genotyped: Genotyped {
+                ploidy: 2,
                 gt: [1, 2],
                 qual: 300.0,
                 gq: 50,
@@ -304,12 +320,14 @@ mod tests {
     fn low_quality_is_flagged_only_in_a_plain_vcf() {
         let contig = [0u8, 1];
         let v = Record::Variant(Variant {
+            af: Vec::new(),
             pos: 1,
             reference: vec![1],
             alts: vec![vec![2]],
             filter_pass: false,
             mq: 60.0,
             genotyped: Genotyped {
+                ploidy: 2,
                 gt: [0, 1],
                 qual: 15.0,
                 gq: 15,

@@ -52,6 +52,9 @@ pub struct Variant {
     /// RMS mapping quality of the reads over the first base (`MQ`).
     pub mq: f64,
     pub genotyped: Genotyped,
+    /// Allele fraction of each ALT (FORMAT `AF`), written when not empty: the mitochondrial
+    /// model's heteroplasmy levels.
+    pub af: Vec<f64>,
 }
 
 /// A reference block over `start..=end` (0-based).
@@ -62,7 +65,17 @@ pub struct Block {
     pub gq: u32,
     pub min_dp: u32,
     pub median_dp: u32,
+    /// Genotype ploidy: 2 (GT `0/0`, PL of `0/0 0/1 1/1`) or 1 (GT `0`, PL of `0 1`: the
+    /// first `ploidy + 1` entries of `pl` are used).
+    pub ploidy: u8,
     pub pl: [u32; 3],
+}
+
+impl Block {
+    /// The PL entries written: `ploidy + 1` of them.
+    pub fn pl(&self) -> &[u32] {
+        &self.pl[..usize::from(self.ploidy) + 1]
+    }
 }
 
 /// One gVCF record of a contig.
@@ -85,7 +98,11 @@ impl Record {
 /// Genotype of a site: the call, its confidence and its likelihoods.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Genotyped {
+    /// The called alleles; a haploid call (`ploidy` 1) holds its allele twice, so that
+    /// `gt == [0, 0]` means "no ALT called" at either ploidy.
     pub gt: [u8; 2],
+    /// 2 (diploid) or 1 (haploid: GT of one allele, one PL per allele).
+    pub ploidy: u8,
     pub qual: f64,
     pub gq: u32,
     /// Phred-scaled, normalised likelihoods (3 for reference sites, 6 for variant sites).
@@ -93,4 +110,17 @@ pub struct Genotyped {
     /// Allele depths (REF, the ALTs, then `<NON_REF>`) and total depth.
     pub ad: Vec<u32>,
     pub dp: u32,
+}
+
+impl Genotyped {
+    /// The alleles of the genotype as written: one when haploid, two when diploid.
+    pub fn alleles(&self) -> &[u8] {
+        &self.gt[..usize::from(self.ploidy.clamp(1, 2))]
+    }
+
+    /// PL entries of the genotypes of the first `n` alleles (VCF order): `n` haploid, `n(n+1)/2`
+    /// diploid.
+    pub fn pl_len(&self, n: usize) -> usize {
+        if self.ploidy == 1 { n } else { n * (n + 1) / 2 }
+    }
 }

@@ -8,6 +8,10 @@
 //! QUAL and the called genotype come from the posterior over the biallelic genotypes
 //! (`0/0 0/1 1/1`) with priors `1-1.5θ, θ, θ/2`; GQ and PL come from the likelihoods, as GATK
 //! reports them.
+//!
+//! Haploid sites (chrX outside the PARs and chrY of a sample with one X or Y) have one
+//! genotype per allele: its likelihood is the diploid `a/a`'s (both copies the same allele is
+//! one copy of it), its prior `θ` (`1 - Σθ` for REF), and PL has one entry per allele.
 
 use crate::call::CallParams;
 use crate::call::pileup::Site;
@@ -15,7 +19,7 @@ use crate::model::genotype::{diploid, diploid_index};
 use crate::model::gvcf::Genotyped;
 
 /// Phred-scaled likelihoods normalised to a minimum of 0.
-fn to_pl(gl: &[f64]) -> Vec<u32> {
+pub fn to_pl(gl: &[f64]) -> Vec<u32> {
     let max = gl.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     gl.iter()
         .map(|&g| (-10.0 * (g - max)).round().min(1e9) as u32)
@@ -23,7 +27,7 @@ fn to_pl(gl: &[f64]) -> Vec<u32> {
 }
 
 /// GQ of genotype index `called`: the distance in PL to the next best genotype, capped at 99.
-fn gq(pl: &[u32], called: usize) -> u32 {
+pub fn gq(pl: &[u32], called: usize) -> u32 {
     let other = pl
         .iter()
         .enumerate()
@@ -72,15 +76,45 @@ fn posterior(gl: &[f64], thetas: &[f64]) -> ([u8; 2], f64) {
     ([best.0, best.1], qual)
 }
 
-/// A reference site: alleles `[REF, <NON_REF>]`.
-pub fn genotype_ref(ref_base: u8, site: &Site) -> Genotyped {
+/// Haploid posterior call over alleles `0..=m` from the log10 likelihoods `gl` of each
+/// allele (`<NON_REF>` last, not called), priors `1 - Σθ` for REF and `θi` for ALTi:
+/// (allele, QUAL = -10·log10 P(REF)).
+fn posterior_haploid(gl: &[f64], thetas: &[f64]) -> (u8, f64) {
+    let p0 = 1.0 - thetas.iter().sum::<f64>();
+    let lp: Vec<f64> = (0..=thetas.len())
+        .map(|a| {
+            let prior = if a == 0 { p0 } else { thetas[a - 1] };
+            gl[a] + prior.max(1e-300).log10()
+        })
+        .collect();
+    let max = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = lp.iter().map(|&x| 10f64.powf(x - max)).sum();
+    let p_ref = 10f64.powf(lp[0] - max) / sum;
+    let best = (0..lp.len()).fold(0, |b, a| if lp[a] > lp[b] { a } else { b });
+    let qual = if p_ref <= 0.0 {
+        9999.0
+    } else {
+        (-10.0 * p_ref.log10()).clamp(0.0, 9999.0)
+    };
+    (best as u8, qual)
+}
+
+/// The haploid likelihoods of `n` alleles from the diploid ones (VCF order): allele `a`'s is
+/// `a/a`'s.
+pub fn haploid_gl(gl: &[f64], n: usize) -> Vec<f64> {
+    (0..n).map(|a| gl[diploid_index(a, a)]).collect()
+}
+
+/// A reference site: alleles `[REF, <NON_REF>]`, at `ploidy` 1 or 2.
+pub fn genotype_ref(ref_base: u8, site: &Site, ploidy: u8) -> Genotyped {
     let dp = site.depth();
     if ref_base > 3 || dp == 0 {
         return Genotyped {
             gt: [0, 0],
+            ploidy,
             qual: 0.0,
             gq: 0,
-            pl: vec![0, 0, 0],
+            pl: vec![0; usize::from(ploidy) + 1],
             ad: vec![0, 0],
             dp,
         };
@@ -101,12 +135,17 @@ pub fn genotype_ref(ref_base: u8, site: &Site) -> Genotyped {
     // reference model does, the het and hom-alt likelihoods are capped at hom-ref's: PL[0] is
     // 0 and GT agrees with PL (a site whose reads favour an ALT gets GQ 0, not a 0/0 that its
     // own PLs contradict).
-    let raw = to_pl(&[gl00, gl01, gl11]);
+    let raw = if ploidy == 1 {
+        to_pl(&[gl00, gl11])
+    } else {
+        to_pl(&[gl00, gl01, gl11])
+    };
     let pl: Vec<u32> = raw.iter().map(|&p| p.saturating_sub(raw[0])).collect();
     let gq = gq(&pl, 0);
     let alt = dp - site.counts[r];
     Genotyped {
         gt: [0, 0],
+        ploidy,
         qual: 0.0,
         gq,
         pl,
@@ -115,8 +154,14 @@ pub fn genotype_ref(ref_base: u8, site: &Site) -> Genotyped {
     }
 }
 
-/// A SNP site with alleles `[REF, alt, <NON_REF>]`.
-pub fn genotype_snp(ref_base: u8, alt: u8, site: &Site, params: &CallParams) -> Genotyped {
+/// A SNP site with alleles `[REF, alt, <NON_REF>]`, at `ploidy` 1 or 2.
+pub fn genotype_snp(
+    ref_base: u8,
+    alt: u8,
+    site: &Site,
+    params: &CallParams,
+    ploidy: u8,
+) -> Genotyped {
     let class = |b: u8| -> u8 {
         if b == ref_base {
             0
@@ -147,25 +192,36 @@ pub fn genotype_snp(ref_base: u8, alt: u8, site: &Site, params: &CallParams) -> 
             .map(|b| site.counts[b as usize])
             .sum()
     });
-    finish_genotype(&gl, counts.to_vec(), params.snp_heterozygosity)
+    finish_alleles(&gl, counts.to_vec(), &[params.snp_heterozygosity], ploidy)
 }
 
-/// The call, QUAL, GQ and PL from log10 likelihoods `gl` of the six genotypes of
-/// `[REF, ALT, <NON_REF>]` (VCF order), with allele depths `ad` (DP = their sum).
-pub fn finish_genotype(gl: &[f64], ad: Vec<u32>, theta: f64) -> Genotyped {
-    finish_alleles(gl, ad, &[theta])
-}
-
-/// The call, QUAL, GQ and PL from log10 likelihoods `gl` of every genotype of
+/// The call, QUAL, GQ and PL from log10 likelihoods `gl` of every diploid genotype of
 /// `[REF, ALT1..ALTm, <NON_REF>]` (VCF order; `m = thetas.len()`, `θi` the prior of ALTi),
-/// with allele depths `ad` (DP = their sum).
-pub fn finish_alleles(gl: &[f64], ad: Vec<u32>, thetas: &[f64]) -> Genotyped {
+/// with allele depths `ad` (DP = their sum); at `ploidy` 1 the haploid call from the same
+/// likelihoods ([`haploid_gl`]).
+pub fn finish_alleles(gl: &[f64], ad: Vec<u32>, thetas: &[f64], ploidy: u8) -> Genotyped {
+    let dp = ad.iter().sum();
+    if ploidy == 1 {
+        let gl = haploid_gl(gl, thetas.len() + 2);
+        let (a, qual) = posterior_haploid(&gl, thetas);
+        let pl = to_pl(&gl);
+        let gq = gq(&pl, usize::from(a));
+        return Genotyped {
+            gt: [a, a],
+            ploidy,
+            qual,
+            gq,
+            pl,
+            ad,
+            dp,
+        };
+    }
     let (gt, qual) = posterior(gl, thetas);
     let pl = to_pl(gl);
     let gq = gq(&pl, diploid_index(usize::from(gt[0]), usize::from(gt[1])));
-    let dp = ad.iter().sum();
     Genotyped {
         gt,
+        ploidy: 2,
         qual,
         gq,
         pl,
@@ -193,13 +249,27 @@ mod tests {
     #[test]
     fn calls_het_hom_and_ref() {
         let p = CallParams::default();
-        assert_eq!(genotype_snp(0, 2, &site_with(10, 10, 30), &p).gt, [0, 1]);
-        assert_eq!(genotype_snp(0, 2, &site_with(0, 20, 30), &p).gt, [1, 1]);
-        let r = genotype_snp(0, 2, &site_with(20, 1, 30), &p);
+        assert_eq!(genotype_snp(0, 2, &site_with(10, 10, 30), &p, 2).gt, [0, 1]);
+        assert_eq!(genotype_snp(0, 2, &site_with(0, 20, 30), &p, 2).gt, [1, 1]);
+        let r = genotype_snp(0, 2, &site_with(20, 1, 30), &p, 2);
         assert_eq!(r.gt, [0, 0]);
-        let hom_ref = genotype_ref(0, &site_with(20, 0, 30));
+        let hom_ref = genotype_ref(0, &site_with(20, 0, 30), 2);
         assert_eq!(hom_ref.pl[0], 0);
         assert_eq!(hom_ref.gq, 60);
         assert_eq!(hom_ref.dp, 20);
+    }
+
+    #[test]
+    fn haploid_calls_have_one_allele_and_one_pl_per_allele() {
+        let p = CallParams::default();
+        let alt = genotype_snp(0, 2, &site_with(0, 12, 30), &p, 1);
+        assert_eq!((alt.gt, alt.ploidy, alt.pl.len()), ([1, 1], 1, 3));
+        assert_eq!(alt.pl[1], 0);
+        assert!(alt.gq > 20);
+        // Mixed reads in a haploid region still get one allele, never a het.
+        let mixed = genotype_snp(0, 2, &site_with(4, 9, 30), &p, 1);
+        assert_eq!(mixed.gt[0], mixed.gt[1]);
+        let block = genotype_ref(0, &site_with(15, 0, 30), 1);
+        assert_eq!((block.pl.len(), block.pl[0], block.gq), (2, 0, 99));
     }
 }

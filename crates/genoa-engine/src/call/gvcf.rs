@@ -43,6 +43,7 @@ impl<'a> BlockBuilder<'a> {
             Some((b, open_band)) => {
                 *open_band == band
                     && b.end + 1 == pos
+                    && b.ploidy == g.ploidy
                     && b.end + 1 - b.start < self.params.max_block_len
             }
             None => false,
@@ -56,7 +57,8 @@ impl<'a> BlockBuilder<'a> {
                     gq: g.gq,
                     min_dp: dp,
                     median_dp: 0,
-                    pl: [g.pl[0], g.pl[1], g.pl[2]],
+                    ploidy: g.ploidy,
+                    pl: [g.pl[0], g.pl[1], g.pl.get(2).copied().unwrap_or(0)],
                 },
                 band,
             ));
@@ -64,8 +66,8 @@ impl<'a> BlockBuilder<'a> {
             b.end = pos;
             b.gq = b.gq.min(g.gq);
             b.min_dp = b.min_dp.min(dp);
-            for k in 0..3 {
-                b.pl[k] = b.pl[k].min(g.pl[k]);
+            for (k, &p) in g.pl.iter().enumerate().take(3) {
+                b.pl[k] = b.pl[k].min(p);
             }
         }
         self.depths.push(dp);
@@ -91,6 +93,7 @@ mod tests {
     fn site(gq: u32, dp: u32) -> Genotyped {
         Genotyped {
             gt: [0, 0],
+            ploidy: 2,
             qual: 0.0,
             gq,
             pl: vec![0, gq, gq * 2],

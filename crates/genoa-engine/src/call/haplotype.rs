@@ -64,13 +64,15 @@ pub fn clip_to_window(read: &AlignedRead, w0: u64, w1: u64) -> Option<(usize, us
     (first < last).then_some((first, last))
 }
 
-/// Diploid genotype over `[REF, ALT1..ALTm, <NON_REF>]` from per-read log10 likelihoods
-/// `like(read, allele)` of the real alleles (`0` REF, `1..=m` the ALTs; `m = thetas.len()`,
-/// `θi` ALTi's prior). `<NON_REF>`'s likelihood for a read is its worst real allele's.
+/// Genotype at `ploidy` (1 or 2) over `[REF, ALT1..ALTm, <NON_REF>]` from per-read log10
+/// likelihoods `like(read, allele)` of the real alleles (`0` REF, `1..=m` the ALTs;
+/// `m = thetas.len()`, `θi` ALTi's prior). `<NON_REF>`'s likelihood for a read is its worst
+/// real allele's.
 pub fn genotype_from_likelihoods(
     reads: usize,
     like: impl Fn(usize, usize) -> f64,
     thetas: &[f64],
+    ploidy: u8,
 ) -> Genotyped {
     let half = 0.5f64.log10();
     let n = thetas.len() + 1; // real alleles
@@ -98,7 +100,7 @@ pub fn genotype_from_likelihoods(
             }
         }
     }
-    finish_alleles(&gl, ad, thetas)
+    finish_alleles(&gl, ad, thetas, ploidy)
 }
 
 /// `log10(10^a + 10^b)`.

@@ -334,6 +334,8 @@ pub struct ChunkData<'a> {
     pub first: u64,
     pub sites: &'a [Site],
     pub params: &'a CallParams,
+    /// Ploidy along the contig.
+    pub ploidy: &'a crate::call::ploidy::ContigPloidy,
 }
 
 impl<'a> ChunkData<'a> {
@@ -829,7 +831,11 @@ fn genotype_events(
         }
     };
     let restricted;
-    let s = match likeliest_pair(s, &|r, h| results.get(hmm, s.hmm_region, r, h), &theta) {
+    // Haploid where the region starts haploid (a PAR boundary inside one region is left to
+    // the side it starts on; each record below takes the ploidy at its own position).
+    let haploid = s.events.first().is_some_and(|e| data.ploidy.at(e.pos) == 1);
+    let like = |r, h| results.get(hmm, s.hmm_region, r, h);
+    let s = match likeliest_pair(s, &like, &theta, haploid) {
         Some(keep) => {
             restricted = s.restricted(&keep);
             &restricted
@@ -850,6 +856,7 @@ fn genotype_events(
             reads.len(),
             |i, a| best(reads[i], if a == 0 { ref_set } else { alt_set }),
             &[theta(e)],
+            data.ploidy.at(e.pos),
         );
         if g.gt != [0, 0] && g.qual >= params.min_emit_qual {
             called.push((k, g.qual));
@@ -870,7 +877,7 @@ fn genotype_events(
         members.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         members.truncate(MAX_ALTS);
         members.sort_by_key(|m| m.0);
-        if let Some(c) = joint_record(data.contig, s, &members, &best, &covering, &theta, params) {
+        if let Some(c) = joint_record(data, s, &members, &best, &covering, &theta) {
             out.insert(c.pos, c);
         }
     }
@@ -921,11 +928,13 @@ impl Scored {
 /// tell apart (an indel at a junction inside a tract longer than the reads, with the tract one
 /// unit longer or shorter at the far end) do not split the reads between them; the prior
 /// settles what the reads cannot. `None` when the reference pair is the likeliest (each event
-/// is then genotyped against all the haplotypes).
+/// is then genotyped against all the haplotypes). `haploid`: only pairs `(i, i)`, one
+/// haplotype.
 fn likeliest_pair(
     s: &Scored,
     like: &dyn Fn(usize, usize) -> f64,
     theta: &dyn Fn(&Event) -> f64,
+    haploid: bool,
 ) -> Option<Vec<bool>> {
     let n = s.haplotypes;
     let carried: Vec<Vec<usize>> = (0..n)
@@ -949,6 +958,9 @@ fn likeliest_pair(
     let mut best = (f64::NEG_INFINITY, 0, 0);
     for i in 0..n {
         for j in i..n {
+            if haploid && j != i {
+                break;
+            }
             let mut score: f64 = carried[i]
                 .iter()
                 .chain(carried[j].iter().filter(|k| !carried[i].contains(k)))
@@ -974,14 +986,14 @@ fn likeliest_pair(
 /// genotype does not use are dropped and the rest genotyped again. `None` when no ALT is
 /// left or the reads cannot tell the alleles apart.
 fn joint_record(
-    contig: &[u8],
+    data: &ChunkData,
     s: &Scored,
     members: &[(usize, f64)],
     best: &dyn Fn(usize, &[usize]) -> f64,
     covering: &dyn Fn(u64, u64) -> Vec<usize>,
     theta: &dyn Fn(&Event) -> f64,
-    params: &CallParams,
 ) -> Option<Called> {
+    let (contig, params) = (data.contig, data.params);
     let mut members: Vec<usize> = members.iter().map(|m| m.0).collect();
     loop {
         let events: Vec<&Event> = members.iter().map(|&k| &s.events[k]).collect();
@@ -1001,7 +1013,12 @@ fn joint_record(
             .chain(members.iter().map(|&k| s.carriers[k].as_slice()))
             .collect();
         let thetas: Vec<f64> = events.iter().map(|e| theta(e)).collect();
-        let mut g = genotype_from_likelihoods(reads.len(), |i, a| best(reads[i], sets[a]), &thetas);
+        let mut g = genotype_from_likelihoods(
+            reads.len(),
+            |i, a| best(reads[i], sets[a]),
+            &thetas,
+            data.ploidy.at(start),
+        );
         g.dp = reads.len() as u32;
         if g.gt == [0, 0] || g.qual < params.min_emit_qual {
             return None;

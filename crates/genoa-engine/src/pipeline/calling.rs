@@ -38,7 +38,8 @@ pub fn call_to_file(
     mut out: CallOutput,
 ) -> Result<CallSummary> {
     let lens: Vec<u64> = reference.contigs.iter().map(|c| c.len()).collect();
-    let chunks = regions::chunks(&lens, targets, params.chunk_len);
+    let targets = params.ploidy.targets(&lens, targets);
+    let chunks = regions::chunks(&lens, targets.as_deref(), params.chunk_len);
     // Waves of chunks keep a bounded number of chunk results in memory while writing in order.
     let wave = rayon::current_num_threads().max(1) * 4;
     for group in chunks.chunks(wave) {
@@ -105,7 +106,13 @@ impl CallOutput {
                 let contig = &reference.contigs[chunk.contig];
                 let autosomal = crate::report::qc::is_autosome(&contig.name);
                 let mut qc = with_qc.then(QcCounts::default);
-                let mut count_depth = qc.as_mut().map(|q| move |d| q.add_depth(d, autosomal));
+                let ci = chunk.contig;
+                let mut count_depth = qc.as_mut().map(|q| {
+                    move |d| {
+                        q.add_depth(d, autosomal);
+                        q.add_contig_depth(ci, d);
+                    }
+                });
                 let records = call_chunk(
                     &contig.codes,
                     chunk,

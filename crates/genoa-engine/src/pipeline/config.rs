@@ -114,6 +114,36 @@ impl AlignConfig {
     }
 }
 
+/// What to call: every default contig, or the user's regions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Targets {
+    /// The primary assembly (ALT and decoy contigs left out; see [`crate::call::ploidy`]).
+    #[default]
+    All,
+    /// `--region` values: CHR, CHR:BEG or CHR:BEG-END (1-based, inclusive).
+    Regions(Vec<String>),
+    /// `--regions` BED file.
+    Bed(PathBuf),
+}
+
+impl Targets {
+    /// The intervals on `reference` (`None` for [`Targets::All`]).
+    pub fn resolve(
+        &self,
+        reference: &crate::io::reference::Reference,
+    ) -> Result<Option<Vec<crate::model::Interval>>> {
+        Ok(match self {
+            Targets::All => None,
+            Targets::Regions(r) => Some(
+                r.iter()
+                    .map(|r| crate::call::regions::parse_region(r, reference))
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            Targets::Bed(p) => Some(crate::call::regions::read_bed(p, reference)?),
+        })
+    }
+}
+
 /// Settings of `genoa run`.
 #[derive(Clone, Debug)]
 pub struct RunConfig {
@@ -127,6 +157,10 @@ pub struct RunConfig {
     pub shard: Shard,
     /// Where the checkpoints of an unsharded run live (default: OUTDIR).
     pub tmp_dir: Option<PathBuf>,
+    /// Declared sex and PARs (see [`crate::pipeline::sex`]).
+    pub sex: crate::pipeline::sex::SexConfig,
+    /// What to call (the BAM holds every read regardless).
+    pub targets: Targets,
 }
 
 impl RunConfig {
@@ -140,6 +174,8 @@ impl RunConfig {
             cram: false,
             shard: Shard::ALL,
             tmp_dir: None,
+            sex: Default::default(),
+            targets: Targets::All,
         }
     }
 
@@ -182,6 +218,10 @@ pub struct GatherConfig {
     /// Bytes of reads the streaming caller may hold (as `run`'s sort memory).
     pub memory: usize,
     pub command_line: String,
+    /// Declared sex and PARs (see [`crate::pipeline::sex`]).
+    pub sex: crate::pipeline::sex::SexConfig,
+    /// What to call.
+    pub targets: Targets,
 }
 
 impl GatherConfig {

@@ -35,6 +35,9 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
         cfg.align.threads,
         cfg.align.backend,
     )?;
+    // Bad regions, PAR or .alt files fail now, not after aligning.
+    cfg.targets.resolve(&setup.reference)?;
+    crate::pipeline::sex::roles_and_pars(&setup.reference, &cfg.sex)?;
     let mut summary = setup.summary();
     let fingerprint = segments::Fingerprint::of(&cfg.align, &setup.reference)?;
     let align = |work: &mut segments::WorkDir, summary: &mut Summary| {
@@ -64,6 +67,8 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
         read_group: &cfg.align.read_group,
         command_line: &cfg.align.command_line,
         call: &cfg.call,
+        sex: &cfg.sex,
+        targets: &cfg.targets,
         memory: cfg.align.memory,
     };
     let result = (|| {
@@ -84,6 +89,8 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
 pub fn gather(cfg: &GatherConfig) -> Result<Summary> {
     let t0 = Instant::now();
     let setup = Setup::new(&cfg.outdir, &cfg.reference, cfg.threads, cfg.backend)?;
+    cfg.targets.resolve(&setup.reference)?;
+    crate::pipeline::sex::roles_and_pars(&setup.reference, &cfg.sex)?;
     let mut summary = setup.summary();
     let works = cfg
         .shards
@@ -129,6 +136,8 @@ pub fn gather(cfg: &GatherConfig) -> Result<Summary> {
         read_group: &read_group,
         command_line: &cfg.command_line,
         call: &cfg.call,
+        sex: &cfg.sex,
+        targets: &cfg.targets,
         memory: cfg.memory,
     };
     finish_run(&plan, &setup, &segs, scratch.path(), &mut summary, t0)?;
@@ -187,6 +196,9 @@ struct OutputPlan<'a> {
     read_group: &'a ReadGroupLine,
     command_line: &'a str,
     call: &'a CallParams,
+    /// Declared sex and PARs: the ploidy of `call` is decided from them and the coverage.
+    sex: &'a crate::pipeline::sex::SexConfig,
+    targets: &'a crate::pipeline::config::Targets,
     /// The memory setting (`-m`), which bounds the streaming caller's reads (see
     /// [`crate::pipeline::config::caller_budget`]).
     memory: usize,
@@ -202,6 +214,21 @@ fn finish_run(
     summary: &mut Summary,
     t0: Instant,
 ) -> Result<()> {
+    // The karyotype from the alignment-time coverage bins, then the ploidy of every base.
+    let mut bins = crate::call::ploidy::CoverageBins::default();
+    for (_, d) in segs {
+        bins.merge(&d.coverage);
+    }
+    let decision = crate::pipeline::sex::decide(&setup.reference, plan.sex, Some(&bins))?;
+    let call = CallParams {
+        ploidy: std::sync::Arc::new(decision.ploidy),
+        ..plan.call.clone()
+    };
+    let plan = &OutputPlan {
+        call: &call,
+        outputs: plan.outputs.clone(),
+        ..*plan
+    };
     let (called, qc_calls) = write_and_call(plan, setup, segs, scratch, summary)?;
     summary.snps = called.snps;
     summary.indels = called.indels;
@@ -213,6 +240,7 @@ fn finish_run(
     if let Some(q) = qc_calls {
         qc.merge(&q);
     }
+    qc.set_karyotype(decision.report.clone());
     qc.add_duplicates(2 * summary.duplicate_pairs + summary.duplicate_fragments);
     let report = qc.finish(plan.sample, &run_info(plan, setup, t0));
     crate::io::atomic::write(&plan.outputs.qc_json, report.to_json().as_bytes())?;
@@ -244,12 +272,16 @@ fn write_and_call(
     summary: &mut Summary,
 ) -> Result<(CallSummary, Option<QcCounts>)> {
     let mode = OutputMode::Gvcf;
-    let text = crate::io::gvcf::header(
+    let text = crate::pipeline::sex::with_ploidy_line(
+        crate::io::gvcf::header(
+            &setup.reference,
+            plan.sample,
+            &plan.call.gq_bands,
+            mode,
+            plan.command_line,
+        ),
         &setup.reference,
-        plan.sample,
-        &plan.call.gq_bands,
-        mode,
-        plan.command_line,
+        &plan.call.ploidy,
     );
     let out = CallOutput::create(&plan.outputs.gvcf, &text, mode)?.with_qc();
     std::thread::scope(|scope| {
@@ -278,8 +310,10 @@ fn call_stream(
     rx: Receiver<Stream>,
 ) -> Result<(CallSummary, Option<QcCounts>)> {
     let pool = &setup.pool;
+    let targets = plan.targets.resolve(&setup.reference)?;
     let mut caller = stream::StreamCaller::new(
         &setup.reference,
+        targets.as_deref(),
         plan.call,
         setup.backend.as_ref(),
         out,

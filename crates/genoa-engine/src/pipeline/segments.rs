@@ -35,6 +35,7 @@ use crate::align::markdup::{self, DupKey};
 use crate::align::sort::{self, Sorter};
 use crate::align::{AlignScratch, Aligner, Lookahead};
 use crate::backend::Backend;
+use crate::call::ploidy::CoverageBins;
 use crate::error::{Error, Result};
 use crate::io::bam::writer;
 use crate::io::fastq::{PairedReader, ReadBatch};
@@ -178,6 +179,10 @@ pub struct SegmentDone {
     pub dups: Vec<String>,
     /// QC counts of the segment's reads.
     pub qc: QcCounts,
+    /// Read starts per bin, for the karyotype estimate (empty in segments of versions before
+    /// it was counted: the estimate is then made without them).
+    #[serde(default)]
+    pub coverage: CoverageBins,
 }
 
 /// A directory of committed segments (one run's, or one shard's).
@@ -327,6 +332,7 @@ pub fn align_segments(
         work,
         cfg,
         summary,
+        lens: reference.contigs.iter().map(|c| c.len()).collect(),
         current: None,
         open: None,
         resumed: 0,
@@ -410,6 +416,8 @@ struct SegmentCursor<'w> {
     work: &'w mut WorkDir,
     cfg: &'w AlignConfig,
     summary: &'w mut Summary,
+    /// Contig lengths (for the coverage bins).
+    lens: Vec<u64>,
     current: Option<u64>,
     open: Option<OpenSegment>,
     resumed: u64,
@@ -471,7 +479,9 @@ impl SegmentCursor<'_> {
                     self.summary.pairs += done.pairs;
                     self.summary.mapped += done.mapped;
                 }
-                None if mine => self.open = Some(OpenSegment::new(self.work, segment, self.cfg)?),
+                None if mine => {
+                    self.open = Some(OpenSegment::new(self.work, segment, self.cfg, &self.lens)?)
+                }
                 None => {}
             }
         }
@@ -498,7 +508,7 @@ struct OpenSegment {
 }
 
 impl OpenSegment {
-    fn new(work: &WorkDir, segment: u64, cfg: &AlignConfig) -> Result<OpenSegment> {
+    fn new(work: &WorkDir, segment: u64, cfg: &AlignConfig, lens: &[u64]) -> Result<OpenSegment> {
         let dir = work.path().join(format!("seg-{segment:06}.tmp"));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(OpenSegment {
@@ -512,6 +522,7 @@ impl OpenSegment {
                 records: Vec::new(),
                 dups: Vec::new(),
                 qc: QcCounts::default(),
+                coverage: CoverageBins::new(lens),
             },
             dir,
         })
@@ -644,6 +655,9 @@ fn push_batch(
             e
         })
         .collect();
+    for r in pairs.iter().flatten() {
+        done.coverage.add(r);
+    }
     for (recs, e) in pairs.iter().zip(&encoded) {
         done.mapped += recs
             .iter()

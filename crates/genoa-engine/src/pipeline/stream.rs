@@ -57,6 +57,7 @@ impl<'a> StreamCaller<'a> {
     /// about `budget` bytes of reads at most (beyond what one chunk needs).
     pub fn new(
         reference: &'a Reference,
+        targets: Option<&[crate::model::Interval]>,
         params: &'a CallParams,
         backend: &'a dyn Backend,
         out: CallOutput,
@@ -68,7 +69,11 @@ impl<'a> StreamCaller<'a> {
             reference,
             params,
             backend,
-            chunks: regions::chunks(&lens, None, params.chunk_len),
+            chunks: regions::chunks(
+                &lens,
+                params.ploidy.targets(&lens, targets).as_deref(),
+                params.chunk_len,
+            ),
             next: 0,
             buf: VecDeque::new(),
             contig: 0,

@@ -920,12 +920,14 @@ mod tests {
         }
         let v = |reference: Vec<u8>, alt: Vec<u8>, gt, gq| {
             Record::Variant(Variant {
+                af: Vec::new(),
                 pos: 0,
                 reference,
                 alts: vec![alt],
                 filter_pass: true,
                 mq: 60.0,
                 genotyped: Genotyped {
+                    ploidy: 2,
                     gt,
                     qual: 50.0,
                     gq,

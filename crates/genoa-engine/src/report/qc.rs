@@ -240,6 +240,12 @@ pub struct QcCounts {
     indel_lengths: BTreeMap<i64, u64>,
     /// GQ of passing variant records, indexed 0..=[`GQ_MAX`].
     gq: Vec<u64>,
+    /// Per contig (reference order): summed depth and non-`N` bases called.
+    #[serde(default)]
+    contig_depth: Vec<(u64, u64)>,
+    /// The karyotype section, set once the ploidy is decided (not part of a segment's counts).
+    #[serde(skip)]
+    karyotype: Option<KaryotypeReport>,
 }
 
 impl QcCounts {
@@ -300,6 +306,22 @@ impl QcCounts {
     #[inline]
     pub fn add_depth(&mut self, depth: u32, autosomal: bool) {
         self.depth_run(depth, 1, autosomal);
+    }
+
+    /// One called base of contig `contig` (reference order) with filtered depth `depth`: the
+    /// per-contig mean depth of the report.
+    pub fn add_contig_depth(&mut self, contig: usize, depth: u32) {
+        if self.contig_depth.len() <= contig {
+            self.contig_depth.resize(contig + 1, (0, 0));
+        }
+        let c = &mut self.contig_depth[contig];
+        c.0 += u64::from(depth);
+        c.1 += 1;
+    }
+
+    /// The karyotype section of the report.
+    pub fn set_karyotype(&mut self, k: Option<KaryotypeReport>) {
+        self.karyotype = k;
     }
 
     /// `bases` consecutive reference bases of the same depth (a reference block, a run of 0).
@@ -437,6 +459,16 @@ impl QcCounts {
             *self.indel_lengths.entry(k).or_default() += n;
         }
         add_vec(&mut self.gq, &other.gq);
+        if self.contig_depth.len() < other.contig_depth.len() {
+            self.contig_depth.resize(other.contig_depth.len(), (0, 0));
+        }
+        for (a, b) in self.contig_depth.iter_mut().zip(&other.contig_depth) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        if other.karyotype.is_some() {
+            self.karyotype.clone_from(&other.karyotype);
+        }
     }
 
     /// The finished metrics. Autosomes are present when `info`'s reference lists one of
@@ -464,6 +496,24 @@ impl QcCounts {
             wgs_qc_metrics: self.ga4gh_metrics(&depth, &variants),
             other_metrics: self.other_metrics(&depth, &variants),
             histograms: self.histograms(&depth),
+            karyotype: self.karyotype.clone(),
+            contig_coverage: self
+                .contig_depth
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.1 > 0)
+                .filter_map(|(c, d)| {
+                    let name = info.reference.contigs.get(c)?.name.clone();
+                    Some(ContigCoverage {
+                        role: crate::model::contigs::ContigRole::of(&name, false)
+                            .name()
+                            .to_string(),
+                        contig: name,
+                        bases_called: d.1,
+                        mean_depth: round(d.0 as f64 / d.1 as f64, 2),
+                    })
+                })
+                .collect(),
             run: info.clone(),
         }
     }
@@ -842,7 +892,41 @@ pub struct Qc {
     pub wgs_qc_metrics: Ga4ghMetrics,
     pub other_metrics: OtherMetrics,
     pub histograms: Histograms,
+    /// Sex-chromosome depth against the autosomes, the estimated and declared karyotype
+    /// (`null` for a reference without X).
+    pub karyotype: Option<KaryotypeReport>,
+    /// Mean filtered depth of the called bases of each contig called.
+    pub contig_coverage: Vec<ContigCoverage>,
     pub run: RunInfo,
+}
+
+/// The `karyotype` section of the QC JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KaryotypeReport {
+    /// The estimate from X and Y depth against the autosomes.
+    #[serde(flatten)]
+    pub estimate: crate::call::ploidy::KaryotypeEstimate,
+    /// `XX`, `XY`, … estimated (`null` when it cannot be).
+    pub estimated: Option<String>,
+    /// `--sex` as given (`null` for `auto`).
+    pub declared: Option<String>,
+    /// Whether the declared sex is the estimate (`null` when either is missing): the default
+    /// QC policy fails a sample where it is `false`.
+    pub sex_agrees: Option<bool>,
+    /// The karyotype the calls' ploidy follows.
+    pub used_for_calling: Option<String>,
+    /// Where the PARs came from: `GRCh38`, `GRCh37`, `T2T-CHM13` or a BED path.
+    pub par_source: Option<String>,
+}
+
+/// One contig's coverage in the report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ContigCoverage {
+    pub contig: String,
+    /// `autosome`, `X`, `Y`, `mitochondrion`, `ALT`, `decoy` or `other` (by name).
+    pub role: String,
+    pub bases_called: u64,
+    pub mean_depth: f64,
 }
 
 impl Qc {
@@ -908,12 +992,14 @@ mod tests {
 
     fn variant(reference: &[u8], alts: &[&[u8]], gt: [u8; 2], gq: u32, pass: bool) -> Record {
         Record::Variant(Variant {
+            af: Vec::new(),
             pos: 10,
             reference: reference.to_vec(),
             alts: alts.iter().map(|a| a.to_vec()).collect(),
             filter_pass: pass,
             mq: 60.0,
             genotyped: Genotyped {
+                ploidy: 2,
                 gt,
                 qual: 50.0,
                 gq,
@@ -935,6 +1021,7 @@ mod tests {
             variant(&[0, 1], &[&[2, 3]], [0, 1], 30, true), // MNP
             variant(&[0], &[&[3]], [0, 1], 5, false), // filtered
             Record::Block(Block {
+                ploidy: 2,
                 start: 0,
                 end: 9,
                 gq: 30,
