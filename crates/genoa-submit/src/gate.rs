@@ -542,6 +542,25 @@ max = 1
     }
 
     #[test]
+    fn gate_default_policy_fails_a_declared_sex_the_depth_contradicts() {
+        let p = Policy::default_policy();
+        let sex_rule = |agrees: Value| {
+            let qc = json!({"karyotype": {"declared": "XY", "estimated": "XX",
+                                          "sex_agrees": agrees}});
+            let r = p.evaluate(&qc);
+            r.results
+                .into_iter()
+                .find(|o| o.metric == "karyotype.sex_agrees")
+                .unwrap()
+                .status
+        };
+        assert_eq!(sex_rule(json!(false)), Status::Fail);
+        assert_eq!(sex_rule(json!(true)), Status::Pass);
+        // --sex auto (or no X): nothing to contradict.
+        assert_eq!(sex_rule(Value::Null), Status::Skip);
+    }
+
+    #[test]
     fn gate_default_policy_parses() {
         let p = Policy::default_policy();
         assert!(p.rules.len() >= 8);
