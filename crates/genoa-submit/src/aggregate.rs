@@ -634,7 +634,7 @@ fn remap_pl(
     use crate::model::genotype::index;
     let n = map.len();
     match ploidy {
-        1 if pl.len() == own_alleles => map.iter().map(|a| Some(pl[index(&[(*a)?])?])).collect(),
+        1 if pl.len() == own_alleles => map.iter().map(|a| pl.get((*a)?).copied()).collect(),
         2 if pl.len() == own_alleles * (own_alleles + 1) / 2 => {
             let mut out = Vec::with_capacity(n * (n + 1) / 2);
             for k in 0..n {
