@@ -7,7 +7,9 @@ usage: bruteforce.py --samples samples.tsv --min-count K [--af AF.vcf.gz] [--coh
 
 Loads every record of every gVCF into memory (pure Python, gzip), recomputes per site the
 allele counts of the semantics below by per-position lookups, and compares them with genoa's
-allele-frequency VCF (--af) and/or the GTs of its cohort VCF (--cohort).
+allele-frequency VCF (--af) and/or the GTs of its cohort VCF (--cohort; each GT at the
+sample's ploidy there, each PL `.` or of that ploidy's length: n values for n alleles when
+haploid, n(n+1)/2 when diploid).
 Prints `MATCH n_sites` (one line per compared file) or the first differences and exits 1.
 
 Semantics:
@@ -18,7 +20,10 @@ Semantics:
     sample allele with REF r is normalised by appending site_REF[len(r):] to REF and ALT.
     Site ALTs = normalised real alleles present in some GT at POS, sorted as strings, then `*`
     last if some sample needs it.
-  * sample genotype at a site, per haplotype (GT split on / or |):
+  * ploidy: a GT's haplotypes are its alleles split on / or | (`1` is one haplotype, `0/1`
+    two); a GT of `.` (or no GT) is one missing haplotype when the record's PL has one value
+    per allele (REF, ALTs, <NON_REF>), else two.
+  * sample genotype at a site, per haplotype:
      (a) variant record starting at POS: 0 -> REF, real allele -> normalised ALT,
          <NON_REF> index or '.' -> missing;
      (b) else a variant record starting before POS and covering POS: 0 -> REF,
@@ -55,9 +60,20 @@ def opener(path):
 
 
 def parse_gt(s):
-    if s in (".", ""):
-        return [None, None]
+    """Haplotypes of a GT as written: `.` is one missing haplotype, `./.` two."""
+    if s == "":
+        return [None]
     return [None if a == "." else int(a) for a in re.split(r"[/|]", s)]
+
+
+def gvcf_gt(fv, n_alleles):
+    """A gVCF record's haplotypes: its GT's, or for `.` or no GT the ploidy its PL implies."""
+    s = fv.get("GT", ".")
+    if s not in (".", ""):
+        return parse_gt(s)
+    pl = fv.get("PL", ".")
+    haploid = n_alleles > 1 and pl != "." and len(pl.split(",")) == n_alleles
+    return [None] if haploid else [None, None]
 
 
 def parse_region(s):
@@ -107,7 +123,7 @@ def load_gvcf(path, region):
             fmt = c[8].split(":")
             vals = c[9].split(":")
             fv = dict(zip(fmt, vals))
-            gt = parse_gt(fv.get("GT", "."))
+            gt = gvcf_gt(fv, len(alts) + 1)
             is_block = all(a in NONREF or a == "." for a in alts)
             if is_block:
                 stop = end if end is not None else pos
@@ -423,10 +439,13 @@ def check_cohort(path, sites, all_names, k, region, which, diffs):
             diffs.append(f"{where}: no GT in FORMAT")
             continue
         gi = fmt.index("GT")
+        pi = fmt.index("PL") if "PL" in fmt else None
+        n_al = len(alleles)
         for n in all_names:
             if n not in col:
                 continue
-            gts = c[9 + col[n]].split(":")[gi]
+            vals = c[9 + col[n]].split(":")
+            gts = vals[gi]
             try:
                 got_h = [None if a is None else alleles[a] for a in parse_gt(gts)]
             except IndexError:
@@ -436,6 +455,11 @@ def check_cohort(path, sites, all_names, k, region, which, diffs):
             n_gt += 1
             if sorted(got_h, key=str) != sorted(exp_h, key=str):
                 diffs.append(f"{where} {n}: GT {gts} ({_hs(got_h)}) expected {_hs(exp_h)}")
+            pl = vals[pi] if pi is not None and pi < len(vals) else "."
+            want = n_al if len(exp_h) == 1 else n_al * (n_al + 1) // 2
+            if pl != "." and len(pl.split(",")) != want:
+                diffs.append(f"{where} {n}: PL {pl} has {len(pl.split(','))} values, "
+                             f"expected {want} (ploidy {len(exp_h)}, {n_al} alleles)")
     return len(exp_sites), n_gt
 
 

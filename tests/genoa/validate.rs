@@ -1,6 +1,7 @@
 //! `genoa validate` and `genoa refid`: a corpus of hand-made broken gVCFs, each flagged with
-//! its violation class and nothing else unrelated; genoa's own gVCF, a GATK-style and a
-//! DeepVariant-style gVCF pass; reference digests against published vectors and samtools.
+//! its violation class and nothing else unrelated; genoa's own gVCF, a GATK-style (diploid and
+//! haploid) and a DeepVariant-style gVCF pass; reference digests against published vectors and
+//! samtools.
 
 use std::path::{Path, PathBuf};
 
@@ -201,6 +202,38 @@ impl Fixture {
         t
     }
 
+    /// [`Fixture::gatk`] called haploid (HaplotypeCaller `-ploidy 1`, as a male's chrX outside
+    /// the PARs): blocks `GT 0` with two PLs, variants one GT allele and one PL per allele.
+    fn gatk_haploid(&self) -> String {
+        let mut t = String::new();
+        for line in self.gatk().lines() {
+            let mut cols: Vec<String> = line.split('\t').map(String::from).collect();
+            if cols.len() == 10 && !line.starts_with('#') {
+                let mut v: Vec<String> = cols[9].split(':').map(String::from).collect();
+                let pl: Vec<u32> = v[4].split(',').map(|p| p.parse().unwrap()).collect();
+                let pl: Vec<u32> = if cols[4] == "<NON_REF>" {
+                    // Block: GT 0, PL of 0 and 1 (GATK's 0/0 and 0/1 entries).
+                    v[0] = "0".into();
+                    vec![pl[0], pl[1]]
+                } else {
+                    // Variant: GT of its ALT allele; PL of the hom genotypes 0/0 1/1 2/2, less
+                    // the called one's (HaplotypeCaller normalises the best PL to 0).
+                    v[0] = v[0].split('/').nth(1).unwrap().to_string();
+                    let best = pl[genoa::model::genotype::diploid_index(1, 1)];
+                    [pl[0], pl[2], pl[5]]
+                        .iter()
+                        .map(|p| p.abs_diff(best))
+                        .collect()
+                };
+                v[4] = pl.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+                cols[9] = v.join(":");
+            }
+            t.push_str(&cols.join("\t"));
+            t.push('\n');
+        }
+        t
+    }
+
     fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.dir.path().join(name);
         std::fs::write(&p, text).unwrap();
@@ -249,6 +282,10 @@ fn gatk_and_deepvariant_style_gvcfs_pass() {
     assert!(f.check(&f.gatk(), star).is_clean());
     let dv = f.check(&f.deepvariant(), star);
     assert!(dv.is_clean(), "{:?}", dv.violations);
+    let haploid = f.gatk_haploid();
+    assert!(haploid.contains("\t0:12:33:11:0,33\n"), "{haploid}");
+    let r = f.check(&haploid, Options::default());
+    assert!(r.is_clean(), "{:?}", r.violations);
     // Without --allow-star, every DeepVariant record lacks <NON_REF>.
     let strict = f.check(&f.deepvariant(), Options::default());
     assert_eq!(names(&strict.classes()), ["missing_non_ref"]);
@@ -405,6 +442,46 @@ fn broken_corpus_is_flagged_by_class() {
             vec![PlArity],
         ),
         (
+            "haploid GT with diploid PLs",
+            edit(&g, &c1(11), "\t1/1:", "\t1:"),
+            vec![PlArity],
+        ),
+        (
+            "haploid block with diploid PLs",
+            edit(&g, "c2\t", "0/0:7:20:6:0,60,900", "0:7:20:6:0,60,900"),
+            vec![PlArity],
+        ),
+        (
+            "diploid block with haploid PLs",
+            edit(
+                &f.gatk_haploid(),
+                "c2\t",
+                "\t0:7:20:6:0,60",
+                "\t0/0:7:20:6:0,60",
+            ),
+            vec![PlArity],
+        ),
+        (
+            "GT of ploidy 3",
+            edit(&g, &c1(13), "0/1:4,5,0", "0/1/1:4,5,0"),
+            vec![UnsupportedPloidy],
+        ),
+        (
+            "AF with a value for <NON_REF>",
+            edit(
+                &edit(
+                    &g,
+                    "##FORMAT=<ID=AD,",
+                    "##FORMAT",
+                    "##FORMAT=<ID=AF,Number=A,Type=Float,Description=\"Allele fraction\">\n##FORMAT",
+                ),
+                &c1(11),
+                ":SB\t1/1:0,8,0:8:24:259,24,0,259,24,259:0,0,5,3",
+                ":SB:AF\t1/1:0,8,0:8:24:259,24,0,259,24,259:0,0,5,3:1.0,0",
+            ),
+            vec![AfArity],
+        ),
+        (
             "AD one short",
             edit(&g, &c1(11), ":0,8,0:", ":0,8:"),
             vec![AdArity],
@@ -539,6 +616,34 @@ fn cli_passes_and_fails() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with("genoa: error: ") && stderr.contains("pl_arity"),
+        "{stderr}"
+    );
+
+    // A haploid call with a diploid PL: the example names the line and the ploidy.
+    let haploid = f.gatk_haploid();
+    let line = haploid
+        .lines()
+        .position(|l| l.starts_with("c1\t11\t"))
+        .unwrap()
+        + 1;
+    let bad = f.write(
+        "haploid.g.vcf",
+        &edit(&haploid, "c1\t11\t", ":259,0,259:", ":259,24,0,259,24,259:"),
+    );
+    let o = genoa(&["validate", bad.to_str().unwrap(), "-r", fa]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.starts_with("FAIL\t"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "\npl_arity\t1\n  line {line}: c1:11: PL 259,24,0,259,24,259 has 6 values; a haploid GT (1) over 3 alleles has 3 genotypes\n"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("haploid.g.vcf") && stderr.contains("pl_arity"),
         "{stderr}"
     );
 }

@@ -15,15 +15,23 @@
 //!   covers the site: REF stays REF, any other allele becomes `*` (a spanning deletion);
 //!   else (c) from the reference block covering it: REF when the block's GT is all 0 and its
 //!   MIN_DP (DP without MIN_DP) is above 0, missing otherwise (no coverage); else (d) missing.
-//! - AN counts non-missing haplotypes; AC counts each ALT (`*` included); AF = AC/AN.
+//! - Ploidy: a sample's genotype has as many haplotypes as the GT it comes from has alleles —
+//!   one for a haploid call (a male's chrX outside the PARs, chrY, chrM: GT `1`, a block `0`),
+//!   two for a diploid one; a GT of `.` (or none) has the ploidy its PL's length gives (one
+//!   value per allele: haploid), else two; (d) is two missing haplotypes. A GT of more than two
+//!   alleles is an error (unsupported, as `genoa validate` says).
+//! - AN counts non-missing haplotypes, so a haploid sample adds 1 and a diploid one 2 (chrX
+//!   outside the PARs: AN = males + 2 × females, when all are called); AC counts each ALT
+//!   (`*` included); AF = AC/AN.
 //! - Privacy floor K: a site is published in the AF VCF only when some real ALT has AC ≥ K;
 //!   an AC with 0 < AC < K is written `.` (its AF too); a group with fewer than K samples gets
 //!   no fields at all.
 //!
-//! The cohort VCF carries GT:DP:GQ:PL per sample; PLs are remapped to the site's alleles
-//! (an allele the sample did not consider takes its `<NON_REF>` likelihoods, as GATK's
-//! GenotypeGVCFs does; hom-ref samples' block PLs likewise), and are `.` where a spanning
-//! deletion or a missing call leaves none.
+//! The cohort VCF carries GT:DP:GQ:PL per sample, GT at the sample's ploidy there (`1`, `0`,
+//! `.` haploid; `0/1`, `./.` diploid); PLs are remapped to the site's alleles at that ploidy
+//! (n values for n alleles haploid, n(n+1)/2 diploid; an allele the sample did not consider
+//! takes its `<NON_REF>` likelihoods, as GATK's GenotypeGVCFs does; hom-ref samples' block PLs
+//! likewise), and are `.` where a spanning deletion or a missing call leaves none.
 //!
 //! Scale: inputs must be BGZF with a tabix (or CSI) index. Each contig is cut into windows
 //! (`--window`, 200 kb); a window is read from every input by index query, joined and written,
@@ -257,11 +265,13 @@ fn open_input(path: &Path, reference: &Reference) -> Result<Input> {
 struct Block {
     start: u64,
     end: u64,
+    /// 1 or 2.
     ploidy: u8,
     /// GT all 0 and coverage above 0.
     called: bool,
     dp: Option<u32>,
     gq: Option<u32>,
+    /// REF and `<NON_REF>` genotypes' PLs: the first `ploidy + 1` entries.
     pl: Option<[u32; 3]>,
 }
 
@@ -376,7 +386,7 @@ fn read_window(
             if let Some(block) = parse_block(pos, cols[7], &fields, start, &bad)? {
                 w.blocks.push(block);
             }
-        } else if let Some(var) = parse_var(pos, cols[3], alt, &fields, start) {
+        } else if let Some(var) = parse_var(pos, cols[3], alt, &fields, start, &bad)? {
             w.vars.push(var);
         }
     }
@@ -464,6 +474,7 @@ fn parse_block(
     }
     let layout = f.layout;
     let min_dp = f.num(layout.min_dp).or(f.num(layout.dp));
+    // Up to three PLs (a diploid block's); more, or a non-number, is no PL.
     let pl = f.get(layout.pl).and_then(|p| {
         let mut out = [0u32; 3];
         let mut k = 0;
@@ -474,48 +485,80 @@ fn parse_block(
             out[k] = parse_num(x)? as u32;
             k += 1;
         }
-        (k == 3).then_some(out)
+        Some((out, k))
     });
+    // A block's GT is read without collecting it: blocks are most records.
+    let ploidy = ploidy(f, pl.map(|(_, k)| k), 2, bad)?;
     Ok(Some(Block {
         start: pos,
         end: end_pos,
-        // A block's GT is read without collecting it: blocks are most records.
-        ploidy: f.gt_alleles().map_or(2, |g| g.count().clamp(1, 2)) as u8,
+        ploidy: ploidy as u8,
         called: f
             .gt_alleles()
             .is_some_and(|mut g| g.all(|a| parse_num(a) == Some(0)))
             && min_dp.is_some_and(|d| d > 0),
         dp: min_dp,
         gq: f.num(layout.gq),
-        pl,
+        pl: pl.and_then(|(pl, k)| (k == ploidy + 1).then_some(pl)),
     }))
 }
 
+/// The ploidy of a record's genotype: its GT's allele count, or with GT `.` (or none) 1 when
+/// its PL has one value per allele (`pl_len` of `alleles`), else 2; more than 2 is an error.
+fn ploidy(
+    f: &Fields,
+    pl_len: Option<usize>,
+    alleles: usize,
+    bad: &dyn Fn(&str) -> Error,
+) -> Result<usize> {
+    let Some(n) = f.gt_alleles().map(Iterator::count) else {
+        let haploid = alleles > 1 && pl_len == Some(alleles);
+        return Ok(if haploid { 1 } else { 2 });
+    };
+    if n > 2 {
+        let gt = String::from_utf8_lossy(f.get(f.layout.gt).unwrap_or_default());
+        return Err(bad(&format!(
+            "GT {gt} has ploidy {n}; only haploid and diploid genotypes are supported"
+        )));
+    }
+    Ok(n)
+}
+
 /// A variant record at `pos`, or `None` when it ends before `start`.
-fn parse_var(pos: u64, refa: &[u8], alt: &[u8], f: &Fields, start: u64) -> Option<Var> {
+fn parse_var(
+    pos: u64,
+    refa: &[u8],
+    alt: &[u8],
+    f: &Fields,
+    start: u64,
+    bad: &dyn Fn(&str) -> Error,
+) -> Result<Option<Var>> {
     let end_pos = pos + refa.len() as u64 - 1;
     if end_pos < start {
-        return None;
+        return Ok(None);
     }
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let layout = f.layout;
-    Some(Var {
+    let alts: Vec<String> = alt.split(|b| *b == b',').map(text).collect();
+    let pl: Option<Vec<u32>> = f.get(layout.pl).map(|p| {
+        p.split(|b| *b == b',')
+            .filter_map(|x| parse_num(x).map(|v| v as u32))
+            .collect()
+    });
+    let ploidy = ploidy(f, pl.as_ref().map(Vec::len), alts.len() + 1, bad)?;
+    Ok(Some(Var {
         start: pos,
         end: end_pos,
         reference: text(refa),
-        alts: alt.split(|b| *b == b',').map(text).collect(),
+        alts,
         gt: f.gt_alleles().map_or_else(
-            || vec![None, None],
+            || vec![None; ploidy],
             |g| g.map(|a| parse_num(a).map(|a| a as usize)).collect(),
         ),
         dp: f.num(layout.dp),
         gq: f.num(layout.gq),
-        pl: f.get(layout.pl).map(|p| {
-            p.split(|b| *b == b',')
-                .filter_map(|x| parse_num(x).map(|v| v as u32))
-                .collect()
-        }),
-    })
+        pl,
+    }))
 }
 
 /// Where the FORMAT keys genoa reads sit in a FORMAT string.
@@ -579,21 +622,30 @@ fn normalise(allele: &str, own_ref: &str, site_ref: &str) -> String {
     format!("{allele}{}", &site_ref[own_ref.len()..])
 }
 
-/// PLs for every genotype over the site's `n` alleles, from a sample's PLs over its own
-/// alleles, with `map[j]` the sample allele standing for site allele `j`.
-fn remap_pl(pl: &[u32], own_alleles: usize, map: &[Option<usize>]) -> Option<Vec<u32>> {
-    if pl.len() != own_alleles * (own_alleles + 1) / 2 {
-        return None;
-    }
+/// PLs for every genotype at `ploidy` (1 or 2) over the site's `n` alleles (VCF order: `n`
+/// haploid, n(n+1)/2 diploid), from a sample's PLs over its own alleles, with `map[j]` the
+/// sample allele standing for site allele `j`; `None` when `pl` is not of that ploidy's arity.
+fn remap_pl(
+    pl: &[u32],
+    own_alleles: usize,
+    ploidy: usize,
+    map: &[Option<usize>],
+) -> Option<Vec<u32>> {
+    use crate::model::genotype::index;
     let n = map.len();
-    let mut out = Vec::with_capacity(n * (n + 1) / 2);
-    for k in 0..n {
-        for j in 0..=k {
-            let (a, b) = (map[j]?, map[k]?);
-            out.push(pl[crate::model::genotype::index(&[a, b])?]);
+    match ploidy {
+        1 if pl.len() == own_alleles => map.iter().map(|a| pl.get((*a)?).copied()).collect(),
+        2 if pl.len() == own_alleles * (own_alleles + 1) / 2 => {
+            let mut out = Vec::with_capacity(n * (n + 1) / 2);
+            for k in 0..n {
+                for j in 0..=k {
+                    out.push(pl[index(&[map[j]?, map[k]?])?]);
+                }
+            }
+            Some(out)
         }
+        _ => None,
     }
-    Some(out)
 }
 
 /// Joins one window: the sites with POS in `[start, end]` that `keep` accepts.
@@ -756,13 +808,13 @@ fn call_from_record(v: &Var, site_ref: &str, alts: &[String]) -> Call {
         pl: v
             .pl
             .as_deref()
-            .and_then(|pl| remap_pl(pl, v.alts.len() + 1, &map)),
+            .and_then(|pl| remap_pl(pl, v.alts.len() + 1, v.gt.len(), &map)),
     }
 }
 
-/// A sample's call from the reference block over `pos`, at a site of `n` alleles: hom-ref
-/// when the block was called (its PL over REF and `<NON_REF>` spread to every ALT), missing
-/// otherwise or with no block.
+/// A sample's call from the reference block over `pos`, at a site of `n` alleles: hom-ref at
+/// the block's ploidy when the block was called (its PL over REF and `<NON_REF>` spread to
+/// every ALT), missing otherwise, or diploid missing with no block.
 fn call_from_block(w: &SampleWindow, pos: u64, n: usize) -> Call {
     let k = w.blocks.partition_point(|b| b.start <= pos);
     match k
@@ -772,11 +824,14 @@ fn call_from_block(w: &SampleWindow, pos: u64, n: usize) -> Call {
     {
         Some(b) if b.called => {
             let map: Vec<Option<usize>> = (0..n).map(|j| Some(usize::from(j > 0))).collect();
+            let ploidy = usize::from(b.ploidy);
             Call {
-                gt: vec![Some(0); b.ploidy as usize],
+                gt: vec![Some(0); ploidy],
                 dp: b.dp,
                 gq: b.gq,
-                pl: b.pl.and_then(|pl| remap_pl(&pl, 2, &map)),
+                pl: b
+                    .pl
+                    .and_then(|pl| remap_pl(&pl[..ploidy + 1], 2, ploidy, &map)),
             }
         }
         Some(b) => Call {
@@ -1171,7 +1226,20 @@ mod tests {
         let pl = [0, 10, 20, 30, 40, 50];
         let map = [Some(0), Some(2), Some(1)];
         // Site genotypes 00 01 11 02 12 22 → sample (0,0) (0,2) (2,2) (0,1) (2,1) (1,1).
-        assert_eq!(remap_pl(&pl, 3, &map).unwrap(), vec![0, 30, 50, 10, 40, 20]);
+        assert_eq!(
+            remap_pl(&pl, 3, 2, &map).unwrap(),
+            vec![0, 30, 50, 10, 40, 20]
+        );
+        // Haploid: one PL per allele, the sample's C (its allele 1) for the site's second ALT
+        // and its <NON_REF> (allele 2) for the site's first.
+        assert_eq!(remap_pl(&[40, 0, 90], 3, 1, &map).unwrap(), vec![40, 90, 0]);
+        // A haploid block's PL over REF and <NON_REF>, spread to three site alleles.
+        let block = [Some(0), Some(1), Some(1)];
+        assert_eq!(remap_pl(&[0, 42], 2, 1, &block).unwrap(), vec![0, 42, 42]);
+        // The arity of the other ploidy is no PL.
+        assert_eq!(remap_pl(&pl, 3, 1, &map), None);
+        assert_eq!(remap_pl(&[40, 0, 90], 3, 2, &map), None);
+        assert_eq!(remap_pl(&[40, 0, 90], 3, 3, &map), None);
     }
 
     #[test]

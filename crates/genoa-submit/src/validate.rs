@@ -6,10 +6,28 @@
 //! Rules: header lines (`##fileformat` first, `INFO END`, `FORMAT GT/AD/DP/GQ/PL`), one sample
 //! column, `##contig` lines equal to the reference (names, lengths, MD5s when given), every
 //! record's `<NON_REF>` (or, with `allow_star`, DeepVariant's `<*>`) as its last ALT, REF equal
-//! to the reference, records sorted in reference order with every base of every contig covered
-//! by exactly one record, blocks shorter
+//! to the reference, records sorted in reference order with every base of every called contig
+//! covered by exactly one record, blocks shorter
 //! than 100 kb, INFO/FORMAT keys declared, `PL` and `AD` of the right arity and `GT` the
 //! genotype whose `PL` is 0.
+//!
+//! Ploidy: a `GT` of one allele is haploid (male chrX outside the PARs, chrY, chrM; GATK
+//! HaplotypeCaller `-ploidy 1`), of two diploid; `PL` then holds one value per genotype of the
+//! record's n alleles (`<NON_REF>` included): n haploid, n(n+1)/2 diploid, for variant records
+//! and reference blocks alike (a haploid block is `GT 0`, `PL 0,q`). A missing `GT` (`.`, or
+//! none) leaves the ploidy open: either arity passes. Genotypes of more than two alleles
+//! (`0/1/1`) are refused as unsupported: genoa calls haploid and diploid genomes only, and its
+//! aggregate refuses them too. (GATK's GenomicsDB and GenotypeGVCFs take haploid records;
+//! GLnexus has refused them — "PL vector length 2, expected 3", dnanexus-rnd/GLnexus#259 — so a
+//! cohort mixing XY samples' haploid calls goes through GATK or `genoa aggregate`.)
+//!
+//! `FORMAT AF` declared `Number=A` (genoa's chrM allele fractions) holds one value per ALT other
+//! than the non-reference allele, which has no fraction of its own.
+//!
+//! Contigs not called: a contig with no record at all is a gap, except chrY (an XX sample's is
+//! not called) and ALT and decoy contigs (not called by default; the reference's `.alt` file,
+//! when there is one, names ALT contigs too) — see `genoa_core::model::contigs::ContigRole`.
+//! A contig with records must be covered whole.
 //!
 //! Coverage: a record covers POS..END, or POS alone without END; the other bases of a
 //! deletion's REF may be covered by the records that follow (GATK's reference blocks over
@@ -24,6 +42,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::genome::base_code;
 use crate::io::reference::Reference;
+use crate::model::contigs::ContigRole;
 
 /// Blocks this long or longer are refused (GenomicsDB and GATK reblocking stay below 100 kb).
 pub const MAX_BLOCK_LEN: u64 = 100_000;
@@ -70,17 +89,22 @@ pub enum Class {
     InfoFieldUndeclared,
     /// A FORMAT key without a `##FORMAT` line.
     FormatFieldUndeclared,
-    /// `PL` count different from the number of genotypes of the alleles and ploidy.
+    /// A `GT` of more than two alleles (`0/1/1`): only haploid and diploid calls are supported.
+    UnsupportedPloidy,
+    /// `PL` count different from the number of genotypes of the alleles at the `GT`'s ploidy
+    /// (haploid: one per allele; diploid: n(n+1)/2).
     PlArity,
     /// `AD` count different from the number of alleles.
     AdArity,
+    /// `AF` (`Number=A`) count different from the number of ALTs besides `<NON_REF>`.
+    AfArity,
     /// The called `GT` is not a genotype with the lowest (0) `PL`.
     GtPlInconsistent,
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 21] = [
+    pub const ALL: [Class; 23] = [
         Class::HeaderMissing,
         Class::SampleMissing,
         Class::ContigHeaderMissing,
@@ -99,8 +123,10 @@ impl Class {
         Class::BlockTooLong,
         Class::InfoFieldUndeclared,
         Class::FormatFieldUndeclared,
+        Class::UnsupportedPloidy,
         Class::PlArity,
         Class::AdArity,
+        Class::AfArity,
         Class::GtPlInconsistent,
     ];
 
@@ -125,8 +151,10 @@ impl Class {
             Class::BlockTooLong => "block_too_long",
             Class::InfoFieldUndeclared => "info_field_undeclared",
             Class::FormatFieldUndeclared => "format_field_undeclared",
+            Class::UnsupportedPloidy => "unsupported_ploidy",
             Class::PlArity => "pl_arity",
             Class::AdArity => "ad_arity",
+            Class::AfArity => "af_arity",
             Class::GtPlInconsistent => "gt_pl_inconsistent",
         }
     }
@@ -225,8 +253,10 @@ impl Report {
     }
 }
 
-/// Validates the gVCF at `path` (plain, gzip or BGZF) against `reference`.
+/// Validates the gVCF at `path` (plain, gzip or BGZF) against `reference` (and the `.alt`
+/// file beside it, when there is one).
 pub fn validate(path: &Path, reference: &Reference, options: Options) -> Result<Report> {
+    let absent_ok = may_be_absent(reference)?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut input = BufReader::new(file);
     let gzipped = input
@@ -238,17 +268,37 @@ pub fn validate(path: &Path, reference: &Reference, options: Options) -> Result<
     } else {
         Box::new(input)
     };
-    validate_reader(reader, reference, options).map_err(|e| Error::io(path, e))
+    read_all(reader, Validator::new(reference, options, absent_ok)).map_err(|e| Error::io(path, e))
 }
 
 /// Validates gVCF text from `reader`; I/O errors (a truncated gzip stream, bytes that are not
-/// UTF-8) are returned as such, everything else becomes a violation in the report.
+/// UTF-8, an unreadable `.alt` file beside the reference) are returned as such, everything else
+/// becomes a violation in the report.
 pub fn validate_reader(
-    mut reader: impl Read,
+    reader: impl Read,
     reference: &Reference,
     options: Options,
 ) -> std::io::Result<Report> {
-    let mut v = Validator::new(reference, options);
+    let absent_ok = may_be_absent(reference).map_err(std::io::Error::other)?;
+    read_all(reader, Validator::new(reference, options, absent_ok))
+}
+
+/// Per contig of `reference`, whether a gVCF may hold no record on it: chrY (not called in an
+/// XX sample), ALT and decoy contigs (not called by default).
+fn may_be_absent(reference: &Reference) -> Result<Vec<bool>> {
+    let alt = crate::io::alt::flags_beside(reference)?;
+    Ok(reference
+        .contigs
+        .iter()
+        .zip(alt)
+        .map(|(c, listed)| {
+            let role = ContigRole::of(&c.name, listed);
+            role == ContigRole::Y || !role.called_by_default()
+        })
+        .collect())
+}
+
+fn read_all(mut reader: impl Read, mut v: Validator) -> std::io::Result<Report> {
     let mut buf = BufReader::with_capacity(1 << 16, &mut reader);
     let mut line = String::new();
     loop {
@@ -283,6 +333,8 @@ struct Validator<'a> {
     in_header: bool,
     info: HashSet<String>,
     format: HashSet<String>,
+    /// `##FORMAT=<ID=AF,Number=A,…>`: AF holds one value per ALT besides `<NON_REF>`.
+    af_per_alt: bool,
     contig_lines: Vec<ContigLine>,
     /// Has a sample column (and so genotype checks).
     has_sample: bool,
@@ -296,12 +348,14 @@ struct Validator<'a> {
     prev_pos: u64,
     /// Contigs records were seen on.
     seen: Vec<bool>,
+    /// Contigs that may have no record at all ([`may_be_absent`]).
+    absent_ok: Vec<bool>,
     /// Contigs not in the reference already reported (once per name).
     unknown: HashSet<String>,
 }
 
 impl<'a> Validator<'a> {
-    fn new(reference: &'a Reference, options: Options) -> Self {
+    fn new(reference: &'a Reference, options: Options, absent_ok: Vec<bool>) -> Self {
         Validator {
             reference,
             options,
@@ -310,6 +364,7 @@ impl<'a> Validator<'a> {
             in_header: true,
             info: HashSet::new(),
             format: HashSet::new(),
+            af_per_alt: false,
             contig_lines: Vec::new(),
             has_sample: false,
             current: None,
@@ -318,6 +373,7 @@ impl<'a> Validator<'a> {
             spanned: 0,
             prev_pos: 0,
             seen: vec![false; reference.contigs.len()],
+            absent_ok,
             unknown: HashSet::new(),
         }
     }
@@ -337,7 +393,11 @@ impl<'a> Validator<'a> {
                 self.info.insert(id.clone());
             }
         } else if let Some(rest) = text.strip_prefix("##FORMAT=<") {
-            if let Some(id) = structured(rest).get("ID") {
+            let fields = structured(rest);
+            if let Some(id) = fields.get("ID") {
+                if id == "AF" {
+                    self.af_per_alt = fields.get("Number").is_some_and(|n| n == "A");
+                }
                 self.format.insert(id.clone());
             }
         } else if let Some(rest) = text.strip_prefix("##contig=<") {
@@ -528,7 +588,8 @@ impl<'a> Validator<'a> {
 
         // ALT: the non-reference allele, last.
         let alts: Vec<&str> = alt_text.split(',').collect();
-        let is_non_ref = |a: &str| a == "<NON_REF>" || (self.options.allow_star && a == "<*>");
+        let allow_star = self.options.allow_star;
+        let is_non_ref = |a: &str| a == "<NON_REF>" || (allow_star && a == "<*>");
         match alts.iter().position(|a| is_non_ref(a)) {
             None => {
                 let star = alts.contains(&"<*>");
@@ -551,7 +612,8 @@ impl<'a> Validator<'a> {
 
         self.placement(chrom, pos, last, ref_text);
         if self.has_sample {
-            self.genotype(chrom, pos, alts.len() + 1, cols[8], cols[9]);
+            let real_alts = alts.iter().filter(|a| !is_non_ref(a)).count();
+            self.genotype(chrom, pos, (alts.len() + 1, real_alts), cols[8], cols[9]);
         }
     }
 
@@ -656,8 +718,16 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// FORMAT keys, PL/AD arity and GT against PL.
-    fn genotype(&mut self, chrom: &str, pos: u64, alleles: usize, format: &str, sample: &str) {
+    /// FORMAT keys, the GT's ploidy, PL/AD/AF arity and GT against PL; `alleles` counts REF
+    /// and every ALT, `real_alts` the ALTs besides the non-reference allele.
+    fn genotype(
+        &mut self,
+        chrom: &str,
+        pos: u64,
+        (alleles, real_alts): (usize, usize),
+        format: &str,
+        sample: &str,
+    ) {
         let keys: Vec<&str> = format.split(':').collect();
         let values: Vec<&str> = sample.split(':').collect();
         for key in &keys {
@@ -682,9 +752,11 @@ impl<'a> Validator<'a> {
                 .and_then(|i| values.get(i).copied())
                 .filter(|v| *v != ".")
         };
-        // GT: allele indices (None for a missing allele) and ploidy.
+        // GT: allele indices (None for a missing allele); their number is the ploidy (none
+        // when GT is `.` or absent: the ploidy is open).
         let mut gt: Vec<Option<usize>> = Vec::new();
-        if let Some(g) = get("GT") {
+        let g = get("GT").unwrap_or(".");
+        if g != "." {
             for a in g.split(['/', '|']) {
                 if a == "." {
                     gt.push(None);
@@ -709,16 +781,51 @@ impl<'a> Validator<'a> {
                 });
             }
         }
-        let Some(pl_text) = get("PL") else { return };
-        let ploidy = if gt.is_empty() { 2 } else { gt.len() };
-        let genotypes = genotype_count(alleles, ploidy);
-        let pl: Vec<Option<u64>> = pl_text.split(',').map(|p| p.parse().ok()).collect();
-        if pl.len() != genotypes {
-            self.add(Class::PlArity, || {
+        if self.af_per_alt
+            && let Some(af) = get("AF")
+        {
+            let n = af.split(',').count();
+            if n != real_alts {
+                self.add(Class::AfArity, || {
+                    format!(
+                        "{chrom}:{pos}: AF {af} has {n} values for {real_alts} ALT alleles (Number=A; <NON_REF> has no fraction)"
+                    )
+                });
+            } else if af.split(',').any(|x| x != "." && x.parse::<f64>().is_err()) {
+                self.add(Class::BadRecord, || {
+                    format!("{chrom}:{pos}: AF {af} is not a list of numbers")
+                });
+            }
+        }
+        if gt.len() > 2 {
+            self.add(Class::UnsupportedPloidy, || {
                 format!(
-                    "{chrom}:{pos}: PL {pl_text} has {} values; {alleles} alleles at ploidy {ploidy} have {genotypes} genotypes",
-                    pl.len()
+                    "{chrom}:{pos}: GT {g} has ploidy {}; only haploid and diploid genotypes are supported",
+                    gt.len()
                 )
+            });
+            return;
+        }
+        let Some(pl_text) = get("PL") else { return };
+        let pl: Vec<Option<u64>> = pl_text.split(',').map(|p| p.parse().ok()).collect();
+        let (haploid, diploid) = (genotype_count(alleles, 1), genotype_count(alleles, 2));
+        let arity_ok = match gt.len() {
+            0 => pl.len() == haploid || pl.len() == diploid,
+            1 => pl.len() == haploid,
+            _ => pl.len() == diploid,
+        };
+        if !arity_ok {
+            let n = pl.len();
+            self.add(Class::PlArity, || match gt.len() {
+                0 => format!(
+                    "{chrom}:{pos}: PL {pl_text} has {n} values; {alleles} alleles have {haploid} haploid or {diploid} diploid genotypes"
+                ),
+                1 => format!(
+                    "{chrom}:{pos}: PL {pl_text} has {n} values; a haploid GT ({g}) over {alleles} alleles has {haploid} genotypes"
+                ),
+                _ => format!(
+                    "{chrom}:{pos}: PL {pl_text} has {n} values; a diploid GT ({g}) over {alleles} alleles has {diploid} genotypes"
+                ),
             });
             return;
         }
@@ -728,8 +835,7 @@ impl<'a> Validator<'a> {
             });
             return;
         }
-        let called: Option<Vec<usize>> = gt.iter().copied().collect();
-        let (Some(called), true) = (called, !gt.is_empty()) else {
+        let Some(called) = gt.iter().copied().collect::<Option<Vec<usize>>>() else {
             return;
         };
         let Some(index) = crate::model::genotype::index(&called) else {
@@ -739,7 +845,6 @@ impl<'a> Validator<'a> {
         if let (Some(Some(at)), Some(min)) = (pl.get(index), min)
             && *at != min
         {
-            let g = get("GT").unwrap_or(".");
             let block = alleles == 2 && called.iter().all(|&a| a == 0);
             self.add(Class::GtPlInconsistent, || {
                 format!(
@@ -765,8 +870,14 @@ impl<'a> Validator<'a> {
         }
         self.line_no = 0;
         self.close_contig();
-        for (c, seen) in self.reference.contigs.iter().zip(&self.seen) {
-            if !seen {
+        for ((c, seen), absent_ok) in self
+            .reference
+            .contigs
+            .iter()
+            .zip(&self.seen)
+            .zip(&self.absent_ok)
+        {
+            if !seen && !absent_ok {
                 self.report.add(Class::Gap, 0, || {
                     format!("{}:1-{}: no records on this contig", c.name, c.len())
                 });
@@ -888,6 +999,106 @@ mod tests {
         assert_eq!(r.classes(), [Class::GtPlInconsistent]);
         let r = check(&GOOD.replace("2,3,0:", "2,3:"));
         assert_eq!(r.classes(), [Class::AdArity]);
+    }
+
+    /// GOOD with haploid calls: blocks `0` with two PLs, the SNP `1` with one PL per allele.
+    fn haploid() -> String {
+        GOOD.replace("0/0:5:10:0,10,100", "0:5:10:0,10")
+            .replace("0/1:2,3,0:5:40:50,0,40,60,70,110", "1:0,5,0:5:40:90,0,95")
+    }
+
+    #[test]
+    fn haploid_records_pass_and_pl_arity_follows_the_ploidy() {
+        let r = check(&haploid());
+        assert!(r.is_clean(), "{:?}", r.violations);
+        // A haploid GT with diploid PLs, and a diploid GT with haploid PLs.
+        let r = check(&haploid().replace("1:0,5,0:5:40:90,0,95", "1:0,5,0:5:40:90,0,95,60,70,110"));
+        assert_eq!(r.classes(), [Class::PlArity]);
+        let e = &r.violations[&Class::PlArity].examples[0];
+        assert_eq!(e.line, 12);
+        assert_eq!(
+            e.message,
+            "c1:5: PL 90,0,95,60,70,110 has 6 values; a haploid GT (1) over 3 alleles has 3 genotypes"
+        );
+        let r = check(&haploid().replacen("0:5:10:0,10", "0:5:10:0,10,100", 1));
+        assert_eq!(r.classes(), [Class::PlArity]);
+        let r = check(&GOOD.replace("0/1:2,3,0:5:40:50,0,40,60,70,110", "0/1:2,3,0:5:40:90,0,95"));
+        assert_eq!(r.classes(), [Class::PlArity]);
+        assert!(
+            r.violations[&Class::PlArity].examples[0]
+                .message
+                .contains("a diploid GT (0/1)")
+        );
+        // A missing GT leaves the ploidy open; `./.` does not.
+        assert!(check(&haploid().replace("1:0,5,0", ".:0,5,0")).is_clean());
+        assert!(check(&GOOD.replace("0/1:2,3,0", ".:2,3,0")).is_clean());
+        let r = check(&haploid().replace("1:0,5,0", "./.:0,5,0"));
+        assert_eq!(r.classes(), [Class::PlArity]);
+        // GT against PL at ploidy 1: the PL of GT 2 is not the lowest.
+        let r = check(&haploid().replace("1:0,5,0", "2:0,5,0"));
+        assert_eq!(r.classes(), [Class::GtPlInconsistent]);
+    }
+
+    #[test]
+    fn ploidy_beyond_two_is_unsupported() {
+        let r = check(&GOOD.replace("0/1:2,3,0", "0/1/1:2,3,0"));
+        assert_eq!(r.classes(), [Class::UnsupportedPloidy]);
+        assert!(
+            r.violations[&Class::UnsupportedPloidy].examples[0]
+                .message
+                .contains("GT 0/1/1 has ploidy 3; only haploid and diploid"),
+            "{:?}",
+            r.violations
+        );
+    }
+
+    #[test]
+    fn af_has_one_value_per_alt_besides_non_ref() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = reference(dir.path());
+        let af_line = "##FORMAT=<ID=AF,Number=A,Type=Float,Description=\"Allele fraction\">\n";
+        let text = |af: &str| {
+            header(&r).replacen("#CHROM", &format!("{af_line}#CHROM"), 1)
+                + &haploid().replace(
+                    "GT:AD:DP:GQ:PL\t1:0,5,0:5:40:90,0,95",
+                    &format!("GT:AD:DP:GQ:PL:AF\t1:0,5,0:5:40:90,0,95:{af}"),
+                )
+        };
+        let v = |af: &str| validate_reader(text(af).as_bytes(), &r, Options::default()).unwrap();
+        assert!(v("0.9600").is_clean());
+        assert_eq!(v("0.96,0").classes(), [Class::AfArity]);
+        assert_eq!(v("x").classes(), [Class::BadRecord]);
+    }
+
+    #[test]
+    fn chr_y_alt_and_decoy_contigs_may_have_no_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = dir.path().join("r.fa");
+        std::fs::write(
+            &fa,
+            ">c1\nACGTACGTAC\n>chrY\nACGT\n>chr1_KI270762v1_alt\nACGT\n>chrEBV\nACGT\n>c2\nGGCCA\n",
+        )
+        .unwrap();
+        let r = Reference::load(&fa).unwrap();
+        let text = header(&r) + GOOD;
+        let report = validate_reader(text.as_bytes(), &r, Options::default()).unwrap();
+        assert!(report.is_clean(), "{:?}", report.violations);
+        // Any other contig without records is a gap, and so is a chrY covered in part.
+        let lines: Vec<&str> = GOOD.lines().collect();
+        let no_c2 = header(&r) + &lines[..3].join("\n") + "\n";
+        let report = validate_reader(no_c2.as_bytes(), &r, Options::default()).unwrap();
+        assert_eq!(report.classes(), [Class::Gap]);
+        let part_y = header(&r)
+            + &lines[..3].join("\n")
+            + "\nchrY\t1\t.\tA\t<NON_REF>\t.\t.\tEND=2\tGT:DP:GQ:PL\t0:5:10:0,10\n"
+            + lines[3]
+            + "\n";
+        let report = validate_reader(part_y.as_bytes(), &r, Options::default()).unwrap();
+        assert_eq!(report.classes(), [Class::Gap]);
+        // A .alt file beside the reference names ALT contigs too.
+        std::fs::write(dir.path().join("r.fa.alt"), "c2\n").unwrap();
+        let report = validate_reader(no_c2.as_bytes(), &r, Options::default()).unwrap();
+        assert!(report.is_clean(), "{:?}", report.violations);
     }
 
     #[test]
