@@ -12,6 +12,7 @@ mod genoa {
     pub mod gate;
     pub mod package;
     pub mod pair_hmm;
+    pub mod ploidy;
     pub mod report;
     pub mod resume;
     pub mod runs;

@@ -259,8 +259,10 @@ fn contig_records(rng: &mut Rng, c: &Calling, seq: &[u8], pool: &[PoolVariant], 
             .collect::<Vec<_>>()
             .join("/");
         let (af_key, af) = if c.af {
+            // One per ALT, <NON_REF> (the last) included.
             let fractions: Vec<&str> = (1..=alts.len())
                 .map(|a| if gt.contains(&a) { "0.9700" } else { "0.0500" })
+                .chain(std::iter::once("0.0000"))
                 .collect();
             (":AF", format!(":{}", fractions.join(",")))
         } else {

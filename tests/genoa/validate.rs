@@ -467,7 +467,7 @@ fn broken_corpus_is_flagged_by_class() {
             vec![UnsupportedPloidy],
         ),
         (
-            "AF with a value for <NON_REF>",
+            "AF without a value for <NON_REF> (Number=A counts every ALT)",
             edit(
                 &edit(
                     &g,
@@ -477,7 +477,7 @@ fn broken_corpus_is_flagged_by_class() {
                 ),
                 &c1(11),
                 ":SB\t1/1:0,8,0:8:24:259,24,0,259,24,259:0,0,5,3",
-                ":SB:AF\t1/1:0,8,0:8:24:259,24,0,259,24,259:0,0,5,3:1.0,0",
+                ":SB:AF\t1/1:0,8,0:8:24:259,24,0,259,24,259:0,0,5,3:1.0",
             ),
             vec![AfArity],
         ),

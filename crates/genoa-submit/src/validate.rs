@@ -96,7 +96,7 @@ pub enum Class {
     PlArity,
     /// `AD` count different from the number of alleles.
     AdArity,
-    /// `AF` (`Number=A`) count different from the number of ALTs besides `<NON_REF>`.
+    /// `AF` (`Number=A`) count different from the number of ALTs (`<NON_REF>` included).
     AfArity,
     /// The called `GT` is not a genotype with the lowest (0) `PL`.
     GtPlInconsistent,
@@ -333,8 +333,12 @@ struct Validator<'a> {
     in_header: bool,
     info: HashSet<String>,
     format: HashSet<String>,
-    /// `##FORMAT=<ID=AF,Number=A,…>`: AF holds one value per ALT besides `<NON_REF>`.
+    /// `##FORMAT=<ID=AF,Number=A,…>`: AF holds one value per ALT (`<NON_REF>` included).
     af_per_alt: bool,
+    /// Intervals the caller left out on purpose (`##genoaPloidy=<…,NotCalled="chrY:1-2781479,chrEBV">`:
+    /// chrY's PARs, chrY of a sample without Y, ALT and decoy contigs), 1-based inclusive:
+    /// no gap there.
+    not_called: Vec<(String, u64, u64)>,
     contig_lines: Vec<ContigLine>,
     /// Has a sample column (and so genotype checks).
     has_sample: bool,
@@ -365,6 +369,7 @@ impl<'a> Validator<'a> {
             info: HashSet::new(),
             format: HashSet::new(),
             af_per_alt: false,
+            not_called: Vec::new(),
             contig_lines: Vec::new(),
             has_sample: false,
             current: None,
@@ -391,6 +396,19 @@ impl<'a> Validator<'a> {
         if let Some(rest) = text.strip_prefix("##INFO=<") {
             if let Some(id) = structured(rest).get("ID") {
                 self.info.insert(id.clone());
+            }
+        } else if let Some(rest) = text.strip_prefix("##genoaPloidy=<") {
+            if let Some(list) = structured(rest).get("NotCalled") {
+                for item in list.split(',').filter(|x| !x.is_empty()) {
+                    let parsed = match item.rsplit_once(':') {
+                        Some((c, range)) => range.split_once('-').and_then(|(a, b)| {
+                            Some((c.to_string(), a.parse().ok()?, b.parse().ok()?))
+                        }),
+                        None => None,
+                    };
+                    self.not_called
+                        .push(parsed.unwrap_or((item.to_string(), 1, u64::MAX)));
+                }
             }
         } else if let Some(rest) = text.strip_prefix("##FORMAT=<") {
             let fields = structured(rest);
@@ -612,8 +630,7 @@ impl<'a> Validator<'a> {
 
         self.placement(chrom, pos, last, ref_text);
         if self.has_sample {
-            let real_alts = alts.iter().filter(|a| !is_non_ref(a)).count();
-            self.genotype(chrom, pos, (alts.len() + 1, real_alts), cols[8], cols[9]);
+            self.genotype(chrom, pos, alts.len() + 1, cols[8], cols[9]);
         }
     }
 
@@ -667,7 +684,9 @@ impl<'a> Validator<'a> {
                     last.min(covered)
                 )
             });
-        } else if pos > self.covered.max(self.spanned) + 1 {
+        } else if pos > self.covered.max(self.spanned) + 1
+            && !self.not_called(chrom, self.covered.max(self.spanned) + 1, pos - 1)
+        {
             let from = self.covered.max(self.spanned) + 1;
             self.add(Class::Gap, || {
                 format!("{chrom}:{from}-{}: no record covers these bases", pos - 1)
@@ -705,11 +724,30 @@ impl<'a> Validator<'a> {
     }
 
     /// End of one contig's records: the bases after the last record are a gap.
+    /// Whether `from..=to` of `contig` lies in the caller's not-called intervals.
+    fn not_called(&self, contig: &str, from: u64, to: u64) -> bool {
+        let mut iv: Vec<(u64, u64)> = self
+            .not_called
+            .iter()
+            .filter(|(n, _, _)| n == contig)
+            .map(|&(_, s, e)| (s, e))
+            .collect();
+        iv.sort_unstable();
+        let mut at = from;
+        for (s, e) in iv {
+            if s > at {
+                break;
+            }
+            at = at.max(e.saturating_add(1));
+        }
+        at > to
+    }
+
     fn close_contig(&mut self) {
         if let Some(c) = self.current {
             let contig = &self.reference.contigs[c];
             let reached = self.covered.max(self.spanned);
-            if reached < contig.len() {
+            if reached < contig.len() && !self.not_called(&contig.name, reached + 1, contig.len()) {
                 let (from, to, name) = (reached + 1, contig.len(), &contig.name);
                 self.report.add(Class::Gap, self.line_no, || {
                     format!("{name}:{from}-{to}: no record covers the contig's last bases")
@@ -719,15 +757,8 @@ impl<'a> Validator<'a> {
     }
 
     /// FORMAT keys, the GT's ploidy, PL/AD/AF arity and GT against PL; `alleles` counts REF
-    /// and every ALT, `real_alts` the ALTs besides the non-reference allele.
-    fn genotype(
-        &mut self,
-        chrom: &str,
-        pos: u64,
-        (alleles, real_alts): (usize, usize),
-        format: &str,
-        sample: &str,
-    ) {
+    /// and every ALT.
+    fn genotype(&mut self, chrom: &str, pos: u64, alleles: usize, format: &str, sample: &str) {
         let keys: Vec<&str> = format.split(':').collect();
         let values: Vec<&str> = sample.split(':').collect();
         for key in &keys {
@@ -785,10 +816,11 @@ impl<'a> Validator<'a> {
             && let Some(af) = get("AF")
         {
             let n = af.split(',').count();
-            if n != real_alts {
+            let alts = alleles - 1;
+            if n != alts {
                 self.add(Class::AfArity, || {
                     format!(
-                        "{chrom}:{pos}: AF {af} has {n} values for {real_alts} ALT alleles (Number=A; <NON_REF> has no fraction)"
+                        "{chrom}:{pos}: AF {af} has {n} values for {alts} ALT alleles (Number=A, <NON_REF> included)"
                     )
                 });
             } else if af.split(',').any(|x| x != "." && x.parse::<f64>().is_err()) {
@@ -877,7 +909,11 @@ impl<'a> Validator<'a> {
             .zip(&self.seen)
             .zip(&self.absent_ok)
         {
-            if !seen && !absent_ok {
+            let listed = self
+                .not_called
+                .iter()
+                .any(|(n, s, e)| n == &c.name && *s <= 1 && *e >= c.len());
+            if !seen && !absent_ok && !listed {
                 self.report.add(Class::Gap, 0, || {
                     format!("{}:1-{}: no records on this contig", c.name, c.len())
                 });
@@ -1053,7 +1089,27 @@ mod tests {
     }
 
     #[test]
-    fn af_has_one_value_per_alt_besides_non_ref() {
+    fn intervals_the_caller_did_not_call_are_no_gap() {
+        // GOOD covers c1:1-10 and c2:1-5; drop c1:6-10 and say the caller left it out.
+        let dir = tempfile::tempdir().unwrap();
+        let r = reference(dir.path());
+        let body: String = GOOD
+            .lines()
+            .filter(|l| !l.contains("END=10"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let with = |line: &str| header(&r).replacen("#CHROM", &format!("{line}#CHROM"), 1) + &body;
+        let v = |t: String| validate_reader(t.as_bytes(), &r, Options::default()).unwrap();
+        assert_eq!(v(with("")).classes(), [Class::Gap]);
+        let listed = "##genoaPloidy=<Karyotype=XY,PAR=GRCh38,Haploid=\"\",NotCalled=\"c1:6-10\">\n";
+        assert!(v(with(listed)).is_clean());
+        // Listing only part of the gap does not excuse it.
+        let part = listed.replace("c1:6-10", "c1:7-10");
+        assert_eq!(v(with(&part)).classes(), [Class::Gap]);
+    }
+
+    #[test]
+    fn af_has_one_value_per_alt_non_ref_included() {
         let dir = tempfile::tempdir().unwrap();
         let r = reference(dir.path());
         let af_line = "##FORMAT=<ID=AF,Number=A,Type=Float,Description=\"Allele fraction\">\n";
@@ -1065,9 +1121,9 @@ mod tests {
                 )
         };
         let v = |af: &str| validate_reader(text(af).as_bytes(), &r, Options::default()).unwrap();
-        assert!(v("0.9600").is_clean());
-        assert_eq!(v("0.96,0").classes(), [Class::AfArity]);
-        assert_eq!(v("x").classes(), [Class::BadRecord]);
+        assert!(v("0.9600,0.0000").is_clean());
+        assert_eq!(v("0.96").classes(), [Class::AfArity]);
+        assert_eq!(v("x,0").classes(), [Class::BadRecord]);
     }
 
     #[test]

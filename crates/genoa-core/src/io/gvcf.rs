@@ -32,7 +32,7 @@ pub fn header(
     if !gvcf {
         h.push_str("##FILTER=<ID=LowQual,Description=\"Low quality\">\n");
     }
-    h.push_str("##FORMAT=<ID=AF,Number=A,Type=Float,Description=\"Allele fraction of each ALT among the reads (mitochondrial heteroplasmy level)\">\n");
+    h.push_str("##FORMAT=<ID=AF,Number=A,Type=Float,Description=\"Allele fraction of each ALT among the reads (mitochondrial heteroplasmy level; <NON_REF>: reads with none of the alleles)\">\n");
     h.push_str("##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths for the ref and alt alleles in the order listed\">\n");
     h.push_str("##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Approximate read depth (reads with MQ below the minimum or failing filters are not counted)\">\n");
     h.push_str("##FORMAT=<ID=GQ,Number=1,Type=Integer,Description=\"Genotype Quality\">\n");
@@ -196,9 +196,15 @@ pub fn format_record(
                 if af.is_empty() {
                     String::new()
                 } else {
+                    // Number=A: one value per ALT, so <NON_REF> gets the fraction of the
+                    // reads that carry none of the alleles.
+                    let other = (mode == OutputMode::Gvcf).then(|| {
+                        f64::from(g.ad.last().copied().unwrap_or(0)) / f64::from(g.dp.max(1))
+                    });
                     format!(
                         ":{}",
                         af.iter()
+                            .chain(other.iter())
                             .map(|f| format!("{f:.4}"))
                             .collect::<Vec<_>>()
                             .join(",")

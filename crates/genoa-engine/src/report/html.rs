@@ -49,6 +49,7 @@ pub fn render(qc: &Qc) -> String {
     table(&mut h, &ga4gh_rows(qc));
     h.push_str("<h2>Other metrics</h2>\n");
     table(&mut h, &other_rows(qc));
+    sex_section(&mut h, qc);
 
     h.push_str("<h2>Charts</h2>\n<div class=\"charts\">\n");
     for chart in charts(&qc.histograms) {
@@ -308,6 +309,64 @@ fn table(h: &mut String, rows: &[Row]) {
         );
     }
     h.push_str("</table>\n");
+}
+
+/// Karyotype (estimated, declared, the depth ratios) and the mean depth of each contig.
+fn sex_section(h: &mut String, qc: &Qc) {
+    if let Some(k) = &qc.karyotype {
+        h.push_str("<h2>Sex chromosomes</h2>\n");
+        let text = |v: &Option<String>| v.as_deref().map_or("n/a".to_string(), escape);
+        let ratio = |v: Option<f64>| v.map_or("n/a".to_string(), |x| format!("{x:.3}"));
+        let e = &k.estimate;
+        let rows: Vec<Row> = vec![
+            (
+                "Karyotype estimated",
+                "karyotype.estimated",
+                text(&k.estimated),
+            ),
+            (
+                "Sex declared (--sex)",
+                "karyotype.declared",
+                text(&k.declared),
+            ),
+            (
+                "Declared sex agrees",
+                "karyotype.sex_agrees",
+                k.sex_agrees.map_or("n/a".into(), |b| {
+                    if b { "yes" } else { "<b>NO</b>" }.to_string()
+                }),
+            ),
+            (
+                "Called as",
+                "karyotype.used_for_calling",
+                text(&k.used_for_calling),
+            ),
+            ("X / autosome depth", "karyotype.x_ratio", ratio(e.x_ratio)),
+            ("Y / autosome depth", "karyotype.y_ratio", ratio(e.y_ratio)),
+            (
+                "Callable bins (autosomal, X, Y)",
+                "karyotype.bins_*",
+                format!("{}, {}, {}", e.bins_autosomal, e.bins_x, e.bins_y),
+            ),
+            ("Flag", "karyotype.flag", text(&e.flag)),
+            ("PARs from", "karyotype.par_source", text(&k.par_source)),
+        ];
+        table(h, &rows);
+    }
+    if !qc.contig_coverage.is_empty() {
+        h.push_str("<h2>Coverage by contig</h2>\n<table>\n<tr><th>Contig</th><th>Role</th><th>Bases called</th><th>Mean depth</th></tr>\n");
+        for c in &qc.contig_coverage {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.2}</td></tr>",
+                escape(&c.contig),
+                escape(&c.role),
+                c.bases_called,
+                c.mean_depth
+            );
+        }
+        h.push_str("</table>\n");
+    }
 }
 
 fn run_section(h: &mut String, qc: &Qc) {
