@@ -32,7 +32,11 @@ pub fn header(
     if !gvcf {
         h.push_str("##FILTER=<ID=LowQual,Description=\"Low quality\">\n");
     }
-    h.push_str("##FORMAT=<ID=AF,Number=A,Type=Float,Description=\"Allele fraction of each ALT among the reads (mitochondrial heteroplasmy level; <NON_REF>: reads with none of the alleles)\">\n");
+    h.push_str(if gvcf {
+        "##FORMAT=<ID=AF,Number=A,Type=Float,Description=\"Allele fraction of each ALT among the reads (mitochondrial heteroplasmy level; <NON_REF>: reads with none of the alleles)\">\n"
+    } else {
+        "##FORMAT=<ID=AF,Number=A,Type=Float,Description=\"Allele fraction of each ALT among the reads (mitochondrial heteroplasmy level)\">\n"
+    });
     h.push_str("##FORMAT=<ID=AD,Number=R,Type=Integer,Description=\"Allelic depths for the ref and alt alleles in the order listed\">\n");
     h.push_str("##FORMAT=<ID=DP,Number=1,Type=Integer,Description=\"Approximate read depth (reads with MQ below the minimum or failing filters are not counted)\">\n");
     h.push_str("##FORMAT=<ID=GQ,Number=1,Type=Integer,Description=\"Genotype Quality\">\n");
