@@ -419,6 +419,7 @@ fn record(
         md: String::new(),
         mate_cigar: None,
         sa: None,
+        xa: None,
     };
     match hit {
         None => r.flags |= Flags::UNMAPPED,
