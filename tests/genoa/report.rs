@@ -37,6 +37,7 @@ fn read(flags: Flags, tlen: i64, qual: Vec<u8>) -> AlignedRead {
         md: String::new(),
         mate_cigar: None,
         sa: None,
+        xa: None,
     }
 }
 

@@ -30,6 +30,13 @@
 //!
 //! Memory: 8 bytes per minimizer occurrence (~2/(w+1) per base) + 12 per distinct minimizer +
 //! 4 per bucket (the README's scale section has the measured figures).
+//!
+//! # ALT contigs
+//! Which contigs are ALT haplotypes is not in the file: as bwa reads `REF.alt` when it loads its
+//! index, every index built or loaded here reads the `.alt` file beside the FASTA
+//! ([`crate::io::alt::flags_beside`]) and adds the contigs named like ALT haplotypes
+//! ([`ContigRole::of`]); [`Index::is_alt`] answers the aligner. Editing the `.alt` file needs
+//! no new index.
 
 use std::fs::File;
 use std::io::Write;
@@ -39,6 +46,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::io::reference::Reference;
+use crate::model::contigs::ContigRole;
 
 /// K-mer length of the minimizers (odd, ≤ 31).
 pub const K: usize = 21;
@@ -168,6 +176,10 @@ pub struct Index {
     bucket_bits: u32,
     max_occ: u32,
     contigs: Vec<ContigMeta>,
+    /// Per contig, whether it is an ALT haplotype (see the module header).
+    alt: Vec<bool>,
+    /// Global `[start, end)` of each run of consecutive ALT contigs.
+    alt_spans: Vec<(u64, u64)>,
     /// Global start of each contig, and the total length last.
     offsets: Vec<u64>,
     dir: (usize, usize),
@@ -392,7 +404,7 @@ impl Index {
             unreachable!("memory sink")
         };
         debug_assert!(partial.is_empty());
-        Index::parse(Storage::Owned(words), None)
+        Index::parse(Storage::Owned(words), None)?.with_alt_of(reference)
     }
 
     /// Builds the index of `reference` straight into the file `path` (under a temporary name,
@@ -422,7 +434,40 @@ impl Index {
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         let index = Index::parse(Storage::Mapped(map), Some(path.to_path_buf()))?;
         index.check_reference(reference)?;
-        Ok(index)
+        index.with_alt_of(reference)
+    }
+
+    /// Sets which contigs are ALT haplotypes: those the `.alt` file beside `reference` lists
+    /// and those named like one (see the module header).
+    fn with_alt_of(mut self, reference: &Reference) -> Result<Index> {
+        let listed = crate::io::alt::flags_beside(reference)?;
+        self.alt = reference
+            .contigs
+            .iter()
+            .zip(listed)
+            .map(|(c, listed)| ContigRole::of(&c.name, listed) == ContigRole::Alt)
+            .collect();
+        self.alt_spans.clear();
+        for (c, _) in self.alt.iter().enumerate().filter(|(_, a)| **a) {
+            let (start, end) = (self.offsets[c], self.offsets[c + 1]);
+            match self.alt_spans.last_mut() {
+                Some(last) if last.1 == start => last.1 = end,
+                _ => self.alt_spans.push((start, end)),
+            }
+        }
+        let n = self.alt.iter().filter(|&&a| a).count();
+        if n > 0 {
+            let file = crate::io::alt::beside(&reference.path);
+            let from = if file.exists() {
+                format!("listed in {} or named as such", file.display())
+            } else {
+                format!("by name; no {}", file.display())
+            };
+            tracing::info!(
+                "{n} ALT contigs ({from}): MAPQ counts primary-assembly hits only, ALT hits go to XA"
+            );
+        }
+        Ok(self)
     }
 
     /// The index beside `reference` if there is one, else one built in memory (logged).
@@ -544,6 +589,8 @@ impl Index {
             w: w as usize,
             bucket_bits: bucket_bits as u32,
             max_occ: max_occ as u32,
+            alt: vec![false; contigs.len()],
+            alt_spans: Vec::new(),
             contigs,
             offsets,
             dir: sections[0],
@@ -639,6 +686,11 @@ impl Index {
     pub fn contigs(&self) -> &[ContigMeta] {
         &self.contigs
     }
+    /// Whether contig `c` is an ALT haplotype (see the module header).
+    #[inline]
+    pub fn is_alt(&self, c: usize) -> bool {
+        self.alt[c]
+    }
     /// Size of the index in bytes (what the map or the owned image holds).
     pub fn size_bytes(&self) -> usize {
         self.bytes().len()
@@ -680,6 +732,19 @@ impl Index {
     #[inline]
     pub fn positions_of(&self, range: (u32, u32)) -> &[u64] {
         &self.positions()[range.0 as usize..range.1 as usize]
+    }
+
+    /// Occurrences in a range from [`Index::hit_ranges`] that lie on the primary assembly, not
+    /// on ALT contigs: what the repeat limit [`Index::max_occ`] is held against, so that ALT
+    /// copies of a region do not make its minimizers repeats.
+    pub fn primary_occurrences(&self, range: (u32, u32)) -> usize {
+        let hits = self.positions_of(range);
+        let mut n = hits.len();
+        for &(start, end) in &self.alt_spans {
+            let from = hits.partition_point(|&h| h >> 1 < start);
+            n -= hits[from..].partition_point(|&h| h >> 1 < end);
+        }
+        n
     }
 
     /// Contig index and contig-local position of a global position.
@@ -810,6 +875,55 @@ mod tests {
         let mut r = Vec::new();
         index.hit_ranges(&[hash], &mut r);
         index.positions_of(r[0]).to_vec()
+    }
+
+    #[test]
+    fn alt_contigs_come_from_the_alt_file_beside_the_reference_and_from_names() {
+        let seq = |seed| random_bases(&mut fastrand::Rng::with_seed(seed), 2000);
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = reference(&[
+            ("chr1", seq(1)),
+            ("chr1_KI270762v1_alt", seq(2)),
+            ("chr1_alt1", seq(3)),
+        ]);
+        r.path = dir.path().join("ref.fa");
+        // Without a .alt file only the name ending in `_alt` marks an ALT contig.
+        let index = Index::build(&r).unwrap();
+        assert_eq!(
+            (0..3).map(|c| index.is_alt(c)).collect::<Vec<_>>(),
+            [false, true, false]
+        );
+        // bwa-kit's SAM-like lines beside the FASTA add chr1_alt1, saved index or not.
+        std::fs::write(
+            dir.path().join("ref.fa.alt"),
+            "@SQ\tSN:chr1\tLN:2000\nchr1_alt1\t0\tchr1\t1\t60\t2000M\t*\t0\t0\t*\t*\n",
+        )
+        .unwrap();
+        let built = Index::build(&r).unwrap();
+        let saved = Index::build_to_file(&r, &dir.path().join("ref.fa.genoa.idx")).unwrap();
+        for index in [built, saved] {
+            assert_eq!(
+                (0..3).map(|c| index.is_alt(c)).collect::<Vec<_>>(),
+                [false, true, true]
+            );
+        }
+        // Occurrences on ALT contigs (both runs of them) are not primary-assembly ones.
+        let copied = [
+            ("chr1", seq(1)),
+            ("chr1_alt", seq(1)),
+            ("chr2", seq(2)),
+            ("chr2_alt", seq(1)),
+        ];
+        let index = Index::build(&reference(&copied)).unwrap();
+        let mut mins = Vec::new();
+        sketch(&seq(1), K, W, &mut SketchScratch::default(), &mut mins);
+        let mut ranges = Vec::new();
+        index.hit_ranges(&[mins[0].hash], &mut ranges);
+        assert_eq!(index.positions_of(ranges[0]).len(), 3);
+        assert_eq!(index.primary_occurrences(ranges[0]), 1);
+        // A .alt file naming a contig the reference lacks is an error, not silence.
+        std::fs::write(dir.path().join("ref.fa.alt"), "chr9_alt\n").unwrap();
+        assert!(Index::build(&r).is_err());
     }
 
     #[test]

@@ -11,6 +11,11 @@
 //!    aligned (local mode, wide band) against the window where the insert-size model puts it;
 //! 4. pairing and records, in parallel ([`pair`]).
 //!
+//! ALT contigs (the index's [`Index::is_alt`], from the `.alt` file beside the reference) are
+//! handled as bwa-mem handles them: a read is placed, paired, rescued and given its MAPQ by its
+//! hits on the primary assembly, its ALT hits go to `XA` ([`pair`]); seeding and chaining keep
+//! the two apart ([`map`]).
+//!
 //! Results depend only on the input: every step is a pure function of the pair and the
 //! insert-size model, which is estimated once from the first [`pair::CALIBRATION_PAIRS`]
 //! pairs — never from a batch — so thread count, batch size and backend change nothing.
@@ -186,6 +191,7 @@ impl<'r> Aligner<'r> {
                             &out.results[p.index as usize],
                             out,
                             len,
+                            &self.index,
                         )
                     })
                     .collect();
@@ -215,16 +221,21 @@ impl<'r> Aligner<'r> {
         reads: &ReadBatch,
         s: &mut AlignScratch,
     ) -> Result<Vec<Vec<AlignedRead>>> {
+        // A mate's best placement when it is clear, well ahead of the next (ALT hits do not
+        // compete with primary-assembly ones, see [`pair::placements`]).
+        fn clear(h: &[Hit], min: i32) -> Option<&Hit> {
+            let mut p = pair::placements(h);
+            match (p.next(), p.next()) {
+                (Some(a), None) => (a.score >= min).then_some(a),
+                (Some(a), Some(b)) => (a.score >= min && b.score + 20 < a.score).then_some(a),
+                (None, _) => None,
+            }
+        }
         let hits = self.hits(reads, s)?;
         let min = self.pair.min_score;
-        let clear = |h: &[Hit]| match h {
-            [a] => a.score >= min,
-            [a, b, ..] => a.score >= min && b.score + 20 < a.score,
-            [] => false,
-        };
         let mut inserts: Vec<u64> = (0..reads.len())
-            .filter(|&p| clear(&hits[2 * p]) && clear(&hits[2 * p + 1]))
-            .filter_map(|p| pair::insert_size(&hits[2 * p][0], &hits[2 * p + 1][0]))
+            .filter_map(|p| Some((clear(&hits[2 * p], min)?, clear(&hits[2 * p + 1], min)?)))
+            .filter_map(|(a, b)| pair::insert_size(a, b))
             .filter(|&d| d <= 10_000)
             .collect();
         self.insert = InsertModel::estimate(&mut inserts);
@@ -244,7 +255,8 @@ impl<'r> Aligner<'r> {
         self.finish_pairs(reads, hits, s)
     }
 
-    /// Step 3: adds rescued hits to mates that have none pairing with their mate's best hits.
+    /// Step 3: adds rescued hits to mates that have none pairing with their mate's best
+    /// placements (its best hits; those on the primary assembly when it has some there).
     fn rescue(&self, reads: &ReadBatch, hits: &mut [Vec<Hit>], s: &mut AlignScratch) -> Result<()> {
         let model = &self.insert;
         let min = self.pair.min_score;
@@ -252,10 +264,11 @@ impl<'r> Aligner<'r> {
         let needs: Vec<Rescue> = (0..2 * reads.len())
             .into_par_iter()
             .flat_map_iter(|k| {
-                let (mine, theirs) = (&hits[k], &hits[k ^ 1]);
+                let mine = &hits[k];
+                let mut theirs = pair::placements(&hits[k ^ 1]).peekable();
                 let mut v = Vec::new();
-                let Some(best) = theirs.first() else { return v };
-                for t in theirs.iter().take(2) {
+                let Some(&best) = theirs.peek() else { return v };
+                for t in theirs.take(2) {
                     if t.score < min || t.score + 20 < best.score {
                         continue;
                     }
@@ -311,6 +324,7 @@ impl<'r> Aligner<'r> {
                 res,
                 &s.rescue_out,
                 codes.len() as u32,
+                &self.index,
             );
             Self::tandem(std::slice::from_mut(&mut h), codes, self.reference);
             hits[r.read].push(h);
@@ -623,6 +637,152 @@ mod tests {
         assert_eq!(sup.sa.as_deref(), Some("chrT,10001,+,80M70S,60,0;"));
         assert_eq!(sup.mate_pos, 10_250);
         assert!(p2.sa.is_none());
+    }
+
+    /// A reference with ALT contigs (ALT by their `_alt` names) and the same reference without
+    /// them. `chrT` is random; `chrT_alt` holds chrT:20,001-25,000 unchanged (offsets
+    /// 0..5,000), chrT:25,001-29,000 with a substitution every 50 bases (5,000..9,000), 1,000
+    /// bases found nowhere else in the primary assembly (9,000..10,000), chrT:29,001-32,000
+    /// diverged likewise (10,000..13,000); `chrT2_alt` holds the first 500 of those 1,000
+    /// between random flanks of 500.
+    fn with_alt() -> (Reference, Reference) {
+        let (chr_t, without) = genome(60_000, 80);
+        let mut rng = fastrand::Rng::with_seed(81);
+        let novel = random_bases(&mut rng, 1_000);
+        let diverged = |from: usize, to: usize| -> Vec<u8> {
+            let mut v = chr_t[from..to].to_vec();
+            for i in (25..v.len()).step_by(50) {
+                v[i] = (v[i] + 1) % 4;
+            }
+            v
+        };
+        let mut alt = chr_t[20_000..25_000].to_vec();
+        alt.extend(diverged(25_000, 29_000));
+        alt.extend_from_slice(&novel);
+        alt.extend(diverged(29_000, 32_000));
+        let mut alt2 = random_bases(&mut rng, 500);
+        alt2.extend_from_slice(&novel[..500]);
+        alt2.extend(random_bases(&mut rng, 500));
+        let mut with = without.clone();
+        for (name, codes) in [("chrT_alt", alt), ("chrT2_alt", alt2)] {
+            with.contigs.push(Contig {
+                name: name.into(),
+                codes,
+                md5: "0".repeat(32),
+                refget: String::new(),
+            });
+        }
+        (with, without)
+    }
+
+    /// One pair per entry: R1 forward at `a`, R2 reverse at `b` (150 bases each) of `codes`.
+    fn pairs_from(codes: &[u8], at: &[(usize, usize)]) -> ReadBatch {
+        let (mut r1, mut r2) = (Vec::new(), Vec::new());
+        for (i, &(a, b)) in at.iter().enumerate() {
+            r1.push(read(&format!("p{i}"), codes[a..a + 150].to_vec()));
+            r2.push(read(&format!("p{i}"), rc(&codes[b..b + 150])));
+        }
+        ReadBatch {
+            r1,
+            r2,
+            first_pair: 0,
+        }
+    }
+
+    #[test]
+    fn a_pair_from_a_region_with_an_alt_copy_maps_as_if_the_alt_were_absent() {
+        let (with, without) = with_alt();
+        let (a, plain) = (aligner(&with), aligner(&without));
+        assert!(a.index.is_alt(1) && a.index.is_alt(2) && !a.index.is_alt(0));
+        let chr_t = &with.contigs[0].codes;
+        let alt = &with.contigs[1].codes;
+        let mut batch = pairs_from(
+            chr_t,
+            &[
+                (21_000, 21_250), // where the ALT copy is identical: equal ALT hits
+                (26_000, 26_250), // where it differs: lower ALT hits
+            ],
+        );
+        // A pair from the ALT haplotype itself: its ALT hits score higher than the primary
+        // ones (chrT:26,001 and 26,251 with 3 substitutions each), yet the primary assembly
+        // places it.
+        let from_alt = pairs_from(alt, &[(6_000, 6_250)]);
+        batch.r1.extend(from_alt.r1);
+        batch.r2.extend(from_alt.r2);
+        let got = a.align_pairs(&batch, &mut AlignScratch::default()).unwrap();
+        let want = plain
+            .align_pairs(&batch, &mut AlignScratch::default())
+            .unwrap();
+        for (p, (got, want)) in got.iter().zip(&want).enumerate() {
+            // The same records as without the ALT contigs (MAPQ included), none on an ALT
+            // contig, and XA naming the ALT hits.
+            let mut bare = got.clone();
+            bare.iter_mut().for_each(|r| r.xa = None);
+            assert_eq!(&bare, want, "pair {p}");
+            assert!(
+                got.iter().all(|r| r.contig == Some(0)),
+                "pair {p}: {got:#?}"
+            );
+            assert_eq!(got.len(), 2, "pair {p}");
+            assert_eq!((got[0].mapq, got[1].mapq), (60, 60), "pair {p}");
+            assert!(got[0].flags.intersects(Flags::PROPERLY_SEGMENTED));
+        }
+        let xa = |p: usize, m: usize| got[p][m].xa.as_deref();
+        assert_eq!(xa(0, 0), Some("chrT_alt,+1001,150M,0;"));
+        assert_eq!(xa(0, 1), Some("chrT_alt,-1251,150M,0;"));
+        assert_eq!(xa(1, 0), Some("chrT_alt,+6001,150M,3;"));
+        assert_eq!(xa(1, 1), Some("chrT_alt,-6251,150M,3;"));
+        assert_eq!(xa(2, 0), Some("chrT_alt,+6001,150M,0;"));
+        assert_eq!(xa(2, 1), Some("chrT_alt,-6251,150M,0;"));
+        assert_eq!((got[2][0].pos, got[2][0].nm), (26_000, 3));
+    }
+
+    #[test]
+    fn a_read_only_on_alt_contigs_keeps_its_alt_placement() {
+        let (with, _) = with_alt();
+        let a = aligner(&with);
+        let alt = &with.contigs[1].codes;
+        let batch = pairs_from(
+            alt,
+            &[
+                (9_550, 9_800), // only on chrT_alt
+                (9_050, 9_300), // on chrT_alt and chrT2_alt alike
+                (8_820, 9_560), // R1 also on chrT (diverged), R2 only on chrT_alt
+            ],
+        );
+        let got = a.align_pairs(&batch, &mut AlignScratch::default()).unwrap();
+        // Only on chrT_alt: a proper pair there, MAPQ 60, no XA.
+        let p = &got[0];
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert_eq!((p[0].contig, p[0].pos, p[0].mapq), (Some(1), 9_550, 60));
+        assert_eq!((p[1].contig, p[1].pos, p[1].mapq), (Some(1), 9_800, 60));
+        assert!(p[0].flags.intersects(Flags::PROPERLY_SEGMENTED));
+        assert!(p[0].xa.is_none() && p[1].xa.is_none());
+        // Equally on two ALT contigs: MAPQ 0 over those hits; the other ALT hit is in XA, not a
+        // secondary record.
+        let p = &got[1];
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert_eq!(p[0].contig, p[1].contig);
+        assert!(p[0].flags.intersects(Flags::PROPERLY_SEGMENTED));
+        assert_eq!((p[0].mapq, p[1].mapq), (0, 0));
+        let (on, other, r1_at) = if p[0].contig == Some(1) {
+            (9_050, "chrT2_alt", 550 + 1)
+        } else {
+            (550, "chrT_alt", 9_050 + 1)
+        };
+        assert_eq!(p[0].pos, on);
+        assert_eq!(
+            p[0].xa.as_deref(),
+            Some(format!("{other},+{r1_at},150M,0;").as_str())
+        );
+        // R1 maps to the primary assembly (XA: its ALT hit), R2 only to the ALT: each keeps
+        // its own placement (bwa-mem pairs primary-assembly hits only), not a proper pair.
+        let p = &got[2];
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert_eq!((p[0].contig, p[0].pos), (Some(0), 28_820));
+        assert_eq!((p[1].contig, p[1].pos), (Some(1), 9_560));
+        assert!(!p[0].flags.intersects(Flags::PROPERLY_SEGMENTED));
+        assert_eq!(p[0].xa.as_deref(), Some("chrT_alt,+8821,150M,0;"));
     }
 
     #[test]

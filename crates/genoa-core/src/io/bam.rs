@@ -125,6 +125,7 @@ pub(crate) fn placed_read(
         md: String::new(),
         mate_cigar: None,
         sa: None,
+        xa: None,
     })
 }
 
@@ -442,6 +443,7 @@ pub fn read(path: &Path, reference: &crate::io::reference::Reference) -> Result<
             md: text(Tag::MISMATCHED_POSITIONS).unwrap_or_default(),
             mate_cigar: text(Tag::MATE_CIGAR),
             sa: text(Tag::OTHER_ALIGNMENTS),
+            xa: text(Tag::new(b'X', b'A')),
         });
     }
     // Callers walk contigs in the reference's order: regroup when the header's order differs
@@ -503,7 +505,26 @@ mod tests {
             md: "4".into(),
             mate_cigar: None,
             sa: None,
+            xa: None,
         }
+    }
+
+    #[test]
+    fn sa_and_xa_tags_are_written_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = dir.path().join("r.fa");
+        std::fs::write(&fa, ">a\nACGTACGTACGTACGT\n>a_alt\nACGTACGTACGTACGT\n").unwrap();
+        let reference = Reference::load(&fa).unwrap();
+        let header = build(&reference, &ReadGroupLine::for_sample("S"), "test").unwrap();
+        let mut r = read(4, "x");
+        r.sa = Some("a,9,+,2S2M,60,0;".into());
+        r.xa = Some("a_alt,-5,4M,0;".into());
+        let bam = dir.path().join("x.bam");
+        write(&bam, &header, std::slice::from_ref(&r), "S", 16).unwrap();
+        let back = super::read(&bam, &reference).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].sa, r.sa);
+        assert_eq!(back[0].xa, r.xa);
     }
 
     #[test]

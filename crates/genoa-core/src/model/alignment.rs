@@ -31,6 +31,8 @@ pub struct AlignedRead {
     pub mate_cigar: Option<String>,
     /// `SA`: the other parts of a split read (`rname,pos,strand,CIGAR,mapQ,NM;` each).
     pub sa: Option<String>,
+    /// `XA`: alternative placements on ALT contigs, bwa's format (`rname,±pos,CIGAR,NM;` each).
+    pub xa: Option<String>,
 }
 
 impl AlignedRead {

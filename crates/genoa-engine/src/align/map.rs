@@ -1,8 +1,9 @@
 //! Seeding, chaining and the extension problems of single reads.
 //!
 //! **Seeds.** The read's (k, w) minimizers ([`crate::index::sketch`]) are looked up in the
-//! index; minimizers with more than `max_occ` occurrences (repeats) are skipped unless the read
-//! has no other seed. A hit whose strand agrees with the read's minimizer is an anchor of the
+//! index; minimizers with more than `max_occ` occurrences (repeats; occurrences on ALT contigs
+//! are not counted for a minimizer that also occurs on the primary assembly) are skipped
+//! unless the read has no other seed. A hit whose strand agrees with the read's minimizer is an anchor of the
 //! forward read, otherwise of its reverse complement; an anchor is `(x, y)`: the global
 //! reference position and the read position (on that strand) of the k-mer's first base.
 //!
@@ -17,6 +18,13 @@
 //! so what does not align is soft-clipped): the whole read on the chain's strand against the
 //! reference window its anchors' diagonals span, widened by the band. Chains whose diagonals
 //! spread further than the narrow band go to a second batch with the wide band.
+//!
+//! **ALT contigs** ([`Index::is_alt`]): chains on them never push out a chain on the primary
+//! assembly: `max_chains` and the `chain_drop` floor count the two kinds apart, the floor of
+//! primary-assembly chains set by the best of them (bwa-mem's `mem_chain_flt` likewise never
+//! drops a primary chain for an ALT one), so a read's primary-assembly hits are those it would
+//! have without the ALT contigs. Hits remember whether they are on an ALT contig
+//! ([`Hit::alt`]); what that changes is in [`crate::align::pair`].
 
 use crate::genome::{Cigar, CigarOp};
 use crate::index::{Index, Minimizer, SketchScratch, sketch};
@@ -122,7 +130,14 @@ pub fn seed(index: &Index, read: &[u8], scratch: &mut SeedScratch) {
     for pass in 0..2 {
         for (m, &range) in scratch.minimizers.iter().zip(&scratch.ranges) {
             let hits = index.positions_of(range);
-            let n = hits.len();
+            // A minimizer only on ALT contigs is a repeat by its ALT occurrences.
+            let n = match hits.len() {
+                n if n <= max_occ => n,
+                n => match index.primary_occurrences(range) {
+                    0 => n,
+                    primary => primary,
+                },
+            };
             let take = if pass == 0 { n <= max_occ } else { n == rarest };
             if n == 0 || !take {
                 if pass == 0 && n > 0 {
@@ -264,15 +279,27 @@ pub fn chain(index: &Index, params: &MapParams, scratch: &mut SeedScratch, out: 
             .then(x.min_diag.cmp(&y.min_diag))
             .then(x.reverse.cmp(&y.reverse))
     });
-    if let Some(best) = out.first().map(|c| c.score) {
-        let floor = (best as f32 * params.chain_drop) as i32;
-        let keep = out
-            .iter()
-            .take(params.max_chains)
-            .take_while(|c| c.score >= floor)
-            .count();
-        out.truncate(keep);
-    }
+    // The best `max_chains` chains scoring at least `chain_drop` of the best, counted apart on
+    // the primary assembly and on ALT contigs; a primary-assembly chain's floor is set by the
+    // best primary-assembly chain, so ALT chains never push one out.
+    let Some(best) = out.first().map(|c| c.score) else {
+        return;
+    };
+    let best_primary = out
+        .iter()
+        .find(|c| !index.is_alt(c.contig as usize))
+        .map_or(best, |c| c.score);
+    let (mut primary, mut alt) = (0usize, 0usize);
+    out.retain(|c| {
+        let (kept, from) = if index.is_alt(c.contig as usize) {
+            (&mut alt, best)
+        } else {
+            (&mut primary, best_primary)
+        };
+        let keep = *kept < params.max_chains && c.score >= (from as f32 * params.chain_drop) as i32;
+        *kept += usize::from(keep);
+        keep
+    });
 }
 
 /// Whether `chain` needs the wide band.
@@ -320,6 +347,8 @@ pub struct Hit {
     /// read is a tandem repeat ([`tandem_alternative`]): an equally good placement that no
     /// chain or mate can tell apart.
     pub tandem_alt: Option<i32>,
+    /// On an ALT contig ([`Index::is_alt`]).
+    pub alt: bool,
 }
 
 /// Shortest period (1–6 bases, a microsatellite's unit) with which `read` repeats itself: at
@@ -392,7 +421,8 @@ pub fn tandem_alternative(hit: &Hit, oriented: &[u8], contig: &[u8], p: usize) -
 }
 
 impl Hit {
-    /// Builds a hit from a kernel result; `read_len` is the whole read's length.
+    /// Builds a hit from a kernel result; `read_len` is the whole read's length, `index` tells
+    /// whether `contig` is an ALT contig.
     pub fn from_result(
         reverse: bool,
         contig: u32,
@@ -400,6 +430,7 @@ impl Hit {
         r: &AlignResult,
         results: &AlignResults,
         read_len: u32,
+        index: &Index,
     ) -> Hit {
         let mut cigar = Cigar::default();
         cigar.push(CigarOp::SoftClip, r.query_start);
@@ -424,6 +455,7 @@ impl Hit {
             query_end,
             cigar,
             tandem_alt: None,
+            alt: index.is_alt(contig as usize),
         }
     }
 
@@ -453,7 +485,8 @@ fn shared(a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
     (overlap, (a.1 - a.0).min(b.1 - b.0).max(1))
 }
 
-/// Sorts hits best first (score, then contig, position and strand, for determinism) and drops
+/// Sorts hits best first (score, then primary-assembly before ALT contigs as bwa-mem does, then
+/// contig, position and strand, for determinism) and drops
 /// redundant ones, as bwa-mem does (`mem_sort_dedup_patch`, `mask_level_redun` 0.95): a hit
 /// that shares more than 95 % of both its reference span and its read range with a better hit
 /// on the same strand is the same placement aligned another way (a deletion clipped instead
@@ -465,6 +498,7 @@ pub fn rank_hits(hits: &mut Vec<Hit>) {
     hits.sort_by(|a, b| {
         b.score
             .cmp(&a.score)
+            .then(a.alt.cmp(&b.alt))
             .then(a.contig.cmp(&b.contig))
             .then(a.pos.cmp(&b.pos))
             .then(a.reverse.cmp(&b.reverse))
@@ -519,14 +553,24 @@ mod tests {
     use crate::genome::{Cigar, CigarOp, reverse_complement_into};
     use crate::io::reference::{Contig, Reference};
 
+    /// The index of contigs `c0`, `c1`, ….
     fn index_of(seqs: &[Vec<u8>]) -> Index {
+        let named: Vec<(String, Vec<u8>)> = seqs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("c{i}"), s.clone()))
+            .collect();
+        named_index(&named)
+    }
+
+    /// The index of named contigs (`*_alt` ones are ALT contigs).
+    fn named_index(contigs: &[(String, Vec<u8>)]) -> Index {
         let r = Reference {
             path: "t.fa".into(),
-            contigs: seqs
+            contigs: contigs
                 .iter()
-                .enumerate()
-                .map(|(i, s)| Contig {
-                    name: format!("c{i}"),
+                .map(|(name, s)| Contig {
+                    name: name.clone(),
                     codes: s.clone(),
                     md5: "0".repeat(32),
                     refget: String::new(),
@@ -622,6 +666,7 @@ mod tests {
             query_end: 120,
             cigar: Cigar(vec![(CigarOp::Match, 120)]),
             tandem_alt: None,
+            alt: false,
         };
         // Shifts of up to 30 bases stay inside the repeat: as good as the hit itself.
         assert_eq!(tandem_alternative(&hit, &read, &contig, 2), Some(130));
@@ -649,6 +694,7 @@ mod tests {
                 query_end,
                 cigar: Cigar(cigar),
                 tandem_alt: None,
+                alt: false,
             };
         use CigarOp::*;
         // A read with a 12-base deletion near its end, in a repeat: gapped (score 132) or
@@ -682,6 +728,70 @@ mod tests {
             kept,
             vec![(1000, false, 132), (1000, true, 131), (1020, false, 130)]
         );
+    }
+
+    #[test]
+    fn alt_chains_do_not_push_out_primary_assembly_chains() {
+        // A 150-base region on the primary assembly, with a substitution every 30 bases, and
+        // 12 exact ALT copies of it: the read (the ALT version) chains best on every ALT copy.
+        let mut rng = fastrand::Rng::with_seed(21);
+        let region = random_bases(&mut rng, 150);
+        let mut primary = region.clone();
+        for i in (15..150).step_by(30) {
+            primary[i] = (primary[i] + 1) % 4;
+        }
+        let flank = |rng: &mut fastrand::Rng| random_bases(rng, 300);
+        let mut contigs = vec![(
+            "chr1".to_string(),
+            [flank(&mut rng), primary, flank(&mut rng)].concat(),
+        )];
+        for i in 0..12 {
+            let copy = [flank(&mut rng), region.clone(), flank(&mut rng)].concat();
+            contigs.push((format!("chr1_{i}_alt"), copy));
+        }
+        let index = named_index(&contigs);
+        let params = MapParams::default();
+        let mut s = SeedScratch::default();
+        let mut chains = Vec::new();
+        seed(&index, &region, &mut s);
+        chain(&index, &params, &mut s, &mut chains);
+        let (alt, primary): (Vec<&Chain>, Vec<&Chain>) =
+            chains.iter().partition(|c| index.is_alt(c.contig as usize));
+        assert_eq!(alt.len(), params.max_chains);
+        assert_eq!(primary.len(), 1);
+        assert_eq!(primary[0].contig, 0);
+        assert!(primary[0].score < alt[0].score);
+    }
+
+    #[test]
+    fn alt_copies_do_not_make_a_minimizer_a_repeat() {
+        // 100 bases once on the primary assembly and on 100 ALT contigs: with its ALT copies a
+        // minimizer there occurs more than max_occ (100) times, yet seeds a read from chr1.
+        // (chr1 is long enough for those minimizers to be rarer than the index's 0.9998
+        // quantile, so that max_occ stays at its floor.)
+        let mut rng = fastrand::Rng::with_seed(22);
+        let chr1 = random_bases(&mut rng, 600_000);
+        let shared = chr1[1_000..1_100].to_vec();
+        let mut contigs = vec![("chr1".to_string(), chr1.clone())];
+        for i in 0..100 {
+            let copy = [
+                random_bases(&mut rng, 100),
+                shared.clone(),
+                random_bases(&mut rng, 100),
+            ];
+            contigs.push((format!("chr1_{i}_alt"), copy.concat()));
+        }
+        let index = named_index(&contigs);
+        assert_eq!(index.max_occ(), 100);
+        let mut s = SeedScratch::default();
+        seed(&index, &chr1[950..1_100], &mut s);
+        let shared_on_chr1 = s
+            .anchors
+            .iter()
+            .filter(|a| a.contig == 0 && a.y >= 50)
+            .count();
+        assert!(shared_on_chr1 > 0, "{:?}", s.anchors);
+        assert!(s.anchors.iter().any(|a| a.contig > 0));
     }
 
     #[test]

@@ -21,15 +21,30 @@
 //! least `secondary_ratio` of the primary are written as secondary records (flag 0x100, no
 //! SEQ/QUAL). Hits on a different part of the read (a chimeric or split read) are written as
 //! supplementary records (0x800, soft-clipped), and every part names the others in `SA`.
+//!
+//! **ALT contigs** (bwa-mem's ALT-aware rules, `mem_mark_primary_se` and `mem_sam_pe`). A
+//! mate's primary record is chosen among its hits on the primary assembly, and only when it
+//! has none there among its ALT hits ([`placements`]): pairing, the choice and MAPQ above
+//! see only those, so a hit on an ALT copy of the read's region is no competing placement
+//! and MAPQ is what it would be without the ALT contigs, even where the ALT hit scores
+//! higher. A read that maps only to ALT contigs keeps its ALT placement, its MAPQ computed
+//! over those hits. ALT hits are never secondary records: those sharing at least half of a
+//! written part's read range and scoring at least [`XA_DROP`] of it are listed in that
+//! record's `XA` tag (bwa's `rname,±pos,CIGAR,NM;`), best first; an ALT hit on a part of the
+//! read no other hit covers is a supplementary record like any other part.
 
 use crate::align::map::{Hit, mapq};
-use crate::align::record::nm_md;
+use crate::align::record::{nm_md, xa_entry};
 use crate::genome::{Cigar, base_ascii};
 use crate::io::reference::Reference;
 use crate::model::alignment::{AlignedRead, Flags};
 
 /// Pairs whose hits calibrate the insert-size model.
 pub const CALIBRATION_PAIRS: usize = 2_048;
+
+/// ALT hits scoring at least this fraction of a record's score are listed in its `XA` (bwa's
+/// `XA_drop_ratio`).
+pub const XA_DROP: f32 = 0.8;
 
 /// The insert-size distribution and the proper-pair range.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -124,6 +139,18 @@ pub struct Mate<'a> {
     pub hits: &'a [Hit],
 }
 
+/// The hits a mate's primary record is chosen from, in their order: those on the primary
+/// assembly, or all of them (its ALT hits) when none is there.
+pub fn placements<'h, I>(hits: I) -> impl Iterator<Item = &'h Hit> + Clone
+where
+    I: IntoIterator<Item = &'h Hit>,
+    I::IntoIter: Clone,
+{
+    let hits = hits.into_iter();
+    let primary = hits.clone().any(|h| !h.alt);
+    hits.filter(move |h| !primary || !h.alt)
+}
+
 /// Outer distance of a forward–reverse pair on one contig, if `a` and `b` are one.
 pub fn insert_size(a: &Hit, b: &Hit) -> Option<u64> {
     if a.contig != b.contig || a.reverse == b.reverse {
@@ -161,8 +188,8 @@ pub fn pair(
     out: &mut Vec<AlignedRead>,
 ) {
     let ok = |h: &&Hit| h.score >= params.min_score;
-    let hits1: Vec<&Hit> = m1.hits.iter().filter(ok).collect();
-    let hits2: Vec<&Hit> = m2.hits.iter().filter(ok).collect();
+    let hits1: Vec<&Hit> = placements(m1.hits.iter().filter(ok)).collect();
+    let hits2: Vec<&Hit> = placements(m2.hits.iter().filter(ok)).collect();
 
     // Every proper combination; among equal best ones the read name's hash chooses, so
     // reads of an exact repeat spread over its copies the same way on every run.
@@ -243,9 +270,17 @@ pub fn pair(
         (m2, &hits2, c2, Flags::LAST_SEGMENT, first + 1),
     ] {
         if let Some(chosen) = chosen {
+            // The ALT hits above the floor that are not placements (none when the mate maps
+            // only to ALT contigs).
+            let alts: Vec<&Hit> = if hits.iter().all(|h| h.alt) {
+                Vec::new()
+            } else {
+                mate.hits.iter().filter(ok).filter(|h| h.alt).collect()
+            };
             let primary = Primary {
                 mate,
                 hits,
+                alts: &alts,
                 chosen,
                 which,
                 at,
@@ -295,8 +330,10 @@ fn single_q(hits: &[&Hit], chosen: usize, params: &PairParams) -> u8 {
 /// One mate's primary record and the hits it was chosen from.
 struct Primary<'a> {
     mate: &'a Mate<'a>,
-    /// The mate's hits, best first; `hits[chosen]` is the primary's.
+    /// The mate's placements ([`placements`]), best first; `hits[chosen]` is the primary's.
     hits: &'a [&'a Hit],
+    /// Its ALT hits that are not placements, best first.
+    alts: &'a [&'a Hit],
     chosen: usize,
     /// `FIRST_SEGMENT` or `LAST_SEGMENT`.
     which: Flags,
@@ -304,7 +341,8 @@ struct Primary<'a> {
     at: usize,
 }
 
-/// Secondary and supplementary records of one mate whose primary is `out[p.at]`.
+/// Secondary and supplementary records of one mate whose primary is `out[p.at]`, and the
+/// `XA` tags of its parts.
 fn others(
     name: &str,
     p: &Primary,
@@ -315,6 +353,7 @@ fn others(
     let Primary {
         mate,
         hits,
+        alts,
         chosen,
         which,
         at,
@@ -323,8 +362,22 @@ fn others(
     let mut secondary = 0;
     let mut parts: Vec<usize> = vec![at]; // record indexes of the primary and supplementaries
     let mut part_hits: Vec<&Hit> = vec![primary];
-    for (k, &h) in hits.iter().enumerate() {
+    let mut listed: Vec<Vec<&Hit>> = vec![Vec::new()]; // per part, its XA hits
+    let all = hits
+        .iter()
+        .map(|&h| (h, true))
+        .chain(alts.iter().map(|&h| (h, false)));
+    for (k, (h, placement)) in all.enumerate() {
         if k == chosen {
+            continue;
+        }
+        // An ALT hit on a part already written: that part's XA, if it scores close enough.
+        if h.alt
+            && let Some(i) = part_hits.iter().position(|p| h.query_overlap(p) >= 0.5)
+        {
+            if h.score as f32 >= XA_DROP * part_hits[i].score as f32 {
+                listed[i].push(h);
+            }
             continue;
         }
         if h.query_overlap(primary) >= 0.5 {
@@ -341,7 +394,14 @@ fn others(
         } else if parts.len() <= params.max_supplementary
             && part_hits.iter().all(|p| h.query_overlap(p) < 0.5)
         {
-            let q = single_q(hits, k, params).min(out[at].mapq);
+            // An ALT part's MAPQ counts every hit (bwa: ALT hits compete with all).
+            let q = if placement {
+                single_q(hits, k, params)
+            } else {
+                let every: Vec<&Hit> = hits.iter().chain(alts).copied().collect();
+                single_q(&every, k, params)
+            }
+            .min(out[at].mapq);
             let mut r = record(
                 name,
                 mate,
@@ -353,7 +413,18 @@ fn others(
             copy_mate_fields(&out[at], &mut r);
             parts.push(out.len());
             part_hits.push(h);
+            listed.push(Vec::new());
             out.push(r);
+        }
+    }
+    for (&part, hits) in parts.iter().zip(&listed) {
+        if !hits.is_empty() {
+            let mut xa = String::new();
+            for h in hits {
+                let name = &reference.contigs[h.contig as usize].name;
+                xa_entry(&mut xa, name, h, nm_of(mate, h, reference));
+            }
+            out[part].xa = Some(xa);
         }
     }
     if parts.len() > 1 {
@@ -395,6 +466,22 @@ fn copy_mate_fields(primary: &AlignedRead, r: &mut AlignedRead) {
     r.tlen = 0;
 }
 
+/// The read of `mate` on the strand of `hit`.
+fn oriented(mate: &Mate, hit: &Hit) -> Vec<u8> {
+    if !hit.reverse {
+        return mate.codes.to_vec();
+    }
+    let mut rc = Vec::with_capacity(mate.codes.len());
+    crate::genome::reverse_complement_into(mate.codes, &mut rc);
+    rc
+}
+
+/// `NM` of `hit`.
+fn nm_of(mate: &Mate, hit: &Hit, reference: &Reference) -> u32 {
+    let contig = &reference.contigs[hit.contig as usize].codes;
+    nm_md(&oriented(mate, hit), contig, hit.pos, &hit.cigar).0
+}
+
 fn record(
     name: &str,
     mate: &Mate,
@@ -419,6 +506,7 @@ fn record(
         md: String::new(),
         mate_cigar: None,
         sa: None,
+        xa: None,
     };
     match hit {
         None => r.flags |= Flags::UNMAPPED,
@@ -427,10 +515,9 @@ fn record(
             r.pos = h.pos;
             r.mapq = mapq;
             r.cigar = h.cigar.clone();
-            let mut oriented = mate.codes.to_vec();
+            let oriented = oriented(mate, h);
             if h.reverse {
                 r.flags |= Flags::REVERSE_COMPLEMENTED;
-                crate::genome::reverse_complement_into(mate.codes, &mut oriented);
                 r.seq = oriented.iter().map(|&b| base_ascii(b)).collect();
                 r.qual.reverse();
             }

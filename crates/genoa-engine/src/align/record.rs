@@ -1,6 +1,18 @@
-//! `NM` and `MD` of an aligned read (the SAM optional fields genoa computes while aligning).
+//! `NM` and `MD` of an aligned read, and the entries of `XA` (the SAM optional fields genoa
+//! computes while aligning).
 
+use std::fmt::Write;
+
+use crate::align::map::Hit;
 use crate::genome::{Cigar, CigarOp, base_ascii};
+
+/// Appends `hit`'s entry of an `XA` tag to `xa`, as bwa writes it: `rname,±pos,CIGAR,NM;`
+/// (1-based leftmost position, `-` on the reverse strand, soft clips in the CIGAR).
+pub fn xa_entry(xa: &mut String, contig: &str, hit: &Hit, nm: u32) {
+    let strand = if hit.reverse { '-' } else { '+' };
+    // Writing to a String cannot fail.
+    let _ = write!(xa, "{contig},{strand}{},{},{nm};", hit.pos + 1, hit.cigar);
+}
 
 /// `NM` and `MD` of `read` (base codes as stored) aligned with `cigar` at `pos` of `contig`.
 pub fn nm_md(read: &[u8], contig: &[u8], pos: u64, cigar: &Cigar) -> (u32, String) {

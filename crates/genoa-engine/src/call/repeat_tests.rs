@@ -210,6 +210,7 @@ fn the_pileup_counts_an_indel_at_its_left_aligned_anchor() {
             md: String::new(),
             mate_cigar: None,
             sa: None,
+            xa: None,
         }
     };
     let first = AT as u64 - 30;
@@ -277,6 +278,7 @@ fn clip_aligned(contig: &[u8], hap: &[u8], anchor: usize, ins: usize) -> Vec<Ali
             md: String::new(),
             mate_cigar: None,
             sa: None,
+            xa: None,
         });
     }
     out

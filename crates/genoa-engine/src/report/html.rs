@@ -948,6 +948,7 @@ mod tests {
             md: String::new(),
             mate_cigar: None,
             sa: None,
+            xa: None,
         }
     }
 

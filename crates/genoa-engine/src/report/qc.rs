@@ -965,6 +965,7 @@ mod tests {
             md: String::new(),
             mate_cigar: None,
             sa: None,
+            xa: None,
         }
     }
 

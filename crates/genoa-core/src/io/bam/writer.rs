@@ -145,6 +145,9 @@ pub fn encode_record(r: &AlignedRead, rg: &str, out: &mut Vec<u8>) {
     if let Some(sa) = &r.sa {
         tag_z(b"SA", sa);
     }
+    if let Some(xa) = &r.xa {
+        tag_z(b"XA", xa);
+    }
     tag_z(b"RG", rg);
     let size = (out.len() - start - 4) as u32;
     out[start..start + 4].copy_from_slice(&size.to_le_bytes());
