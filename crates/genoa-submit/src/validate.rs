@@ -21,13 +21,15 @@
 //! GLnexus has refused them — "PL vector length 2, expected 3", dnanexus-rnd/GLnexus#259 — so a
 //! cohort mixing XY samples' haploid calls goes through GATK or `genoa aggregate`.)
 //!
-//! `FORMAT AF` declared `Number=A` (genoa's chrM allele fractions) holds one value per ALT other
-//! than the non-reference allele, which has no fraction of its own.
+//! `FORMAT AF` declared `Number=A` (genoa's chrM allele fractions) holds one value per ALT,
+//! the non-reference allele included (the fraction of reads with none of the alleles), as the
+//! VCF spec's `A` counts every ALT (`bcftools norm -m-any` splits it so).
 //!
 //! Contigs not called: a contig with no record at all is a gap, except chrY (an XX sample's is
 //! not called) and ALT and decoy contigs (not called by default; the reference's `.alt` file,
 //! when there is one, names ALT contigs too) — see `genoa_core::model::contigs::ContigRole`.
-//! A contig with records must be covered whole.
+//! A contig with records must be covered whole, except intervals a `##genoaPloidy` header
+//! lists as `NotCalled` (chrY's PARs, contigs left out).
 //!
 //! Coverage: a record covers POS..END, or POS alone without END; the other bases of a
 //! deletion's REF may be covered by the records that follow (GATK's reference blocks over
