@@ -195,9 +195,9 @@ mod tests {
     fn site(counts: [u32; 4], q: u8) -> Site {
         let e = crate::genome::phred_to_error(q);
         let mut s = Site::default();
-        for b in 0..4 {
-            let n = f64::from(counts[b]);
-            s.counts[b] = counts[b];
+        for (b, &c) in counts.iter().enumerate() {
+            let n = f64::from(c);
+            s.counts[b] = c;
             s.both[b] = n * (1.0 - e).log10();
             s.neither[b] = n * (e / 3.0).log10();
             s.one[b] = n * ((1.0 - e + e / 3.0) / 2.0).log10();
