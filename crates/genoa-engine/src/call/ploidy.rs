@@ -586,12 +586,16 @@ pub fn estimate(
     }
 }
 
+/// Autosomal bins `genoa call` reads for the karyotype: 150 (150 Mb of a GRCh38 WGS BAM,
+/// about 5 % of it, beside X and Y whole).
+pub const AUTOSOMAL_SAMPLE_BINS: usize = 150;
+
 /// Appends the reads of contig `c` overlapping `[start, end)` to the vector.
 pub type FetchReads<'a> = dyn Fn(usize, u64, u64, &mut Vec<AlignedRead>) -> Result<()> + Sync + 'a;
 
 /// Counts the bins of the reads `fetch` gives for each window of `reference`'s autosomes, X
 /// and Y (for `genoa call`, which has no alignment-time counts): X and Y whole, the autosomes
-/// in at most 600 bins spread evenly over them (enough for their median; the others are
+/// in at most [`AUTOSOMAL_SAMPLE_BINS`] bins spread evenly over them (enough for their median; the others are
 /// marked [`UNSAMPLED`]).
 pub fn count_bins(
     reference: &Reference,
@@ -611,7 +615,7 @@ pub fn count_bins(
     for &(c, b) in &autosomal {
         bins.counts[c][b as usize] = UNSAMPLED;
     }
-    let step = autosomal.len().div_ceil(600).max(1);
+    let step = autosomal.len().div_ceil(AUTOSOMAL_SAMPLE_BINS).max(1);
     let mut windows: Vec<(usize, u64)> = autosomal.iter().step_by(step).copied().collect();
     for (c, r) in roles.iter().enumerate() {
         if matches!(r, ContigRole::X | ContigRole::Y) {
