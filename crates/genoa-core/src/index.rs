@@ -440,12 +440,9 @@ impl Index {
     /// Sets which contigs are ALT haplotypes: those the `.alt` file beside `reference` lists
     /// and those named like one (see the module header).
     fn with_alt_of(mut self, reference: &Reference) -> Result<Index> {
-        let listed = crate::io::alt::flags_beside(reference)?;
-        self.alt = reference
-            .contigs
-            .iter()
-            .zip(listed)
-            .map(|(c, listed)| ContigRole::of(&c.name, listed) == ContigRole::Alt)
+        self.alt = crate::io::alt::roles(reference)?
+            .into_iter()
+            .map(|r| r == ContigRole::Alt)
             .collect();
         self.alt_spans.clear();
         for (c, _) in self.alt.iter().enumerate().filter(|(_, a)| **a) {

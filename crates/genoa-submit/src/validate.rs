@@ -288,15 +288,9 @@ pub fn validate_reader(
 /// Per contig of `reference`, whether a gVCF may hold no record on it: chrY (not called in an
 /// XX sample), ALT and decoy contigs (not called by default).
 fn may_be_absent(reference: &Reference) -> Result<Vec<bool>> {
-    let alt = crate::io::alt::flags_beside(reference)?;
-    Ok(reference
-        .contigs
-        .iter()
-        .zip(alt)
-        .map(|(c, listed)| {
-            let role = ContigRole::of(&c.name, listed);
-            role == ContigRole::Y || !role.called_by_default()
-        })
+    Ok(crate::io::alt::roles(reference)?
+        .into_iter()
+        .map(|role| role == ContigRole::Y || !role.called_by_default())
         .collect())
 }
 

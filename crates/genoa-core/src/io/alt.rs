@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::io::reference::Reference;
+use crate::model::contigs::ContigRole;
 
 /// The `.alt` file bwa would load for `reference`: `REF.alt` (e.g. `hs38DH.fa.alt`).
 pub fn beside(reference: &Path) -> PathBuf {
@@ -61,9 +62,20 @@ pub fn flags(reference: &Reference, path: &Path) -> Result<Vec<bool>> {
     Ok(out)
 }
 
+/// The roles of `reference`'s contigs: by name ([`ContigRole::of`]), with the ALT contigs its
+/// `.alt` file beside it lists ([`flags_beside`]).
+pub fn roles(reference: &Reference) -> Result<Vec<ContigRole>> {
+    Ok(reference
+        .contigs
+        .iter()
+        .zip(flags_beside(reference)?)
+        .map(|(c, listed)| ContigRole::of(&c.name, listed))
+        .collect())
+}
+
 /// The ALT flags of `reference`'s contigs from its `.alt` file beside it ([`beside`]) when
 /// there is one, else none (all `false`; names like `*_alt` are recognised by
-/// [`crate::model::contigs::ContigRole::of`]).
+/// [`ContigRole::of`]).
 pub fn flags_beside(reference: &Reference) -> Result<Vec<bool>> {
     let path = beside(&reference.path);
     if path.exists() {

@@ -360,17 +360,6 @@ pub fn plan(
     }
 }
 
-/// The roles of `reference`'s contigs, with the ALT contigs of its `.alt` file.
-pub fn roles(reference: &Reference) -> Result<Vec<ContigRole>> {
-    let alt = crate::io::alt::flags_beside(reference)?;
-    Ok(reference
-        .contigs
-        .iter()
-        .zip(alt)
-        .map(|(c, a)| ContigRole::of(&c.name, a))
-        .collect())
-}
-
 /// Whether `reference` is human-like enough for sex-aware calling: it has an X.
 pub fn has_sex_chromosomes(roles: &[ContigRole]) -> bool {
     roles.contains(&ContigRole::X)
@@ -432,14 +421,17 @@ impl CoverageBins {
         }
     }
 
+    /// Whether `read` is counted: primary, mapped, not failing QC, MAPQ ≥ [`BIN_MIN_MAPQ`].
+    pub fn counts(read: &AlignedRead) -> bool {
+        !read
+            .flags
+            .intersects(Flags::UNMAPPED | Flags::SECONDARY | Flags::SUPPLEMENTARY | Flags::QC_FAIL)
+            && read.mapq >= BIN_MIN_MAPQ
+    }
+
     /// Counts `read` if it qualifies.
     pub fn add(&mut self, read: &AlignedRead) {
-        if self.bin_len == 0
-            || read.flags.intersects(
-                Flags::UNMAPPED | Flags::SECONDARY | Flags::SUPPLEMENTARY | Flags::QC_FAIL,
-            )
-            || read.mapq < BIN_MIN_MAPQ
-        {
+        if self.bin_len == 0 || !Self::counts(read) {
             return;
         }
         let Some(c) = read.contig else { return };
@@ -628,15 +620,11 @@ pub fn count_bins(
             let (s, e) = (b * bl, ((b + 1) * bl).min(lens[c]));
             let mut reads = Vec::new();
             fetch(c, s, e, &mut reads)?;
-            let mut one = CoverageBins {
-                bin_len: bl,
-                counts: vec![Vec::new(); lens.len()],
-            };
-            one.counts[c] = vec![0; lens[c].div_ceil(bl) as usize];
-            for r in reads.iter().filter(|r| r.pos >= s && r.pos < e) {
-                one.add(r);
-            }
-            Ok(one.counts[c][b as usize].min(UNSAMPLED - 1))
+            let n = reads
+                .iter()
+                .filter(|r| r.pos >= s && r.pos < e && CoverageBins::counts(r))
+                .count();
+            Ok((n as u32).min(UNSAMPLED - 1))
         })
         .collect();
     for (&(c, b), n) in windows.iter().zip(counted) {

@@ -33,7 +33,7 @@ pub fn roles_and_pars(
     reference: &Reference,
     cfg: &SexConfig,
 ) -> Result<(Vec<ContigRole>, Option<ParTable>)> {
-    let roles = ploidy::roles(reference)?;
+    let roles = crate::io::alt::roles(reference)?;
     let pars = match &cfg.par_bed {
         Some(bed) => Some(ploidy::read_par_bed(bed, reference, &roles)?),
         None => ploidy::builtin_pars(reference, &roles),
@@ -48,19 +48,30 @@ pub fn decide(
     bins: Option<&CoverageBins>,
 ) -> Result<PloidyDecision> {
     let (roles, pars) = roles_and_pars(reference, cfg)?;
-    if !ploidy::has_sex_chromosomes(&roles) {
-        return Ok(PloidyDecision {
-            ploidy: ploidy::plan(reference, &roles, None, None),
+    Ok(decide_with(reference, cfg, &roles, pars, bins))
+}
+
+/// [`decide`] with the roles and PARs already read.
+fn decide_with(
+    reference: &Reference,
+    cfg: &SexConfig,
+    roles: &[ContigRole],
+    pars: Option<ParTable>,
+    bins: Option<&CoverageBins>,
+) -> PloidyDecision {
+    if !ploidy::has_sex_chromosomes(roles) {
+        return PloidyDecision {
+            ploidy: ploidy::plan(reference, roles, None, None),
             report: None,
-        });
+        };
     }
     match &pars {
-        Some(p) => ploidy::warn_unmasked_y_pars(reference, p, &roles),
+        Some(p) => ploidy::warn_unmasked_y_pars(reference, p, roles),
         None => tracing::warn!(
             "no PAR table for this reference (its X/Y lengths are not GRCh38's, GRCh37's or T2T-CHM13's) and no --par-bed: chrX and chrY are called without PARs"
         ),
     }
-    let estimate = bins.map(|b| ploidy::estimate(reference, &roles, pars.as_ref(), b));
+    let estimate = bins.map(|b| ploidy::estimate(reference, roles, pars.as_ref(), b));
     let declared = match cfg.sex {
         SexArg::Auto => None,
         SexArg::Declared(k) => Some(k),
@@ -94,7 +105,7 @@ pub fn decide(
             "the karyotype could not be estimated (no autosomal or X coverage) and no --sex was given: chrX and chrY are called diploid"
         );
     }
-    let plan = ploidy::plan(reference, &roles, used, pars.as_ref());
+    let plan = ploidy::plan(reference, roles, used, pars.as_ref());
     let report = KaryotypeReport {
         estimated: estimated.map(Karyotype::name),
         declared: declared.map(Karyotype::name),
@@ -111,10 +122,10 @@ pub fn decide(
             flag: None,
         }),
     };
-    Ok(PloidyDecision {
+    PloidyDecision {
         ploidy: plan,
         report: Some(report),
-    })
+    }
 }
 
 /// `header` (a gVCF header's text) with a `##genoaPloidy` line before `#CHROM` when the ploidy
@@ -164,12 +175,13 @@ pub fn decide_from_source(
     cfg: &SexConfig,
     source: &dyn crate::pipeline::source::ReadSource,
 ) -> Result<PloidyDecision> {
-    let (roles, _) = roles_and_pars(reference, cfg)?;
-    if !ploidy::has_sex_chromosomes(&roles) {
-        return decide(reference, cfg, None);
-    }
-    let bins = ploidy::count_bins(reference, &roles, &|c, s, e, reads| {
-        source.fetch(c, s, e, reads)
-    })?;
-    decide(reference, cfg, Some(&bins))
+    let (roles, pars) = roles_and_pars(reference, cfg)?;
+    let bins = if ploidy::has_sex_chromosomes(&roles) {
+        Some(ploidy::count_bins(reference, &roles, &|c, s, e, reads| {
+            source.fetch(c, s, e, reads)
+        })?)
+    } else {
+        None
+    };
+    Ok(decide_with(reference, cfg, &roles, pars, bins.as_ref()))
 }

@@ -66,16 +66,8 @@ const N_FOLD: [u32; 3] = [5, 10, 15];
 /// Whether a contig name is an autosome: 1..22 with or without a `chr` prefix (`chr`, `Chr`
 /// or `CHR`).
 pub fn is_autosome(name: &str) -> bool {
-    let digits = match name.get(..3) {
-        Some(p) if p.eq_ignore_ascii_case("chr") => &name[3..],
-        _ => name,
-    };
-    if digits.is_empty() || digits.len() > 2 || digits.starts_with('0') {
-        return false;
-    }
-    digits
-        .parse::<u8>()
-        .is_ok_and(|n| (1..=22).contains(&n) && digits.bytes().all(|b| b.is_ascii_digit()))
+    crate::model::contigs::ContigRole::of(name, false)
+        == crate::model::contigs::ContigRole::Autosome
 }
 
 /// Depths of reference bases: a histogram capped at [`DEPTH_CAP`] plus exact sums.
