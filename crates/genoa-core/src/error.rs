@@ -9,8 +9,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong in the library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An operating-system error on a named file.
-    #[error("{}: {source}", path.display())]
+    /// An operating-system error on a named file (said in the user's words by
+    /// [`describe_io`]).
+    #[error("{}: {}", path.display(), describe_io(source))]
     Io {
         path: PathBuf,
         #[source]
@@ -44,6 +45,28 @@ pub enum Error {
     /// itself, …): a bug or a failing machine, never the user's input.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// An I/O error as a user should read it: what the library's text ("failed to fill whole
+/// buffer", "invalid BGZF header", libdeflate's internals) means for their file.
+pub fn describe_io(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "the file ends early: it is truncated (an interrupted copy, download or write?)".into()
+    } else if text.contains("invalid BGZF header") {
+        "data that is not a BGZF block where one should start: the file is damaged or not \
+         BGZF-compressed, or its index belongs to another file or an older version of it \
+         (rebuild the index)"
+            .into()
+    } else if text.contains("libdeflater") || text.contains("deflate stream") {
+        "a compressed block that does not decompress: the file is damaged".into()
+    } else if text.contains("checksum") {
+        "damaged: a compressed block's checksum does not match its data".into()
+    } else if text == "I/O error" || text == "invalid data" {
+        "damaged or truncated data (not what the format requires here)".into()
+    } else {
+        text
+    }
 }
 
 impl Error {

@@ -410,7 +410,7 @@ impl Index {
     /// Builds the index of `reference` straight into the file `path` (under a temporary name,
     /// renamed when complete) without holding its image in memory, then maps it.
     pub fn build_to_file(reference: &Reference, path: &Path) -> Result<Index> {
-        let pending = crate::io::atomic::Pending::new(path);
+        let pending = crate::io::atomic::Pending::new(path)?;
         let mut sink = Sink::File {
             file: std::io::BufWriter::with_capacity(1 << 22, pending.create()?),
             path: path.to_path_buf(),

@@ -18,6 +18,7 @@ use crate::pipeline::config::AlignConfig;
 
 pub mod calling;
 pub mod config;
+pub mod lock;
 mod run;
 pub mod segments;
 pub mod sex;
@@ -70,10 +71,14 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
 
 /// Checks that `dir` exists (creating it) and that files can be created in it.
 pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
+    if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(Error::input(
+            dir,
+            "is a file, not a directory (it names where the outputs go)",
+        ));
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let probe = crate::io::atomic::Pending::new(dir.join(".genoa-write-test"));
-    probe
-        .create()
+    crate::io::atomic::Pending::new(dir.join(".genoa-write-test"))
         .map(drop)
         .map_err(|_| Error::input(dir, "output directory is not writable"))
 }

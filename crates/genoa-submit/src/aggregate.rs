@@ -44,6 +44,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
+use noodles::bgzf::VirtualPosition;
 use noodles::csi::BinningIndex;
 use rayon::prelude::*;
 
@@ -232,17 +233,25 @@ fn open_input(path: &Path, reference: &Reference) -> Result<Input> {
             return Err(bad(format!("line {n}: data before the #CHROM line")));
         }
     };
+    let header_end = r.virtual_position();
     let tbi = crate::io::with_suffix(path, ".tbi");
     let csi = crate::io::with_suffix(path, ".csi");
-    let index: Box<dyn BinningIndex + Send + Sync> = if tbi.exists() {
-        Box::new(noodles::tabix::fs::read(&tbi).map_err(|e| Error::io(&tbi, e))?)
-    } else if csi.exists() {
-        Box::new(noodles::csi::fs::read(&csi).map_err(|e| Error::io(&csi, e))?)
-    } else {
-        return Err(bad(
-            "no .tbi or .csi index beside it (tabix -p vcf FILE makes one)".into(),
-        ));
-    };
+    type Span = Option<(VirtualPosition, VirtualPosition)>;
+    let (index, index_path, span): (Box<dyn BinningIndex + Send + Sync>, PathBuf, Span) =
+        if tbi.exists() {
+            let i = noodles::tabix::fs::read(&tbi).map_err(|e| Error::io(&tbi, e))?;
+            let span = chunk_span(&i);
+            (Box::new(i), tbi, span)
+        } else if csi.exists() {
+            let i = noodles::csi::fs::read(&csi).map_err(|e| Error::io(&csi, e))?;
+            let span = chunk_span(&i);
+            (Box::new(i), csi, span)
+        } else {
+            return Err(bad(
+                "no .tbi or .csi index beside it (tabix -p vcf FILE makes one)".into(),
+            ));
+        };
+    check_index(path, &index_path, span, header_end)?;
     let names = index
         .header()
         .map(|h| h.reference_sequence_names().clone())
@@ -258,6 +267,92 @@ fn open_input(path: &Path, reference: &Reference) -> Result<Input> {
         index,
         ids,
     })
+}
+
+/// The first chunk start and the last chunk end over every bin of an index: where its first
+/// record starts and its last one ends.
+fn chunk_span<I: noodles::csi::binning_index::index::reference_sequence::Index>(
+    index: &noodles::csi::binning_index::Index<I>,
+) -> Option<(VirtualPosition, VirtualPosition)> {
+    index
+        .reference_sequences()
+        .iter()
+        .flat_map(|r| r.bins().values())
+        .flat_map(|b| b.chunks())
+        .fold(None, |acc, c| match acc {
+            None => Some((c.start(), c.end())),
+            Some((s, e)) => Some((s.min(c.start()), e.max(c.end()))),
+        })
+}
+
+/// Checks that an index (its chunks' `span`) is the index of `path` as the file is now: its
+/// records start where the file's header ends and end where the file's records end (only
+/// blank lines may follow), so an index of another file, or one that stops early (`tabix`
+/// stops at a blank line), is refused instead of silently dropping a sample's records. An
+/// index older than its file gets a warning, as htslib gives.
+fn check_index(
+    path: &Path,
+    index_path: &Path,
+    span: Option<(VirtualPosition, VirtualPosition)>,
+    header_end: VirtualPosition,
+) -> Result<()> {
+    let bad = |m: String| {
+        Error::input(
+            index_path,
+            format!(
+                "{m}: this index does not match {} (an index of another file, of an older version of it, or one that stopped early); rebuild it with tabix -f -p vcf",
+                path.display()
+            ),
+        )
+    };
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(data), Some(idx)) = (modified(path), modified(index_path))
+        && idx < data
+    {
+        tracing::warn!(
+            "{}: the index is older than its data file {}",
+            index_path.display(),
+            path.display()
+        );
+    }
+    if let Some((first, _)) = span
+        && first != header_end
+    {
+        return Err(bad(format!(
+            "its first record is at BGZF offset {}/{}, the file's first record at {}/{}",
+            first.compressed(),
+            first.uncompressed(),
+            header_end.compressed(),
+            header_end.uncompressed()
+        )));
+    }
+    let last = span.map_or(header_end, |(_, end)| end);
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut r = noodles::bgzf::io::Reader::new(std::io::BufReader::new(f));
+    r.seek(last).map_err(|e| {
+        bad(format!(
+            "its records end at BGZF offset {}/{}, which the file does not have ({e})",
+            last.compressed(),
+            last.uncompressed()
+        ))
+    })?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = r
+            .read_until(b'\n', &mut line)
+            .map_err(|e| bad(format!("reading the file after its indexed records: {e}")))?;
+        if n == 0 {
+            return Ok(());
+        }
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            let text = String::from_utf8_lossy(&line);
+            let shown: String = text.trim_end().chars().take(40).collect();
+            return Err(bad(format!(
+                "records follow the last one it indexes (\"{shown}\")"
+            )));
+        }
+    }
 }
 
 /// A reference block (compact: a window holds thousands per sample).
@@ -327,6 +422,7 @@ fn read_window(
     let mut line: Vec<u8> = Vec::with_capacity(256);
     let mut last_pos = 0u64;
     let mut seen = false;
+    let mut first_line = true;
     // Field positions of the last FORMAT string (gVCFs repeat a handful of them).
     let mut format_cache: (Vec<u8>, FormatLayout) = (Vec::new(), FormatLayout::default());
     loop {
@@ -340,11 +436,34 @@ fn read_window(
         while line.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
             line.pop();
         }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            // A blank line (validate flags it; tabix's own reader stops at one): not a record,
+            // and not the end of this contig's records either.
+            continue;
+        }
         let mut cols: [&[u8]; 10] = [&[]; 10];
         let mut n = 0;
         for c in line.splitn(10, |b| *b == b'\t') {
             cols[n] = c;
             n += 1;
+        }
+        if first_line {
+            first_line = false;
+            // The index points at record starts; anything else means it is not this file's.
+            let known = std::str::from_utf8(cols[0])
+                .ok()
+                .and_then(|c| reference.contig_index(c))
+                .is_some();
+            if !known || n < 8 {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "the index sends a query for {}:{start}-{end} to the middle of a record (\"{}\"): the index is not this file's; rebuild it with tabix -f -p vcf",
+                        reference.contigs[contig].name,
+                        String::from_utf8_lossy(&line[..line.len().min(40)])
+                    ),
+                ));
+            }
         }
         if cols[0] != name {
             if seen {

@@ -300,7 +300,7 @@ pub fn write_keypair(
     comment: Option<&str>,
 ) -> Result<Recipient> {
     for p in [secret_path, public_path] {
-        if p.exists() {
+        if crate::io::atomic::occupied(p) {
             return Err(Error::input(
                 p,
                 "exists already (keys are never overwritten)",
@@ -336,28 +336,21 @@ pub fn write_keypair(
         "{PUBLIC_BEGIN}\n{}\n{PUBLIC_END}\n",
         b64.encode(key.public().0)
     );
-    write_new(secret_path, secret.as_bytes(), 0o600)?;
-    write_new(public_path, public.as_bytes(), 0o644)?;
+    write_new(secret_path, secret.as_bytes(), true)?;
+    write_new(public_path, public.as_bytes(), false)?;
     Ok(key.public())
 }
 
-fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<()> {
-    let pending = Pending::new(path);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut f = opts
-        .open(pending.tmp_path())
-        .map_err(|e| Error::io(path, e))?;
+fn write_new(path: &Path, data: &[u8], secret: bool) -> Result<()> {
+    let pending = if secret {
+        Pending::private(path)?
+    } else {
+        Pending::new(path)?
+    };
+    let mut f = pending.create()?;
     f.write_all(data).map_err(|e| Error::io(path, e))?;
     f.sync_all().map_err(|e| Error::io(path, e))?;
-    pending.commit()
+    pending.commit_new()
 }
 
 /// Byte count and digests of one byte stream.
@@ -808,21 +801,27 @@ impl<W: Write> HashingWriter<'_, '_, W> {
 }
 
 /// Streams the file `input` through `f` into `output`, written under a temporary name and
-/// renamed when whole (and `f` succeeded).
+/// renamed when whole (and `f` succeeded); `private`: the temporary and the output are mode
+/// 0600 (decrypted plaintext).
 fn file_to_file(
     input: &Path,
     output: &Path,
+    private: bool,
     f: impl FnOnce(&mut std::fs::File, &mut std::io::BufWriter<std::fs::File>) -> Result<Transfer>,
 ) -> Result<Transfer> {
     let mut r = std::fs::File::open(input).map_err(|e| Error::io(input, e))?;
-    let pending = Pending::new(output);
+    let pending = if private {
+        Pending::private(output)?
+    } else {
+        Pending::new(output)?
+    };
     let mut w = std::io::BufWriter::with_capacity(1 << 20, pending.create()?);
     let t = f(&mut r, &mut w)?;
     let file = w
         .into_inner()
         .map_err(|e| Error::io(output, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(output, e))?;
-    pending.commit()?;
+    pending.commit_new()?;
     Ok(t)
 }
 
@@ -833,7 +832,7 @@ pub fn encrypt_file(
     sender: Option<&SecretKey>,
     recipients: &[Recipient],
 ) -> Result<Transfer> {
-    file_to_file(input, output, |r, w| {
+    file_to_file(input, output, false, |r, w| {
         encrypt(r, input, w, output, sender, recipients)
     })
 }
@@ -847,7 +846,7 @@ pub fn decrypt_file(
     sender: Option<&Recipient>,
     expected: Option<&Digests>,
 ) -> Result<Transfer> {
-    file_to_file(input, output, |r, w| {
+    file_to_file(input, output, true, |r, w| {
         let t = decrypt(r, input, w, output, key, sender)?;
         match expected.filter(|want| **want != t.plaintext) {
             None => Ok(t),

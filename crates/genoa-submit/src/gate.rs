@@ -236,7 +236,7 @@ impl Policy {
 /// Reads a QC JSON file; malformed JSON is an error naming the line.
 pub fn load_qc(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| {
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
         let message = e.to_string();
         // serde_json appends " at line L column C"; say the line first, as elsewhere in genoa.
         let message = message
@@ -250,7 +250,14 @@ pub fn load_qc(path: &Path) -> Result<Value> {
                 e.column()
             ),
         )
-    })
+    })?;
+    if !value.is_object() {
+        return Err(Error::input(
+            path,
+            "not a QC JSON: the top level is not an object (genoa run writes SAMPLE.qc.json)",
+        ));
+    }
+    Ok(value)
 }
 
 /// The value at a dotted path (`None` where any step is absent).

@@ -126,6 +126,7 @@ fn str_at<'a>(qc: &'a Value, path: &str) -> Option<&'a str> {
 /// `OUT/manifest.json`. Nothing is encrypted unless every check passes; files written before
 /// a failure are removed.
 pub fn package(req: &Request) -> Result<Manifest> {
+    refuse_inputs(req)?;
     let gvcf_records = check_gvcf(req)?;
     let qc = gate::load_qc(req.qc_json)?;
     let sample = check_identity(req, &qc)?;
@@ -274,6 +275,20 @@ fn sequencing(req: &Request, qc: &Value) -> Result<Sequencing> {
             .cloned()
             .unwrap_or(Value::Null),
     })
+}
+
+/// Every file `package` writes, none of which may be an input.
+fn refuse_inputs(req: &Request) -> Result<()> {
+    let mut inputs = vec![req.gvcf, req.qc_json, req.reference_path];
+    inputs.extend(req.alignments);
+    let mut outputs = vec![req.out_dir.join("manifest.json")];
+    for path in std::iter::once(req.gvcf).chain(req.alignments) {
+        for suffix in [".c4gh", ".c4gh.md5", ".c4gh.sha256", ".md5", ".sha256"] {
+            outputs.push(req.out_dir.join(format!("{}{suffix}", file_name(path))));
+        }
+    }
+    let outputs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
+    crate::io::atomic::refuse_inputs(&outputs, &inputs)
 }
 
 /// Step 4: the gVCF (and the alignments, when given) encrypted into `OUT`, with checksums of

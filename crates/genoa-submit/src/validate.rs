@@ -102,11 +102,16 @@ pub enum Class {
     AfArity,
     /// The called `GT` is not a genotype with the lowest (0) `PL`.
     GtPlInconsistent,
+    /// An empty line (tabix stops indexing at one, so records after it vanish from queries).
+    BlankLine,
+    /// More than one sample column (a single-sample gVCF holds one; a tab in a sample name
+    /// makes two).
+    MultipleSamples,
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 23] = [
+    pub const ALL: [Class; 25] = [
         Class::HeaderMissing,
         Class::SampleMissing,
         Class::ContigHeaderMissing,
@@ -130,6 +135,8 @@ impl Class {
         Class::AdArity,
         Class::AfArity,
         Class::GtPlInconsistent,
+        Class::BlankLine,
+        Class::MultipleSamples,
     ];
 
     /// The stable snake_case name printed in reports.
@@ -158,6 +165,8 @@ impl Class {
             Class::AdArity => "ad_arity",
             Class::AfArity => "af_arity",
             Class::GtPlInconsistent => "gt_pl_inconsistent",
+            Class::BlankLine => "blank_line",
+            Class::MultipleSamples => "multiple_samples",
         }
     }
 }
@@ -296,17 +305,29 @@ fn may_be_absent(reference: &Reference) -> Result<Vec<bool>> {
 
 fn read_all(mut reader: impl Read, mut v: Validator) -> std::io::Result<Report> {
     let mut buf = BufReader::with_capacity(1 << 16, &mut reader);
-    let mut line = String::new();
+    let mut bytes = Vec::new();
     loop {
-        line.clear();
-        if buf.read_line(&mut line)? == 0 {
+        bytes.clear();
+        if buf.read_until(b'\n', &mut bytes)? == 0 {
             break;
         }
         v.line_no += 1;
+        let line = match std::str::from_utf8(&bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(e) => {
+                let at = e.valid_up_to();
+                v.add(Class::BadRecord, || {
+                    format!("not UTF-8 text (byte {} of the line)", at + 1)
+                });
+                String::from_utf8_lossy(&bytes)
+            }
+        };
         let text = line.trim_end_matches(['\n', '\r']);
-        if v.in_header {
+        if text.trim().is_empty() {
+            v.add(Class::BlankLine, || "empty line".to_string());
+        } else if v.in_header {
             v.header_line(text);
-        } else if !text.is_empty() {
+        } else {
             v.record(text);
         }
     }
@@ -467,6 +488,15 @@ impl<'a> Validator<'a> {
                 )
             });
         } else {
+            if columns.len() > 10 {
+                self.add(Class::MultipleSamples, || {
+                    format!(
+                        "#CHROM line has {} sample columns ({}); a gVCF holds one sample (a tab in a sample name makes two)",
+                        columns.len() - 9,
+                        columns[9..].join(", ")
+                    )
+                });
+            }
             self.has_sample = columns[8] == "FORMAT";
             if !self.has_sample {
                 self.add(Class::BadRecord, || {

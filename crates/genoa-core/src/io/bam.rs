@@ -40,12 +40,20 @@ pub fn index_path(bam: &Path, max_contig_len: u64) -> PathBuf {
 
 /// Writes a built index to `index`'s temporary path.
 pub fn write_index(index: &Pending, built: bam::Index) -> Result<()> {
+    use std::io::Write;
     let index_err = |e| Error::io(index.path(), e);
+    let file = index.create()?;
     match built {
         bam::Index::Bai(bai) => {
-            noodles::bam::bai::fs::write(index.tmp_path(), &bai).map_err(index_err)
+            let mut w = noodles::bam::bai::io::Writer::new(std::io::BufWriter::new(file));
+            w.write_index(&bai).map_err(index_err)?;
+            w.get_mut().flush().map_err(index_err)
         }
-        bam::Index::Csi(csi) => noodles::csi::fs::write(index.tmp_path(), &csi).map_err(index_err),
+        bam::Index::Csi(csi) => {
+            let mut w = noodles::csi::io::Writer::new(file);
+            w.write_index(&csi).map_err(index_err)?;
+            w.get_mut().try_finish().map_err(index_err)
+        }
     }
 }
 
@@ -56,12 +64,33 @@ fn open(
     bam::io::Reader<noodles::bgzf::io::Reader<std::fs::File>>,
     sam::Header,
 )> {
+    {
+        use std::io::Read;
+        let mut magic = [0u8; 4];
+        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let n = f.read(&mut magic).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Err(Error::input(path, "empty file: not a BAM"));
+        }
+        if n < 2 || magic[..2] != [0x1f, 0x8b] {
+            return Err(Error::input(
+                path,
+                "not a BAM file: it is not BGZF-compressed (SAM text? `samtools view -b` makes a BAM)",
+            ));
+        }
+    }
     let mut reader = bam::io::reader::Builder
         .build_from_path(path)
         .map_err(|e| Error::io(path, e))?;
-    let header = reader
-        .read_header()
-        .map_err(|e| Error::input(path, format!("not a readable BAM header: {e}")))?;
+    let header = reader.read_header().map_err(|e| {
+        Error::input(
+            path,
+            format!(
+                "not a readable BAM header: {}",
+                crate::error::describe_io(&e)
+            ),
+        )
+    })?;
     Ok((reader, header))
 }
 
@@ -215,8 +244,15 @@ impl IndexedBam {
                 "no index (.bai or .csi) beside it; make one with `samtools index`",
             )
         })?;
-        let bad_index =
-            |e: std::io::Error| Error::input(found, format!("not a readable BAM index: {e}"));
+        let bad_index = |e: std::io::Error| {
+            Error::input(
+                found,
+                format!(
+                    "not a readable BAM index: {}",
+                    crate::error::describe_io(&e)
+                ),
+            )
+        };
         let index = if found.extension().is_some_and(|e| e == "csi") {
             BinIndex::Csi(noodles::csi::fs::read(found).map_err(bad_index)?)
         } else {
@@ -278,7 +314,12 @@ impl IndexedBam {
         let io_err = |e: std::io::Error| {
             Error::input(
                 &self.path,
-                format!("reading {name}:{}-{}: {e}", start + 1, end),
+                format!(
+                    "reading {name}:{}-{}: {}",
+                    start + 1,
+                    end,
+                    crate::error::describe_io(&e)
+                ),
             )
         };
         let query: Box<dyn Iterator<Item = std::io::Result<bam::Record>>> = match &self.index {

@@ -52,9 +52,15 @@ impl IndexedCram {
             .set_reference_sequence_repository(repo.clone())
             .build_from_path(path)
             .map_err(|e| Error::io(path, e))?;
-        let header = reader
-            .read_header()
-            .map_err(|e| Error::input(path, format!("not a readable CRAM header: {e}")))?;
+        let header = reader.read_header().map_err(|e| {
+            Error::input(
+                path,
+                format!(
+                    "not a readable CRAM header: {}",
+                    crate::error::describe_io(&e)
+                ),
+            )
+        })?;
         let id_map = crate::io::bam::contig_map(path, &header, reference)?;
         let mut cram_id = vec![None; reference.contigs.len()];
         for (id, &c) in id_map.iter().enumerate() {
@@ -67,8 +73,15 @@ impl IndexedCram {
                 "no index (.crai) beside it; make one with `samtools index`",
             ));
         }
-        let index = cram::crai::fs::read(&crai)
-            .map_err(|e| Error::input(&crai, format!("not a readable CRAM index: {e}")))?;
+        let index = cram::crai::fs::read(&crai).map_err(|e| {
+            Error::input(
+                &crai,
+                format!(
+                    "not a readable CRAM index: {}",
+                    crate::error::describe_io(&e)
+                ),
+            )
+        })?;
         Ok(IndexedCram {
             path: path.to_path_buf(),
             header,
@@ -109,7 +122,12 @@ impl IndexedCram {
         let io_err = |e: std::io::Error| {
             Error::input(
                 &self.path,
-                format!("reading {name}:{}-{}: {e}", start + 1, end),
+                format!(
+                    "reading {name}:{}-{}: {}",
+                    start + 1,
+                    end,
+                    crate::error::describe_io(&e)
+                ),
             )
         };
         let mut reader = cram::io::reader::Builder::default()

@@ -61,6 +61,16 @@ impl<R: Read> Read for StrictEof<R> {
     }
 }
 
+/// What a read error means for a FASTQ file, in the user's words.
+fn describe_read_error(e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        "the file ends inside this record: it is truncated (an interrupted copy or download?)"
+            .to_string()
+    } else {
+        e.to_string()
+    }
+}
+
 /// Reader of one FASTQ file.
 pub struct Reader {
     path: PathBuf,
@@ -147,9 +157,28 @@ impl Reader {
     /// Reads the next record into `out`; `false` at the end of the file.
     pub fn next_into(&mut self, out: &mut ReadRecord) -> Result<bool> {
         self.count += 1;
+        // One blank line at the very end of the file (editors and `echo >>` add it) ends the
+        // file; a blank line anywhere else is an error.
+        let blank = match self.inner.get_mut().fill_buf() {
+            Ok([b'\n', ..]) => Ok(1),
+            Ok([b'\r', b'\n', ..]) => Ok(2),
+            Ok(_) => Ok(0),
+            Err(e) => Err(describe_read_error(&e)),
+        };
+        let blank = blank.map_err(|m| self.error(m))?;
+        if blank > 0 {
+            self.inner.get_mut().consume(blank);
+            let more = match self.inner.get_mut().fill_buf() {
+                Ok(rest) => Ok(!rest.is_empty()),
+                Err(e) => Err(describe_read_error(&e)),
+            };
+            if more.map_err(|m| self.error(m))? {
+                return Err(self.error("blank line where a record should start"));
+            }
+        }
         let n = match self.inner.read_record(&mut self.record) {
             Ok(n) => n,
-            Err(e) => return Err(self.error(e.to_string())),
+            Err(e) => return Err(self.error(describe_read_error(&e))),
         };
         if n == 0 {
             self.count -= 1;
@@ -307,11 +336,21 @@ impl PairedReader {
                 }
             }
             if batch.r1[n].name != batch.r2[n].name {
-                let reader2 = self.r2.as_ref().unwrap_or(&self.r1);
-                return Err(reader2.error(format!(
-                    "mate name {:?} does not match {:?} of the first mate",
-                    batch.r2[n].name, batch.r1[n].name
-                )));
+                // Which file is wrong cannot be told from one pair: name both records.
+                return Err(match &self.r2 {
+                    Some(r2) => self.r1.error(format!(
+                        "read {:?} is paired with {:?}, record {} (line {}) of {}: the mates' names differ (one file lacks reads, has extra ones or is in another order)",
+                        batch.r1[n].name,
+                        batch.r2[n].name,
+                        r2.count(),
+                        4 * r2.count().saturating_sub(1) + 1,
+                        r2.path().display()
+                    )),
+                    None => self.r1.error(format!(
+                        "mate name {:?} does not match {:?} of the first mate (interleaved mates must alternate)",
+                        batch.r2[n].name, batch.r1[n].name
+                    )),
+                });
             }
             n += 1;
         }

@@ -237,7 +237,7 @@ pub struct Writer {
 impl Writer {
     /// Starts `path` with `header_text`.
     pub fn create(path: &Path, header_text: &str, mode: OutputMode) -> Result<Writer> {
-        let data = Pending::new(path);
+        let data = Pending::new(path)?;
         let mut w = bgzf::io::Writer::new(data.create()?);
         w.write_all(header_text.as_bytes())
             .map_err(|e| Error::io(path, e))?;
@@ -273,14 +273,19 @@ impl Writer {
         let path = data.path().to_path_buf();
         w.try_finish().map_err(|e| Error::io(&path, e))?;
         drop(w);
-        let index = Pending::new(index_path(&path, reference.max_len()));
+        let index = Pending::new(index_path(&path, reference.max_len()))?;
         let index_err = |e| Error::io(index.path(), e);
+        let file = index.create()?;
         match noodles::vcf::fs::index(data.tmp_path()).map_err(index_err)? {
             noodles::vcf::Index::Tabix(t) => {
-                noodles::tabix::fs::write(index.tmp_path(), &t).map_err(index_err)?
+                let mut w = noodles::tabix::io::Writer::new(file);
+                w.write_index(&t).map_err(index_err)?;
+                w.get_mut().try_finish().map_err(index_err)?
             }
             noodles::vcf::Index::Csi(c) => {
-                noodles::csi::fs::write(index.tmp_path(), &c).map_err(index_err)?
+                let mut w = noodles::csi::io::Writer::new(file);
+                w.write_index(&c).map_err(index_err)?;
+                w.get_mut().try_finish().map_err(index_err)?
             }
         }
         crate::io::atomic::commit_all(vec![data, index])

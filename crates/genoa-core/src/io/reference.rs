@@ -59,7 +59,27 @@ impl Reference {
     /// Reads `path` (plain FASTA) and makes sure a `.fai` exists beside it.
     pub fn load(path: &Path) -> Result<Reference> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut reader = fasta::io::Reader::new(BufReader::new(file));
+        let mut buffered = BufReader::new(file);
+        {
+            use std::io::BufRead;
+            let head = buffered.fill_buf().map_err(|e| Error::io(path, e))?;
+            if head.starts_with(&[0x1f, 0x8b]) {
+                return Err(Error::input(
+                    path,
+                    "gzip- or bgzip-compressed FASTA, which genoa does not read yet: decompress it (gunzip -c ref.fa.gz > ref.fa) and give the plain FASTA",
+                ));
+            }
+            if head.is_empty() {
+                return Err(Error::input(path, "empty file: no FASTA sequences"));
+            }
+            if head[0] != b'>' {
+                return Err(Error::input(
+                    path,
+                    "not a FASTA file: the first line does not start with '>'",
+                ));
+            }
+        }
+        let mut reader = fasta::io::Reader::new(buffered);
         let mut contigs: Vec<Contig> = Vec::new();
         for (n, rec) in reader.records().enumerate() {
             let rec = rec.map_err(|e| Error::input(path, format!("sequence {}: {e}", n + 1)))?;
@@ -115,8 +135,14 @@ impl Reference {
             return;
         }
         let result = fasta::fs::index(&self.path).and_then(|index| {
-            let pending = crate::io::atomic::Pending::new(&fai_path);
-            fasta::fai::fs::write(pending.tmp_path(), &index)?;
+            use std::io::Write;
+            let pending =
+                crate::io::atomic::Pending::new(&fai_path).map_err(std::io::Error::other)?;
+            let file = pending.create().map_err(std::io::Error::other)?;
+            let mut w = fasta::fai::io::Writer::new(std::io::BufWriter::new(file));
+            w.write_index(&index)?;
+            w.get_mut().flush()?;
+            drop(w);
             pending.commit().map_err(std::io::Error::other)
         });
         if let Err(e) = result {

@@ -57,8 +57,8 @@ pub struct BamSink {
 impl BamSink {
     /// A BAM at `path` whose longest contig has `max_contig_len` bases (which picks BAI or CSI).
     pub fn create(path: &Path, header: &sam::Header, max_contig_len: u64) -> Result<BamSink> {
-        let data = Pending::new(path);
-        let index = Pending::new(crate::io::bam::index_path(path, max_contig_len));
+        let data = Pending::new(path)?;
+        let index = Pending::new(crate::io::bam::index_path(path, max_contig_len))?;
         let writer = SortedWriter::new(data.create()?, path, header, max_contig_len)?;
         Ok(BamSink {
             data,
@@ -106,8 +106,8 @@ pub struct CramSink {
 impl CramSink {
     pub fn create(path: &Path, header: &sam::Header, reference: &Reference) -> Result<CramSink> {
         let repository = crate::io::cram::repository(reference)?;
-        let data = Pending::new(path);
-        let index = Pending::new(crate::io::cram::index_path(path));
+        let data = Pending::new(path)?;
+        let index = Pending::new(crate::io::cram::index_path(path))?;
         let mut writer = cram::io::writer::Builder::default()
             .set_reference_sequence_repository(repository.clone())
             .build_from_writer(BufWriter::with_capacity(1 << 20, data.create()?));

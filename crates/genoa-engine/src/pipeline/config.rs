@@ -242,7 +242,7 @@ pub struct RunOutputs {
 }
 
 impl RunOutputs {
-    fn of(outdir: &Path, sample: &str, cram: bool) -> RunOutputs {
+    pub fn of(outdir: &Path, sample: &str, cram: bool) -> RunOutputs {
         let file = |ext: &str| outdir.join(format!("{sample}.{ext}"));
         RunOutputs {
             alignments: file(if cram { "cram" } else { "bam" }),

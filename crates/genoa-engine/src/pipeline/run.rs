@@ -17,6 +17,7 @@ use crate::model::alignment::AlignedRead;
 use crate::model::gvcf::OutputMode;
 use crate::pipeline::calling::{CallOutput, CallSummary};
 use crate::pipeline::config::{GatherConfig, RunConfig, RunOutputs};
+use crate::pipeline::lock::WorkLock;
 use crate::pipeline::segments::{self, SegmentDone, Shard};
 use crate::pipeline::{Summary, ensure_writable_dir, stream, thread_pool};
 use crate::report::qc::{ContigInfo, QcCounts, ReferenceInfo, RunInfo, StageBackend};
@@ -29,6 +30,14 @@ use crate::report::qc::{ContigInfo, QcCounts, ReferenceInfo, RunInfo, StageBacke
 pub fn run(cfg: &RunConfig) -> Result<Summary> {
     let t0 = Instant::now();
     cfg.align.check()?;
+    if let Some(tmp) = &cfg.tmp_dir
+        && !tmp.is_dir()
+    {
+        return Err(Error::input(
+            tmp,
+            "--tmp-dir must be an existing directory (genoa creates only its own work directory in it)",
+        ));
+    }
     let setup = Setup::new(
         &cfg.outdir,
         &cfg.align.reference,
@@ -52,7 +61,9 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
         })
     };
     if cfg.shard.n > 1 {
-        let mut work = segments::WorkDir::open(&cfg.shard_dir(cfg.shard), &fingerprint, cfg.shard)?;
+        let dir = cfg.shard_dir(cfg.shard);
+        let _lock = WorkLock::acquire(&dir)?;
+        let mut work = segments::WorkDir::open(&dir, &fingerprint, cfg.shard)?;
         align(&mut work, &mut summary)?;
         return Ok(setup.finish(summary, t0));
     }
@@ -71,6 +82,9 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
         targets: &cfg.targets,
         memory: cfg.align.memory,
     };
+    // Held until the checkpoints are removed: a second run of this sample here stops at once
+    // (and so never removes this run's checkpoints).
+    let lock = WorkLock::acquire(&dir)?;
     let result = (|| {
         let mut work = segments::WorkDir::open(&dir, &fingerprint, Shard::ALL)?;
         align(&mut work, &mut summary)?;
@@ -79,6 +93,7 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
     })();
     // Checkpoints go on success and on errors (a kill leaves them for the next run).
     let _ = std::fs::remove_dir_all(&dir);
+    drop(lock);
     result?;
     Ok(setup.finish(summary, t0))
 }
@@ -95,7 +110,10 @@ pub fn gather(cfg: &GatherConfig) -> Result<Summary> {
     let works = cfg
         .shards
         .iter()
-        .map(|d| segments::WorkDir::existing(d))
+        .map(|d| {
+            WorkLock::ensure_idle(d)?;
+            segments::WorkDir::existing(d)
+        })
         .collect::<Result<Vec<_>>>()?;
     let Some(first) = works.first() else {
         return Err(Error::Config("no shard directories to gather".into()));

@@ -200,7 +200,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_vec_pretty(value)
         .map_err(|e| Error::Internal(format!("JSON of {}: {e}", path.display())))?;
-    let pending = crate::io::atomic::Pending::new(path);
+    let pending = crate::io::atomic::Pending::new(path)?;
     {
         use std::io::Write;
         let mut f = pending.create()?;
@@ -228,10 +228,23 @@ impl WorkDir {
                         path.display()
                     );
                 }
-                std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
+                // Everything but the lock of this run.
+                for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+                    let entry = entry.map_err(|e| Error::io(path, e))?;
+                    if entry.file_name() == crate::pipeline::lock::LOCK_FILE {
+                        continue;
+                    }
+                    let p = entry.path();
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    }
+                    .map_err(|e| Error::io(&p, e))?;
+                }
             }
         }
-        std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        crate::pipeline::lock::make_private_dir(path)?;
         let manifest = match read_json::<Manifest>(&manifest_path) {
             Some(m) => m,
             None => {
