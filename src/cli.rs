@@ -189,6 +189,34 @@ pub struct ReadsArgs {
     pub interleaved: bool,
 }
 
+impl ReadsArgs {
+    /// The files these arguments read.
+    pub fn inputs(&self) -> Vec<&std::path::Path> {
+        let mut v = vec![self.reference.as_path(), self.r1.as_path()];
+        v.extend(self.r2.as_deref());
+        v
+    }
+
+    /// Refuses R1 and R2 that are one file (by name, symlink or hard link): every pair would
+    /// be a read paired with itself.
+    pub fn check_distinct(&self) -> Result<()> {
+        if let Some(r2) = &self.r2
+            && (r2 == &self.r1
+                || crate::io::atomic::file_id(r2)
+                    .is_some_and(|id| Some(id) == crate::io::atomic::file_id(&self.r1)))
+        {
+            return Err(crate::error::Error::input(
+                r2,
+                format!(
+                    "is the same file as -1 {}: give the second reads of each pair to -2",
+                    self.r1.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");

@@ -1,7 +1,6 @@
-//! genoa's binary: parse arguments, run, map errors to exit codes (0 success, 1 error,
-//! 0 on a broken pipe).
+//! genoa's binary: parse arguments, run, map errors to exit codes (0 success, 1 error or
+//! usage error, 0 on a broken pipe).
 
-use clap::Parser;
 use genoa::cli::{Cli, LogFormat};
 
 fn main() {
@@ -11,7 +10,28 @@ fn main() {
         // SAFETY: first statement of main, before any other thread exists.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
-    let cli = Cli::parse();
+    // Usage errors exit 1 like every other error (README); --help and --version exit 0.
+    let cli = match <Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            std::process::exit(0);
+        }
+        Err(e) => {
+            // One line, as every other error: clap's message without its usage block.
+            let text = e.render().to_string();
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .collect();
+            let message = message.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            eprintln!("genoa: error: {message} (see --help)");
+            std::process::exit(1);
+        }
+    };
     init_logging(cli.verbose, cli.log_format);
     if let Err(e) = genoa::cli::run(cli) {
         if let genoa::Error::Io { source, .. } = &e

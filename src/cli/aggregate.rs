@@ -82,6 +82,14 @@ pub fn run(a: AggregateArgs, command_line: &str) -> Result<()> {
         .to_string();
     let cohort = PathBuf::from(format!("{prefix}.vcf.gz"));
     let af = PathBuf::from(format!("{prefix}.af.vcf.gz"));
+    {
+        let mut read: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
+        read.push(&a.reference);
+        read.extend(a.gvcf_list.as_deref());
+        read.extend(a.samples.as_deref());
+        read.extend(a.regions.as_deref());
+        crate::io::atomic::refuse_inputs(&[&cohort, &af], &read)?;
+    }
     if let Some(dir) = cohort.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }

@@ -87,7 +87,7 @@ pub struct DecryptArgs {
     /// Accept only files written by this public key.
     #[arg(long = "sender-pk", value_name = "FILE")]
     pub sender: Option<PathBuf>,
-    /// Output file (default: the input without .c4gh); never overwritten.
+    /// Output file (default: the input without .c4gh; `-`: standard output); never overwritten.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
     /// A package manifest: the plaintext's size, MD5 and SHA-256 must equal its entry.
@@ -176,7 +176,7 @@ pub fn encrypt(a: EncryptArgs) -> Result<()> {
         s.push(".c4gh");
         PathBuf::from(s)
     });
-    if output.exists() {
+    if crate::io::atomic::occupied(&output) {
         return Err(Error::input(&output, "exists already (not overwritten)"));
     }
     let t0 = std::time::Instant::now();
@@ -221,7 +221,8 @@ pub fn decrypt(a: DecryptArgs) -> Result<()> {
             }
         }
     };
-    if output.exists() {
+    let to_stdout = output.as_os_str() == "-";
+    if !to_stdout && crate::io::atomic::occupied(&output) {
         return Err(Error::input(&output, "exists already (not overwritten)"));
     }
     let expected = match &a.manifest {
@@ -235,16 +236,53 @@ pub fn decrypt(a: DecryptArgs) -> Result<()> {
         None => None,
     };
     let t0 = std::time::Instant::now();
-    let t = crypt4gh::decrypt_file(&a.input, &output, &key, sender.as_ref(), expected.as_ref())?;
+    let t = if to_stdout {
+        // Each segment is authenticated before it is written; a manifest mismatch or a
+        // truncation can only be reported after the plaintext went out.
+        let mut r = std::fs::File::open(&a.input).map_err(|e| Error::io(&a.input, e))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+        let t = crypt4gh::decrypt(
+            &mut r,
+            &a.input,
+            &mut w,
+            Path::new("standard output"),
+            &key,
+            sender.as_ref(),
+        )?;
+        std::io::Write::flush(&mut w).map_err(|e| Error::io("standard output", e))?;
+        if let Some(want) = expected.as_ref().filter(|want| **want != t.plaintext) {
+            return Err(Error::input(
+                &a.input,
+                format!(
+                    "decrypted content written to standard output differs from the manifest: {} bytes sha256 {}, manifest says {} bytes sha256 {}",
+                    t.plaintext.bytes, t.plaintext.sha256, want.bytes, want.sha256
+                ),
+            ));
+        }
+        t
+    } else {
+        crypt4gh::decrypt_file(&a.input, &output, &key, sender.as_ref(), expected.as_ref())?
+    };
+    if expected.is_none() && t.plaintext.bytes % crypt4gh::SEGMENT_SIZE as u64 == 0 {
+        tracing::warn!(
+            "{}: the plaintext ends exactly at a Crypt4GH segment boundary ({} bytes): a file cut at a boundary decrypts without error, so check it against the package manifest (--manifest) or the sender's .md5/.sha256",
+            a.input.display(),
+            t.plaintext.bytes
+        );
+    }
     let secs = t0.elapsed().as_secs_f64();
     tracing::info!(
         "decrypted {:.1} MB in {secs:.3} s ({:.0} MB/s, digests included)",
         t.plaintext.bytes as f64 / 1e6,
         t.plaintext.bytes as f64 / 1e6 / secs.max(1e-9)
     );
-    println!(
+    let report = format!(
         "{}\t{} bytes\tmd5 {}\tsha256 {}{}",
-        output.display(),
+        if to_stdout {
+            "-".into()
+        } else {
+            output.display().to_string()
+        },
         t.plaintext.bytes,
         t.plaintext.md5,
         t.plaintext.sha256,
@@ -254,6 +292,12 @@ pub fn decrypt(a: DecryptArgs) -> Result<()> {
             ""
         }
     );
+    // With the plaintext on standard output, the summary goes to standard error.
+    if to_stdout {
+        eprintln!("{report}");
+    } else {
+        println!("{report}");
+    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! `genoa run`, `genoa align` and `genoa call`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -165,6 +165,10 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
+    fn inputs(&self) -> Option<&Path> {
+        self.regions.as_deref()
+    }
+
     fn targets(&self) -> pipeline::config::Targets {
         use pipeline::config::Targets;
         match (&self.regions, self.region.is_empty()) {
@@ -205,6 +209,10 @@ fn parse_sex(s: &str) -> std::result::Result<SexValue, String> {
 }
 
 impl SexArgs {
+    fn inputs(&self) -> Option<&Path> {
+        self.par_bed.as_deref()
+    }
+
     fn config(&self) -> pipeline::sex::SexConfig {
         pipeline::sex::SexConfig {
             sex: self.sex.0,
@@ -298,11 +306,17 @@ fn print_summary(s: &Summary) {
     );
 }
 
-/// A sample name that can name files and a VCF column.
+/// A sample name that can name files and a VCF column: not empty, no '/', no whitespace other
+/// than a plain space, no control characters.
 fn check_sample(sample: &str) -> Result<()> {
-    if sample.is_empty() || sample.contains(['/', '\t', '\n']) {
+    if sample.is_empty()
+        || sample.trim() != sample
+        || sample
+            .chars()
+            .any(|c| c == '/' || c.is_control() || (c.is_whitespace() && c != ' '))
+    {
         return Err(Error::Config(format!(
-            "sample name {sample:?}: must be non-empty, without '/' or tabs"
+            "sample name {sample:?}: must be non-empty, without '/', tabs, line breaks, other control characters or leading/trailing spaces"
         )));
     }
     Ok(())
@@ -329,6 +343,16 @@ fn run_read_group(sample: &str, line: Option<&str>) -> Result<ReadGroupLine> {
 
 pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
     let rg = run_read_group(&a.sample, a.read_group.as_deref())?;
+    a.reads.check_distinct()?;
+    {
+        let o = crate::pipeline::config::RunOutputs::of(&a.outdir, &a.sample, a.cram);
+        let mut inputs = a.reads.inputs();
+        inputs.extend(a.targets.inputs().into_iter().chain(a.sex.inputs()));
+        crate::io::atomic::refuse_inputs(
+            &[&o.alignments, &o.gvcf, &o.qc_json, &o.report_html],
+            &inputs,
+        )?;
+    }
     let shard = a.shard.unwrap_or(crate::pipeline::segments::Shard::ALL);
     let align = align_config(&a.reads, rg, &a.compute, &a.tuning, command_line);
     let cfg = RunConfig {
@@ -363,6 +387,15 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
 pub fn gather(a: GatherArgs, command_line: &str) -> Result<()> {
     // The read group is the shards' own (checked against the sample by the pipeline).
     check_sample(&a.sample)?;
+    {
+        let o = crate::pipeline::config::RunOutputs::of(&a.outdir, &a.sample, a.cram);
+        let mut inputs = vec![a.reference.as_path()];
+        inputs.extend(a.targets.inputs().into_iter().chain(a.sex.inputs()));
+        crate::io::atomic::refuse_inputs(
+            &[&o.alignments, &o.gvcf, &o.qc_json, &o.report_html],
+            &inputs,
+        )?;
+    }
     let shards = if a.shards.is_empty() {
         let prefix = format!("{}.shard-", a.sample);
         let mut found: Vec<PathBuf> = std::fs::read_dir(&a.outdir)
@@ -400,6 +433,8 @@ pub fn gather(a: GatherArgs, command_line: &str) -> Result<()> {
 
 pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
     let rg = ReadGroupLine::parse(&a.read_group)?;
+    a.reads.check_distinct()?;
+    crate::io::atomic::refuse_inputs(&[&a.output], &a.reads.inputs())?;
     let cfg = align_config(&a.reads, rg, &a.compute, &a.tuning, command_line);
     cfg.check()?;
     if let Some(dir) = a.output.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -432,6 +467,14 @@ pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
 }
 
 pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
+    if let Some(s) = &a.sample {
+        check_sample(s)?;
+    }
+    {
+        let mut inputs = vec![a.reference.as_path(), a.input.as_path()];
+        inputs.extend(a.targets.inputs().into_iter().chain(a.sex.inputs()));
+        crate::io::atomic::refuse_inputs(&[&a.output], &inputs)?;
+    }
     if let Some(dir) = a.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         pipeline::ensure_writable_dir(dir)?;
     }
@@ -452,6 +495,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
                 .unwrap_or_else(|| "SAMPLE".into())
         }),
     };
+    check_sample(&sample)?;
     let pool = pipeline::thread_pool(a.compute.threads.threads)?;
     // The karyotype from a pass over the X, Y and a sample of the autosomes' reads.
     let decision = pool.install(|| {
