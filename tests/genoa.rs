@@ -10,6 +10,8 @@ mod genoa {
     pub mod common;
     pub mod formats;
     pub mod gate;
+    pub mod hostile;
+    pub mod malformed;
     pub mod package;
     pub mod pair_hmm;
     pub mod ploidy;

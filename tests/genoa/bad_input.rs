@@ -156,7 +156,9 @@ fn mismatched_mate_names() {
     let r2 = fastq(&[("a/2", "ACGT", "IIII"), ("c/2", "ACGT", "IIII")]);
     let err = c.run(&c.write("R1.fq", &r1), &c.write("R2.fq", &r2));
     assert!(
-        err.contains("R2.fq: record 2 (line 5): mate name \"c\" does not match \"b\""),
+        err.contains(
+            "R1.fq: record 2 (line 5): read \"b\" is paired with \"c\", record 2 (line 5) of "
+        ) && err.contains("R2.fq: the mates' names differ"),
         "{err}"
     );
 }

@@ -521,6 +521,20 @@ fn broken_corpus_is_flagged_by_class() {
             edit(&g, &c1(14), "END=40\t", "END=41\t"),
             vec![BeyondContigEnd],
         ),
+        (
+            "a blank line between records",
+            g.replacen("\nc2\t", "\n\nc2\t", 1),
+            vec![BlankLine],
+        ),
+        (
+            "a tab in the sample name: two sample columns",
+            {
+                let at = g.find("#CHROM").unwrap();
+                let end = at + g[at..].find('\n').unwrap();
+                format!("{}\tB{}", &g[..end], &g[end..])
+            },
+            vec![MultipleSamples],
+        ),
     ];
     let mut flagged = std::collections::BTreeSet::new();
     for (name, text, want) in &corpus {
@@ -538,6 +552,21 @@ fn broken_corpus_is_flagged_by_class() {
     assert!(corpus.len() >= 15);
     // Every class is exercised.
     assert_eq!(flagged.len(), Class::ALL.len(), "{flagged:?}");
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_a_violation_with_their_line() {
+    let f = Fixture::new();
+    let g = f.gatk();
+    let at = g.find("##source").unwrap() + 5;
+    let mut bytes = g.as_bytes().to_vec();
+    bytes[at] = 0xff;
+    let line = g[..at].matches('\n').count() as u64 + 1;
+    let r = validate_reader(bytes.as_slice(), &f.reference, Options::default()).unwrap();
+    assert_eq!(names(&r.classes()), names(&[Class::BadRecord]), "{r:#?}");
+    let v = &r.violations[&Class::BadRecord].examples[0];
+    assert_eq!(v.line, line, "{v:?}");
+    assert!(v.message.contains("not UTF-8"), "{v:?}");
 }
 
 #[test]
