@@ -513,3 +513,121 @@ fn temporaries_of_a_killed_process_are_removed_by_the_next_one() {
     assert!(!stale.exists(), "{:?}", files_in(d));
     assert!(files_in(d).iter().all(|f| !f.ends_with(".genoa-tmp")));
 }
+
+#[test]
+fn a_single_trailing_blank_line_ends_a_fastq() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (reference, r1, r2) = demo_reads();
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&r1).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    text.push(b'\n');
+    let blank = d.join("R1.fq");
+    std::fs::write(&blank, &text).unwrap();
+    let align = |r1: &Path, bam: &Path| {
+        ok(&genoa(&[
+            "align",
+            "-r",
+            s(&reference),
+            "-1",
+            s(r1),
+            "-2",
+            s(&r2),
+            "-R",
+            "@RG\\tID:a\\tSM:a",
+            "-o",
+            s(bam),
+        ]));
+        let o = tool("samtools", &["view", s(bam)]);
+        assert!(o.status.success());
+        o.stdout
+    };
+    let (a, b) = (d.join("a.bam"), d.join("b.bam"));
+    assert!(align(&blank, &a) == align(&r1, &b), "same records");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_decrypt_leaves_only_an_owner_only_temporary_which_the_next_one_removes() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (sk, pk) = keypair(d);
+    let plain = d.join("big.bin");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&plain).unwrap());
+        let block: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
+        for _ in 0..256 {
+            f.write_all(&block).unwrap();
+        }
+    }
+    let enc = d.join("big.bin.c4gh");
+    encrypt(&plain, &pk, &enc);
+    std::fs::remove_file(&plain).unwrap();
+    let out = d.join("out");
+    std::fs::create_dir(&out).unwrap();
+    let temporary = |out: &Path| {
+        files_in(out)
+            .into_iter()
+            .find(|f| f.starts_with(".big.bin.") && f.ends_with(".genoa-tmp"))
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_genoa"))
+        .args([
+            "decrypt",
+            s(&enc),
+            "--sk",
+            s(&sk),
+            "-o",
+            s(&out.join("big.bin")),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let mut seen = None;
+    while t0.elapsed() < std::time::Duration::from_secs(60) {
+        if let Some(t) = temporary(&out)
+            && std::fs::metadata(out.join(&t)).is_ok_and(|m| m.len() > 0)
+        {
+            seen = Some(t);
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let Some(t) = seen else {
+        panic!("decrypt ended before its temporary was seen; make the file larger");
+    };
+    assert!(
+        !out.join("big.bin").exists(),
+        "nothing under the final name"
+    );
+    assert_eq!(
+        mode(&out.join(&t)),
+        0o600,
+        "partial plaintext is the owner's only"
+    );
+    // The next command that writes into the directory removes it.
+    let small = d.join("s.txt");
+    std::fs::write(&small, b"x").unwrap();
+    let small_enc = d.join("s.txt.c4gh");
+    encrypt(&small, &pk, &small_enc);
+    ok(&genoa(&[
+        "decrypt",
+        s(&small_enc),
+        "--sk",
+        s(&sk),
+        "-o",
+        s(&out.join("s.txt")),
+    ]));
+    assert_eq!(temporary(&out), None, "{:?}", files_in(&out));
+}

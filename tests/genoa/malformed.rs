@@ -395,6 +395,28 @@ fn bam_cases(c: &mut Corpus, rng: &mut fastrand::Rng) {
     for (name, p) in damaged(c, rng, &bam, &bai, "bam", ".bai", 8, 6) {
         call(c, format!("BAM {name}"), &p, DAMAGED);
     }
+    // A BAM rewritten (half its reads) beside its old index.
+    let half = c.path("stale.bam");
+    let o = tool(
+        "samtools",
+        &[
+            "view",
+            "-b",
+            "-s",
+            "7.5",
+            "-o",
+            s(&half),
+            s(&run.join("SAMPLE.bam")),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    c.write("stale.bam.bai", &bai);
+    call(
+        c,
+        "BAM rewritten beside its old index".into(),
+        &half,
+        &["rebuild the index", "ends early", "damaged"],
+    );
     let p = c.write("noindex.bam", &bam);
     call(c, "BAM without an index".into(), &p, &["no index"]);
     let p = c.write("badindex.bam", &bam);
