@@ -125,8 +125,9 @@ pub struct AlignTuningArgs {
     pub batch_pairs: usize,
     /// Memory for sorting alignments (K, M or G suffix); sorted runs spill to disk (the
     /// checkpoint directory) beyond it. In `run` it also bounds the reads the streaming caller
-    /// holds (and so does 64 MiB per worker thread).
-    #[arg(short = 'm', long = "memory", visible_alias = "max-memory",
+    /// holds (and so does 64 MiB per worker thread). Not a limit on the process: the
+    /// reference, its index and the aligner's batches come on top (README, "Memory").
+    #[arg(short = 'm', long = "sort-memory", alias = "memory", alias = "max-memory",
           default_value_t = ByteSize(AlignConfig::DEFAULT_MEMORY))]
     pub memory: ByteSize,
     /// Read pairs per checkpointed alignment segment (the unit of resuming and sharding; at

@@ -70,8 +70,9 @@ pub struct GatherArgs {
     /// GQ bands of the gVCF's reference blocks (as `genoa run`).
     #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
     pub gq_bands: GqBands,
-    /// Memory for the reads the streaming caller holds (K, M or G suffix), as `genoa run -m`.
-    #[arg(short = 'm', long = "memory", visible_alias = "max-memory",
+    /// Memory for the reads the streaming caller holds (K, M or G suffix), as `genoa run -m`;
+    /// not a limit on the process (README, "Memory").
+    #[arg(short = 'm', long = "caller-memory", alias = "memory", alias = "max-memory",
           default_value_t = super::ByteSize(AlignConfig::DEFAULT_MEMORY))]
     pub memory: super::ByteSize,
     #[command(flatten)]
