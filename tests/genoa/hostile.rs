@@ -272,7 +272,7 @@ fn an_output_naming_an_input_is_refused_by_every_command() {
         "run writing its gVCF over R1",
     );
     // package: the QC JSON would be replaced by the manifest.
-    let (_, pk) = keypair(d);
+    let (sk, pk) = keypair(d);
     let pkg = d.join("pkg");
     std::fs::create_dir(&pkg).unwrap();
     let qc = pkg.join("manifest.json");
@@ -304,6 +304,30 @@ fn an_output_naming_an_input_is_refused_by_every_command() {
         ],
         "encrypt -o the input",
     );
+    let enc = d.join("g.c4gh");
+    encrypt(&gvcf, &pk, &enc);
+    let enc_before = digest(&enc);
+    let err = fails(&genoa(&["decrypt", s(&enc), "--sk", s(&sk), "-o", s(&enc)]));
+    assert!(err.contains("exists already"), "{err}");
+    assert!(digest(&enc) == enc_before);
+    // gather: a BED of regions where the QC JSON would go.
+    let gdir = d.join("gather");
+    std::fs::create_dir(&gdir).unwrap();
+    let bed = gdir.join("S.qc.json");
+    std::fs::write(&bed, "NC_001416.1\t0\t100\n").unwrap();
+    let err = fails(&genoa(&[
+        "gather",
+        "-r",
+        fa,
+        "-s",
+        "S",
+        "-o",
+        s(&gdir),
+        "--regions",
+        s(&bed),
+    ]));
+    assert!(err.contains("never writes over an input"), "{err}");
+    assert_eq!(std::fs::read(&bed).unwrap(), b"NC_001416.1\t0\t100\n");
 }
 
 /// `genoa aggregate` of one gVCF; its output.
