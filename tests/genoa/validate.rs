@@ -522,6 +522,26 @@ fn broken_corpus_is_flagged_by_class() {
             vec![BeyondContigEnd],
         ),
         (
+            "a FORMAT Integer that is not one (found by fuzzing: noodles and htslib refuse it)",
+            edit(&g, "c2\t", "0/0:7:20:6:0,60,900", "0/0:1e308:20:6:0,60,900"),
+            vec![BadRecord],
+        ),
+        (
+            "a FORMAT Number=1 value given three values",
+            edit(&g, "c2\t", "0/0:7:20:6:0,60,900", "0/0:7:20:0,60,900"),
+            vec![BadRecord],
+        ),
+        (
+            "a FORMAT Integer beyond 32 bits",
+            edit(
+                &g,
+                "c2\t",
+                "0/0:7:20:6:0,60,900",
+                "0/0:4294967296:20:6:0,60,900",
+            ),
+            vec![BadRecord],
+        ),
+        (
             "a blank line between records",
             g.replacen("\nc2\t", "\n\nc2\t", 1),
             vec![BlankLine],

@@ -36,7 +36,7 @@
 //! deleted bases) or left to the deletion (genoa's) — a record starting inside a REF span is no
 //! overlap, and the bases a REF spans are no gap.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -334,6 +334,58 @@ fn read_all(mut reader: impl Read, mut v: Validator) -> std::io::Result<Report> 
     Ok(v.finish())
 }
 
+/// The declared type of an INFO or FORMAT key, where values can be checked: Integer or Float,
+/// and the count when `Number` is a fixed one.
+#[derive(Clone, Copy, Debug)]
+struct ValueType {
+    integer: bool,
+    number: Option<usize>,
+}
+
+impl ValueType {
+    fn of(fields: &BTreeMap<String, String>) -> Option<ValueType> {
+        let integer = match fields.get("Type").map(String::as_str) {
+            Some("Integer") => true,
+            Some("Float") => false,
+            _ => return None,
+        };
+        let number = fields.get("Number").and_then(|n| n.parse().ok());
+        Some(ValueType { integer, number })
+    }
+
+    /// `.` or a comma-separated list of values of this type, as many as a fixed `Number`
+    /// says (Integer: 32-bit, above the eight values BCF reserves, as htslib and noodles
+    /// read them).
+    fn accepts(self, value: &str) -> bool {
+        if value == "." {
+            return true;
+        }
+        let n = value.split(',').count();
+        self.number.is_none_or(|want| want == n)
+            && value.split(',').all(|v| {
+                v == "."
+                    || if self.integer {
+                        v.parse::<i32>().is_ok_and(|i| i > i32::MIN + 7)
+                    } else {
+                        v.parse::<f32>().is_ok()
+                    }
+            })
+    }
+
+    fn what(self) -> String {
+        let kind = if self.integer {
+            "32-bit integer"
+        } else {
+            "number"
+        };
+        match self.number {
+            Some(1) => format!("one {kind}"),
+            Some(n) => format!("{n} values, each a {kind}"),
+            None => format!("a list of {kind}s"),
+        }
+    }
+}
+
 /// A `##contig` line.
 struct ContigLine {
     line: u64,
@@ -350,6 +402,8 @@ struct Validator<'a> {
     in_header: bool,
     info: HashSet<String>,
     format: HashSet<String>,
+    /// Declared Integer and Float INFO and FORMAT keys: their values must parse as such.
+    types: HashMap<(&'static str, String), ValueType>,
     /// `##FORMAT=<ID=AF,Number=A,…>`: AF holds one value per ALT (`<NON_REF>` included).
     af_per_alt: bool,
     /// Intervals the caller left out on purpose (`##genoaPloidy=<…,NotCalled="chrY:1-2781479,chrEBV">`:
@@ -385,6 +439,7 @@ impl<'a> Validator<'a> {
             in_header: true,
             info: HashSet::new(),
             format: HashSet::new(),
+            types: HashMap::new(),
             af_per_alt: false,
             not_called: Vec::new(),
             contig_lines: Vec::new(),
@@ -411,8 +466,12 @@ impl<'a> Validator<'a> {
             });
         }
         if let Some(rest) = text.strip_prefix("##INFO=<") {
-            if let Some(id) = structured(rest).get("ID") {
+            let fields = structured(rest);
+            if let Some(id) = fields.get("ID") {
                 self.info.insert(id.clone());
+                if let Some(t) = ValueType::of(&fields) {
+                    self.types.insert(("INFO", id.clone()), t);
+                }
             }
         } else if let Some(rest) = text.strip_prefix("##genoaPloidy=<") {
             if let Some(list) = structured(rest).get("NotCalled") {
@@ -434,6 +493,9 @@ impl<'a> Validator<'a> {
                     self.af_per_alt = fields.get("Number").is_some_and(|n| n == "A");
                 }
                 self.format.insert(id.clone());
+                if let Some(t) = ValueType::of(&fields) {
+                    self.types.insert(("FORMAT", id.clone()), t);
+                }
             }
         } else if let Some(rest) = text.strip_prefix("##contig=<") {
             let fields = structured(rest);
@@ -597,6 +659,13 @@ impl<'a> Validator<'a> {
                 if !self.info.contains(key) {
                     self.add(Class::InfoFieldUndeclared, || {
                         format!("{chrom}:{pos}: INFO {key} has no ##INFO line")
+                    });
+                } else if let Some(t) = self.types.get(&("INFO", key.to_string()))
+                    && !t.accepts(value)
+                {
+                    let t = *t;
+                    self.add(Class::BadRecord, || {
+                        format!("{chrom}:{pos}: INFO {key}={value} is not {}", t.what())
                     });
                 }
                 if key == "END" {
@@ -802,6 +871,17 @@ impl<'a> Validator<'a> {
                 )
             });
             return;
+        }
+        for (key, value) in keys.iter().zip(&values) {
+            if let Some(t) = self.types.get(&("FORMAT", key.to_string()))
+                && !t.accepts(value)
+            {
+                let t = *t;
+                self.add(Class::BadRecord, || {
+                    format!("{chrom}:{pos}: FORMAT {key} {value:?} is not {}", t.what())
+                });
+                return;
+            }
         }
         let get = |key: &str| {
             keys.iter()

@@ -1,0 +1,548 @@
+//! The fuzz targets: each takes one input's bytes through a parser a user's file reaches, the
+//! way genoa's commands call it. Seeds are real files: the demo reference and reads, and a
+//! BAM, gVCF, QC JSON, Crypt4GH file and keys made once from them by the genoa binary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use genoa::io::reference::Reference;
+
+/// A fuzz target: its seeds and what it does with an input (`Err`: refused with a message).
+pub struct Target {
+    pub seeds: Vec<Vec<u8>>,
+    #[allow(clippy::type_complexity)]
+    pub run: Box<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>,
+}
+
+/// The files every target starts from, made once per test binary.
+struct Fixture {
+    dir: tempfile::TempDir,
+    reference: Reference,
+    r1: Vec<u8>,
+    r2: Vec<u8>,
+    bam: Vec<u8>,
+    bai: Vec<u8>,
+    gvcf_text: Vec<u8>,
+    gvcf_gz: Vec<u8>,
+    tbi: Vec<u8>,
+    qc_json: Vec<u8>,
+    secret_key: Vec<u8>,
+    public_key: Vec<u8>,
+    plaintext: Vec<u8>,
+    c4gh: Vec<u8>,
+}
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data/demo")
+}
+
+fn gunzip(p: &Path) -> Vec<u8> {
+    let mut v = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(p).unwrap()),
+        &mut v,
+    )
+    .unwrap();
+    v
+}
+
+/// The first `n` FASTQ records of `text`.
+fn head_records(text: &[u8], n: usize) -> Vec<u8> {
+    let mut lines = 0;
+    for (i, b) in text.iter().enumerate() {
+        if *b == b'\n' {
+            lines += 1;
+            if lines == 4 * n {
+                return text[..=i].to_vec();
+            }
+        }
+    }
+    text.to_vec()
+}
+
+fn genoa(args: &[&str]) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_genoa"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "genoa {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let reference_path = d.join("ref.fa");
+        std::fs::copy(demo().join("ref.fa"), &reference_path).unwrap();
+        let r1 = head_records(&gunzip(&demo().join("R1.fastq.gz")), 600);
+        let r2 = head_records(&gunzip(&demo().join("R2.fastq.gz")), 600);
+        std::fs::write(d.join("R1.fq"), &r1).unwrap();
+        std::fs::write(d.join("R2.fq"), &r2).unwrap();
+        let out = d.join("run");
+        genoa(&[
+            "run",
+            "-r",
+            s(&reference_path),
+            "-1",
+            s(&d.join("R1.fq")),
+            "-2",
+            s(&d.join("R2.fq")),
+            "-s",
+            "S",
+            "-o",
+            s(&out),
+            "--backend",
+            "scalar",
+        ]);
+        let (sk, pk) = (d.join("k.sec"), d.join("k.pub"));
+        genoa(&["keygen", "--sk", s(&sk), "--pk", s(&pk), "--nocrypt"]);
+        // Two segments, the last one partial.
+        let plaintext: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(d.join("p.bin"), &plaintext).unwrap();
+        genoa(&[
+            "encrypt",
+            s(&d.join("p.bin")),
+            "--recipient-pk",
+            s(&pk),
+            "-o",
+            s(&d.join("p.bin.c4gh")),
+        ]);
+        let read = |p: PathBuf| std::fs::read(p).unwrap();
+        Fixture {
+            reference: Reference::load(&reference_path).unwrap(),
+            r1,
+            r2,
+            bam: read(out.join("S.bam")),
+            bai: read(out.join("S.bam.bai")),
+            gvcf_text: gunzip(&out.join("S.g.vcf.gz")),
+            gvcf_gz: read(out.join("S.g.vcf.gz")),
+            tbi: read(out.join("S.g.vcf.gz.tbi")),
+            qc_json: read(out.join("S.qc.json")),
+            secret_key: read(sk),
+            public_key: read(pk),
+            plaintext,
+            c4gh: read(d.join("p.bin.c4gh")),
+            dir,
+        }
+    })
+}
+
+/// A scratch directory for one target's inputs (targets run on parallel threads).
+fn scratch(name: &str) -> PathBuf {
+    let p = fixture().dir.path().join(format!("t-{name}"));
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+fn put(path: &Path, bytes: &[u8]) {
+    std::fs::File::create(path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// BGZF-compresses `text` (as bgzip does).
+fn bgzf(text: &[u8]) -> Vec<u8> {
+    let mut w = noodles::bgzf::io::Writer::new(Vec::new());
+    w.write_all(text).unwrap();
+    w.finish().unwrap()
+}
+
+fn fastq() -> Target {
+    let f = fixture();
+    let dir = scratch("fastq");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&f.r1[..f.r1.len() / 4]).unwrap();
+    Target {
+        seeds: vec![f.r1.clone(), gz.finish().unwrap()],
+        run: Box::new(move |input| {
+            let p = dir.join("in.fq");
+            put(&p, input);
+            let mut r = genoa::io::fastq::Reader::open(&p).map_err(err)?;
+            let mut rec = genoa::io::fastq::ReadRecord::default();
+            while r.next_into(&mut rec).map_err(err)? {
+                assert_eq!(rec.codes.len(), rec.qual.len());
+                assert!(!rec.name.is_empty());
+            }
+            Ok(())
+        }),
+    }
+}
+
+fn fastq_pair() -> Target {
+    let f = fixture();
+    let dir = scratch("fastq_pair");
+    let r2 = dir.join("R2.fq");
+    put(&r2, &f.r2);
+    Target {
+        seeds: vec![f.r1.clone()],
+        run: Box::new(move |input| {
+            let p = dir.join("R1.fq");
+            put(&p, input);
+            let mut r = genoa::io::fastq::PairedReader::paired(&p, &r2).map_err(err)?;
+            let mut batch = genoa::io::fastq::ReadBatch::default();
+            while r.next_batch(&mut batch, 64).map_err(err)? > 0 {
+                assert_eq!(batch.r1.len(), batch.r2.len());
+            }
+            Ok(())
+        }),
+    }
+}
+
+fn fasta() -> Target {
+    let text = std::fs::read(demo().join("ref.fa")).unwrap();
+    // Three small contigs from the demo genome.
+    let seq: Vec<u8> = text
+        .split(|b| *b == b'\n')
+        .skip(1)
+        .take(60)
+        .flat_map(|l| l.iter().copied().chain(std::iter::once(b'\n')))
+        .collect();
+    let mut seed = Vec::new();
+    for (k, part) in seq.chunks(seq.len() / 3).take(3).enumerate() {
+        seed.extend_from_slice(format!(">c{k} description\n").as_bytes());
+        seed.extend_from_slice(part);
+    }
+    let dir = scratch("fasta");
+    Target {
+        seeds: vec![seed],
+        run: Box::new(move |input| {
+            let p = dir.join("ref.fa");
+            put(&p, input);
+            let _ = std::fs::remove_file(dir.join("ref.fa.fai"));
+            let r = Reference::load(&p).map_err(err)?;
+            for c in &r.contigs {
+                assert!(!c.codes.is_empty());
+                assert_eq!(c.md5.len(), 32);
+            }
+            Ok(())
+        }),
+    }
+}
+
+fn bam_records() -> Target {
+    let f = fixture();
+    let dir = scratch("bam_records");
+    // Mutants of the decompressed stream (header and records), compressed as a BAM writer
+    // would: the record decoder sees them instead of a BGZF checksum error.
+    let raw = {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&f.bam[..]), &mut v)
+            .unwrap();
+        v
+    };
+    Target {
+        seeds: vec![raw],
+        run: Box::new(move |input| {
+            let p = dir.join("in.bam");
+            put(&p, &bgzf(input));
+            let reads = genoa::io::bam::read(&p, &fixture().reference).map_err(err)?;
+            for r in &reads {
+                assert_eq!(r.seq.len(), r.qual.len());
+            }
+            Ok(())
+        }),
+    }
+}
+
+fn bam_indexed() -> Target {
+    let f = fixture();
+    let dir = scratch("bam_indexed");
+    put(&dir.join("in.bam.bai"), &f.bai);
+    Target {
+        seeds: vec![f.bam.clone()],
+        run: Box::new(move |input| {
+            let p = dir.join("in.bam");
+            put(&p, input);
+            let reference = &fixture().reference;
+            let bam = genoa::io::bam::IndexedBam::open(&p, reference).map_err(err)?;
+            let mut out = Vec::new();
+            for (k, c) in reference.contigs.iter().enumerate() {
+                bam.fetch(k, 0, c.len(), &mut out).map_err(err)?;
+            }
+            Ok(())
+        }),
+    }
+}
+
+fn gvcf_validate() -> Target {
+    let f = fixture();
+    Target {
+        seeds: vec![f.gvcf_text.clone()],
+        run: Box::new(move |input| {
+            let report = genoa::validate::validate_reader(
+                input,
+                &fixture().reference,
+                genoa::validate::Options::default(),
+            )
+            .map_err(err)?;
+            if !report.is_clean() {
+                return Err(format!("{:?}", report.classes()));
+            }
+            // Oracle: what validate passes, a VCF reader reads.
+            let mut r = noodles::vcf::io::Reader::new(input);
+            let header = r
+                .read_header()
+                .unwrap_or_else(|e| panic!("validate passed a header noodles refuses: {e}"));
+            for (k, rec) in r.record_bufs(&header).enumerate() {
+                if let Err(e) = rec {
+                    panic!("validate passed record {} that noodles refuses: {e}", k + 1);
+                }
+            }
+            Ok(())
+        }),
+    }
+}
+
+fn aggregate_once(dir: &Path, input: &Path) -> Result<(), String> {
+    let opts = genoa::aggregate::Options {
+        min_count: 1,
+        regions: Vec::new(),
+        window: 5_000,
+        command_line: "fuzz".into(),
+    };
+    genoa::aggregate::aggregate(
+        &[input.to_path_buf()],
+        &fixture().reference,
+        None,
+        &opts,
+        &dir.join("cohort.vcf.gz"),
+        &dir.join("cohort.af.vcf.gz"),
+    )
+    .map(drop)
+    .map_err(err)
+}
+
+fn gvcf_aggregate() -> Target {
+    let f = fixture();
+    let dir = scratch("gvcf_aggregate");
+    Target {
+        seeds: vec![f.gvcf_text.clone()],
+        run: Box::new(move |input| {
+            // Text mutants, compressed and indexed as bgzip and tabix would.
+            let p = dir.join("in.g.vcf.gz");
+            put(&p, &bgzf(input));
+            let index = noodles::vcf::fs::index(&p).map_err(err)?;
+            let tbi = dir.join("in.g.vcf.gz.tbi");
+            let _ = std::fs::remove_file(dir.join("in.g.vcf.gz.csi"));
+            match index {
+                noodles::vcf::Index::Tabix(t) => {
+                    noodles::tabix::fs::write(&tbi, &t).map_err(err)?
+                }
+                noodles::vcf::Index::Csi(_) => return Err("CSI-sized contigs".into()),
+            }
+            aggregate_once(&dir, &p)
+        }),
+    }
+}
+
+fn gvcf_aggregate_bgzf() -> Target {
+    let f = fixture();
+    let dir = scratch("gvcf_aggregate_bgzf");
+    put(&dir.join("in.g.vcf.gz.tbi"), &f.tbi);
+    Target {
+        seeds: vec![f.gvcf_gz.clone()],
+        run: Box::new(move |input| {
+            // Byte mutants of the compressed file beside its original index.
+            let p = dir.join("in.g.vcf.gz");
+            put(&p, input);
+            aggregate_once(&dir, &p)
+        }),
+    }
+}
+
+fn crypt4gh_decrypt() -> Target {
+    let f = fixture();
+    let dir = scratch("crypt4gh_decrypt");
+    let sk = dir.join("k.sec");
+    put(&sk, &f.secret_key);
+    let key = genoa::crypt4gh::read_secret_key(&sk, None).unwrap();
+    Target {
+        seeds: vec![f.c4gh.clone()],
+        run: Box::new(move |input| {
+            let mut out = Vec::new();
+            let p = Path::new("in.c4gh");
+            genoa::crypt4gh::decrypt(&mut &input[..], p, &mut out, p, &key, None).map_err(err)?;
+            // Oracle: authenticated encryption gives the plaintext or nothing; a file cut at a
+            // segment boundary gives a prefix (Crypt4GH does not count segments).
+            let plain = &fixture().plaintext;
+            let boundary = out.len() % genoa::crypt4gh::SEGMENT_SIZE == 0;
+            assert!(
+                out == *plain || (boundary && plain.starts_with(&out)),
+                "a mutant decrypted to {} bytes that are not the plaintext",
+                out.len()
+            );
+            Ok(())
+        }),
+    }
+}
+
+fn crypt4gh_keys() -> Target {
+    let f = fixture();
+    let dir = scratch("crypt4gh_keys");
+    Target {
+        seeds: vec![f.secret_key.clone(), f.public_key.clone()],
+        run: Box::new(move |input| {
+            let p = dir.join("key");
+            put(&p, input);
+            let secret = genoa::crypt4gh::read_secret_key(&p, None).map(drop);
+            let public = genoa::crypt4gh::read_public_key(&p).map(drop);
+            secret.or(public).map_err(err)
+        }),
+    }
+}
+
+fn qc_policy() -> Target {
+    let seed = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/genoa-submit/src/default_policy.toml"),
+    )
+    .unwrap();
+    Target {
+        seeds: vec![seed],
+        run: Box::new(move |input| {
+            let text = std::str::from_utf8(input).map_err(err)?;
+            let policy = genoa::gate::Policy::parse(text, Path::new("policy.toml")).map_err(err)?;
+            let qc: serde_json::Value = serde_json::from_slice(&fixture().qc_json).unwrap();
+            let _ = policy.evaluate(&qc).text();
+            Ok(())
+        }),
+    }
+}
+
+fn qc_json() -> Target {
+    let f = fixture();
+    let dir = scratch("qc_json");
+    Target {
+        seeds: vec![f.qc_json.clone()],
+        run: Box::new(move |input| {
+            let p = dir.join("qc.json");
+            put(&p, input);
+            let qc = genoa::gate::load_qc(&p).map_err(err)?;
+            let _ = genoa::gate::Policy::default_policy().evaluate(&qc).text();
+            Ok(())
+        }),
+    }
+}
+
+fn bed_regions() -> Target {
+    let dir = scratch("bed_regions");
+    Target {
+        seeds: vec![
+            b"NC_001416.1\t0\t100\nNC_001416.1\t200\t48502\n".to_vec(),
+            b"# comment\ntrack name=x\nNC_001416.1\t5\t10\textra\n".to_vec(),
+        ],
+        run: Box::new(move |input| {
+            let p = dir.join("r.bed");
+            put(&p, input);
+            let reference = &fixture().reference;
+            let iv = genoa::call::regions::read_bed(&p, reference).map_err(err)?;
+            // The same file as a PAR BED (X and Y roles absent: errors are fine).
+            let roles = genoa::io::alt::roles(reference).map_err(err)?;
+            let _ = genoa::call::ploidy::read_par_bed(&p, reference, &roles);
+            let _ = genoa::call::regions::merge(iv);
+            Ok(())
+        }),
+    }
+}
+
+fn region_text() -> Target {
+    Target {
+        seeds: vec![
+            b"NC_001416.1:1-100".to_vec(),
+            b"NC_001416.1".to_vec(),
+            b"NC_001416.1:5".to_vec(),
+        ],
+        run: Box::new(move |input| {
+            let text = std::str::from_utf8(input).map_err(err)?;
+            genoa::call::regions::parse_region(text, &fixture().reference)
+                .map(drop)
+                .map_err(err)
+        }),
+    }
+}
+
+fn sample_sheet() -> Target {
+    let dir = scratch("sample_sheet");
+    Target {
+        seeds: vec![b"sample\tcountry\tsex\nS\tFI\tM\nT\tEE\tF\n".to_vec()],
+        run: Box::new(move |input| {
+            let p = dir.join("s.tsv");
+            put(&p, input);
+            genoa::aggregate::SampleSheet::load(&p)
+                .map(drop)
+                .map_err(err)
+        }),
+    }
+}
+
+fn alt_names() -> Target {
+    let dir = scratch("alt_names");
+    Target {
+        seeds: vec![
+            b"@SQ\tSN:NC_001416.1\tLN:48502\n".to_vec(),
+            b"NC_001416.1\t0\tchr1\t2448811\t60\t100M\t*\t0\t0\tACGT\t*\n".to_vec(),
+            b"NC_001416.1\n".to_vec(),
+        ],
+        run: Box::new(move |input| {
+            let p = dir.join("ref.fa.alt");
+            put(&p, input);
+            genoa::io::alt::read_names(&p).map_err(err)?;
+            genoa::io::alt::flags(&fixture().reference, &p)
+                .map(drop)
+                .map_err(err)
+        }),
+    }
+}
+
+fn read_group() -> Target {
+    Target {
+        seeds: vec![
+            b"@RG\\tID:lane1\\tSM:NA12878\\tPL:ILLUMINA\\tLB:lib1".to_vec(),
+            b"@RG\tID:x\tSM:y".to_vec(),
+        ],
+        run: Box::new(move |input| {
+            let text = std::str::from_utf8(input).map_err(err)?;
+            genoa::io::sam_header::ReadGroupLine::parse(text)
+                .map(drop)
+                .map_err(err)
+        }),
+    }
+}
+
+/// The target named `name`, made on first use (each target has its own scratch directory).
+pub fn target(name: &str) -> Option<Target> {
+    Some(match name {
+        "fastq" => fastq(),
+        "fastq_pair" => fastq_pair(),
+        "fasta" => fasta(),
+        "bam_records" => bam_records(),
+        "bam_indexed" => bam_indexed(),
+        "gvcf_validate" => gvcf_validate(),
+        "gvcf_aggregate" => gvcf_aggregate(),
+        "gvcf_aggregate_bgzf" => gvcf_aggregate_bgzf(),
+        "crypt4gh_decrypt" => crypt4gh_decrypt(),
+        "crypt4gh_keys" => crypt4gh_keys(),
+        "qc_policy" => qc_policy(),
+        "qc_json" => qc_json(),
+        "bed_regions" => bed_regions(),
+        "region_text" => region_text(),
+        "sample_sheet" => sample_sheet(),
+        "alt_names" => alt_names(),
+        "read_group" => read_group(),
+        _ => return None,
+    })
+}
