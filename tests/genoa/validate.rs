@@ -542,6 +542,17 @@ fn broken_corpus_is_flagged_by_class() {
             vec![BadRecord],
         ),
         (
+            "QUAL that is not a number (found by fuzzing)",
+            edit(&g, &c1(11), "\t245.64\t", "\t24#5.64\t"),
+            vec![BadRecord],
+        ),
+        (
+            "a tab inside a sample column (found by fuzzing)",
+            edit(&g, "c2\t", "0/0:7:20:6:0,60,900", "0/0:7\t20:6:0,60,900"),
+            // The record is not read further, so its bases are a gap too.
+            vec![BadRecord, Gap],
+        ),
+        (
             "a blank line between records",
             g.replacen("\nc2\t", "\n\nc2\t", 1),
             vec![BlankLine],
@@ -553,7 +564,9 @@ fn broken_corpus_is_flagged_by_class() {
                 let end = at + g[at..].find('\n').unwrap();
                 format!("{}\tB{}", &g[..end], &g[end..])
             },
-            vec![MultipleSamples],
+            // ... and every record then lacks the second sample's column (and is not read
+            // further, so the contigs are gaps too).
+            vec![MultipleSamples, BadRecord, Gap],
         ),
     ];
     let mut flagged = std::collections::BTreeSet::new();

@@ -413,6 +413,8 @@ struct Validator<'a> {
     contig_lines: Vec<ContigLine>,
     /// Has a sample column (and so genotype checks).
     has_sample: bool,
+    /// Columns of the `#CHROM` line: every record has as many.
+    columns: usize,
     /// Index of the contig being read, the last covered position on it (1-based) and the
     /// previous record's POS and line.
     current: Option<usize>,
@@ -444,6 +446,7 @@ impl<'a> Validator<'a> {
             not_called: Vec::new(),
             contig_lines: Vec::new(),
             has_sample: false,
+            columns: 0,
             current: None,
             covered: 0,
             covered_line: 0,
@@ -560,6 +563,7 @@ impl<'a> Validator<'a> {
                 });
             }
             self.has_sample = columns[8] == "FORMAT";
+            self.columns = columns.len();
             if !self.has_sample {
                 self.add(Class::BadRecord, || {
                     format!("#CHROM line: column 9 is {:?}, not FORMAT", columns[8])
@@ -625,8 +629,12 @@ impl<'a> Validator<'a> {
     fn record(&mut self, text: &str) {
         self.report.records += 1;
         let cols: Vec<&str> = text.split('\t').collect();
-        if cols.len() < 8 || (self.has_sample && cols.len() < 10) {
-            let want = if self.has_sample { 10 } else { 8 };
+        let want = if self.has_sample {
+            self.columns.max(10)
+        } else {
+            8
+        };
+        if cols.len() < 8 || (self.has_sample && cols.len() != want) {
             self.add(Class::BadRecord, || {
                 format!("{} columns, expected {want}", cols.len())
             });
@@ -649,6 +657,12 @@ impl<'a> Validator<'a> {
                 format!("{chrom}:{pos}: REF {ref_text:?} is not bases")
             });
             return;
+        }
+        let qual = cols[5];
+        if qual != "." && qual.parse::<f32>().is_err() {
+            self.add(Class::BadRecord, || {
+                format!("{chrom}:{pos}: QUAL {qual:?} is not a number")
+            });
         }
 
         // INFO: declared keys and END.
