@@ -553,6 +553,15 @@ fn broken_corpus_is_flagged_by_class() {
             vec![BadRecord, Gap],
         ),
         (
+            "a ##FORMAT line whose Type is not a VCF type (found by fuzzing)",
+            g.replacen(
+                "Type=Integer,Description=\"Minimum DP",
+                "Type=Inte er,Description=\"Minimum DP",
+                1,
+            ),
+            vec![BadRecord],
+        ),
+        (
             "a blank line between records",
             g.replacen("\nc2\t", "\n\nc2\t", 1),
             vec![BlankLine],

@@ -468,6 +468,30 @@ impl<'a> Validator<'a> {
                 "the first line is not ##fileformat=VCFv4.x".to_string()
             });
         }
+        if let Some((kind, rest)) = text
+            .strip_prefix("##INFO=<")
+            .map(|r| ("INFO", r))
+            .or_else(|| text.strip_prefix("##FORMAT=<").map(|r| ("FORMAT", r)))
+        {
+            let fields = structured(rest);
+            let number_ok = fields.get("Number").is_some_and(|n| {
+                matches!(n.as_str(), "A" | "R" | "G" | ".") || n.parse::<u32>().is_ok()
+            });
+            let type_ok = fields.get("Type").is_some_and(|t| {
+                matches!(t.as_str(), "Integer" | "Float" | "Character" | "String")
+                    || (kind == "INFO" && t == "Flag")
+            });
+            if !(number_ok && type_ok) {
+                let id = fields.get("ID").cloned().unwrap_or_default();
+                self.add(Class::BadRecord, || {
+                    format!(
+                        "##{kind} {id}: Number {:?} and Type {:?} are not a VCF Number and Type",
+                        fields.get("Number").map(String::as_str).unwrap_or(""),
+                        fields.get("Type").map(String::as_str).unwrap_or("")
+                    )
+                });
+            }
+        }
         if let Some(rest) = text.strip_prefix("##INFO=<") {
             let fields = structured(rest);
             if let Some(id) = fields.get("ID") {
