@@ -696,10 +696,13 @@ pub fn decrypt(
         edits: opened.edits.map(Into::into),
         skipping: true,
     };
-    let mut sealed = vec![0u8; CIPHER_SEGMENT_SIZE * BATCH_SEGMENTS];
-    let mut plain = vec![0u8; SEGMENT_SIZE * BATCH_SEGMENTS];
+    // Batches start at 4 segments and double up to BATCH_SEGMENTS, so a small file does not
+    // allocate (and zero) 48 MB of buffers.
+    let mut batch = 4;
+    let mut sealed = vec![0u8; CIPHER_SEGMENT_SIZE * batch];
+    let mut plain = vec![0u8; SEGMENT_SIZE * batch];
     // Batch i is verified and decrypted while batch i-1's plaintext is hashed and written.
-    let mut previous = vec![0u8; SEGMENT_SIZE * BATCH_SEGMENTS];
+    let mut previous = vec![0u8; SEGMENT_SIZE * batch];
     let mut previous_len = 0;
     let mut sink = HashingWriter {
         inner: &mut edited,
@@ -762,6 +765,9 @@ pub fn decrypt(
         if n < sealed.len() {
             break;
         }
+        batch = (batch * 2).min(BATCH_SEGMENTS);
+        sealed.resize(CIPHER_SEGMENT_SIZE * batch, 0);
+        plain.resize(SEGMENT_SIZE * batch, 0);
     }
     flush(&previous[..previous_len])?;
     Ok(Transfer {
@@ -903,6 +909,13 @@ mod tests {
             SEGMENT_SIZE + 1,
             SEGMENT_SIZE * BATCH_SEGMENTS,
             SEGMENT_SIZE * BATCH_SEGMENTS + 5,
+            // Decryption batches grow 4, 8, 16, … 256 segments: at and past each step, and
+            // past the largest batch twice over.
+            SEGMENT_SIZE * 4,
+            SEGMENT_SIZE * 4 + 1,
+            SEGMENT_SIZE * 12,
+            SEGMENT_SIZE * 12 + 1,
+            SEGMENT_SIZE * (508 + 2 * BATCH_SEGMENTS) + 3,
         ] {
             roundtrip(len, 1);
         }
