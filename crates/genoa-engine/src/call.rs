@@ -156,8 +156,9 @@ pub const SITES_PAST_END: u64 = 1_000;
 /// contig that overlaps `[chunk.lead_start(), chunk.end + TAIL)`, coordinate-sorted (others
 /// are skipped). Returns the records that start at a base the chunk emits; together with its
 /// neighbours' they cover every base once. Haplotype alignment and likelihoods run on
-/// `backend`; its errors are the only ones. With `on_depth`, the filtered depth of every
-/// emitted non-`N` reference base is handed to it, in position order (what QC counts).
+/// `backend`; its errors are the only ones. With `on_depth`, the QC depth of every emitted
+/// non-`N` reference base ([`pileup::Site::qc_depth`], the GA4GH definition) is handed to it,
+/// in position order.
 pub fn call_chunk(
     contig: &[u8],
     chunk: &Chunk,
@@ -206,7 +207,7 @@ pub fn call_chunk(
         for &(s, e) in &chunk.emit {
             for pos in s.max(lead)..e.min(end) {
                 if contig[pos as usize] != crate::genome::N {
-                    on_depth(sites[(pos - lead) as usize].depth());
+                    on_depth(sites[(pos - lead) as usize].qc_depth);
                 }
             }
         }

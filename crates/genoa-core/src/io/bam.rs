@@ -109,6 +109,23 @@ pub(crate) fn push_op(cigar: &mut Cigar, op: Op) {
     }
 }
 
+/// Gives a caller's read what the QC coverage needs of its mate (`call::pileup`: a pair's
+/// overlapping bases are counted once): the mate's 0-based position when it is on the read's
+/// own contig and starts no later than the read, and then its CIGAR (`MC`). Other reads keep
+/// no mate fields (nothing allocated for them).
+pub(crate) fn set_overlapping_mate(
+    read: &mut AlignedRead,
+    same_contig: bool,
+    mate_pos: Option<u64>,
+    mate_cigar: impl FnOnce() -> Option<String>,
+) {
+    if let Some(mp) = mate_pos.filter(|&mp| same_contig && mp <= read.pos) {
+        read.mate_contig = read.contig;
+        read.mate_pos = mp;
+        read.mate_cigar = mate_cigar();
+    }
+}
+
 /// A mapped read of the caller's input on `contig` (index, length) at 0-based `pos`, checked:
 /// the CIGAR, sequence and qualities agree and the alignment ends within the contig. Missing
 /// qualities (`*`) become Q20 rather than trusting the bases fully. The error is a message.
@@ -367,7 +384,7 @@ impl IndexedBam {
             if flags.intersects(Flags::UNMAPPED | Flags::SECONDARY) || rec.sequence().is_empty() {
                 continue;
             }
-            let read = placed_read(
+            let mut read = placed_read(
                 (contig, self.lens[contig]),
                 flags,
                 pos,
@@ -375,8 +392,25 @@ impl IndexedBam {
                 cigar,
                 rec.sequence().iter().collect(),
                 rec.quality_scores().as_ref().to_vec(),
+            )
+            .map_err(rec_err)?;
+            let same_contig = matches!(
+                (rec.reference_sequence_id(), rec.mate_reference_sequence_id()),
+                (Some(Ok(a)), Some(Ok(b))) if a == b
             );
-            out.push(read.map_err(rec_err)?);
+            let mate_pos = match rec.mate_alignment_start() {
+                Some(Ok(p)) => Some(usize::from(p) as u64 - 1),
+                _ => None,
+            };
+            set_overlapping_mate(&mut read, same_contig, mate_pos, || {
+                match rec.data().get(&Tag::MATE_CIGAR) {
+                    Some(Ok(noodles::sam::alignment::record::data::field::Value::String(s))) => {
+                        Some(String::from_utf8_lossy(s).into_owned())
+                    }
+                    _ => None,
+                }
+            });
+            out.push(read);
         }
         Ok(())
     }

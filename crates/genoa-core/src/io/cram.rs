@@ -164,7 +164,7 @@ impl IndexedCram {
             for &op in rec.cigar().as_ref() {
                 crate::io::bam::push_op(&mut cigar, op);
             }
-            let read = crate::io::bam::placed_read(
+            let mut read = crate::io::bam::placed_read(
                 (contig, self.lens[contig]),
                 flags,
                 pos,
@@ -172,8 +172,24 @@ impl IndexedCram {
                 cigar,
                 rec.sequence().as_ref().to_vec(),
                 rec.quality_scores().as_ref().to_vec(),
-            );
-            out.push(read.map_err(rec_err)?);
+            )
+            .map_err(rec_err)?;
+            let same_contig = rec.reference_sequence_id().is_some()
+                && rec.reference_sequence_id() == rec.mate_reference_sequence_id();
+            let mate_pos = rec
+                .mate_alignment_start()
+                .map(|p| usize::from(p) as u64 - 1);
+            crate::io::bam::set_overlapping_mate(&mut read, same_contig, mate_pos, || {
+                use noodles::sam::alignment::record_buf::data::field::Value;
+                match rec
+                    .data()
+                    .get(&sam::alignment::record::data::field::Tag::MATE_CIGAR)
+                {
+                    Some(Value::String(s)) => Some(String::from_utf8_lossy(s).into_owned()),
+                    _ => None,
+                }
+            });
+            out.push(read);
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use crate::call::CallParams;
 use crate::genome::{CigarOp, base_code};
-use crate::model::alignment::AlignedRead;
+use crate::model::alignment::{AlignedRead, Flags};
 
 /// An indel allele anchored after a reference base.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -77,6 +77,51 @@ pub struct Site {
     pub clips: u32,
     /// Indels anchored at this base with their read counts, sorted by allele.
     pub indels: Vec<(Indel, u32)>,
+    /// Coverage as the GA4GH WGS metrics (Picard `CollectWgsMetrics`) count it: bases of the
+    /// filtered reads with base quality ≥ [`QC_MIN_BASE_QUALITY`] (the read's own, not capped
+    /// by MAPQ), not `N`, and a pair's overlapping bases once (see [`Pileup::add`]).
+    pub qc_depth: u32,
+}
+
+/// The base quality the QC coverage counts from (GA4GH, Picard `CollectWgsMetrics`).
+pub const QC_MIN_BASE_QUALITY: u8 = 20;
+
+/// Reference length of a CIGAR string (`MC`), if it parses.
+fn cigar_ref_len(cigar: &str) -> Option<u64> {
+    let (mut len, mut n) = (0u64, 0u64);
+    for c in cigar.bytes() {
+        match c {
+            b'0'..=b'9' => n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?,
+            b'M' | b'D' | b'N' | b'=' | b'X' => {
+                len += n;
+                n = 0;
+            }
+            b'I' | b'S' | b'H' | b'P' => n = 0,
+            _ => return None,
+        }
+    }
+    Some(len)
+}
+
+/// The reference span `[start, end)` of `read`'s mate when the mate starts first (or at the
+/// same base and `read` is the second segment) on the same contig: there the QC coverage counts
+/// the mate's base, not this read's. The mate's own filters and base qualities are not known
+/// here; Picard counts this read where the mate's base fails them (a small difference: the
+/// mate's MAPQ and quality at one base rarely fall below 20 when this read's do not).
+fn mate_overlap(read: &AlignedRead) -> Option<(u64, u64)> {
+    if read.flags.intersects(Flags::MATE_UNMAPPED)
+        || !read.flags.intersects(Flags::SEGMENTED)
+        || read.mate_contig != read.contig
+    {
+        return None;
+    }
+    let first = read.mate_pos < read.pos
+        || (read.mate_pos == read.pos && read.flags.intersects(Flags::LAST_SEGMENT));
+    if !first {
+        return None;
+    }
+    let len = cigar_ref_len(read.mate_cigar.as_deref()?)?;
+    Some((read.mate_pos, read.mate_pos + len))
 }
 
 impl Site {
@@ -192,6 +237,7 @@ impl Pileup {
             self.site(read.end()).clips += 1;
         }
         let mapq_sq = u64::from(read.mapq) * u64::from(read.mapq);
+        let (mate_from, mate_to) = mate_overlap(read).unwrap_or((0, 0));
         for (k, &(op, n)) in ops.iter().enumerate() {
             let n64 = u64::from(n);
             match op {
@@ -205,7 +251,11 @@ impl Pileup {
                         let pos = ri + t as u64;
                         let entry = self.table[q as usize];
                         let ok = b < 4 && q >= self.min_base_quality;
+                        let qc = b < 4
+                            && read.qual[qi + t] >= QC_MIN_BASE_QUALITY
+                            && !(mate_from..mate_to).contains(&pos);
                         let site = self.site(pos);
+                        site.qc_depth += u32::from(qc);
                         site.reads += 1;
                         site.mapq_sq += mapq_sq;
                         if ok {
@@ -245,5 +295,70 @@ impl Pileup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genome::Cigar;
+
+    fn read(pos: u64, len: usize, flags: Flags, mate: Option<(u64, &str)>, q: u8) -> AlignedRead {
+        AlignedRead {
+            name: String::new(),
+            flags,
+            contig: Some(0),
+            pos,
+            mapq: 60,
+            cigar: Cigar(vec![(CigarOp::Match, len as u32)]),
+            mate_contig: mate.map(|_| 0),
+            mate_pos: mate.map_or(0, |m| m.0),
+            tlen: 0,
+            seq: vec![b'A'; len],
+            qual: vec![q; len],
+            nm: 0,
+            md: String::new(),
+            mate_cigar: mate.map(|m| m.1.to_string()),
+            sa: None,
+            xa: None,
+        }
+    }
+
+    /// QC depths of `[0, 30)` after adding `reads` (in order).
+    fn qc_depths(reads: &[AlignedRead]) -> Vec<u32> {
+        let contig = vec![0u8; 100];
+        let mut p = Pileup::new(&CallParams::default(), 0);
+        for r in reads {
+            p.add(r, &contig);
+        }
+        let mut out = Vec::new();
+        p.flush_before(30, |_, s| out.push(s.qc_depth));
+        out
+    }
+
+    #[test]
+    fn qc_depth_counts_an_overlapping_pair_once_and_base_quality_from_20() {
+        let paired = Flags::SEGMENTED | Flags::PROPERLY_SEGMENTED;
+        let first = read(0, 20, paired | Flags::FIRST_SEGMENT, Some((10, "20M")), 30);
+        let second = read(10, 20, paired | Flags::LAST_SEGMENT, Some((0, "20M")), 30);
+        let d = qc_depths(&[first, second]);
+        assert_eq!(&d[..10], &[1; 10]);
+        assert_eq!(&d[10..20], &[1; 10], "the overlap counts once");
+        assert_eq!(&d[20..30], &[1; 10]);
+        // Two unrelated reads over the same bases count twice; Q19 bases do not count (the
+        // caller still uses them from Q10).
+        let a = read(0, 20, Flags::empty(), None, 30);
+        let b = read(5, 20, Flags::empty(), None, 30);
+        let low = read(0, 30, Flags::empty(), None, 19);
+        let d = qc_depths(&[a, b, low]);
+        assert_eq!(d[7], 2);
+        assert_eq!(d[27], 0);
+    }
+
+    #[test]
+    fn mate_cigars_give_reference_lengths() {
+        assert_eq!(cigar_ref_len("150M"), Some(150));
+        assert_eq!(cigar_ref_len("5S100M2D3I40M"), Some(142));
+        assert_eq!(cigar_ref_len("*"), None);
     }
 }

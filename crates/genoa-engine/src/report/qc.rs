@@ -25,9 +25,11 @@
 //! | `ratio_heterozygous_homzygous_snv`, `ratio_heterozygous_homzygous_indel` | het (`GT a != b`) / hom-alt (`a == b != 0`) records (2 decimals; the ID's spelling is GA4GH's) |
 //! | `ratio_transitions_transversions_snv` | transitions / transversions over the called ALT alleles of SNV records (2 decimals) |
 //!
-//! The depth filters the GA4GH coverage metrics assume (non-duplicate primary alignments, MAPQ
-//! ≥ 20, base quality ≥ 20, overlapping mates counted once, reference gaps (`N`) left out) are
-//! the caller's: this module averages the depths it is given. On a reference without chr1–22
+//! The depths this module averages are the GA4GH coverage metrics' (Picard
+//! `CollectWgsMetrics`): non-duplicate primary alignments with MAPQ ≥ 20 (the caller's read
+//! filter), bases with base quality ≥ 20 (not capped by MAPQ) that are not `N`, overlapping mates
+//! counted once, reference gaps (`N`) left out — counted by the pileup
+//! (`call::pileup::Site::qc_depth`). On a reference without chr1–22
 //! (bacteria, phages) the coverage and variant metrics keep their IDs but cover every contig;
 //! `scope.autosomes_present` is then `false` and `scope.contigs` says `"all_contigs"`.
 //!

@@ -238,12 +238,55 @@ pub fn decode_for_caller(rec: &[u8], lens: &[u64]) -> Result<Option<AlignedRead>
             BASES[usize::from(if i % 2 == 0 { b >> 4 } else { b & 0xf })]
         })
         .collect();
-    let qual = bytes(seq_at + l_seq.div_ceil(2), l_seq)?.to_vec();
+    let qual_at = seq_at + l_seq.div_ceil(2);
+    let qual = bytes(qual_at, l_seq)?.to_vec();
     let contig = ref_id as usize;
     let len = lens.get(contig).copied().unwrap_or(0);
-    crate::io::bam::placed_read((contig, len), flags, pos as u64, mapq, cigar, seq, qual)
-        .map(Some)
-        .map_err(|m| Error::Internal(format!("an aligned record does not decode: {m}")))
+    let mut read =
+        crate::io::bam::placed_read((contig, len), flags, pos as u64, mapq, cigar, seq, qual)
+            .map_err(|m| Error::Internal(format!("an aligned record does not decode: {m}")))?;
+    let (mate_ref, mate_pos) = (u32_at(24)? as i32, u32_at(28)? as i32);
+    crate::io::bam::set_overlapping_mate(
+        &mut read,
+        mate_ref == ref_id,
+        (mate_pos >= 0).then_some(mate_pos as u64),
+        || aux_string(rec.get(qual_at + l_seq..)?, *b"MC"),
+    );
+    Ok(Some(read))
+}
+
+/// The value of the `Z` field `tag` in a record's auxiliary data, if present and well formed.
+fn aux_string(mut aux: &[u8], tag: [u8; 2]) -> Option<String> {
+    while aux.len() >= 3 {
+        let (t, ty) = ([aux[0], aux[1]], aux[2]);
+        aux = &aux[3..];
+        let size = match ty {
+            b'A' | b'c' | b'C' => 1,
+            b's' | b'S' => 2,
+            b'i' | b'I' | b'f' => 4,
+            b'Z' | b'H' => {
+                let end = aux.iter().position(|&b| b == 0)?;
+                if t == tag && ty == b'Z' {
+                    return Some(String::from_utf8_lossy(&aux[..end]).into_owned());
+                }
+                end + 1
+            }
+            b'B' => {
+                let (&sub, rest) = aux.split_first()?;
+                let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+                let each = match sub {
+                    b'c' | b'C' => 1,
+                    b's' | b'S' => 2,
+                    b'i' | b'I' | b'f' => 4,
+                    _ => return None,
+                };
+                5 + n.checked_mul(each)?
+            }
+            _ => return None,
+        };
+        aux = aux.get(size..)?;
+    }
+    None
 }
 
 /// A BGZF BAM writer fed encoded records in order; writes the index beside it at the end.
@@ -414,4 +457,22 @@ fn compress_block(c: &mut libdeflater::Compressor, data: &[u8]) -> Result<Vec<u8
     out[18 + n..22 + n].copy_from_slice(&crc.sum().to_le_bytes());
     out[22 + n..26 + n].copy_from_slice(&(data.len() as u32).to_le_bytes());
     Ok(out)
+}
+
+#[cfg(test)]
+mod aux_tests {
+    use super::aux_string;
+
+    #[test]
+    fn z_fields_are_found_past_others() {
+        let mut aux = Vec::new();
+        aux.extend_from_slice(b"NMC\x01");
+        aux.extend_from_slice(b"XBBc\x02\x00\x00\x00\x01\x02");
+        aux.extend_from_slice(b"MDZ150\x00");
+        aux.extend_from_slice(b"MCZ75M1D75M\x00");
+        assert_eq!(aux_string(&aux, *b"MC").as_deref(), Some("75M1D75M"));
+        assert_eq!(aux_string(&aux, *b"MD").as_deref(), Some("150"));
+        assert_eq!(aux_string(&aux, *b"RG"), None);
+        assert_eq!(aux_string(&aux[..aux.len() - 3], *b"MC"), None, "cut short");
+    }
 }
