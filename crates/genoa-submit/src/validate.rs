@@ -688,6 +688,22 @@ impl<'a> Validator<'a> {
                 format!("{chrom}:{pos}: QUAL {qual:?} is not a number")
             });
         }
+        // ID: `.` or identifiers separated by `;`, none empty, none twice (as VCF readers
+        // require).
+        let id = cols[2];
+        if id != "." {
+            let ids: Vec<&str> = id.split(';').collect();
+            let twice = (1..ids.len()).find(|&i| ids[..i].contains(&ids[i]));
+            if ids.contains(&"") || twice.is_some() {
+                self.add(Class::BadRecord, || {
+                    let why = match twice {
+                        Some(i) => format!("{:?} twice", ids[i]),
+                        None => "an empty identifier".into(),
+                    };
+                    format!("{chrom}:{pos}: ID {id:?} has {why}")
+                });
+            }
+        }
 
         // INFO: declared keys and END.
         let mut end = None;
