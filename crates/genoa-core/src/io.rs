@@ -4,6 +4,7 @@
 pub mod alt;
 pub mod atomic;
 pub mod bam;
+pub mod binning_index;
 pub mod cram;
 pub mod fastq;
 pub mod gvcf;

@@ -239,10 +239,12 @@ fn open_input(path: &Path, reference: &Reference) -> Result<Input> {
     type Span = Option<(VirtualPosition, VirtualPosition)>;
     let (index, index_path, span): (Box<dyn BinningIndex + Send + Sync>, PathBuf, Span) =
         if tbi.exists() {
+            crate::io::binning_index::check(&tbi, "tabix index")?;
             let i = noodles::tabix::fs::read(&tbi).map_err(|e| Error::io(&tbi, e))?;
             let span = chunk_span(&i);
             (Box::new(i), tbi, span)
         } else if csi.exists() {
+            crate::io::binning_index::check(&csi, "CSI index")?;
             let i = noodles::csi::fs::read(&csi).map_err(|e| Error::io(&csi, e))?;
             let span = chunk_span(&i);
             (Box::new(i), csi, span)

@@ -270,6 +270,7 @@ impl IndexedBam {
                 ),
             )
         };
+        crate::io::binning_index::check(found, "BAM index")?;
         let index = if found.extension().is_some_and(|e| e == "csi") {
             BinIndex::Csi(noodles::csi::fs::read(found).map_err(bad_index)?)
         } else {
