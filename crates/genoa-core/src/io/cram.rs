@@ -15,16 +15,118 @@ use crate::io::reference::Reference;
 use crate::model::alignment::{AlignedRead, Flags};
 
 /// A sequence repository reading `reference.path` through its FASTA index (built in memory when
-/// no `.fai` exists beside it).
+/// no readable `.fai` exists beside it). A `.fai` whose contig names or lengths differ from the
+/// FASTA's is refused, and every contig read through it must have the MD5 of the sequence genoa
+/// loaded: a stale index (of an older or edited FASTA) would otherwise make the CRAM writer encode
+/// reads against the wrong bases, a file samtools refuses.
 pub fn repository(reference: &Reference) -> Result<fasta::Repository> {
     let path = &reference.path;
-    let index = match fasta::fai::fs::read(crate::io::reference::fai_path(path)) {
-        Ok(index) => index,
+    let fai = crate::io::reference::fai_path(path);
+    let index = match fasta::fai::fs::read(&fai) {
+        Ok(index) => {
+            check_fai(&fai, &index, reference)?;
+            index
+        }
         Err(_) => fasta::fs::index(path).map_err(|e| Error::io(path, e))?,
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = fasta::io::IndexedReader::new(BufReader::new(file), index);
-    Ok(fasta::Repository::new(IndexedReader::new(reader)))
+    Ok(fasta::Repository::new(Checked {
+        inner: IndexedReader::new(reader),
+        fai,
+        md5: reference
+            .contigs
+            .iter()
+            .map(|c| (c.name.clone(), c.md5.clone()))
+            .collect(),
+    }))
+}
+
+/// The advice on a `.fai` that does not describe the FASTA beside it.
+const STALE_FAI: &str = "the index of an older or other FASTA? Delete it (genoa writes a new one) or rebuild it with `samtools faidx`";
+
+/// A `.fai` must list the FASTA's contigs, in order, with their lengths.
+fn check_fai(fai: &Path, index: &fasta::fai::Index, reference: &Reference) -> Result<()> {
+    let records = index.as_ref();
+    if records.len() != reference.contigs.len() {
+        return Err(Error::input(
+            fai,
+            format!(
+                "does not match the FASTA: it lists {} contigs, the FASTA has {}: {STALE_FAI}",
+                records.len(),
+                reference.contigs.len()
+            ),
+        ));
+    }
+    for (k, (r, c)) in records.iter().zip(&reference.contigs).enumerate() {
+        if r.name() != c.name.as_bytes() || r.length() != c.len() {
+            return Err(Error::input(
+                fai,
+                format!(
+                    "does not match the FASTA: line {}: contig {} of length {}, the FASTA's contig {} is {} of length {}: {STALE_FAI}",
+                    k + 1,
+                    r.name(),
+                    r.length(),
+                    k + 1,
+                    c.name,
+                    c.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The repository's adapter: each contig read through the index must be the sequence genoa
+/// loaded (same MD5 as its `@SQ M5`).
+struct Checked<R> {
+    inner: IndexedReader<R>,
+    fai: PathBuf,
+    md5: Vec<(String, String)>,
+}
+
+impl<R> fasta::repository::Adapter for Checked<R>
+where
+    R: std::io::BufRead + std::io::Seek + Send + Sync,
+{
+    fn get(&mut self, name: &[u8]) -> Option<std::io::Result<fasta::Record>> {
+        let record = match self.inner.get(name)? {
+            Ok(record) => record,
+            Err(e) => return Some(Err(e)),
+        };
+        let want = self
+            .md5
+            .iter()
+            .find(|(n, _)| n.as_bytes() == name)
+            .map(|(_, m)| m);
+        let seq: &[u8] = record.sequence().as_ref();
+        let got = md5_upper(seq);
+        if want.is_some_and(|m| *m != got) {
+            return Some(Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{}: contig {} read through this FASTA index is not the sequence in the FASTA (MD5 {got}): {STALE_FAI}",
+                    self.fai.display(),
+                    String::from_utf8_lossy(name)
+                ),
+            )));
+        }
+        Some(Ok(record))
+    }
+}
+
+/// MD5 (hex) of `seq` in upper case, as `@SQ M5` and CRAM slices have it.
+fn md5_upper(seq: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    let mut md5 = Md5::new();
+    let mut upper = [0u8; 8192];
+    for chunk in seq.chunks(upper.len()) {
+        let up = &mut upper[..chunk.len()];
+        up.copy_from_slice(chunk);
+        up.make_ascii_uppercase();
+        md5.update(&*up);
+    }
+    md5.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Path of the index beside `cram`.
@@ -192,5 +294,64 @@ impl IndexedCram {
             out.push(read);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A two-contig FASTA (60 bases a line) loaded, its `.fai` then replaced by `fai`.
+    fn with_fai(dir: &Path, fai: &str) -> Reference {
+        let fa = dir.join("r.fa");
+        let seq = |seed: usize| -> String {
+            (0..150)
+                .map(|i| b"ACGT"[(i * 7 + seed) % 4] as char)
+                .collect()
+        };
+        let (a, b) = (seq(1), seq(2));
+        let lines = |s: &str| -> String {
+            s.as_bytes()
+                .chunks(60)
+                .map(|l| format!("{}\n", std::str::from_utf8(l).unwrap()))
+                .collect()
+        };
+        std::fs::write(&fa, format!(">a\n{}>b x\n{}", lines(&a), lines(&b))).unwrap();
+        let reference = Reference::load(&fa).unwrap();
+        std::fs::write(dir.join("r.fa.fai"), fai).unwrap();
+        reference
+    }
+
+    #[test]
+    fn a_stale_fasta_index_is_refused_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        // The index genoa writes: both contigs read back as loaded.
+        let right = "a\t150\t3\t60\t61\nb\t150\t161\t60\t61\n";
+        let repo = repository(&with_fai(dir.path(), right)).unwrap();
+        assert!(repo.get(b"a").unwrap().is_ok());
+        assert!(repo.get(b"b").unwrap().is_ok());
+        // Another FASTA's contigs or lengths: refused before anything is read.
+        for fai in [
+            "a\t150\t3\t60\t61\n",
+            "a\t150\t3\t60\t61\nc\t150\t161\t60\t61\n",
+            "a\t150\t3\t60\t61\nb\t151\t161\t60\t61\n",
+        ] {
+            let e = repository(&with_fai(dir.path(), fai)).err().unwrap();
+            assert!(e.to_string().contains("does not match the FASTA"), "{e}");
+        }
+        // Names and lengths right, offsets of an older file (b's header was `>b`): contig b
+        // would be read from the wrong bytes, so it is refused when read (found by fuzzing:
+        // `genoa run --cram` wrote a CRAM that samtools refuses).
+        let repo = repository(&with_fai(
+            dir.path(),
+            "a\t150\t3\t60\t61\nb\t150\t159\t60\t61\n",
+        ))
+        .unwrap();
+        assert!(repo.get(b"a").unwrap().is_ok());
+        let e = repo.get(b"b").unwrap().err().unwrap();
+        assert!(
+            e.to_string().contains("is not the sequence in the FASTA"),
+            "{e}"
+        );
     }
 }
