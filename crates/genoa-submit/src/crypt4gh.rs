@@ -190,6 +190,12 @@ fn derive_key(kdf: &[u8], passphrase: &[u8], salt: &[u8], rounds: u32) -> Option
     Some(out)
 }
 
+/// The most rounds a locked key may ask of a key derivation: a damaged or hostile count (up to
+/// 2^32 - 1) kept `genoa decrypt` busy for days. The limits are far above what key tools write
+/// (OpenSSH's bcrypt default is 16 rounds; OWASP asks PBKDF2-HMAC-SHA256 for 600,000) and cost
+/// 2.8 s (bcrypt) and 1.3 s (PBKDF2) on a 2-core CI machine. scrypt keys carry no count.
+const MAX_ROUNDS: [(&[u8], u32); 2] = [(b"bcrypt", 1_000), (b"pbkdf2_hmac_sha256", 10_000_000)];
+
 /// Reads a Crypt4GH secret key file; a locked one needs `passphrase`.
 pub fn read_secret_key(path: &Path, passphrase: Option<&str>) -> Result<SecretKey> {
     let bad = |m: &str| Error::input(path, m.to_string());
@@ -220,6 +226,14 @@ pub fn read_secret_key(path: &Path, passphrase: Option<&str>) -> Result<SecretKe
             &opts[4..],
         )
     };
+    if let Some((_, max)) = MAX_ROUNDS.iter().find(|(k, _)| *k == kdf)
+        && rounds > *max
+    {
+        return Err(bad(&format!(
+            "private key asks for {rounds} rounds of {}, more than genoa runs ({max}): a damaged key?",
+            String::from_utf8_lossy(kdf)
+        )));
+    }
     let cipher = f.string().ok_or_else(truncated)?;
     let data = f.string().ok_or_else(truncated)?;
     let key: Vec<u8> = match cipher {
