@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use genoa::io::reference::Reference;
+use genoa::model::alignment::AlignedRead;
 
 /// A fuzz target: its seeds and what it does with an input (`Err`: refused with a message).
 pub struct Target {
@@ -27,7 +28,11 @@ struct Fixture {
     gvcf_gz: Vec<u8>,
     tbi: Vec<u8>,
     qc_json: Vec<u8>,
+    cram: Vec<u8>,
+    crai: Vec<u8>,
     secret_key: Vec<u8>,
+    /// Locked with the passphrase `fuzz` (scrypt).
+    locked_key: Vec<u8>,
     public_key: Vec<u8>,
     plaintext: Vec<u8>,
     c4gh: Vec<u8>,
@@ -104,8 +109,38 @@ fn fixture() -> &'static Fixture {
             "--backend",
             "scalar",
         ]);
+        let out_cram = d.join("run-cram");
+        genoa(&[
+            "run",
+            "-r",
+            s(&reference_path),
+            "-1",
+            s(&d.join("R1.fq")),
+            "-2",
+            s(&d.join("R2.fq")),
+            "-s",
+            "S",
+            "-o",
+            s(&out_cram),
+            "--backend",
+            "scalar",
+            "--cram",
+        ]);
         let (sk, pk) = (d.join("k.sec"), d.join("k.pub"));
         genoa(&["keygen", "--sk", s(&sk), "--pk", s(&pk), "--nocrypt"]);
+        let locked = d.join("locked.sec");
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_genoa"))
+            .args([
+                "keygen",
+                "--sk",
+                s(&locked),
+                "--pk",
+                s(&d.join("locked.pub")),
+            ])
+            .env(genoa::crypt4gh::PASSPHRASE_ENV, PASSPHRASE)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         // Two segments, the last one partial.
         let plaintext: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(d.join("p.bin"), &plaintext).unwrap();
@@ -128,7 +163,10 @@ fn fixture() -> &'static Fixture {
             gvcf_gz: read(out.join("S.g.vcf.gz")),
             tbi: read(out.join("S.g.vcf.gz.tbi")),
             qc_json: read(out.join("S.qc.json")),
+            cram: read(out_cram.join("S.cram")),
+            crai: read(out_cram.join("S.cram.crai")),
             secret_key: read(sk),
+            locked_key: read(locked),
             public_key: read(pk),
             plaintext,
             c4gh: read(d.join("p.bin.c4gh")),
@@ -174,13 +212,51 @@ fn fastq() -> Target {
             put(&p, input);
             let mut r = genoa::io::fastq::Reader::open(&p).map_err(err)?;
             let mut rec = genoa::io::fastq::ReadRecord::default();
+            let mut lens = Vec::new();
             while r.next_into(&mut rec).map_err(err)? {
                 assert_eq!(rec.codes.len(), rec.qual.len());
                 assert!(!rec.name.is_empty());
+                lens.push(rec.codes.len());
+            }
+            // Oracle: an accepted file is four lines a record (one blank line may end it), and
+            // each record has the bases of its second line: no record dropped, merged or cut.
+            if let Some(want) = fastq_lines(input) {
+                assert_eq!(
+                    lens, want,
+                    "an accepted FASTQ whose records are not its lines, four by four"
+                );
             }
             Ok(())
         }),
     }
+}
+
+/// The sequence length of each record of a FASTQ's text (gzip decompressed), read four lines at
+/// a time; `None` when it does not decompress or is not four lines a record.
+fn fastq_lines(input: &[u8]) -> Option<Vec<usize>> {
+    let mut text = input.to_vec();
+    if input.starts_with(&[0x1f, 0x8b]) {
+        text.clear();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(input), &mut text)
+            .ok()?;
+    }
+    let mut lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+    // The empty piece after the last newline, then one blank line that ends the file.
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    if lines.last().is_some_and(|l| l.is_empty() || *l == b"\r") {
+        lines.pop();
+    }
+    if !lines.len().is_multiple_of(4) {
+        return None;
+    }
+    Some(
+        lines
+            .chunks(4)
+            .map(|r| r[1].strip_suffix(b"\r").unwrap_or(r[1]).len())
+            .collect(),
+    )
 }
 
 fn fastq_pair() -> Target {
@@ -468,17 +544,103 @@ fn crypt4gh_decrypt() -> Target {
     }
 }
 
+/// The passphrase of the fixture's locked key, given for every key read.
+const PASSPHRASE: &str = "fuzz";
+
 fn crypt4gh_keys() -> Target {
     let f = fixture();
     let dir = scratch("crypt4gh_keys");
     Target {
-        seeds: vec![f.secret_key.clone(), f.public_key.clone()],
+        seeds: vec![
+            f.secret_key.clone(),
+            f.locked_key.clone(),
+            f.public_key.clone(),
+        ],
         run: Box::new(move |input| {
             let p = dir.join("key");
             put(&p, input);
-            let secret = genoa::crypt4gh::read_secret_key(&p, None).map(drop);
+            let secret = genoa::crypt4gh::read_secret_key(&p, Some(PASSPHRASE)).map(drop);
             let public = genoa::crypt4gh::read_public_key(&p).map(drop);
             secret.or(public).map_err(err)
+        }),
+    }
+}
+
+/// The armoured text of a secret key file and its decoded bytes.
+const SECRET_ARMOUR: [&str; 2] = [
+    "-----BEGIN CRYPT4GH PRIVATE KEY-----\n",
+    "\n-----END CRYPT4GH PRIVATE KEY-----\n",
+];
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding (what key files hold).
+fn base64(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                B64[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// The decoded bytes of an armoured key file.
+fn key_blob(armoured: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(armoured).unwrap();
+    let sextets: Vec<u32> = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .flat_map(|l| l.bytes())
+        .filter(|b| *b != b'=')
+        .map(|b| B64.iter().position(|c| *c == b).unwrap() as u32)
+        .collect();
+    let mut out = Vec::new();
+    for c in sextets.chunks(4) {
+        let n = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, s)| n | s << (18 - 6 * i));
+        out.extend_from_slice(&n.to_be_bytes()[1..c.len()]);
+    }
+    out
+}
+
+fn crypt4gh_key_blob() -> Target {
+    let f = fixture();
+    let dir = scratch("crypt4gh_key_blob");
+    Target {
+        // Mutants of the decoded key (KDF name, rounds and salt, cipher, sealed key), armoured
+        // again: the fields a mutant of the base64 text seldom reaches.
+        seeds: {
+            let seeds = vec![key_blob(&f.secret_key), key_blob(&f.locked_key)];
+            // The codec round-trips the real keys.
+            let b64 = |k: &[u8]| -> String {
+                let t = std::str::from_utf8(k).unwrap();
+                t.lines().filter(|l| !l.starts_with("-----")).collect()
+            };
+            assert_eq!(base64(&seeds[0]), b64(&f.secret_key));
+            assert_eq!(base64(&seeds[1]), b64(&f.locked_key));
+            seeds
+        },
+        run: Box::new(move |input| {
+            let p = dir.join("key");
+            let b64 = base64(input);
+            put(
+                &p,
+                format!("{}{b64}{}", SECRET_ARMOUR[0], SECRET_ARMOUR[1]).as_bytes(),
+            );
+            genoa::crypt4gh::read_secret_key(&p, Some(PASSPHRASE))
+                .map(drop)
+                .map_err(err)
         }),
     }
 }
@@ -600,6 +762,273 @@ fn read_group() -> Target {
     }
 }
 
+/// Every read on every contig of a CRAM, fetched the way `genoa call` reads one.
+fn cram_reads(p: &Path, reference: &Reference) -> Result<Vec<AlignedRead>, String> {
+    let cram = genoa::io::cram::IndexedCram::open(p, reference).map_err(err)?;
+    let mut reads = Vec::new();
+    for (k, c) in reference.contigs.iter().enumerate() {
+        cram.fetch(k, 0, c.len(), &mut reads).map_err(err)?;
+    }
+    Ok(reads)
+}
+
+/// The reads of the fixture's CRAM, read with the right reference index.
+fn cram_truth() -> &'static Vec<AlignedRead> {
+    static T: OnceLock<Vec<AlignedRead>> = OnceLock::new();
+    T.get_or_init(|| {
+        let dir = scratch("cram_truth");
+        let p = dir.join("S.cram");
+        put(&p, &fixture().cram);
+        put(&dir.join("S.cram.crai"), &fixture().crai);
+        let reads = cram_reads(&p, &fixture().reference).unwrap();
+        assert!(reads.len() > 1000, "{}", reads.len());
+        reads
+    })
+}
+
+fn cram_indexed() -> Target {
+    let f = fixture();
+    let dir = scratch("cram_indexed");
+    put(&dir.join("in.cram.crai"), &f.crai);
+    let truth = cram_truth();
+    Target {
+        seeds: vec![f.cram.clone()],
+        run: Box::new(move |input| {
+            // Byte mutants of the CRAM beside its original index (CRC32s guard the blocks).
+            let p = dir.join("in.cram");
+            put(&p, input);
+            let reads = cram_reads(&p, &fixture().reference)?;
+            // Oracle: what is read at all is the CRAM's reads.
+            assert!(
+                reads == *truth,
+                "a mutant CRAM gave {} reads, not the {} written",
+                reads.len(),
+                truth.len()
+            );
+            Ok(())
+        }),
+    }
+}
+
+fn cram_crai() -> Target {
+    let f = fixture();
+    let dir = scratch("cram_crai");
+    put(&dir.join("in.cram"), &f.cram);
+    let text = {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&f.crai[..]), &mut v)
+            .unwrap();
+        v
+    };
+    let truth = cram_truth();
+    Target {
+        seeds: vec![text],
+        run: Box::new(move |input| {
+            // Text mutants of the index, gzipped as samtools writes it.
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(input).unwrap();
+            put(&dir.join("in.cram.crai"), &gz.finish().unwrap());
+            let reads = cram_reads(&dir.join("in.cram"), &fixture().reference)?;
+            if reads != *truth {
+                // Known: genoa trusts a CRAM's index, as htslib does.
+                return Err(format!(
+                    "{}a .crai mutant gave {} reads of {}",
+                    crate::SILENT,
+                    reads.len(),
+                    truth.len()
+                ));
+            }
+            Ok(())
+        }),
+    }
+}
+
+/// Every read on every contig of a BAM, fetched the way `genoa call` reads one.
+fn bam_reads(p: &Path, reference: &Reference) -> Result<Vec<AlignedRead>, String> {
+    let bam = genoa::io::bam::IndexedBam::open(p, reference).map_err(err)?;
+    let mut reads = Vec::new();
+    for (k, c) in reference.contigs.iter().enumerate() {
+        bam.fetch(k, 0, c.len(), &mut reads).map_err(err)?;
+    }
+    Ok(reads)
+}
+
+fn bam_bai() -> Target {
+    let f = fixture();
+    let dir = scratch("bam_bai");
+    let p = dir.join("in.bam");
+    put(&p, &f.bam);
+    put(&dir.join("in.bam.bai"), &f.bai);
+    let truth = bam_reads(&p, &f.reference).unwrap();
+    assert!(truth.len() > 1000, "{}", truth.len());
+    Target {
+        seeds: vec![f.bai.clone()],
+        run: Box::new(move |input| {
+            // Byte mutants of the index beside the BAM it indexes.
+            put(&dir.join("in.bam.bai"), input);
+            let reads = bam_reads(&p, &fixture().reference)?;
+            if reads != truth {
+                // Known: genoa trusts a BAM's index, as htslib does.
+                return Err(format!(
+                    "{}a .bai mutant gave {} reads of {}",
+                    crate::SILENT,
+                    reads.len(),
+                    truth.len()
+                ));
+            }
+            Ok(())
+        }),
+    }
+}
+
+/// The records (no `##` lines) of a BGZF VCF.
+fn vcf_records(p: &Path) -> Vec<u8> {
+    gunzip(p)
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|l| !l.starts_with(b"##"))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+fn gvcf_tbi() -> Target {
+    let f = fixture();
+    let dir = scratch("gvcf_tbi");
+    let p = dir.join("in.g.vcf.gz");
+    put(&p, &f.gvcf_gz);
+    put(&dir.join("in.g.vcf.gz.tbi"), &f.tbi);
+    aggregate_once(&dir, &p).unwrap();
+    let truth = (
+        vcf_records(&dir.join("cohort.vcf.gz")),
+        vcf_records(&dir.join("cohort.af.vcf.gz")),
+    );
+    Target {
+        seeds: vec![f.tbi.clone()],
+        run: Box::new(move |input| {
+            // Byte mutants of the tabix index beside the gVCF it indexes.
+            put(&dir.join("in.g.vcf.gz.tbi"), input);
+            aggregate_once(&dir, &p)?;
+            let got = (
+                vcf_records(&dir.join("cohort.vcf.gz")),
+                vcf_records(&dir.join("cohort.af.vcf.gz")),
+            );
+            if got != truth {
+                return Err(format!(
+                    "{}a .tbi mutant changed the cohort VCFs",
+                    crate::SILENT
+                ));
+            }
+            Ok(())
+        }),
+    }
+}
+
+/// The header and the encoded records (`block_size` first) of a BAM.
+fn bam_parts(bam: &[u8]) -> (noodles::sam::Header, Vec<Vec<u8>>) {
+    let header = noodles::bam::io::Reader::new(bam).read_header().unwrap();
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(bam), &mut raw).unwrap();
+    let u32_at = |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().unwrap()) as usize;
+    let mut at = 8 + u32_at(4);
+    let n_ref = u32_at(at);
+    at += 4;
+    for _ in 0..n_ref {
+        at += 8 + u32_at(at);
+    }
+    let mut records = Vec::new();
+    while at < raw.len() {
+        let n = 4 + u32_at(at);
+        records.push(raw[at..at + n].to_vec());
+        at += n;
+    }
+    (header, records)
+}
+
+fn fasta_fai() -> Target {
+    let f = fixture();
+    let dir = scratch("fasta_fai");
+    let fa = dir.join("ref.fa");
+    std::fs::copy(demo().join("ref.fa"), &fa).unwrap();
+    // Loaded once with its own (right) index, which each execution then replaces.
+    let reference = Reference::load(&fa).unwrap();
+    let fai = std::fs::read(dir.join("ref.fa.fai")).unwrap();
+    let (header, records) = bam_parts(&f.bam);
+    let truth = cram_truth();
+    put(&dir.join("S.cram"), &f.cram);
+    put(&dir.join("S.cram.crai"), &f.crai);
+    Target {
+        seeds: vec![fai],
+        run: Box::new(move |input| {
+            put(&dir.join("ref.fa.fai"), input);
+            // Reading a CRAM through the FASTA index: the reads written, or an error.
+            if let Ok(reads) = cram_reads(&dir.join("S.cram"), &reference) {
+                assert!(reads == *truth, "a FASTA index mutant changed the reads");
+            }
+            // Writing one: a CRAM that decodes, with the right index, to the reads written.
+            let out = dir.join("out.cram");
+            let _ = std::fs::remove_file(&out);
+            let _ = std::fs::remove_file(dir.join("out.cram.crai"));
+            let mut sink = genoa::io::sink::create(&out, &header, &reference).map_err(err)?;
+            for r in &records {
+                sink.push(r).map_err(err)?;
+            }
+            sink.finish().map_err(err)?;
+            match cram_reads(&out, &fixture().reference) {
+                Ok(reads) => assert!(reads == *truth, "a FASTA index mutant: other reads written"),
+                Err(e) => panic!("a FASTA index mutant: genoa wrote a CRAM it cannot read: {e}"),
+            }
+            Ok(())
+        }),
+    }
+}
+
+fn gvcf_aggregate_pair() -> Target {
+    let f = fixture();
+    let dir = scratch("gvcf_aggregate_pair");
+    // A second sample: the same gVCF named T, compressed and indexed.
+    let text = String::from_utf8(f.gvcf_text.clone()).unwrap();
+    let other_text = text.replace("FORMAT\tS\n", "FORMAT\tT\n");
+    assert_ne!(text, other_text);
+    let other = dir.join("T.g.vcf.gz");
+    put(&other, &bgzf(other_text.as_bytes()));
+    match noodles::vcf::fs::index(&other).unwrap() {
+        noodles::vcf::Index::Tabix(t) => {
+            noodles::tabix::fs::write(dir.join("T.g.vcf.gz.tbi"), &t).unwrap()
+        }
+        noodles::vcf::Index::Csi(_) => unreachable!(),
+    }
+    Target {
+        seeds: vec![f.gvcf_text.clone()],
+        run: Box::new(move |input| {
+            let p = dir.join("in.g.vcf.gz");
+            put(&p, &bgzf(input));
+            let tbi = dir.join("in.g.vcf.gz.tbi");
+            match noodles::vcf::fs::index(&p).map_err(err)? {
+                noodles::vcf::Index::Tabix(t) => {
+                    noodles::tabix::fs::write(&tbi, &t).map_err(err)?
+                }
+                noodles::vcf::Index::Csi(_) => return Err("CSI-sized contigs".into()),
+            }
+            let opts = genoa::aggregate::Options {
+                min_count: 1,
+                regions: Vec::new(),
+                window: 5_000,
+                command_line: "fuzz".into(),
+            };
+            genoa::aggregate::aggregate(
+                &[p, other.clone()],
+                &fixture().reference,
+                None,
+                &opts,
+                &dir.join("cohort.vcf.gz"),
+                &dir.join("cohort.af.vcf.gz"),
+            )
+            .map(drop)
+            .map_err(err)
+        }),
+    }
+}
+
 /// The target named `name`, made on first use (each target has its own scratch directory).
 pub fn target(name: &str) -> Option<Target> {
     Some(match name {
@@ -613,6 +1042,7 @@ pub fn target(name: &str) -> Option<Target> {
         "gvcf_aggregate_bgzf" => gvcf_aggregate_bgzf(),
         "crypt4gh_decrypt" => crypt4gh_decrypt(),
         "crypt4gh_keys" => crypt4gh_keys(),
+        "crypt4gh_key_blob" => crypt4gh_key_blob(),
         "qc_policy" => qc_policy(),
         "qc_json" => qc_json(),
         "bed_regions" => bed_regions(),
@@ -620,6 +1050,12 @@ pub fn target(name: &str) -> Option<Target> {
         "sample_sheet" => sample_sheet(),
         "alt_names" => alt_names(),
         "read_group" => read_group(),
+        "cram_indexed" => cram_indexed(),
+        "cram_crai" => cram_crai(),
+        "bam_bai" => bam_bai(),
+        "gvcf_tbi" => gvcf_tbi(),
+        "fasta_fai" => fasta_fai(),
+        "gvcf_aggregate_pair" => gvcf_aggregate_pair(),
         _ => return None,
     })
 }
