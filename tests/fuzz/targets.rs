@@ -66,9 +66,17 @@ fn head_records(text: &[u8], n: usize) -> Vec<u8> {
     text.to_vec()
 }
 
-fn genoa(args: &[&str]) {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_genoa"))
+/// Runs `genoa ARGS` in `dir`, as `genoa` (argv[0]): with relative paths the files it writes
+/// (the BAM's `@PG CL`, the gVCF's header) are the same bytes on every machine and run, so a
+/// corpus input that damages an index replays against the file it was found with.
+fn genoa(dir: &Path, args: &[&str]) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_genoa"));
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::arg0(&mut command, "genoa");
+    let o = command
         .args(args)
+        .current_dir(dir)
+        .env(genoa::crypt4gh::PASSPHRASE_ENV, PASSPHRASE)
         .output()
         .unwrap();
     assert!(
@@ -76,10 +84,6 @@ fn genoa(args: &[&str]) {
         "genoa {args:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn fixture() -> &'static Fixture {
@@ -93,65 +97,49 @@ fn fixture() -> &'static Fixture {
         let r2 = head_records(&gunzip(&demo().join("R2.fastq.gz")), 600);
         std::fs::write(d.join("R1.fq"), &r1).unwrap();
         std::fs::write(d.join("R2.fq"), &r2).unwrap();
-        let out = d.join("run");
-        genoa(&[
-            "run",
-            "-r",
-            s(&reference_path),
-            "-1",
-            s(&d.join("R1.fq")),
-            "-2",
-            s(&d.join("R2.fq")),
-            "-s",
-            "S",
-            "-o",
-            s(&out),
-            "--backend",
-            "scalar",
-        ]);
-        let out_cram = d.join("run-cram");
-        genoa(&[
-            "run",
-            "-r",
-            s(&reference_path),
-            "-1",
-            s(&d.join("R1.fq")),
-            "-2",
-            s(&d.join("R2.fq")),
-            "-s",
-            "S",
-            "-o",
-            s(&out_cram),
-            "--backend",
-            "scalar",
-            "--cram",
-        ]);
-        let (sk, pk) = (d.join("k.sec"), d.join("k.pub"));
-        genoa(&["keygen", "--sk", s(&sk), "--pk", s(&pk), "--nocrypt"]);
-        let locked = d.join("locked.sec");
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_genoa"))
-            .args([
-                "keygen",
-                "--sk",
-                s(&locked),
-                "--pk",
-                s(&d.join("locked.pub")),
-            ])
-            .env(genoa::crypt4gh::PASSPHRASE_ENV, PASSPHRASE)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let run = |out: &str, extra: &[&str]| {
+            let mut args = vec![
+                "run",
+                "-r",
+                "ref.fa",
+                "-1",
+                "R1.fq",
+                "-2",
+                "R2.fq",
+                "-s",
+                "S",
+                "-o",
+                out,
+                "--backend",
+                "scalar",
+            ];
+            args.extend_from_slice(extra);
+            genoa(d, &args);
+            d.join(out)
+        };
+        let out = run("run", &[]);
+        let out_cram = run("run-cram", &["--cram"]);
+        genoa(
+            d,
+            &["keygen", "--sk", "k.sec", "--pk", "k.pub", "--nocrypt"],
+        );
+        // Locked with $C4GH_PASSPHRASE, which `genoa` sets.
+        genoa(d, &["keygen", "--sk", "locked.sec", "--pk", "locked.pub"]);
+        let (sk, pk, locked) = (d.join("k.sec"), d.join("k.pub"), d.join("locked.sec"));
         // Two segments, the last one partial.
         let plaintext: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(d.join("p.bin"), &plaintext).unwrap();
-        genoa(&[
-            "encrypt",
-            s(&d.join("p.bin")),
-            "--recipient-pk",
-            s(&pk),
-            "-o",
-            s(&d.join("p.bin.c4gh")),
-        ]);
+        genoa(
+            d,
+            &[
+                "encrypt",
+                "p.bin",
+                "--recipient-pk",
+                "k.pub",
+                "-o",
+                "p.bin.c4gh",
+            ],
+        );
         let read = |p: PathBuf| std::fs::read(p).unwrap();
         Fixture {
             reference: Reference::load(&reference_path).unwrap(),
