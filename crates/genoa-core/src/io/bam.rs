@@ -184,6 +184,15 @@ pub(crate) fn contig_map(
     reference: &crate::io::reference::Reference,
 ) -> Result<Vec<u32>> {
     use noodles::sam::header::record::value::map::reference_sequence::tag::MD5_CHECKSUM;
+    // Without contigs no record can be placed, and every region would read as empty: a gVCF
+    // of no coverage from a damaged header (found by fuzzing: a CRAM whose `@HD` line had
+    // swallowed its `@SQ` line gave `genoa call` 0 reads and exit 0).
+    if header.reference_sequences().is_empty() {
+        return Err(Error::input(
+            path,
+            "the header lists no contigs (no @SQ lines): not an aligned file, or its header is damaged",
+        ));
+    }
     let mut id_map = Vec::with_capacity(header.reference_sequences().len());
     for (name, sq) in header.reference_sequences() {
         let name = name.to_string();
@@ -592,6 +601,18 @@ mod tests {
     use crate::io::reference::Reference;
     use crate::io::sam_header::{ReadGroupLine, build};
     use crate::io::sink::{AlignmentSink, BamSink};
+
+    #[test]
+    fn a_header_without_contigs_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = dir.path().join("r.fa");
+        std::fs::write(&fa, ">c1\nACGT\n").unwrap();
+        let reference = Reference::load(&fa).unwrap();
+        let e = contig_map(Path::new("x.cram"), &sam::Header::default(), &reference)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no @SQ lines"), "{e}");
+    }
 
     /// Writes `records` (coordinate order) through the BAM sink.
     fn write(
