@@ -507,6 +507,8 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
         chunk_len: a.chunk_len,
         min_mapq: a.min_mapq,
         ploidy: std::sync::Arc::new(decision.ploidy),
+        // A plain VCF holds calls only.
+        emit_candidates: a.output_mode == OutputModeArg::Gvcf,
         ..CallParams::default()
     };
     let backend = crate::backend::select(a.compute.backend.into())?;

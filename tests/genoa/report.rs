@@ -44,6 +44,8 @@ fn read(flags: Flags, tlen: i64, qual: Vec<u8>) -> AlignedRead {
 fn variant(reference: &[u8], alt: &[u8], gt: [u8; 2], gq: u32) -> Record {
     Record::Variant(Variant {
         af: Vec::new(),
+        annotations: None,
+        candidate: false,
         pos: 100,
         reference: reference.to_vec(),
         alts: vec![alt.to_vec()],

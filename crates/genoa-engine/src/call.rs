@@ -13,6 +13,7 @@
 //! Not yet (issue 6 is open): dangling-end recovery in the assembly
 //! graph.
 
+pub mod annotate;
 pub mod assembly;
 pub mod genotype;
 pub mod gvcf;
@@ -53,8 +54,13 @@ pub struct CallParams {
     pub min_alt_reads: u32,
     pub min_alt_fraction: f64,
     pub min_indel_fraction: f64,
-    /// Variants with QUAL below this are folded into reference blocks.
+    /// Variants with QUAL below this are not calls: written as candidates (FILTER `LowQual`)
+    /// when `emit_candidates`, else folded into reference blocks.
     pub min_emit_qual: f64,
+    /// Write every candidate allele (gVCF): those genotyped `0/0` (FILTER `RefCall`) and those
+    /// below `min_emit_qual`, so that joint genotyping can rescue an allele seen weakly in
+    /// many samples, as HaplotypeCaller's GVCF mode does. Off for a plain VCF.
+    pub emit_candidates: bool,
     /// Variants with QUAL below this are written with FILTER `LowQual` in a plain VCF (a gVCF
     /// leaves filtering to joint genotyping, as HaplotypeCaller's does).
     pub min_pass_qual: f64,
@@ -81,6 +87,7 @@ impl Default for CallParams {
             min_alt_fraction: 0.15,
             min_indel_fraction: 0.05,
             min_emit_qual: 10.0,
+            emit_candidates: true,
             min_pass_qual: 20.0,
             gq_bands: crate::model::gvcf::GATK_GQ_BANDS.to_vec(),
             max_block_len: 99_999,
@@ -271,15 +278,23 @@ fn chunk_records(
                 pos,
                 reference: c.reference.clone(),
                 alts: c.alts.clone(),
-                filter_pass: c.genotyped.qual >= params.min_pass_qual,
+                filter_pass: c.genotyped.qual >= params.min_pass_qual && c.genotyped.gt != [0, 0],
+                candidate: c.candidate,
                 mq: site.rms_mapq(),
                 genotyped: c.genotyped.clone(),
                 af: Vec::new(),
+                annotations: Some(Box::new(c.annotations.clone())),
             })
-        } else if data.ploidy.model == ploidy::Model::Mito {
-            mito::call_site(contig, pos, site, params)
         } else {
-            pileup_snp(contig, pos, site, params, data.ploidy.at(pos))
+            let v = if data.ploidy.model == ploidy::Model::Mito {
+                mito::call_site(contig, pos, site, params)
+            } else {
+                pileup_snp(contig, pos, site, params, data.ploidy.at(pos))
+            };
+            v.map(|mut v| {
+                v.annotations = Some(Box::new(pileup_annotations(data, &v)));
+                v
+            })
         };
         let emit = pos >= chunk.start;
         match variant {
@@ -299,6 +314,24 @@ fn chunk_records(
         }
     }
     blocks.finish()
+}
+
+/// The raw annotations of a variant called from the pileup: every usable read over its first
+/// base, each for the allele its base and indel there show ([`annotate::pileup_allele`]).
+fn pileup_annotations(data: &region::ChunkData, v: &Variant) -> crate::model::gvcf::Annotations {
+    let mut collector = annotate::Collector::new(v.pos, v.alts.len() + 2);
+    for read in data.reads_over(v.pos, v.pos + 1) {
+        let allele = annotate::pileup_allele(
+            data.contig,
+            read,
+            v.pos,
+            &v.reference,
+            &v.alts,
+            data.params.min_base_quality,
+        );
+        collector.add(read, allele);
+    }
+    collector.finish()
 }
 
 /// Calls a whole contig from all its reads (coordinate-sorted) on the fixed grid: the records
@@ -375,17 +408,20 @@ fn pileup_snp(
     let ref_base = contig[pos as usize];
     let alt = region::snp_candidate(contig, pos, site, params)?;
     let g = genotype_snp(ref_base, alt, site, params, ploidy);
-    if g.gt == [0, 0] || g.qual < params.min_emit_qual {
+    let candidate = g.gt == [0, 0] || g.qual < params.min_emit_qual;
+    if candidate && !params.emit_candidates {
         return None;
     }
     Some(Variant {
         pos,
         reference: vec![ref_base],
         alts: vec![vec![alt]],
-        filter_pass: g.qual >= params.min_pass_qual,
+        filter_pass: g.qual >= params.min_pass_qual && g.gt != [0, 0],
+        candidate,
         mq: site.rms_mapq(),
         genotyped: g,
         af: Vec::new(),
+        annotations: None,
     })
 }
 

@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 use crate::genome::base_ascii;
 use crate::io::atomic::Pending;
 use crate::io::reference::Reference;
+use crate::model::genotype::diploid_index;
 use crate::model::gvcf::OutputMode;
-use crate::model::gvcf::{Record, Variant};
+use crate::model::gvcf::{Annotations, Genotyped, RankSum, Record, Variant};
 
 /// The header text (every line, `#CHROM` included); a plain VCF's (`mode` `Variants`) has no
 /// `<NON_REF>`, block or `MIN_DP` lines.
@@ -29,7 +30,10 @@ pub fn header(
         h.push_str("##ALT=<ID=NON_REF,Description=\"Represents any possible alternative allele not already represented at this location by REF and ALT\">\n");
     }
     h.push_str("##FILTER=<ID=PASS,Description=\"All filters passed\">\n");
-    if !gvcf {
+    if gvcf {
+        h.push_str("##FILTER=<ID=LowQual,Description=\"A candidate allele whose QUAL is below the caller's emit threshold (written for joint genotyping, not a call)\">\n");
+        h.push_str("##FILTER=<ID=RefCall,Description=\"A candidate allele genotyped as absent (GT without ALT; written for joint genotyping)\">\n");
+    } else {
         h.push_str("##FILTER=<ID=LowQual,Description=\"Low quality\">\n");
     }
     h.push_str(if gvcf {
@@ -45,6 +49,7 @@ pub fn header(
         h.push_str("##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description=\"Minimum DP observed within the GVCF block\">\n");
     }
     h.push_str("##FORMAT=<ID=PL,Number=G,Type=Integer,Description=\"Normalized, Phred-scaled likelihoods for genotypes as defined in the VCF specification\">\n");
+    h.push_str("##FORMAT=<ID=SB,Number=4,Type=Integer,Description=\"Per-sample component statistics which comprise the Fisher's Exact Test to detect strand bias.\">\n");
     if gvcf {
         let mut lo = 0;
         for &hi in gq_bands {
@@ -57,11 +62,31 @@ pub fn header(
             "##GVCFBlock{lo}-100=minGQ={lo}(inclusive),maxGQ=100(exclusive)\n"
         ));
     }
+    if gvcf {
+        h.push_str("##INFO=<ID=AS_QUALapprox,Number=1,Type=String,Description=\"Allele-specific QUAL approximations\">\n");
+        h.push_str("##INFO=<ID=AS_RAW_BaseQRankSum,Number=1,Type=String,Description=\"raw data for allele specific rank sum test of base qualities\">\n");
+        h.push_str("##INFO=<ID=AS_RAW_MQ,Number=1,Type=String,Description=\"Allele-specfic raw data for RMS Mapping Quality\">\n");
+        h.push_str("##INFO=<ID=AS_RAW_MQRankSum,Number=1,Type=String,Description=\"Allele-specfic raw data for Mapping Quality Rank Sum\">\n");
+        h.push_str("##INFO=<ID=AS_RAW_ReadPosRankSum,Number=1,Type=String,Description=\"allele specific raw data for rank sum test of read position bias\">\n");
+        h.push_str("##INFO=<ID=AS_VarDP,Number=1,Type=String,Description=\"Allele-specific (informative) depth over variant genotypes -- including ref, RAW format\">\n");
+        h.push_str("##INFO=<ID=AS_SB_TABLE,Number=1,Type=String,Description=\"Allele-specific forward/reverse read counts for strand bias tests. Includes the reference and alleles separated by |.\">\n");
+    }
+    h.push_str("##INFO=<ID=BaseQRankSum,Number=1,Type=Float,Description=\"Z-score from Wilcoxon rank sum test of Alt Vs. Ref base qualities\">\n");
     h.push_str("##INFO=<ID=DP,Number=1,Type=Integer,Description=\"Approximate read depth; some reads may have been filtered\">\n");
     h.push_str("##INFO=<ID=MQ,Number=1,Type=Float,Description=\"RMS Mapping Quality\">\n");
+    h.push_str("##INFO=<ID=MQRankSum,Number=1,Type=Float,Description=\"Z-score From Wilcoxon rank sum test of Alt vs. Ref read mapping qualities\">\n");
     h.push_str(
         "##INFO=<ID=QD,Number=1,Type=Float,Description=\"Variant Confidence/Quality by Depth\">\n",
     );
+    if gvcf {
+        h.push_str("##INFO=<ID=QUALapprox,Number=1,Type=Integer,Description=\"Sum of PL[0] values; used to approximate the QUAL score\">\n");
+        h.push_str("##INFO=<ID=RAW_GT_COUNT,Number=3,Type=Integer,Description=\"Counts of genotypes w.r.t. the reference allele in the following order: 0/0, 0/1, 1/1.\">\n");
+    }
+    h.push_str("##INFO=<ID=RAW_MQandDP,Number=2,Type=Integer,Description=\"Raw data (sum of squared MQ and total depth) for improved RMS Mapping Quality calculation\">\n");
+    h.push_str("##INFO=<ID=ReadPosRankSum,Number=1,Type=Float,Description=\"Z-score from Wilcoxon rank sum test of Alt vs. Ref read position bias\">\n");
+    if gvcf {
+        h.push_str("##INFO=<ID=VarDP,Number=1,Type=Integer,Description=\"(informative) depth over variant genotypes\">\n");
+    }
     if gvcf {
         h.push_str(
             "##INFO=<ID=END,Number=1,Type=Integer,Description=\"Stop position of the interval\">\n",
@@ -151,9 +176,11 @@ pub fn format_record(
             reference,
             alts,
             filter_pass,
+            candidate,
             mq,
             genotyped: g,
             af,
+            annotations,
         }) => {
             let qd = if g.dp > 0 {
                 g.qual / f64::from(g.dp)
@@ -174,20 +201,24 @@ pub fn format_record(
                 .join(",");
             writeln!(
                 line,
-                "{chrom}\t{}\t.\t{}\t{}{non_ref}\t{:.2}\t{}\tDP={};MQ={mq:.2};QD={qd:.2}\tGT:AD:DP:GQ:PL{}\t{}:{}:{}:{}:{}{}",
+                "{chrom}\t{}\t.\t{}\t{}{non_ref}\t{:.2}\t{}\t{}\tGT:AD:DP:GQ:PL{}{}\t{}:{}:{}:{}:{}{}{}",
                 pos + 1,
                 alleles(reference),
                 alt_text,
                 g.qual,
                 // A gVCF leaves filtering to joint genotyping, as HaplotypeCaller -ERC GVCF
-                // does; a plain VCF flags calls below the pass threshold.
-                if *filter_pass || mode == OutputMode::Gvcf {
-                    "."
-                } else {
-                    "LowQual"
+                // does, and marks the candidates that are not calls; a plain VCF flags calls
+                // below the pass threshold.
+                match mode {
+                    OutputMode::Gvcf if *candidate && g.gt == [0, 0] => "RefCall",
+                    OutputMode::Gvcf if *candidate => "LowQual",
+                    OutputMode::Gvcf => ".",
+                    OutputMode::Variants if *filter_pass => ".",
+                    OutputMode::Variants => "LowQual",
                 },
-                g.dp,
+                info(g, *mq, qd, annotations.as_deref(), mode),
                 if af.is_empty() { "" } else { ":AF" },
+                if annotations.is_some() { ":SB" } else { "" },
                 g.alleles()
                     .iter()
                     .map(ToString::to_string)
@@ -213,10 +244,138 @@ pub fn format_record(
                             .collect::<Vec<_>>()
                             .join(",")
                     )
-                }
+                },
+                annotations
+                    .as_ref()
+                    .map(|a| format!(":{}", join(&a.sb())))
+                    .unwrap_or_default()
             )
         }
     };
+}
+
+/// A variant record's INFO column: `DP`, `MQ`, `QD` and, with `annotations`, GATK's raw
+/// annotations in its (alphabetical) order — the allele-specific ones, which hold a
+/// `<NON_REF>` entry, and ReblockGVCF's site-quality carriers (`QUALapprox`, `VarDP`,
+/// `AS_QUALapprox`, `AS_VarDP`, `RAW_GT_COUNT`: what Hail's VDS and joint calling use in place
+/// of the QUAL column) only in a gVCF.
+fn info(
+    g: &Genotyped,
+    mq: f64,
+    qd: f64,
+    annotations: Option<&Annotations>,
+    mode: OutputMode,
+) -> String {
+    use std::fmt::Write as _;
+    let dp = g.dp;
+    let Some(a) = annotations else {
+        return format!("DP={dp};MQ={mq:.2};QD={qd:.2}");
+    };
+    let gvcf = mode == OutputMode::Gvcf;
+    let mut s = String::new();
+    let site = |r: &RankSum| r.site.map(|z| format!("{z:.3}"));
+    let raw = |r: &RankSum| -> String {
+        let alts = a.strand.len().saturating_sub(1);
+        match &r.per_alt {
+            None => "|".repeat(alts),
+            Some(zs) => zs
+                .iter()
+                .map(|z| match z {
+                    Some(z) => format!("|{}", histogram_entry(*z)),
+                    None => "|NaN".to_string(),
+                })
+                .collect(),
+        }
+    };
+    // Writing into a String cannot fail.
+    if gvcf {
+        let _ = write!(
+            s,
+            "AS_QUALapprox={};AS_RAW_BaseQRankSum={};AS_RAW_MQ={};AS_RAW_MQRankSum={};AS_RAW_ReadPosRankSum={};AS_SB_TABLE={};AS_VarDP={};",
+            as_qual_approx(g),
+            raw(&a.base_q_rank),
+            a.allele_mq
+                .iter()
+                .map(|m| format!("{m}.00"))
+                .collect::<Vec<_>>()
+                .join("|"),
+            raw(&a.mq_rank),
+            raw(&a.read_pos_rank),
+            a.strand
+                .iter()
+                .map(|t| format!("{},{}", t[0], t[1]))
+                .collect::<Vec<_>>()
+                .join("|"),
+            g.ad.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("|"),
+        );
+    }
+    if let Some(z) = site(&a.base_q_rank) {
+        let _ = write!(s, "BaseQRankSum={z};");
+    }
+    let _ = write!(s, "DP={dp};MQ={mq:.2};");
+    if let Some(z) = site(&a.mq_rank) {
+        let _ = write!(s, "MQRankSum={z};");
+    }
+    let _ = write!(s, "QD={qd:.2};");
+    if gvcf {
+        let _ = write!(s, "QUALapprox={};", g.pl.first().copied().unwrap_or(0));
+        // Genotype counts (hom-ref, het, hom-alt) for ExcessHet: a called REF allele makes
+        // the sample het, none hom-alt.
+        let alleles = g.alleles();
+        let count = if alleles.iter().all(|&x| x == 0) {
+            "1,0,0"
+        } else if alleles.contains(&0) {
+            "0,1,0"
+        } else {
+            "0,0,1"
+        };
+        let _ = write!(s, "RAW_GT_COUNT={count};");
+    }
+    let _ = write!(s, "RAW_MQandDP={},{}", a.raw_mq, a.raw_dp);
+    if let Some(z) = site(&a.read_pos_rank) {
+        let _ = write!(s, ";ReadPosRankSum={z}");
+    }
+    if gvcf {
+        let _ = write!(s, ";VarDP={dp}");
+    }
+    s
+}
+
+/// `AS_QUALapprox`: per ALT (`<NON_REF>` 0), the PL of hom-ref among the genotypes of REF and
+/// that ALT alone (ReblockGVCF's subsetting), after an empty REF entry.
+fn as_qual_approx(g: &Genotyped) -> String {
+    let n = if g.ploidy == 1 {
+        g.pl.len()
+    } else {
+        // n(n+1)/2 = len.
+        ((((8 * g.pl.len() + 1) as f64).sqrt() as usize) - 1) / 2
+    };
+    let mut out = String::new();
+    for k in 1..n {
+        let q = if k + 1 == n {
+            0
+        } else if g.ploidy == 1 {
+            g.pl[0].saturating_sub(g.pl[0].min(g.pl[k]))
+        } else {
+            let (het, hom) = (diploid_index(0, k), diploid_index(k, k));
+            let m = g.pl[0].min(g.pl[het]).min(g.pl[hom]);
+            g.pl[0] - m
+        };
+        out.push('|');
+        out.push_str(&q.to_string());
+    }
+    out
+}
+
+/// A rank-sum z as the `AS_RAW_` histograms write it: GATK's 0.1-wide bin (floor, with a small
+/// epsilon so a value on a boundary stays in its bin) and a count of one.
+pub fn histogram_entry(z: f64) -> String {
+    let bin = ((z + 0.01 * 0.1) / 0.1).floor();
+    // -0.0 prints as 0.0.
+    format!("{:.1},1", bin * 0.1 + 0.0)
 }
 
 /// Path of the index beside `gvcf`.
@@ -303,10 +462,12 @@ mod tests {
         let contig = [0u8, 1, 2, 3];
         let v = Record::Variant(Variant {
             af: Vec::new(),
+            annotations: None,
             pos: 0,
             reference: vec![0, 1, 2],
             alts: vec![vec![0], vec![0, 3, 2]],
             filter_pass: true,
+            candidate: false,
             mq: 60.0,
             genotyped: Genotyped {
                 ploidy: 2,
@@ -336,10 +497,12 @@ mod tests {
         let contig = [0u8, 1];
         let v = Record::Variant(Variant {
             af: Vec::new(),
+            annotations: None,
             pos: 1,
             reference: vec![1],
             alts: vec![vec![2]],
             filter_pass: false,
+            candidate: false,
             mq: 60.0,
             genotyped: Genotyped {
                 ploidy: 2,

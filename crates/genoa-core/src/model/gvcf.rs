@@ -49,12 +49,63 @@ pub struct Variant {
     /// Alternate alleles (`<NON_REF>` not included).
     pub alts: Vec<Vec<u8>>,
     pub filter_pass: bool,
+    /// A candidate written so that joint genotyping can weigh it, not a call: genotyped `0/0`
+    /// (FILTER `RefCall` in a gVCF) or with QUAL below the caller's emit threshold (`LowQual`),
+    /// as DeepVariant marks them. Only a gVCF holds such records.
+    pub candidate: bool,
     /// RMS mapping quality of the reads over the first base (`MQ`).
     pub mq: f64,
     pub genotyped: Genotyped,
     /// Allele fraction of each ALT (FORMAT `AF`), written when not empty: the mitochondrial
     /// model's heteroplasmy levels.
     pub af: Vec<f64>,
+    /// GATK's raw annotations (written when present).
+    pub annotations: Option<Box<Annotations>>,
+}
+
+/// A variant record's raw annotations, as HaplotypeCaller writes them for joint genotyping
+/// (its standard and allele-specific sets), from the reads the record was genotyped from.
+/// Per-allele entries are in VCF order: REF, the ALTs, `<NON_REF>`. A read counts for an
+/// allele when it is informative for it (as AD counts it); every read counts in `raw_mq`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Annotations {
+    /// Σ MAPQ² of the reads and their number (`RAW_MQandDP`).
+    pub raw_mq: u64,
+    pub raw_dp: u32,
+    /// Forward and reverse reads per allele (`AS_SB_TABLE`; FORMAT `SB` sums the ALTs').
+    pub strand: Vec<[u32; 2]>,
+    /// Σ MAPQ² of each allele's reads (`AS_RAW_MQ`).
+    pub allele_mq: Vec<u64>,
+    /// Mann-Whitney rank-sum z of the ALT reads against the REF reads: mapping quality
+    /// (`MQRankSum`), read position (`ReadPosRankSum`), base quality (`BaseQRankSum`).
+    pub mq_rank: RankSum,
+    pub read_pos_rank: RankSum,
+    pub base_q_rank: RankSum,
+}
+
+/// One rank-sum test of a record: over all ALT reads (`site`, `None` when either side has no
+/// reads), and per ALT, `<NON_REF>` included (`per_alt`: `None` when no read supports REF;
+/// an entry `None` when the ALT has no reads), as the `AS_RAW_` forms carry it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RankSum {
+    pub site: Option<f64>,
+    pub per_alt: Option<Vec<Option<f64>>>,
+}
+
+impl Annotations {
+    /// FORMAT `SB`: REF forward, REF reverse, ALTs (`<NON_REF>` included) forward, reverse.
+    pub fn sb(&self) -> [u32; 4] {
+        let mut sb = [0; 4];
+        if let Some((r, alts)) = self.strand.split_first() {
+            sb[0] = r[0];
+            sb[1] = r[1];
+            for a in alts {
+                sb[2] += a[0];
+                sb[3] += a[1];
+            }
+        }
+        sb
+    }
 }
 
 /// A reference block over `start..=end` (0-based).

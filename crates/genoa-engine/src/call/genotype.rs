@@ -5,9 +5,11 @@
 //! observation that is neither REF nor ALT matches it. Reference sites use `[REF, <NON_REF>]`
 //! with genotypes `0/0 0/1 1/1`.
 //!
-//! QUAL and the called genotype come from the posterior over the biallelic genotypes
-//! (`0/0 0/1 1/1`) with priors `1-1.5θ, θ, θ/2`; GQ and PL come from the likelihoods, as GATK
-//! reports them.
+//! QUAL comes from the posterior over the genotypes of REF and the ALTs with priors
+//! `1-1.5θ, θ, θ/2` (`θi·θj` for `i/j`); the called genotype (GT), GQ and PL come from the
+//! likelihoods, as GATK assigns them (`USE_PLS_TO_ASSIGN`): GT is the likeliest genotype of REF
+//! and the ALTs (`<NON_REF>` is never called; the first in VCF order on a tie), so it is the
+//! genotype with the lowest PL among them.
 //!
 //! Haploid sites (chrX outside the PARs and chrY of a sample with one X or Y) have one
 //! genotype per allele: its likelihood is the diploid `a/a`'s (both copies the same allele is
@@ -38,10 +40,11 @@ pub fn gq(pl: &[u32], called: usize) -> u32 {
     other.saturating_sub(pl[called]).min(99)
 }
 
-/// Posterior call over the genotypes of alleles `0..=m` (REF and the `m` ALTs; `<NON_REF>`,
-/// allele `m + 1`, is not called) from log10 likelihoods `gl` of every genotype in VCF order,
-/// with priors `1 - Σ1.5θ` for `0/0`, `θi` for `0/i`, `θi/2` for `i/i` and `θi·θj` for `i/j`:
-/// (genotype, QUAL = -10·log10 P(0/0)).
+/// QUAL = -10·log10 P(0/0) from the posterior over the genotypes of alleles `0..=m` (REF and
+/// the `m` ALTs; `<NON_REF>`, allele `m + 1`, is not called) from log10 likelihoods `gl` of
+/// every genotype in VCF order, with priors `1 - Σ1.5θ` for `0/0`, `θi` for `0/i`, `θi/2` for
+/// `i/i` and `θi·θj` for `i/j`; and the called genotype: the likeliest of those genotypes by
+/// `gl` alone (the first in VCF order on a tie).
 fn posterior(gl: &[f64], thetas: &[f64]) -> ([u8; 2], f64) {
     let m = thetas.len() as u8;
     let theta = |i: u8| thetas[usize::from(i) - 1];
@@ -63,10 +66,13 @@ fn posterior(gl: &[f64], thetas: &[f64]) -> ([u8; 2], f64) {
     let max = lp.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
     let sum: f64 = lp.iter().map(|x| 10f64.powf(x.1 - max)).sum();
     let p_ref = 10f64.powf(lp[0].1 - max) / sum;
-    // The first genotype in VCF order among the most likely.
-    let best = lp
-        .iter()
-        .fold(lp[0], |b, &x| if x.1 > b.1 { x } else { b })
+    // The first genotype in VCF order among the most likely, by likelihood alone.
+    let best = diploid(m + 1)
+        .map(|(a, b)| ((a, b), gl[diploid_index(usize::from(a), usize::from(b))]))
+        .fold(
+            ((0, 0), f64::NEG_INFINITY),
+            |b, x| if x.1 > b.1 { x } else { b },
+        )
         .0;
     let qual = if p_ref <= 0.0 {
         9999.0
@@ -76,9 +82,9 @@ fn posterior(gl: &[f64], thetas: &[f64]) -> ([u8; 2], f64) {
     ([best.0, best.1], qual)
 }
 
-/// Haploid posterior call over alleles `0..=m` from the log10 likelihoods `gl` of each
-/// allele (`<NON_REF>` last, not called), priors `1 - Σθ` for REF and `θi` for ALTi:
-/// (allele, QUAL = -10·log10 P(REF)).
+/// Haploid QUAL = -10·log10 P(REF) from the posterior over alleles `0..=m` from the log10
+/// likelihoods `gl` of each allele (`<NON_REF>` last, not called), priors `1 - Σθ` for REF
+/// and `θi` for ALTi; and the called allele: the likeliest of them by `gl` alone.
 fn posterior_haploid(gl: &[f64], thetas: &[f64]) -> (u8, f64) {
     let p0 = 1.0 - thetas.iter().sum::<f64>();
     let lp: Vec<f64> = (0..=thetas.len())
@@ -90,7 +96,7 @@ fn posterior_haploid(gl: &[f64], thetas: &[f64]) -> (u8, f64) {
     let max = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let sum: f64 = lp.iter().map(|&x| 10f64.powf(x - max)).sum();
     let p_ref = 10f64.powf(lp[0] - max) / sum;
-    let best = (0..lp.len()).fold(0, |b, a| if lp[a] > lp[b] { a } else { b });
+    let best = (0..lp.len()).fold(0, |b, a| if gl[a] > gl[b] { a } else { b });
     let qual = if p_ref <= 0.0 {
         9999.0
     } else {

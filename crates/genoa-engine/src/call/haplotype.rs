@@ -88,19 +88,23 @@ pub fn genotype_from_likelihoods(
         for (k, &(a, b)) in order.iter().enumerate() {
             gl[k] += log10_sum(l[usize::from(a)], l[usize::from(b)]) + half;
         }
-        // Informative for an allele when it beats every other real allele clearly.
-        for a in 0..n {
-            let other = (0..n)
-                .filter(|&b| b != a)
-                .map(|b| l[b])
-                .fold(f64::NEG_INFINITY, f64::max);
-            if l[a] - other > INFORMATIVE {
-                ad[a] += 1;
-                break;
-            }
+        if let Some(a) = informative_allele(&l[..n]) {
+            ad[a] += 1;
         }
     }
     finish_alleles(&gl, ad, thetas, ploidy)
+}
+
+/// The allele a read is informative for, from its log10 likelihoods of the real alleles: the
+/// one that beats every other clearly (by more than GATK's 0.2), if any.
+pub fn informative_allele(l: &[f64]) -> Option<usize> {
+    (0..l.len()).find(|&a| {
+        let other = (0..l.len())
+            .filter(|&b| b != a)
+            .map(|b| l[b])
+            .fold(f64::NEG_INFINITY, f64::max);
+        l[a] - other > INFORMATIVE
+    })
 }
 
 /// `log10(10^a + 10^b)`.
@@ -113,11 +117,12 @@ pub fn log10_sum(a: f64, b: f64) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::genome::Cigar;
 
-    fn read(pos: u64, cigar: &[(CigarOp, u32)], seq: &[u8]) -> AlignedRead {
+    /// A forward read at `pos` (MAPQ 60, base qualities 30).
+    pub(crate) fn read(pos: u64, cigar: &[(CigarOp, u32)], seq: &[u8]) -> AlignedRead {
         AlignedRead {
             name: "r".into(),
             flags: crate::model::alignment::Flags::empty(),

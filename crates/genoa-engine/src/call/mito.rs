@@ -174,6 +174,7 @@ pub fn call_site(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> O
         reference,
         alts: alleles,
         filter_pass: qual >= params.min_pass_qual,
+        candidate: false,
         mq: site.rms_mapq(),
         genotyped: Genotyped {
             gt: [called as u8; 2],
@@ -185,6 +186,7 @@ pub fn call_site(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> O
             dp: total,
         },
         af,
+        annotations: None,
     })
 }
 

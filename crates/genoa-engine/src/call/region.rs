@@ -33,8 +33,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::backend::Backend;
+use crate::call::annotate::Collector;
 use crate::call::assembly::{AssemblyParams, Piece, assemble};
-use crate::call::haplotype::{clip_to_window, genotype_from_likelihoods};
+use crate::call::haplotype::{clip_to_window, genotype_from_likelihoods, informative_allele};
 use crate::call::pileup::{Indel, Site};
 use crate::call::tandem::{Tract, indel_span, left_align, tract};
 use crate::call::{CallParams, StageTimes};
@@ -44,7 +45,7 @@ use crate::genome::{Cigar, CigarOp, base_code};
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, Mode};
 use crate::kernel::pair_hmm::{HmmBatch, HmmRead, HmmResults};
 use crate::model::alignment::AlignedRead;
-use crate::model::gvcf::Genotyped;
+use crate::model::gvcf::{Annotations, Genotyped};
 
 /// SNP candidates closer than this to another candidate make an active region.
 pub const CLUSTER: u64 = 20;
@@ -312,6 +313,10 @@ pub struct Called {
     /// The alternate alleles (several when called events overlap).
     pub alts: Vec<Vec<u8>>,
     pub genotyped: Genotyped,
+    /// Raw annotations from the reads genotyped, each for the allele it is informative for.
+    pub annotations: Annotations,
+    /// Not a call (see [`crate::model::gvcf::Variant::candidate`]).
+    pub candidate: bool,
 }
 
 /// A region being called: its window, haplotypes and events.
@@ -340,7 +345,11 @@ pub struct ChunkData<'a> {
 
 impl<'a> ChunkData<'a> {
     /// The usable reads (see [`crate::call::usable`]) that overlap `[a, b)`.
-    fn reads_over(&self, a: u64, b: u64) -> impl Iterator<Item = &'a AlignedRead> + use<'a> {
+    pub(crate) fn reads_over(
+        &self,
+        a: u64,
+        b: u64,
+    ) -> impl Iterator<Item = &'a AlignedRead> + use<'a> {
         let min_mapq = self.params.min_mapq;
         self.reads
             .over(a, b)
@@ -664,12 +673,12 @@ fn align_haplotypes(
 /// Phase 3 for one region: its haplotypes' events (from their alignments), the haplotypes
 /// trimmed around the events, and the reads over them, pushed to `hmm` as one region; `None`
 /// when no event falls inside the region.
-fn score_reads(
-    data: &ChunkData,
+fn score_reads<'a>(
+    data: &ChunkData<'a>,
     w: &Work,
     aligns: &AlignResults,
     hmm: &mut HmmBatch,
-) -> Option<Scored> {
+) -> Option<Scored<'a>> {
     let contig = data.contig;
     let window = &contig[w.w0 as usize..w.w1 as usize];
     let mut hap_events: Vec<Vec<Event>> = vec![Vec::new()];
@@ -744,8 +753,9 @@ fn score_reads(
         })
         .collect();
     let haps: Vec<&[u8]> = trimmed.iter().map(|(s, _)| s.as_slice()).collect();
-    let (spans, hmm_region) = push_reads(data, l0, l1, &haps, hmm);
+    let (spans, reads, hmm_region) = push_reads(data, l0, l1, &haps, hmm);
     Some(Scored {
+        reads,
         events,
         carriers,
         reference_like,
@@ -756,19 +766,22 @@ fn score_reads(
 }
 
 /// The reads over `[l0, l1)`, cut to it (base qualities capped at the read's MAPQ), pushed to
-/// `hmm` as one region against `haps`: the reads' reference spans (soft clips included) and the
-/// region's index.
-fn push_reads(
-    data: &ChunkData,
+/// `hmm` as one region against `haps`: the reads' reference spans (soft clips included), the
+/// reads, and the region's index.
+#[allow(clippy::type_complexity)]
+fn push_reads<'a>(
+    data: &ChunkData<'a>,
     l0: u64,
     l1: u64,
     haps: &[&[u8]],
     hmm: &mut HmmBatch,
-) -> (Vec<(u64, u64)>, usize) {
+) -> (Vec<(u64, u64)>, Vec<&'a AlignedRead>, usize) {
     let mut pieces: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut spans = Vec::new();
+    let mut reads = Vec::new();
     for r in data.reads_over(l0, l1) {
         if let Some((a, b)) = clip_to_window(r, l0, l1) {
+            reads.push(r);
             pieces.push((
                 r.seq[a..b].iter().map(|&c| base_code(c)).collect(),
                 r.qual[a..b].iter().map(|&q| q.min(r.mapq)).collect(),
@@ -796,7 +809,7 @@ fn push_reads(
             gcp_quals: &gc[..b.len()],
         })
         .collect();
-    (spans, hmm.push_region(&views, haps))
+    (spans, reads, hmm.push_region(&views, haps))
 }
 
 /// The `pair_hmm` batch and its results.
@@ -858,7 +871,7 @@ fn genotype_events(
             &[theta(e)],
             data.ploidy.at(e.pos),
         );
-        if g.gt != [0, 0] && g.qual >= params.min_emit_qual {
+        if (g.gt != [0, 0] && g.qual >= params.min_emit_qual) || params.emit_candidates {
             called.push((k, g.qual));
         }
     }
@@ -887,7 +900,9 @@ fn genotype_events(
 const MAX_ALTS: usize = 3;
 
 /// A region's events, haplotypes and reads after `pair_hmm`.
-struct Scored {
+struct Scored<'a> {
+    /// The reads scored, in the order of `spans`.
+    reads: Vec<&'a AlignedRead>,
     events: Vec<Event>,
     /// For each event, the trimmed haplotypes carrying it.
     carriers: Vec<Vec<usize>>,
@@ -900,9 +915,9 @@ struct Scored {
     haplotypes: usize,
 }
 
-impl Scored {
+impl<'a> Scored<'a> {
     /// The same region with only the haplotypes `keep` as carriers and reference-like ones.
-    fn restricted(&self, keep: &[bool]) -> Scored {
+    fn restricted(&self, keep: &[bool]) -> Scored<'a> {
         let only = |sets: &[Vec<usize>]| -> Vec<Vec<usize>> {
             sets.iter()
                 .map(|set| set.iter().copied().filter(|&h| keep[h]).collect())
@@ -912,6 +927,7 @@ impl Scored {
             events: self.events.clone(),
             carriers: only(&self.carriers),
             reference_like: only(&self.reference_like),
+            reads: self.reads.clone(),
             spans: self.spans.clone(),
             hmm_region: self.hmm_region,
             haplotypes: self.haplotypes,
@@ -1020,15 +1036,25 @@ fn joint_record(
             data.ploidy.at(start),
         );
         g.dp = reads.len() as u32;
-        if g.gt == [0, 0] || g.qual < params.min_emit_qual {
+        // Not a call: a candidate (every allele kept) or nothing.
+        let candidate = g.gt == [0, 0] || g.qual < params.min_emit_qual;
+        if candidate && !params.emit_candidates {
             return None;
         }
         let used: Vec<usize> = (0..members.len())
             .filter(|&i| g.gt.contains(&(i as u8 + 1)))
             .collect();
-        if used.len() < members.len() {
+        if !candidate && used.len() < members.len() {
             members = used.iter().map(|&i| members[i]).collect();
             continue;
+        }
+        let mut collector = Collector::new(start, sets.len() + 1);
+        let mut l = vec![0f64; sets.len()];
+        for &r in &reads {
+            for (a, v) in l.iter_mut().enumerate() {
+                *v = best(r, sets[a]);
+            }
+            collector.add(s.reads[r], informative_allele(&l));
         }
         let reference = contig[start as usize..end as usize].to_vec();
         let alts = events
@@ -1046,6 +1072,8 @@ fn joint_record(
             reference,
             alts,
             genotyped: g,
+            annotations: collector.finish(),
+            candidate,
         });
     }
 }

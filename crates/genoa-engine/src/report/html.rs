@@ -981,10 +981,12 @@ mod tests {
         let v = |reference: Vec<u8>, alt: Vec<u8>, gt, gq| {
             Record::Variant(Variant {
                 af: Vec::new(),
+                annotations: None,
                 pos: 0,
                 reference,
                 alts: vec![alt],
                 filter_pass: true,
+                candidate: false,
                 mq: 60.0,
                 genotyped: Genotyped {
                     ploidy: 2,

@@ -349,6 +349,10 @@ impl QcCounts {
     }
 
     fn add_variant(&mut self, v: &Variant, autosomal: bool) {
+        if v.candidate {
+            // Written for joint genotyping, not a call.
+            return;
+        }
         self.variant_records += 1;
         if !v.filter_pass {
             self.variant_records_filtered += 1;
@@ -988,10 +992,12 @@ mod tests {
     fn variant(reference: &[u8], alts: &[&[u8]], gt: [u8; 2], gq: u32, pass: bool) -> Record {
         Record::Variant(Variant {
             af: Vec::new(),
+            annotations: None,
             pos: 10,
             reference: reference.to_vec(),
             alts: alts.iter().map(|a| a.to_vec()).collect(),
             filter_pass: pass,
+            candidate: false,
             mq: 60.0,
             genotyped: Genotyped {
                 ploidy: 2,
