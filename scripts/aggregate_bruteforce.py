@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Brute-force checker for `genoa aggregate`.
 
-usage: bruteforce.py --samples samples.tsv --min-count K [--af AF.vcf.gz] [--cohort COHORT.vcf.gz]
+usage: bruteforce.py --samples samples.tsv --min-count K [--min-gq G] [--min-dp D]
+                     [--af AF.vcf.gz] [--cohort COHORT.vcf.gz]
                      [--region CHR[:START-END]] [--cohort-sites all|filtered]
                      [--an0-af any|dot|zero] [--max-diffs 20] GVCF...
 
@@ -26,11 +27,15 @@ Semantics:
   * sample genotype at a site, per haplotype:
      (a) variant record starting at POS: 0 -> REF, real allele -> normalised ALT,
          <NON_REF> index or '.' -> missing;
-     (b) else a variant record starting before POS and covering POS: 0 -> REF,
-         any other index -> '*', '.' -> missing;
-     (c) else a reference block covering POS: GT all 0 and MIN_DP (DP without MIN_DP) > 0
+     (b) else a variant record starting before POS and covering POS: with --spanning missing
+         (the default, Hail's to_dense_mt) every haplotype missing; with --spanning star
+         0 -> REF, any other index -> '*', '.' -> missing;
+     (c) else a reference block covering POS: GT all 0 (whatever its MIN_DP, 0 included)
          -> all haplotypes (ploidy of the block's GT) REF, else all missing;
      (d) else two missing haplotypes.
+  * genotype filter (--min-gq G, --min-dp D; default 0): a sample counts in AC/AN at a site
+    only when the record its genotype comes from ((a), (b) or (c)) has GQ >= G and DP >= D
+    (a block's MIN_DP, else its DP; missing = 0); the cohort GTs are compared unfiltered.
   * AN = non-missing haplotypes; AC per site ALT (including *); AF = AC/AN; the same for
     every group (each column of samples.tsv but `sample`, each value): AC_<col>_<v> ...,
     key characters outside [A-Za-z0-9_] replaced by `_`.
@@ -51,6 +56,20 @@ from collections import OrderedDict, defaultdict
 NONREF = {"<NON_REF>", "<*>"}
 TOL = 1e-6
 TABSEP = "\t"
+MIN_GQ = 0
+MIN_DP = 0
+SPANNING = "missing"
+
+
+def num(v):
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return 0
+
+
+def passes(gq, dp):
+    return gq >= MIN_GQ and dp >= MIN_DP
 
 
 def opener(path):
@@ -99,6 +118,7 @@ class Sample:
         self.blk_end = defaultdict(lambda: array("q"))
         self.blk_ok = defaultdict(bytearray)      # 1 = GT all 0 and MIN_DP (or DP) > 0
         self.blk_ploidy = defaultdict(bytearray)  # number of alleles in the block's GT
+        self.blk_pass = defaultdict(bytearray)    # 1 = passes the genotype filter
         self.warnings = []
 
 
@@ -137,7 +157,8 @@ def load_gvcf(path, region):
                     mdv = int(md)
                 except ValueError:
                     mdv = 0
-                ok = all(a == 0 for a in gt) and mdv > 0
+                ok = all(a == 0 for a in gt)
+                smp.blk_pass[chrom].append(1 if passes(num(fv.get("GQ")), mdv) else 0)
                 smp.blk_start[chrom].append(pos)
                 smp.blk_end[chrom].append(stop)
                 smp.blk_ok[chrom].append(1 if ok else 0)
@@ -147,7 +168,8 @@ def load_gvcf(path, region):
                 if key in smp.var_at:
                     smp.warnings.append(f"{path}: second variant record at {chrom}:{pos} ignored")
                     continue
-                smp.var_at[key] = (ref, alts, gt)
+                smp.var_at[key] = (ref, alts, gt,
+                                   passes(num(fv.get("GQ")), num(fv.get("DP"))))
                 for b in range(pos + 1, stop + 1):
                     if (chrom, b) in smp.var_cover:
                         smp.warnings.append(f"{path}: overlapping variant records at {chrom}:{b}")
@@ -167,7 +189,7 @@ def block_at(smp, chrom, pos):
         return None
     i = bisect.bisect_right(smp.blk_start[chrom], pos) - 1
     if i >= 0 and smp.blk_end[chrom][i] >= pos:
-        return smp.blk_ok[chrom][i], smp.blk_ploidy[chrom][i]
+        return smp.blk_ok[chrom][i], smp.blk_ploidy[chrom][i], smp.blk_pass[chrom][i]
     return None
 
 
@@ -175,7 +197,7 @@ def compute_sites(samples, region):
     # site discovery
     site_keys = set()
     for smp in samples:
-        for key, (ref, alts, gt) in smp.var_at.items():
+        for key, (ref, alts, gt, _) in smp.var_at.items():
             if region and not (key[0] == region[0] and region[1] <= key[1] <= region[2]):
                 continue
             if any(a is not None and a >= 1 and alts[a - 1] not in NONREF for a in gt):
@@ -193,13 +215,14 @@ def compute_sites(samples, region):
             if v and len(v[0]) > len(site_ref):
                 site_ref = v[0]
         haps = {}
+        ok = {}
         alts = set()
         star = False
         problems = []
         for smp in samples:
             v = smp.var_at.get(key)
             if v:                                        # (a)
-                ref, ralts, gt = v
+                ref, ralts, gt, ok[smp.name] = v
                 if not site_ref.startswith(ref):
                     problems.append(f"{smp.name}: REF {ref} not a prefix of site REF {site_ref}")
                 ext = site_ref[len(ref):]
@@ -220,6 +243,11 @@ def compute_sites(samples, region):
             cov = smp.var_cover.get(key)
             if cov:                                      # (b)
                 gt = smp.var_at[cov][2]
+                ok[smp.name] = smp.var_at[cov][3]
+                if SPANNING == "missing":
+                    haps[smp.name] = [None] * len(gt)
+                    ok[smp.name] = False
+                    continue
                 h = []
                 for a in gt:
                     if a is None:
@@ -234,18 +262,22 @@ def compute_sites(samples, region):
             b = block_at(smp, chrom, pos)                # (c)
             if b is not None:
                 haps[smp.name] = (["REF"] if b[0] else [None]) * b[1]
+                ok[smp.name] = bool(b[2])
                 continue
             haps[smp.name] = [None, None]                # (d)
+            ok[smp.name] = False
         site_alts = sorted(alts) + (["*"] if star else [])
-        sites[key] = dict(ref=site_ref, alts=site_alts, haps=haps, problems=problems)
+        sites[key] = dict(ref=site_ref, alts=site_alts, haps=haps, ok=ok, problems=problems)
     return sites
 
 
-def counts(haps, names, site_alts):
+def counts(haps, names, site_alts, ok):
     an = 0
     ac = [0] * len(site_alts)
     idx = {a: i for i, a in enumerate(site_alts)}
     for n in names:
+        if not ok[n]:
+            continue
         for h in haps[n]:
             if h is None:
                 continue
@@ -263,7 +295,7 @@ def expected_info(site, groups, all_names, k):
     """dict key -> list of expected strings (AF as float or '.'), for a site passing the floor."""
     out = {}
     for suffix, names in [("", all_names)] + groups:
-        ac, an = counts(site["haps"], names, site["alts"])
+        ac, an = counts(site["haps"], names, site["alts"], site["ok"])
         acs = fmt_ac(ac, k)
         afs = []
         for x, s in zip(ac, acs):
@@ -311,7 +343,7 @@ def check_af(path, sites, groups, all_groups, all_names, k, region, an0, diffs):
             info_hdr[m.group(1)] = (m.group(2), m.group(3))
     exp_sites = OrderedDict()
     for key, s in sites.items():
-        ac, _ = counts(s["haps"], all_names, s["alts"])
+        ac, _ = counts(s["haps"], all_names, s["alts"], s["ok"])
         if any(x >= k for x, a in zip(ac, s["alts"]) if a != "*"):
             exp_sites[key] = s
     group_keys = {p + sfx for sfx, _ in all_groups for p in ("AC", "AN", "AF")}
@@ -323,7 +355,7 @@ def check_af(path, sites, groups, all_groups, all_names, k, region, an0, diffs):
     for key in exp_sites:
         if key not in got:
             s = exp_sites[key]
-            ac, an = counts(s["haps"], all_names, s["alts"])
+            ac, an = counts(s["haps"], all_names, s["alts"], s["ok"])
             diffs.append(f"AF {key[0]}:{key[1]}: site missing (REF {s['ref']} ALT "
                          f"{','.join(s['alts'])} AC {ac} AN {an})")
     for key, c in got.items():
@@ -410,7 +442,7 @@ def check_cohort(path, sites, all_names, k, region, which, diffs):
     exp_sites = OrderedDict()
     for key, s in sites.items():
         if which == "filtered":
-            ac, _ = counts(s["haps"], all_names, s["alts"])
+            ac, _ = counts(s["haps"], all_names, s["alts"], s["ok"])
             if not any(x >= k for x, a in zip(ac, s["alts"]) if a != "*"):
                 continue
         exp_sites[key] = s
@@ -503,8 +535,13 @@ def main():
     ap.add_argument("--an0-af", choices=["any", "dot", "zero"], default="any")
     ap.add_argument("--max-diffs", type=int, default=20)
     ap.add_argument("--dump", help="write the recomputed (unfiltered) sites to this TSV")
+    ap.add_argument("--min-gq", type=int, default=0)
+    ap.add_argument("--min-dp", type=int, default=0)
+    ap.add_argument("--spanning", choices=["missing", "star"], default="missing")
     ap.add_argument("gvcfs", nargs="+")
     a = ap.parse_args()
+    global MIN_GQ, MIN_DP, SPANNING
+    MIN_GQ, MIN_DP, SPANNING = a.min_gq, a.min_dp, a.spanning
     if not a.af and not a.cohort and not a.dump:
         ap.error("nothing to do: give --af, --cohort or --dump")
     region = parse_region(a.region)
@@ -532,7 +569,7 @@ def main():
         with open(a.dump, "w") as f:
             f.write("chrom\tpos\tref\talts\tAC\tAN\n")
             for key, s in sites.items():
-                ac, an = counts(s["haps"], names, s["alts"])
+                ac, an = counts(s["haps"], names, s["alts"], s["ok"])
                 f.write(f"{key[0]}\t{key[1]}\t{s['ref']}\t{','.join(s['alts'])}\t"
                         f"{','.join(map(str, ac))}\t{an}\n")
     rc = 0

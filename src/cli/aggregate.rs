@@ -30,6 +30,19 @@ pub struct AggregateArgs {
     /// Privacy floor: allele counts below it are not published, nor groups smaller than it.
     #[arg(long, default_value_t = 5)]
     pub min_count: u32,
+    /// Genotype filter: a genotype counts in AC/AN only with at least this GQ (gnomAD's "adj":
+    /// 20; 0 counts every genotype).
+    #[arg(long, default_value_t = 20)]
+    pub min_gq: u32,
+    /// Genotype filter: a genotype counts in AC/AN only with at least this DP (a reference
+    /// block's MIN_DP; gnomAD's "adj": 10; 0 counts every genotype).
+    #[arg(long, default_value_t = 10)]
+    pub min_dp: u32,
+    /// A sample whose own earlier record (a deletion) covers a site: `missing` there, as Hail's
+    /// densified VDS counts it (AC/AN equal Hail's), or `star`: its ALT haplotypes are the `*`
+    /// allele and its REF ones REF, as GATK GenotypeGVCFs writes them.
+    #[arg(long, value_enum, default_value_t = SpanningArg::Missing)]
+    pub spanning_deletions: SpanningArg,
     /// Only sites in this region: CHR, CHR:BEG or CHR:BEG-END (1-based, inclusive; repeatable).
     #[arg(long = "region", conflicts_with = "regions")]
     pub region: Vec<String>,
@@ -71,6 +84,12 @@ pub fn run(a: AggregateArgs, command_line: &str) -> Result<()> {
     };
     let opts = Options {
         min_count: a.min_count,
+        min_gq: a.min_gq,
+        min_dp: a.min_dp,
+        spanning: match a.spanning_deletions {
+            SpanningArg::Missing => aggregate::Spanning::Missing,
+            SpanningArg::Star => aggregate::Spanning::Star,
+        },
         regions,
         window: a.window,
         command_line: command_line.to_string(),
@@ -107,4 +126,11 @@ pub fn run(a: AggregateArgs, command_line: &str) -> Result<()> {
         t0.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `--spanning-deletions`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum SpanningArg {
+    Missing,
+    Star,
 }

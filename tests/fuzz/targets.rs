@@ -452,6 +452,9 @@ fn gvcf_validate() -> Target {
 fn aggregate_once(dir: &Path, input: &Path) -> Result<(), String> {
     let opts = genoa::aggregate::Options {
         min_count: 1,
+        min_gq: 0,
+        min_dp: 0,
+        spanning: genoa::aggregate::Spanning::Star,
         regions: Vec::new(),
         window: 5_000,
         command_line: "fuzz".into(),
@@ -999,6 +1002,9 @@ fn gvcf_aggregate_pair() -> Target {
             }
             let opts = genoa::aggregate::Options {
                 min_count: 1,
+                min_gq: 0,
+                min_dp: 0,
+                spanning: genoa::aggregate::Spanning::Star,
                 regions: Vec::new(),
                 window: 5_000,
                 command_line: "fuzz".into(),

@@ -385,7 +385,9 @@ fn bgzip_and_index(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// The brute-force checker's report on aggregate's `vcf` and `af` of cohort `c` (min count
 /// 3), which must say MATCH for both.
-fn brute_force(c: &Cohort, vcf: &Path, af: &Path) -> String {
+/// The brute-force check of `vcf` and `af` (aggregated with the genotype filter `filter`:
+/// `--min-gq`, `--min-dp` and their values).
+fn brute_force(c: &Cohort, vcf: &Path, af: &Path, filter: &[&str]) -> String {
     let checker = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/aggregate_bruteforce.py");
     let mut args = vec![
         checker.to_str().unwrap().to_string(),
@@ -400,6 +402,7 @@ fn brute_force(c: &Cohort, vcf: &Path, af: &Path) -> String {
         "--cohort".into(),
         vcf.to_str().unwrap().into(),
     ];
+    args.extend(filter.iter().map(|s| s.to_string()));
     args.extend(c.gvcfs.iter().map(|g| g.to_str().unwrap().to_string()));
     let o = Command::new("python3").args(&args).output().unwrap();
     let report = text(&o.stdout);
@@ -516,7 +519,7 @@ fn records(path: &Path) -> Vec<String> {
 #[test]
 fn aggregate_equals_brute_force_and_is_deterministic_and_shardable() {
     let c = cohort();
-    let out = aggregate(&c, "cohort", &[]);
+    let out = aggregate(&c, "cohort", &["--spanning-deletions", "star"]);
     let (vcf, af) = (
         PathBuf::from(format!("{}.vcf.gz", out.display())),
         PathBuf::from(format!("{}.af.vcf.gz", out.display())),
@@ -536,11 +539,53 @@ fn aggregate_equals_brute_force_and_is_deterministic_and_shardable() {
             .any(|r| r.split('\t').nth(4).unwrap().split(',').count() >= 3)
     );
     // The brute-force recomputation agrees on every count and every genotype.
-    let report = brute_force(&c, &vcf, &af);
+    // The default genotype filter (GQ >= 20, DP >= 10) leaves some genotypes out.
+    let report = brute_force(
+        &c,
+        &vcf,
+        &af,
+        &["--min-gq", "20", "--min-dp", "10", "--spanning", "star"],
+    );
     assert!(
         report.contains(&format!("MATCH {}", af_records.len())),
         "{report}"
     );
+    // Without the filter: other counts, the same genotypes, still the brute force's.
+    let all = aggregate(
+        &c,
+        "unfiltered",
+        &[
+            "--min-gq",
+            "0",
+            "--min-dp",
+            "0",
+            "--spanning-deletions",
+            "star",
+        ],
+    );
+    let (all_vcf, all_af) = (
+        PathBuf::from(format!("{}.vcf.gz", all.display())),
+        PathBuf::from(format!("{}.af.vcf.gz", all.display())),
+    );
+    assert_ne!(records(&all_vcf), cohort_records);
+    let report = brute_force(&c, &all_vcf, &all_af, &["--spanning", "star"]);
+    assert!(report.contains("MATCH"), "{report}");
+    // The default: a sample inside its own deletion is missing (Hail's rule), no `*`.
+    let hail = aggregate(&c, "hail", &[]);
+    let hail_vcf = PathBuf::from(format!("{}.vcf.gz", hail.display()));
+    let hail_af = PathBuf::from(format!("{}.af.vcf.gz", hail.display()));
+    assert!(
+        !records(&hail_vcf)
+            .iter()
+            .any(|r| r.split('\t').nth(4).unwrap().contains('*'))
+    );
+    let report = brute_force(
+        &c,
+        &hail_vcf,
+        &hail_af,
+        &["--min-gq", "20", "--min-dp", "10"],
+    );
+    assert!(report.contains("MATCH"), "{report}");
     assert!(
         report.contains(&format!("MATCH {} (cohort", cohort_records.len())),
         "{report}"
@@ -556,7 +601,18 @@ fn aggregate_equals_brute_force_and_is_deterministic_and_shardable() {
         assert!(o.status.success(), "{}", text(&o.stderr));
     }
     // One thread and tiny windows: the same records.
-    let small = aggregate(&c, "small", &["-@", "1", "--window", "1000"]);
+    let small = aggregate(
+        &c,
+        "small",
+        &[
+            "-@",
+            "1",
+            "--window",
+            "1000",
+            "--spanning-deletions",
+            "star",
+        ],
+    );
     assert_eq!(
         records(Path::new(&format!("{}.vcf.gz", small.display()))),
         cohort_records
@@ -571,7 +627,11 @@ fn aggregate_equals_brute_force_and_is_deterministic_and_shardable() {
         .iter()
         .enumerate()
     {
-        let s = aggregate(&c, &format!("shard{k}"), &["--region", r]);
+        let s = aggregate(
+            &c,
+            &format!("shard{k}"),
+            &["--region", r, "--spanning-deletions", "star"],
+        );
         vs.extend(records(Path::new(&format!("{}.vcf.gz", s.display()))));
         afs.extend(records(Path::new(&format!("{}.af.vcf.gz", s.display()))));
     }
@@ -644,14 +704,14 @@ fn aggregate_counts_haploid_males_once_and_validate_passes_their_gvcfs() {
         assert!(e.message.contains("a haploid GT"), "{}", e.message);
     }
 
-    let out = aggregate(&c, "cohort", &[]);
+    let out = aggregate(&c, "cohort", &["--min-gq", "0", "--min-dp", "0"]);
     let (vcf, af) = (
         PathBuf::from(format!("{}.vcf.gz", out.display())),
         PathBuf::from(format!("{}.af.vcf.gz", out.display())),
     );
     let cohort_records = records(&vcf);
     // The brute-force recomputation agrees on every count, genotype and PL arity.
-    let report = brute_force(&c, &vcf, &af);
+    let report = brute_force(&c, &vcf, &af, &[]);
     assert!(
         report.contains(&format!("MATCH {} (cohort", cohort_records.len())),
         "{report}"

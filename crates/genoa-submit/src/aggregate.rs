@@ -12,15 +12,23 @@
 //!   needs it.
 //! - A sample's genotype at a site, haplotype by haplotype: (a) from its variant record starting
 //!   there (`<NON_REF>` or `.` → missing); else (b) from a variant record that starts earlier and
-//!   covers the site: REF stays REF, any other allele becomes `*` (a spanning deletion);
-//!   else (c) from the reference block covering it: REF when the block's GT is all 0 and its
-//!   MIN_DP (DP without MIN_DP) is above 0, missing otherwise (no coverage); else (d) missing.
+//!   covers the site: missing, as Hail's `to_dense_mt` leaves it (the default), or with
+//!   `--spanning-deletions star` as GATK GenotypeGVCFs: REF stays REF, any other allele becomes
+//!   `*` (a spanning deletion);
+//!   else (c) from the reference block covering it: REF when the block's GT is all 0 — a block
+//!   of no coverage (MIN_DP 0) included, as Hail's `to_dense_mt` and `bcftools merge` count
+//!   it — missing otherwise; else (d) missing.
+//! - Genotype filter (gnomAD's "adj"; `--min-gq`, `--min-dp`, default 20 and 10): a sample's
+//!   genotype at a site counts in AC and AN only when its GQ ≥ min-gq and its DP ≥ min-dp —
+//!   the GQ and DP of the record it comes from, a reference block's MIN_DP (DP without
+//!   MIN_DP) as its DP; a missing GQ or DP is 0. The cohort VCF's genotypes are written as
+//!   called, the filter applies to the counts only.
 //! - Ploidy: a sample's genotype has as many haplotypes as the GT it comes from has alleles —
 //!   one for a haploid call (a male's chrX outside the PARs, chrY, chrM: GT `1`, a block `0`),
 //!   two for a diploid one; a GT of `.` (or none) has the ploidy its PL's length gives (one
 //!   value per allele: haploid), else two; (d) is two missing haplotypes. A GT of more than two
 //!   alleles is an error (unsupported, as `genoa validate` says).
-//! - AN counts non-missing haplotypes, so a haploid sample adds 1 and a diploid one 2 (chrX
+//! - AN counts non-missing haplotypes of the genotypes that pass the filter, so a haploid sample adds 1 and a diploid one 2 (chrX
 //!   outside the PARs: AN = males + 2 × females, when all are called); AC counts each ALT
 //!   (`*` included); AF = AC/AN.
 //! - Privacy floor K: a site is published in the AF VCF only when some real ALT has AC ≥ K;
@@ -60,11 +68,29 @@ pub const WINDOW: u64 = 200_000;
 pub struct Options {
     /// The privacy floor K.
     pub min_count: u32,
+    /// Genotype filter: a genotype counts in AC/AN only with GQ ≥ `min_gq` and DP ≥ `min_dp`.
+    pub min_gq: u32,
+    pub min_dp: u32,
+    /// A sample's genotype at a site inside its own earlier record (a deletion).
+    pub spanning: Spanning,
     /// Sites are reported only when their POS lies in one of these (all contigs when empty).
     pub regions: Vec<Interval>,
     pub window: u64,
     /// The command line for the output headers.
     pub command_line: String,
+}
+
+/// What a sample's record that starts before a site and covers it (a deletion, a longer REF)
+/// makes of the sample's genotype there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Spanning {
+    /// Missing (not counted in AN), as Hail's `to_dense_mt` leaves it: the default, so that
+    /// AC/AN equal Hail's on the same gVCFs.
+    #[default]
+    Missing,
+    /// REF haplotypes stay REF and the others become the `*` allele, as GATK GenotypeGVCFs
+    /// writes spanning deletions.
+    Star,
 }
 
 /// Samples' groups from a TSV sample sheet: a `sample` column, then one column per grouping
@@ -616,8 +642,7 @@ fn parse_block(
         ploidy: ploidy as u8,
         called: f
             .gt_alleles()
-            .is_some_and(|mut g| g.all(|a| parse_num(a) == Some(0)))
-            && min_dp.is_some_and(|d| d > 0),
+            .is_some_and(|mut g| g.all(|a| parse_num(a) == Some(0))),
         dp: min_dp,
         gq: f.num(layout.gq),
         pl: pl.and_then(|(pl, k)| (k == ploidy + 1).then_some(pl)),
@@ -776,11 +801,12 @@ fn join_window(
     end: u64,
     keep: &dyn Fn(u64) -> bool,
     describe: &dyn Fn(u64) -> String,
+    spanning: Spanning,
 ) -> Result<Vec<Site>> {
     let refs = site_refs(windows, start, end, keep, describe)?;
     Ok(refs
         .into_iter()
-        .map(|(pos, site_ref)| join_site(windows, pos, site_ref))
+        .map(|(pos, site_ref)| join_site(windows, pos, site_ref, spanning))
         .collect())
 }
 
@@ -830,7 +856,12 @@ fn site_refs(
 /// site's REF, sorted; `*` when a called deletion spans it) and every sample's call there —
 /// from its own record, from a deletion of its own spanning the site, or from its reference
 /// block.
-fn join_site(windows: &[SampleWindow], pos: u64, site_ref: String) -> Site {
+fn join_site(
+    windows: &[SampleWindow],
+    pos: u64,
+    site_ref: String,
+    spanning_rule: Spanning,
+) -> Site {
     let own: Vec<Option<&Var>> = windows
         .iter()
         .map(|w| {
@@ -863,10 +894,11 @@ fn join_site(windows: &[SampleWindow], pos: u64, site_ref: String) -> Site {
                 .find(|v| v.end >= pos)
         })
         .collect();
-    let star = spanning
-        .iter()
-        .flatten()
-        .any(|v| v.gt.iter().any(|a| a.is_some_and(|a| a != 0)));
+    let star = spanning_rule == Spanning::Star
+        && spanning
+            .iter()
+            .flatten()
+            .any(|v| v.gt.iter().any(|a| a.is_some_and(|a| a != 0)));
     if star {
         alts.push("*".into());
     }
@@ -877,6 +909,12 @@ fn join_site(windows: &[SampleWindow], pos: u64, site_ref: String) -> Site {
         .zip(&spanning)
         .map(|((w, o), s)| match (o, s) {
             (Some(v), _) => call_from_record(v, &site_ref, &alts),
+            (None, Some(v)) if spanning_rule == Spanning::Missing => Call {
+                gt: vec![None; v.gt.len()],
+                dp: None,
+                gq: None,
+                pl: None,
+            },
             (None, Some(v)) => Call {
                 gt: v
                     .gt
@@ -970,11 +1008,27 @@ fn call_from_block(w: &SampleWindow, pos: u64, n: usize) -> Call {
     }
 }
 
-/// Allele counts over a set of samples.
-fn counts(site: &Site, members: impl Iterator<Item = usize>) -> (u64, Vec<u64>) {
+/// Genotype filter thresholds (see [`Options::min_gq`]).
+#[derive(Clone, Copy, Debug)]
+struct Filter {
+    min_gq: u32,
+    min_dp: u32,
+}
+
+impl Filter {
+    fn passes(&self, c: &Call) -> bool {
+        c.gq.unwrap_or(0) >= self.min_gq && c.dp.unwrap_or(0) >= self.min_dp
+    }
+}
+
+/// Allele counts over a set of samples, of the genotypes that pass `filter`.
+fn counts(site: &Site, members: impl Iterator<Item = usize>, filter: Filter) -> (u64, Vec<u64>) {
     let mut an = 0;
     let mut ac = vec![0u64; site.alts.len()];
     for s in members {
+        if !filter.passes(&site.calls[s]) {
+            continue;
+        }
         for a in site.calls[s].gt.iter().flatten() {
             an += 1;
             if *a > 0 {
@@ -1051,13 +1105,18 @@ fn format_site(
     chrom: &str,
     site: &Site,
     groups: &Groups,
-    min_count: u32,
+    opts: &Options,
     cohort: &mut String,
     af: &mut String,
 ) {
     use std::fmt::Write as _;
+    let min_count = opts.min_count;
+    let filter = Filter {
+        min_gq: opts.min_gq,
+        min_dp: opts.min_dp,
+    };
     let n = site.calls.len();
-    let (an, ac) = counts(site, 0..n);
+    let (an, ac) = counts(site, 0..n, filter);
     let afs = |an: u64, ac: &[u64]| {
         join(ac, |c| {
             if an == 0 {
@@ -1114,7 +1173,7 @@ fn format_site(
         site.pos, site.reference
     );
     for (name, members) in &groups.reported {
-        let (an, ac) = counts(site, members.iter().copied());
+        let (an, ac) = counts(site, members.iter().copied(), filter);
         let (acs, afs) = floor(an, &ac);
         let _ = write!(af, ";AC_{name}={acs};AN_{name}={an};AF_{name}={afs}");
     }
@@ -1132,6 +1191,7 @@ fn headers(
     common.push_str(&crate::io::gvcf::provenance(reference, &opts.command_line));
     common
         .push_str("##ALT=<ID=*,Description=\"Allele missing because of an upstream deletion\">\n");
+    common.push_str(&format!("##genoaGenotypeFilter=\"AC and AN count the genotypes with GQ >= {} and DP >= {} (a reference block's DP: its MIN_DP); a reference block of no coverage is hom-ref; a sample inside its own earlier record (a deletion) is {}\"\n", opts.min_gq, opts.min_dp, match opts.spanning { Spanning::Missing => "missing", Spanning::Star => "the * allele on its ALT haplotypes" }));
     common.push_str("##INFO=<ID=AC,Number=A,Type=Integer,Description=\"Allele count in called genotypes, per ALT\">\n");
     common.push_str(
         "##INFO=<ID=AN,Number=1,Type=Integer,Description=\"Number of called alleles\">\n",
@@ -1255,10 +1315,10 @@ fn aggregate_window(
                 .any(|r| r.overlaps(contig, pos - 1, pos))
     };
     let describe = |pos: u64| format!("{name}:{pos}");
-    let sites = join_window(&per_sample, s, e, &keep, &describe)?;
+    let sites = join_window(&per_sample, s, e, &keep, &describe, opts.spanning)?;
     let (mut c, mut a) = (String::new(), String::new());
     for site in &sites {
-        format_site(name, site, groups, opts.min_count, &mut c, &mut a);
+        format_site(name, site, groups, opts, &mut c, &mut a);
     }
     let published = a.lines().count() as u64;
     Ok((c, a, sites.len() as u64, published))
