@@ -9,6 +9,9 @@
 #   chromium             the QC report test opens SAMPLE.report.html in headless Chromium
 #   picard-tools         Picard (htsjdk) decodes the CRAM and validates the records; GENOA_REQUIRE_PICARD=1
 #                        (CI) makes its absence an error, otherwise that test skips
+#   openjdk-17-jre-headless  the Java runtime of Hail (PyPI `hail`, in the Python $HAIL_PYTHON names), whose
+#                        VDS combiner the hail test runs on genoa gVCFs; GENOA_REQUIRE_HAIL=1 (CI) makes a
+#                        missing Hail an error, otherwise that test skips
 #
 # Then workflow/test.sh runs the Snakemake workflow on two small samples, when snakemake is
 # found ($SNAKEMAKE, else on PATH); GENOA_REQUIRE_SNAKEMAKE=1 (CI) makes its absence an error,
@@ -21,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libclang-dev zlib1g-dev pkg-config mesa-vulkan-drivers libvulkan1 samtools bcftools tabix python3 chromium picard-tools)
+packages=(libclang-dev zlib1g-dev pkg-config mesa-vulkan-drivers libvulkan1 samtools bcftools tabix python3 chromium picard-tools openjdk-17-jre-headless)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${packages[@]}"; do

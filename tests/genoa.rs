@@ -10,6 +10,7 @@ mod genoa {
     pub mod common;
     pub mod formats;
     pub mod gate;
+    pub mod hail;
     pub mod hostile;
     pub mod malformed;
     pub mod package;
