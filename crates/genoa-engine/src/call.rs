@@ -308,7 +308,8 @@ fn chunk_records(
                 covered_until = pos + 1;
                 if emit {
                     let g = genotype_ref(contig[pos as usize], site, data.ploidy.at(pos));
-                    blocks.push_reference(pos, &g, site.depth());
+                    // DP counts the reads with a deletion here too, as GATK's pileups do.
+                    blocks.push_reference(pos, &g, site.depth() + site.deletions);
                 }
             }
         }

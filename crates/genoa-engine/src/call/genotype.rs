@@ -11,6 +11,11 @@
 //! and the ALTs (`<NON_REF>` is never called; the first in VCF order on a tie), so it is the
 //! genotype with the lowest PL among them.
 //!
+//! A reference site's GQ and PL are HaplotypeCaller's reference model's: the worse (by GQ) of
+//! the SNP likelihoods of its bases and the indel likelihoods of the reads informative about
+//! indels there ([`indel_pl`], [`crate::call::pileup::Site::indel_informative`]), so that a
+//! site inside a repeat longer than the reads reach is not claimed hom-ref with confidence.
+//!
 //! Haploid sites (chrX outside the PARs and chrY of a sample with one X or Y) have one
 //! genotype per allele: its likelihood is the diploid `a/a`'s (both copies the same allele is
 //! one copy of it), its prior `θ` (`1 - Σθ` for REF), and PL has one entry per allele.
@@ -126,7 +131,18 @@ pub fn genotype_ref(ref_base: u8, site: &Site, ploidy: u8) -> Genotyped {
         };
     }
     let r = ref_base as usize;
-    let (mut gl00, mut gl01, mut gl11) = (0.0, 0.0, 0.0);
+    // Reads with a deletion here, a gap or soft clip next to their base here, or an indel
+    // anchored here once left-aligned (where HaplotypeCaller's realignment to the haplotypes
+    // puts it): non-reference observations (Q30, its reference-model deletion quality).
+    let (mut gl00, mut gl01, mut gl11) = {
+        let n = f64::from(site.deletions + site.indel_adjacent + site.indel_total());
+        let e = 1e-3f64;
+        (
+            n * (e / 3.0).log10(),
+            n * ((1.0 - e + e / 3.0) / 2.0).log10(),
+            n * (1.0 - e).log10(),
+        )
+    };
     for b in 0..4 {
         gl01 += site.one[b];
         if b == r {
@@ -146,7 +162,15 @@ pub fn genotype_ref(ref_base: u8, site: &Site, ploidy: u8) -> Genotyped {
     } else {
         to_pl(&[gl00, gl01, gl11])
     };
-    let pl: Vec<u32> = raw.iter().map(|&p| p.saturating_sub(raw[0])).collect();
+    let snp: Vec<u32> = raw.iter().map(|&p| p.saturating_sub(raw[0])).collect();
+    // The reference model's indel half: hom-ref is only as sure as the reads that rule out an
+    // indel here; the site takes the likelihoods (SNP or indel) of the lower GQ.
+    let indel = indel_pl(site.indel_informative, ploidy);
+    let pl = if gq(&indel, 0) < gq(&snp, 0) {
+        indel
+    } else {
+        snp
+    };
     let gq = gq(&pl, 0);
     let alt = dp - site.counts[r];
     Genotyped {
@@ -157,6 +181,29 @@ pub fn genotype_ref(ref_base: u8, site: &Site, ploidy: u8) -> Genotyped {
         pl,
         ad: vec![site.counts[r], alt],
         dp,
+    }
+}
+
+/// Most indel-informative reads the reference model weighs (HaplotypeCaller's 40: beyond it
+/// GQ is capped anyway).
+const MAX_INDEL_INFORMATIVE_READS: u32 = 40;
+
+/// Per-base indel error of the reference model's indel likelihoods (HaplotypeCaller's
+/// 10^-4.5).
+const INDEL_ERROR_LOG10: f64 = -4.5;
+
+/// HaplotypeCaller's reference-model indel PLs of `0/0 0/1 1/1` (or `0 1` haploid) from `n`
+/// reads informative about indels, each a `1 - 10^-4.5` observation of no indel.
+pub fn indel_pl(n: u32, ploidy: u8) -> Vec<u32> {
+    let n = f64::from(n.min(MAX_INDEL_INFORMATIVE_READS));
+    let no = (1.0 - 10f64.powf(INDEL_ERROR_LOG10)).log10();
+    let yes = INDEL_ERROR_LOG10;
+    let half = 0.5f64.log10();
+    let het = crate::call::haplotype::log10_sum(no + half, yes + half);
+    if ploidy == 1 {
+        to_pl(&[n * no, n * yes])
+    } else {
+        to_pl(&[n * no, n * het, n * yes])
     }
 }
 
@@ -249,7 +296,26 @@ mod tests {
             s.neither[b] = f64::from(n) * (e / 3.0).log10();
             s.one[b] = f64::from(n) * ((1.0 - e + e / 3.0) / 2.0).log10();
         }
+        s.indel_informative = ref_n + alt_n;
         s
+    }
+
+    #[test]
+    fn reference_sites_take_the_worse_of_the_snp_and_indel_likelihoods() {
+        // 20 Q30 reference bases, all informative about indels: both models give GQ 60.
+        let all = genotype_ref(0, &site_with(20, 0, 30), 2);
+        assert_eq!((all.gq, all.pl[0]), (60, 0));
+        // Only 4 reads reach past the repeat here: GQ 12 from the indel model.
+        let mut repeat = site_with(20, 0, 30);
+        repeat.indel_informative = 4;
+        assert_eq!(genotype_ref(0, &repeat, 2).gq, 12);
+        assert_eq!(indel_pl(4, 2), vec![0, 12, 180]);
+        // Reads with a deletion over the site weigh against hom-ref.
+        let mut deleted = site_with(20, 0, 30);
+        deleted.deletions = 8;
+        assert_eq!(genotype_ref(0, &deleted, 2).gq, 0);
+        // Haploid: one informative read already gives PL 45 for the indel.
+        assert_eq!(indel_pl(1, 1), vec![0, 45]);
     }
 
     #[test]
