@@ -15,7 +15,7 @@ Run with a Python that has PyPI `hail` (and a Java 11/17 runtime). Seeded and se
    combiner with explicit `intervals=` (one per contig: `use_genome_default_intervals` only knows
    GRCh37/38), `to_dense_mt`, GT from LGT/LA, the entries that fail GQ >= min-gq and DP >= min-dp
    (DP: the variant entry's DP, a reference block's MIN_DP) set missing, `hl.agg.call_stats`;
-4. checks: every gVCF combined; `gvcf_info` holds the allele-specific arrays and QUALapprox; at
+4. checks: every gVCF passes `genoa validate --profile gatk|hail|glnexus`; every gVCF combined; `gvcf_info` holds the allele-specific arrays and QUALapprox; at
    every site of the cohort VCF, AN and each ALT's AC equal Hail's for the same allele (Hail
    lists every allele any sample's record holds at a locus; alleles genoa lists only as `*`
    have no Hail row). Exit status 0 when everything matches.
@@ -192,6 +192,8 @@ def main():
             run([args.genoa, "run", "-r", ref, "-1", w(f"{name}_R1.fastq.gz"),
                  "-2", w(f"{name}_R2.fastq.gz"), "-s", name, "-o", out, "-@", "2"])
         gvcfs.append(os.path.join(out, f"{name}.g.vcf.gz"))
+        for profile in ("gatk", "hail", "glnexus"):
+            run([args.genoa, "validate", "-r", ref, "--profile", profile, gvcfs[-1]])
 
     # genoa aggregate with the genotype filter (gnomAD's adj) and without.
     modes = {"adj": (args.min_gq, args.min_dp), "all": (0, 0)}

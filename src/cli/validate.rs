@@ -20,12 +20,31 @@ pub struct ValidateArgs {
     /// Accept DeepVariant's `<*>` as the non-reference allele, as well as `<NON_REF>`.
     #[arg(long)]
     pub allow_star: bool,
+    /// Also check what one joint-calling consumer computes with: `gatk` (GenotypeGVCFs: MQ
+    /// from RAW_MQandDP, FS/SOR from SB), `hail` (the VDS combiner: QUALapprox, VarDP) or
+    /// `glnexus` (AD, DP, GQ, PL; blocks' GQ and MIN_DP).
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
+}
+
+/// `--profile`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum ProfileArg {
+    Gatk,
+    Hail,
+    Glnexus,
 }
 
 pub fn run(a: ValidateArgs) -> Result<()> {
     let reference = Reference::load(&a.reference)?;
     let options = Options {
         allow_star: a.allow_star,
+        profile: match a.profile {
+            None => validate::Profile::Format,
+            Some(ProfileArg::Gatk) => validate::Profile::Gatk,
+            Some(ProfileArg::Hail) => validate::Profile::Hail,
+            Some(ProfileArg::Glnexus) => validate::Profile::Glnexus,
+        },
     };
     let report = validate::validate(&a.gvcf, &reference, options)?;
     let mut stdout = std::io::stdout().lock();

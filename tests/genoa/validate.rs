@@ -278,7 +278,10 @@ fn gatk_and_deepvariant_style_gvcfs_pass() {
     let gatk = f.check(&f.gatk(), Options::default());
     assert!(gatk.is_clean(), "{:?}", gatk.violations);
     assert_eq!(gatk.records, 8);
-    let star = Options { allow_star: true };
+    let star = Options {
+        allow_star: true,
+        ..Options::default()
+    };
     assert!(f.check(&f.gatk(), star).is_clean());
     let dv = f.check(&f.deepvariant(), star);
     assert!(dv.is_clean(), "{:?}", dv.violations);
@@ -602,6 +605,34 @@ fn broken_corpus_is_flagged_by_class() {
         flagged.extend(want);
     }
     assert!(corpus.len() >= 15);
+    // The consumer profiles: GATK's HaplotypeCaller gVCF passes `gatk` and `glnexus` but not
+    // `hail` (no QUALapprox, VarDP: those are ReblockGVCF's); without RAW_MQandDP it fails
+    // `gatk`; an allele-specific field of the wrong length fails whatever the profile.
+    let profile = |p: genoa::validate::Profile| Options {
+        profile: p,
+        ..Options::default()
+    };
+    use genoa::validate::Profile;
+    for p in [Profile::Gatk, Profile::Glnexus] {
+        let r = f.check(&g, profile(p));
+        assert!(r.is_clean(), "{p:?}: {:#?}", r.violations);
+    }
+    let r = f.check(&g, profile(Profile::Hail));
+    assert_eq!(names(&r.classes()), names(&[AnnotationMissing]), "{r:#?}");
+    let no_raw_mq = g.replace(";RAW_MQandDP=28800,8", "");
+    let r = f.check(&no_raw_mq, profile(Profile::Gatk));
+    assert_eq!(names(&r.classes()), names(&[AnnotationMissing]), "{r:#?}");
+    assert_eq!(r.total(), 1);
+    let as_line = "##INFO=<ID=AS_SB_TABLE,Number=1,Type=String,Description=\"x\">\n";
+    let short_as = g
+        .replacen("##INFO=<ID=DP,", &format!("{as_line}##INFO=<ID=DP,"), 1)
+        .replace(
+            "RAW_MQandDP=28800,8",
+            "RAW_MQandDP=28800,8;AS_SB_TABLE=0,0|5,3",
+        );
+    let r = f.check(&short_as, Options::default());
+    assert_eq!(names(&r.classes()), names(&[AnnotationArity]), "{r:#?}");
+    flagged.extend([AnnotationMissing, AnnotationArity]);
     // Every class is exercised.
     assert_eq!(flagged.len(), Class::ALL.len(), "{flagged:?}");
 }

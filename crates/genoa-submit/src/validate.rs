@@ -107,11 +107,75 @@ pub enum Class {
     /// More than one sample column (a single-sample gVCF holds one; a tab in a sample name
     /// makes two).
     MultipleSamples,
+    /// A field the `--profile`'s consumer computes with is absent from a record (e.g. no
+    /// `RAW_MQandDP` or `SB` for GATK: GenotypeGVCFs would write no MQ, FS or SOR).
+    AnnotationMissing,
+    /// An allele-specific INFO field (`AS_*`) with another number of `|`-separated entries
+    /// than the record has alleles (`<NON_REF>` included).
+    AnnotationArity,
+}
+
+/// Whose needs `genoa validate --profile` checks, besides the format rules every gVCF meets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// Only the format rules.
+    #[default]
+    Format,
+    /// GATK GenotypeGVCFs (and AS-VQSR/VETS when `AS_*` fields are present): variant records
+    /// need `RAW_MQandDP` (or the older `RAW_MQ` with `MQ_DP`) for MQ and FORMAT `SB` for FS and
+    /// SOR, and `AD`, `GQ`, `PL`; reference blocks `GQ`, `MIN_DP` and `PL`.
+    Gatk,
+    /// Hail's VDS combiner and gnomAD-style QC: the VDS drops the QUAL column, so variant
+    /// records need `QUALapprox` and `VarDP`; `GT`, `AD`, `DP`, `GQ`, `PL`; reference blocks
+    /// `GQ` and `MIN_DP` (or `DP`).
+    Hail,
+    /// GLnexus (its `gatk` configuration): variant records need `GT`, `AD`, `DP`, `GQ`, `PL`;
+    /// reference blocks `GQ` and `MIN_DP` (or `DP`).
+    Glnexus,
+}
+
+/// A profile's needs: FORMAT keys of a variant record, of a reference block (`A|B`: either),
+/// and INFO keys of a variant record (any one of each entry's) with why.
+type Needs = (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [(&'static [&'static str], &'static str)],
+);
+
+impl Profile {
+    /// The FORMAT keys a variant record and a reference block need; INFO keys a variant record
+    /// needs (each entry: alternatives, any one will do), and why.
+    fn needs(self) -> Needs {
+        match self {
+            Profile::Format => (&[], &[], &[]),
+            Profile::Gatk => (
+                &["GT", "AD", "GQ", "PL", "SB"],
+                &["GT", "GQ", "MIN_DP", "PL"],
+                &[(
+                    &["RAW_MQandDP", "RAW_MQ"],
+                    "GenotypeGVCFs computes MQ from it",
+                )],
+            ),
+            Profile::Hail => (
+                &["GT", "AD", "DP", "GQ", "PL"],
+                &["GT", "GQ", "MIN_DP|DP"],
+                &[
+                    (&["QUALapprox"], "Hail's VDS keeps no QUAL column"),
+                    (&["VarDP"], "QD from QUALapprox needs it"),
+                ],
+            ),
+            Profile::Glnexus => (
+                &["GT", "AD", "DP", "GQ", "PL"],
+                &["GT", "GQ", "MIN_DP|DP"],
+                &[],
+            ),
+        }
+    }
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 25] = [
+    pub const ALL: [Class; 27] = [
         Class::HeaderMissing,
         Class::SampleMissing,
         Class::ContigHeaderMissing,
@@ -137,6 +201,8 @@ impl Class {
         Class::GtPlInconsistent,
         Class::BlankLine,
         Class::MultipleSamples,
+        Class::AnnotationMissing,
+        Class::AnnotationArity,
     ];
 
     /// The stable snake_case name printed in reports.
@@ -167,6 +233,8 @@ impl Class {
             Class::GtPlInconsistent => "gt_pl_inconsistent",
             Class::BlankLine => "blank_line",
             Class::MultipleSamples => "multiple_samples",
+            Class::AnnotationMissing => "annotation_missing",
+            Class::AnnotationArity => "annotation_arity",
         }
     }
 }
@@ -182,6 +250,8 @@ impl std::fmt::Display for Class {
 pub struct Options {
     /// Accept DeepVariant's `<*>` as the non-reference allele (as well as `<NON_REF>`).
     pub allow_star: bool,
+    /// The consumer whose needs are checked too.
+    pub profile: Profile,
 }
 
 /// One example of a violation: the 1-based line (0 for the end of the file) and what is wrong.
@@ -778,8 +848,76 @@ impl<'a> Validator<'a> {
         }
 
         self.placement(chrom, pos, last, ref_text);
+        let variant = alts.iter().any(|a| !is_non_ref(a) && *a != ".");
+        self.annotations(chrom, pos, alts.len() + 1, variant, info_text);
         if self.has_sample {
             self.genotype(chrom, pos, alts.len() + 1, cols[8], cols[9]);
+            self.profile_format(chrom, pos, variant, cols[8], cols[9]);
+        }
+    }
+
+    /// INFO: the allele-specific fields' arity, and what the profile needs of a variant record.
+    fn annotations(&mut self, chrom: &str, pos: u64, alleles: usize, variant: bool, info: &str) {
+        let items: Vec<(&str, &str)> = if info == "." {
+            Vec::new()
+        } else {
+            info.split(';')
+                .map(|i| i.split_once('=').unwrap_or((i, "")))
+                .collect()
+        };
+        for (key, value) in &items {
+            if key.starts_with("AS_") && !value.is_empty() {
+                let n = value.split('|').count();
+                if n != alleles {
+                    self.add(Class::AnnotationArity, || {
+                        format!(
+                            "{chrom}:{pos}: {key}={value} has {n} entries for {alleles} alleles"
+                        )
+                    });
+                }
+            }
+        }
+        if !variant {
+            return;
+        }
+        let (_, _, info_needs) = self.options.profile.needs();
+        for (any_of, why) in info_needs {
+            if !items.iter().any(|(k, _)| any_of.contains(k)) {
+                let profile = self.options.profile;
+                self.add(Class::AnnotationMissing, || {
+                    format!(
+                        "{chrom}:{pos}: no INFO {} ({profile:?} profile: {why})",
+                        any_of[0]
+                    )
+                });
+            }
+        }
+    }
+
+    /// FORMAT: what the profile needs of a variant record or a reference block.
+    fn profile_format(&mut self, chrom: &str, pos: u64, variant: bool, format: &str, sample: &str) {
+        let (for_variant, for_block, _) = self.options.profile.needs();
+        let keys: Vec<&str> = format.split(':').collect();
+        let values: Vec<&str> = sample.split(':').collect();
+        let has = |key: &str| {
+            keys.iter()
+                .position(|k| *k == key)
+                .and_then(|i| values.get(i))
+                .is_some_and(|v| !v.is_empty())
+        };
+        let needs = if variant { for_variant } else { for_block };
+        for need in needs {
+            if !need.split('|').any(has) {
+                let profile = self.options.profile;
+                let what = if variant {
+                    "variant record"
+                } else {
+                    "reference block"
+                };
+                self.add(Class::AnnotationMissing, || {
+                    format!("{chrom}:{pos}: no FORMAT {need} ({profile:?} profile, {what})")
+                });
+            }
         }
     }
 
@@ -1167,6 +1305,85 @@ mod tests {
         c1\t5\t.\tA\tG,<NON_REF>\t50\t.\t.\tGT:AD:DP:GQ:PL\t0/1:2,3,0:5:40:50,0,40,60,70,110\n\
         c1\t6\t.\tC\t<NON_REF>\t.\t.\tEND=10\tGT:DP:GQ:PL\t0/0:5:10:0,10,100\n\
         c2\t1\t.\tG\t<NON_REF>\t.\t.\tEND=5\tGT:DP:GQ:PL\t0/0:5:10:0,10,100\n";
+
+    #[test]
+    fn profiles_check_what_their_consumer_computes_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = reference(dir.path());
+        let mut h = header(&r);
+        let declare = "##INFO=<ID=RAW_MQandDP,Number=2,Type=Integer,Description=\"x\">\n\
+            ##INFO=<ID=MQ,Number=1,Type=Float,Description=\"x\">\n\
+            ##INFO=<ID=QUALapprox,Number=1,Type=Integer,Description=\"x\">\n\
+            ##INFO=<ID=VarDP,Number=1,Type=Integer,Description=\"x\">\n\
+            ##INFO=<ID=AS_RAW_MQ,Number=1,Type=String,Description=\"x\">\n\
+            ##FORMAT=<ID=SB,Number=4,Type=Integer,Description=\"x\">\n\
+            ##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description=\"x\">\n";
+        h.insert_str(h.find("##contig").unwrap(), declare);
+        let run = |body: &str, profile: Profile| {
+            let options = Options {
+                profile,
+                ..Options::default()
+            };
+            validate_reader((h.clone() + body).as_bytes(), &r, options).unwrap()
+        };
+        let block = |from: u32, to: u32| {
+            format!(
+                "c1\t{from}\t.\tA\t<NON_REF>\t.\t.\tEND={to}\tGT:DP:GQ:MIN_DP:PL\t0/0:5:10:5:0,10,100\n"
+            )
+        };
+        let tail = "c2\t1\t.\tG\t<NON_REF>\t.\t.\tEND=5\tGT:DP:GQ:MIN_DP:PL\t0/0:5:10:5:0,10,100\n";
+        let variant = |info: &str, format: &str, sample: &str| {
+            format!(
+                "{}c1\t5\t.\tA\tG,<NON_REF>\t50\t.\t{info}\t{format}\t{sample}\n{}{tail}",
+                block(1, 4),
+                block(6, 10).replace("\tA\t", "\tC\t")
+            )
+        };
+        let full = variant(
+            "AS_RAW_MQ=0.00|3600.00|0.00;QUALapprox=50;RAW_MQandDP=18000,5;VarDP=5",
+            "GT:AD:DP:GQ:PL:SB",
+            "0/1:2,3,0:5:40:50,0,40,60,70,110:1,1,2,1",
+        );
+        for p in [
+            Profile::Format,
+            Profile::Gatk,
+            Profile::Hail,
+            Profile::Glnexus,
+        ] {
+            let rep = run(&full, p);
+            assert!(rep.is_clean(), "{p:?}: {:?}", rep.violations);
+        }
+        // An older gVCF: MQ but no RAW_MQandDP or SB; no QUALapprox.
+        let old = variant(
+            "MQ=60.00",
+            "GT:AD:DP:GQ:PL",
+            "0/1:2,3,0:5:40:50,0,40,60,70,110",
+        );
+        assert!(run(&old, Profile::Format).is_clean());
+        assert!(run(&old, Profile::Glnexus).is_clean());
+        let gatk = run(&old, Profile::Gatk);
+        assert_eq!(gatk.classes(), [Class::AnnotationMissing]);
+        assert_eq!(gatk.total(), 2, "{:?}", gatk.violations);
+        assert_eq!(run(&old, Profile::Hail).total(), 2);
+        // An allele-specific field with one entry too few, whatever the profile.
+        let short = full.replace("AS_RAW_MQ=0.00|3600.00|0.00", "AS_RAW_MQ=0.00|3600.00");
+        assert_eq!(
+            run(&short, Profile::Format).classes(),
+            [Class::AnnotationArity]
+        );
+        // A block without MIN_DP (nor DP) fails the Hail and GLnexus profiles.
+        let bare = full.replace("GT:DP:GQ:MIN_DP:PL\t0/0:5:10:5:", "GT:GQ:PL\t0/0:10:");
+        assert!(
+            run(&bare, Profile::Gatk)
+                .classes()
+                .contains(&Class::AnnotationMissing)
+        );
+        assert!(
+            run(&bare, Profile::Hail)
+                .classes()
+                .contains(&Class::AnnotationMissing)
+        );
+    }
 
     #[test]
     fn a_good_gvcf_passes() {
