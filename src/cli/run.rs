@@ -83,13 +83,13 @@ pub struct GatherArgs {
     pub compute: ComputeArgs,
 }
 
-/// A GQ band preset and its boundaries.
+/// A GQ band preset: its boundaries, and whether it is `reblock` (ReblockGVCF's output).
 #[derive(Clone, Debug)]
-pub struct GqBands(pub Vec<u32>);
+pub struct GqBands(pub Vec<u32>, pub bool);
 
 fn parse_gq_bands(s: &str) -> std::result::Result<GqBands, String> {
     crate::model::gvcf::gq_band_preset(s)
-        .map(GqBands)
+        .map(|b| GqBands(b, s == "reblock"))
         .ok_or_else(|| format!("{s:?}: expected gatk, warp or reblock"))
 }
 
@@ -359,6 +359,7 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
     let cfg = RunConfig {
         call: CallParams {
             gq_bands: a.gq_bands.0.clone(),
+            reblock: a.gq_bands.1,
             ..CallParams::default()
         },
         cram: a.cram,
@@ -417,6 +418,7 @@ pub fn gather(a: GatherArgs, command_line: &str) -> Result<()> {
         shards,
         call: CallParams {
             gq_bands: a.gq_bands.0.clone(),
+            reblock: a.gq_bands.1,
             ..CallParams::default()
         },
         cram: a.cram,
@@ -504,6 +506,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
     })?;
     let params = CallParams {
         gq_bands: a.gq_bands.0,
+        reblock: a.gq_bands.1,
         chunk_len: a.chunk_len,
         min_mapq: a.min_mapq,
         ploidy: std::sync::Arc::new(decision.ploidy),

@@ -66,6 +66,10 @@ pub struct CallParams {
     pub min_pass_qual: f64,
     /// GQ band boundaries of reference blocks.
     pub gq_bands: Vec<u32>,
+    /// ReblockGVCF's output (`--gq-bands reblock`, WARP's `--floor-blocks -GQB 20 -GQB 30
+    /// -GQB 40`): a block's GQ is its band's floor, and candidates genotyped hom-ref are
+    /// folded into the blocks (non-reference candidates stay, as ReblockGVCF keeps them).
+    pub reblock: bool,
     /// Longest reference block.
     pub max_block_len: u64,
     /// Grid step of the chunks contigs are called in (`regions::CHUNK_LEN`; part of the
@@ -90,6 +94,7 @@ impl Default for CallParams {
             emit_candidates: true,
             min_pass_qual: 20.0,
             gq_bands: crate::model::gvcf::GATK_GQ_BANDS.to_vec(),
+            reblock: false,
             max_block_len: 99_999,
             chunk_len: regions::CHUNK_LEN,
             ploidy: Default::default(),
@@ -410,7 +415,7 @@ fn pileup_snp(
     let alt = region::snp_candidate(contig, pos, site, params)?;
     let g = genotype_snp(ref_base, alt, site, params, ploidy);
     let candidate = g.gt == [0, 0] || g.qual < params.min_emit_qual;
-    if candidate && !params.emit_candidates {
+    if candidate && (!params.emit_candidates || (params.reblock && g.gt == [0, 0])) {
         return None;
     }
     Some(Variant {

@@ -31,7 +31,8 @@ pub const GATK_GQ_BANDS: [u32; 64] = {
 
 /// The GQ band boundaries of a named preset: `gatk` ([`GATK_GQ_BANDS`], HaplotypeCaller's
 /// default), `warp` (10, 20, …, 90: the Broad WARP pipelines' bands) or `reblock` (20, 30, 40:
-/// GATK ReblockGVCF's).
+/// GATK ReblockGVCF's; the caller then also floors each block's GQ to its band and folds
+/// hom-ref candidates into blocks, as ReblockGVCF does).
 pub fn gq_band_preset(name: &str) -> Option<Vec<u32>> {
     match name {
         "gatk" => Some(GATK_GQ_BANDS.to_vec()),

@@ -28,7 +28,11 @@ impl<'a> BlockBuilder<'a> {
     }
 
     fn close(&mut self) {
-        if let Some((mut block, _)) = self.open.take() {
+        if let Some((mut block, band)) = self.open.take() {
+            if self.params.reblock {
+                // ReblockGVCF's --floor-blocks: the band's lower bound.
+                block.gq = band.checked_sub(1).map_or(0, |b| self.params.gq_bands[b]);
+            }
             self.depths.sort_unstable();
             block.median_dp = self.depths[(self.depths.len() - 1) / 2];
             self.depths.clear();
@@ -124,5 +128,27 @@ mod tests {
             spans,
             vec![(0, 2, 99, 10, 11), (3, 3, 99, 13, 13), (4, 5, 62, 14, 14)]
         );
+    }
+
+    #[test]
+    fn reblock_floors_block_gq_to_the_band() {
+        let params = CallParams {
+            gq_bands: crate::model::gvcf::gq_band_preset("reblock").unwrap(),
+            reblock: true,
+            ..CallParams::default()
+        };
+        let mut b = BlockBuilder::new(&params);
+        for (pos, gq) in [(0, 27), (1, 25), (2, 45), (3, 99), (4, 12), (5, 3)] {
+            b.push_reference(pos, &site(gq, 10), 10);
+        }
+        let gqs: Vec<(u64, u64, u32)> = b
+            .finish()
+            .iter()
+            .map(|r| match r {
+                Record::Block(b) => (b.start, b.end, b.gq),
+                Record::Variant(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(gqs, vec![(0, 1, 20), (2, 3, 40), (4, 5, 0)]);
     }
 }

@@ -1038,7 +1038,7 @@ fn joint_record(
         g.dp = reads.len() as u32;
         // Not a call: a candidate (every allele kept) or nothing.
         let candidate = g.gt == [0, 0] || g.qual < params.min_emit_qual;
-        if candidate && !params.emit_candidates {
+        if candidate && (!params.emit_candidates || (params.reblock && g.gt == [0, 0])) {
             return None;
         }
         let used: Vec<usize> = (0..members.len())
