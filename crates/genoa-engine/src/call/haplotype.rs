@@ -84,6 +84,7 @@ pub fn genotype_from_likelihoods(
         for (a, v) in l.iter_mut().take(n).enumerate() {
             *v = like(r, a);
         }
+        cap_mismapping(&mut l[..n]);
         l[n] = l[..n].iter().copied().fold(f64::INFINITY, f64::min);
         for (k, &(a, b)) in order.iter().enumerate() {
             gl[k] += log10_sum(l[usize::from(a)], l[usize::from(b)]) + half;
@@ -105,6 +106,19 @@ pub fn informative_allele(l: &[f64]) -> Option<usize> {
             .fold(f64::NEG_INFINITY, f64::max);
         l[a] - other > INFORMATIVE
     })
+}
+
+/// HaplotypeCaller's global read-mismapping rate (Q45): a read is at most 10^-4.5 times less
+/// likely under one allele or haplotype than under its best, as the read may come from
+/// elsewhere in the genome; no single read can then outweigh 45 Phred of evidence.
+pub const MISMAPPING_LOG10: f64 = -4.5;
+
+/// Caps a read's log10 likelihoods at [`MISMAPPING_LOG10`] below its best.
+pub fn cap_mismapping(l: &mut [f64]) {
+    let best = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    for v in l {
+        *v = v.max(best + MISMAPPING_LOG10);
+    }
 }
 
 /// `log10(10^a + 10^b)`.

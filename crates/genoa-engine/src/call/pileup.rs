@@ -342,10 +342,11 @@ impl Pileup {
                         let q = read.qual[qi + t].min(read.mapq).min(93);
                         let pos = ri + t as u64;
                         let entry = self.table[q as usize];
-                        let ok = b < 4 && q >= self.min_base_quality;
-                        let qc = b < 4
-                            && read.qual[qi + t] >= QC_MIN_BASE_QUALITY
-                            && !(mate_from..mate_to).contains(&pos);
+                        // A pair's overlapping bases are one observation of the fragment:
+                        // the mate that starts first gives it (GATK counts a fragment once).
+                        let second = (mate_from..mate_to).contains(&pos);
+                        let ok = b < 4 && q >= self.min_base_quality && !second;
+                        let qc = b < 4 && read.qual[qi + t] >= QC_MIN_BASE_QUALITY && !second;
                         let left = self.clean[t];
                         let site = self.site(pos);
                         if site.indel_need == 0 {

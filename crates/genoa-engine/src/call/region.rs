@@ -961,7 +961,11 @@ fn likeliest_pair(
         })
         .collect();
     let l: Vec<Vec<f64>> = (0..s.spans.len())
-        .map(|r| (0..n).map(|h| like(r, h)).collect())
+        .map(|r| {
+            let mut v: Vec<f64> = (0..n).map(|h| like(r, h)).collect();
+            super::haplotype::cap_mismapping(&mut v);
+            v
+        })
         .collect();
     let half = 0.5f64.log10();
     let prior = |e: &Event| {
