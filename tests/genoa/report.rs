@@ -45,6 +45,7 @@ fn variant(reference: &[u8], alt: &[u8], gt: [u8; 2], gq: u32) -> Record {
     Record::Variant(Variant {
         af: Vec::new(),
         annotations: None,
+        phase: None,
         candidate: false,
         pos: 100,
         reference: reference.to_vec(),

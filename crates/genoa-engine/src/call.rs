@@ -303,6 +303,7 @@ fn chunk_records(
                 genotyped: c.genotyped.clone(),
                 af: Vec::new(),
                 annotations: Some(Box::new(c.annotations.clone())),
+                phase: c.phase.clone(),
             })
         } else {
             let v = if data.ploidy.model == ploidy::Model::Mito {
@@ -512,6 +513,7 @@ fn pileup_snp(
         genotyped: g,
         af: Vec::new(),
         annotations: None,
+        phase: None,
     })
 }
 
@@ -696,6 +698,29 @@ mod tests {
             let pos = if s > 401 { s as u64 + 2 } else { s as u64 };
             reads.push(read(pos, cigar, &h1[s..s + 100]));
         }
+        let records: Vec<Variant> = {
+            let mut sorted = reads.clone();
+            sorted.sort_by_key(|r| r.pos);
+            call_contig(&contig, &sorted, &CallParams::default(), &Scalar)
+                .unwrap()
+                .into_iter()
+                .filter_map(|r| match r {
+                    Record::Variant(v) => Some(v),
+                    Record::Block(_) => None,
+                })
+                .collect()
+        };
+        // Phased against each other (trans), in one phase group named after the first.
+        let phases: Vec<_> = records.iter().map(|v| v.phase.clone().unwrap()).collect();
+        assert_eq!(phases[0].id, phases[1].id);
+        assert_eq!(phases[0].set, records[0].pos + 1);
+        assert!(
+            phases[0]
+                .id
+                .starts_with(&format!("{}_", records[0].pos + 1))
+        );
+        assert_ne!(phases[0].gt, phases[1].gt, "on different haplotypes");
+        assert!(phases.iter().all(|p| p.gt == [0, 1] || p.gt == [1, 0]));
         let calls = variants(&contig, reads);
         assert_eq!(calls.len(), 2, "{calls:?}");
         // The deletion, left-aligned: deleting its two bases gives haplotype 1.
@@ -741,6 +766,31 @@ mod tests {
             out.push(read(s as u64, cigar, &hap[s..s + 100]));
         }
         out
+    }
+
+    #[test]
+    fn an_isolated_site_with_two_alt_bases_is_one_record_of_both() {
+        let contig = random_bases(&mut fastrand::Rng::with_seed(9), 700);
+        let (mut h1, mut h2) = (contig.clone(), contig.clone());
+        h1[350] = (contig[350] + 1) % 4;
+        h2[350] = (contig[350] + 2) % 4;
+        let mut reads = Vec::new();
+        for s in (200..450).step_by(6) {
+            reads.push(read(
+                s,
+                vec![(CigarOp::Match, 100)],
+                &h1[s as usize..s as usize + 100],
+            ));
+            reads.push(read(
+                s + 3,
+                vec![(CigarOp::Match, 100)],
+                &h2[s as usize + 3..s as usize + 103],
+            ));
+        }
+        let calls = variants(&contig, reads);
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        let (pos, _, alts, gt) = &calls[0];
+        assert_eq!((*pos, alts.len(), *gt), (350, 2, [1, 2]), "{calls:?}");
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub fn header(
         h.push_str("##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description=\"Minimum DP observed within the GVCF block\">\n");
     }
     h.push_str("##FORMAT=<ID=PL,Number=G,Type=Integer,Description=\"Normalized, Phred-scaled likelihoods for genotypes as defined in the VCF specification\">\n");
+    h.push_str("##FORMAT=<ID=PGT,Number=1,Type=String,Description=\"Physical phasing haplotype information, describing how the alternate alleles are phased in relation to one another\">\n");
+    h.push_str("##FORMAT=<ID=PID,Number=1,Type=String,Description=\"Physical phasing ID information, where each unique ID within a given sample (but not across samples) connects records within a phasing group\">\n");
+    h.push_str("##FORMAT=<ID=PS,Number=1,Type=Integer,Description=\"Phasing set (typically the position of the first variant in the set)\">\n");
     h.push_str("##FORMAT=<ID=SB,Number=4,Type=Integer,Description=\"Per-sample component statistics which comprise the Fisher's Exact Test to detect strand bias.\">\n");
     if gvcf {
         let mut lo = 0;
@@ -181,6 +184,7 @@ pub fn format_record(
             genotyped: g,
             af,
             annotations,
+            phase,
         }) => {
             let qd = if g.dp > 0 {
                 g.qual / f64::from(g.dp)
@@ -201,7 +205,7 @@ pub fn format_record(
                 .join(",");
             writeln!(
                 line,
-                "{chrom}\t{}\t.\t{}\t{}{non_ref}\t{:.2}\t{}\t{}\tGT:AD:DP:GQ:PL{}{}\t{}:{}:{}:{}:{}{}{}",
+                "{chrom}\t{}\t.\t{}\t{}{non_ref}\t{:.2}\t{}\t{}\tGT:AD:DP:GQ:PL{}{}{}\t{}:{}:{}:{}:{}{}{}{}",
                 pos + 1,
                 alleles(reference),
                 alt_text,
@@ -219,6 +223,7 @@ pub fn format_record(
                 info(g, *mq, qd, annotations.as_deref(), mode),
                 if af.is_empty() { "" } else { ":AF" },
                 if annotations.is_some() { ":SB" } else { "" },
+                if phase.is_some() { ":PGT:PID:PS" } else { "" },
                 g.alleles()
                     .iter()
                     .map(ToString::to_string)
@@ -248,6 +253,10 @@ pub fn format_record(
                 annotations
                     .as_ref()
                     .map(|a| format!(":{}", join(&a.sb())))
+                    .unwrap_or_default(),
+                phase
+                    .as_ref()
+                    .map(|p| format!(":{}|{}:{}:{}", p.gt[0], p.gt[1], p.id, p.set))
                     .unwrap_or_default()
             )
         }
@@ -463,6 +472,7 @@ mod tests {
         let v = Record::Variant(Variant {
             af: Vec::new(),
             annotations: None,
+            phase: None,
             pos: 0,
             reference: vec![0, 1, 2],
             alts: vec![vec![0], vec![0, 3, 2]],
@@ -498,6 +508,7 @@ mod tests {
         let v = Record::Variant(Variant {
             af: Vec::new(),
             annotations: None,
+            phase: None,
             pos: 1,
             reference: vec![1],
             alts: vec![vec![2]],

@@ -62,6 +62,19 @@ pub struct Variant {
     pub af: Vec<f64>,
     /// GATK's raw annotations (written when present).
     pub annotations: Option<Box<Annotations>>,
+    /// Physical phasing with nearby calls (FORMAT `PGT`, `PID`, `PS`), when known.
+    pub phase: Option<Box<Phase>>,
+}
+
+/// Physical phasing of a heterozygous call with others of its active region, from the
+/// assembled haplotype pair they were genotyped against (HaplotypeCaller's PGT/PID).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Phase {
+    /// The alleles in haplotype order (`PGT` `a|b`).
+    pub gt: [u8; 2],
+    /// The phase group: `POS_REF_ALT` of its first call (`PID`), and that POS (`PS`).
+    pub id: String,
+    pub set: u64,
 }
 
 /// A variant record's raw annotations, as HaplotypeCaller writes them for joint genotyping

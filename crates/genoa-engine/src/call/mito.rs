@@ -187,6 +187,7 @@ pub fn call_site(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> O
         },
         af,
         annotations: None,
+        phase: None,
     })
 }
 

@@ -45,7 +45,7 @@ use crate::genome::{Cigar, CigarOp, base_code};
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, Mode};
 use crate::kernel::pair_hmm::{HmmBatch, HmmRead, HmmResults};
 use crate::model::alignment::AlignedRead;
-use crate::model::gvcf::{Annotations, Genotyped};
+use crate::model::gvcf::{Annotations, Genotyped, Phase};
 
 /// SNP candidates closer than this to another candidate make an active region.
 pub const CLUSTER: u64 = 20;
@@ -214,6 +214,22 @@ pub fn snp_candidate(contig: &[u8], pos: u64, site: &Site, params: &CallParams) 
     })
 }
 
+/// Whether a second ALT base at `pos` passes the SNP candidate thresholds too (a tri-allelic
+/// site, which the pileup's biallelic model would write with one ALT and the other in
+/// `<NON_REF>`).
+fn second_snp_allele(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> bool {
+    let ref_base = contig[pos as usize];
+    let depth = f64::from(site.depth());
+    (0..4u8)
+        .filter(|&b| b != ref_base)
+        .filter(|&b| {
+            let n = site.counts[b as usize];
+            n >= params.min_alt_reads && f64::from(n) >= params.min_alt_fraction * depth
+        })
+        .count()
+        >= 2
+}
+
 /// Pileup candidates of the site `pos` of a chunk: the SNP allele ([`snp_candidate`]) and the
 /// indels enough reads show, each with its [`indel_span`].
 pub fn candidates(data: &ChunkData, pos: u64) -> (Option<u8>, Vec<(Indel, Span)>) {
@@ -245,11 +261,15 @@ pub fn active_regions(data: &ChunkData) -> Vec<Active> {
     let mut snps = Vec::new();
     // Anchor ranges (inclusive) that must lie in one region.
     let mut spans: Vec<Span> = Vec::new();
-    for k in 0..sites.len() {
+    for (k, site) in sites.iter().enumerate() {
         let pos = first + k as u64;
         let (snp, ind) = candidates(data, pos);
         if snp.is_some() {
             snps.push(pos);
+            // Two ALT bases: the pileup model takes one, the region's haplotypes both.
+            if second_snp_allele(data.contig, pos, site, params) {
+                spans.push((pos, pos));
+            }
         }
         for (_, (s, e)) in &ind {
             spans.push(((*s).min(pos).max(first), (*e).max(pos)));
@@ -317,6 +337,10 @@ pub struct Called {
     pub annotations: Annotations,
     /// Not a call (see [`crate::model::gvcf::Variant::candidate`]).
     pub candidate: bool,
+    /// For each ALT, the trimmed haplotypes that carry it.
+    pub alt_carriers: Vec<Vec<usize>>,
+    /// Physical phasing with the region's other calls.
+    pub phase: Option<Box<Phase>>,
 }
 
 /// A region being called: its window, haplotypes and events.
@@ -848,12 +872,12 @@ fn genotype_events(
     // the side it starts on; each record below takes the ploidy at its own position).
     let haploid = s.events.first().is_some_and(|e| data.ploidy.at(e.pos) == 1);
     let like = |r, h| results.get(hmm, s.hmm_region, r, h);
-    let s = match likeliest_pair(s, &like, &theta, haploid) {
-        Some(keep) => {
+    let (s, pair) = match likeliest_pair(s, &like, &theta, haploid) {
+        Some((keep, i, j)) => {
             restricted = s.restricted(&keep);
-            &restricted
+            (&restricted, Some((i, j)))
         }
-        None => s,
+        None => (s, None),
     };
     let mut called: Vec<(usize, f64)> = Vec::new();
     for (k, e) in s.events.iter().enumerate() {
@@ -876,6 +900,7 @@ fn genotype_events(
         }
     }
     // Clusters of overlapping called events (REF spans; an insertion spans its anchor).
+    let mut region_calls: Vec<Called> = Vec::new();
     let mut k = 0;
     while k < called.len() {
         let mut end = s.events[called[k].0].end();
@@ -891,8 +916,63 @@ fn genotype_events(
         members.truncate(MAX_ALTS);
         members.sort_by_key(|m| m.0);
         if let Some(c) = joint_record(data, s, &members, &best, &covering, &theta) {
-            out.insert(c.pos, c);
+            region_calls.push(c);
         }
+    }
+    if let Some(pair) = pair {
+        phase(&mut region_calls, pair);
+    }
+    for c in region_calls {
+        out.insert(c.pos, c);
+    }
+}
+
+/// Physical phasing of a region's calls from the haplotype pair `(i, j)` they were genotyped
+/// against, as HaplotypeCaller's PGT/PID: each heterozygous call (not a candidate) whose two
+/// alleles are the ones haplotypes `i` and `j` carry gets `i`'s allele first; when two or more
+/// calls are so phased they share the ID `POS_REF_ALT` of the first, and PS its POS.
+fn phase(calls: &mut [Called], (i, j): (usize, usize)) {
+    let allele_on = |c: &Called, h: usize| -> u8 {
+        c.alt_carriers
+            .iter()
+            .position(|set| set.contains(&h))
+            .map_or(0, |k| k as u8 + 1)
+    };
+    let phased: Vec<usize> = (0..calls.len())
+        .filter(|&k| {
+            let c = &calls[k];
+            let (a, b) = (allele_on(c, i), allele_on(c, j));
+            let g = c.genotyped.gt;
+            !c.candidate
+                && c.genotyped.ploidy == 2
+                && a != b
+                && ((a, b) == (g[0], g[1]) || (b, a) == (g[0], g[1]))
+        })
+        .collect();
+    if phased.len() < 2 {
+        return;
+    }
+    let first = &calls[phased[0]];
+    let text = |codes: &[u8]| -> String {
+        codes
+            .iter()
+            .map(|&b| crate::genome::base_ascii(b) as char)
+            .collect()
+    };
+    let id = format!(
+        "{}_{}_{}",
+        first.pos + 1,
+        text(&first.reference),
+        text(&first.alts[0])
+    );
+    let set = first.pos + 1;
+    for k in phased {
+        let (a, b) = (allele_on(&calls[k], i), allele_on(&calls[k], j));
+        calls[k].phase = Some(Box::new(Phase {
+            gt: [a, b],
+            id: id.clone(),
+            set,
+        }));
     }
 }
 
@@ -951,7 +1031,7 @@ fn likeliest_pair(
     like: &dyn Fn(usize, usize) -> f64,
     theta: &dyn Fn(&Event) -> f64,
     haploid: bool,
-) -> Option<Vec<bool>> {
+) -> Option<(Vec<bool>, usize, usize)> {
     let n = s.haplotypes;
     let carried: Vec<Vec<usize>> = (0..n)
         .map(|h| {
@@ -997,7 +1077,7 @@ fn likeliest_pair(
     }
     let (score, i, j) = best;
     tracing::trace!("likeliest pair ({i}, {j}) of {n} haplotypes, {score:.2}");
-    (j != 0).then(|| (0..n).map(|h| h == 0 || h == i || h == j).collect())
+    (j != 0).then(|| ((0..n).map(|h| h == 0 || h == i || h == j).collect(), i, j))
 }
 
 /// One record for the overlapping called events `members` (indexes into `s.events`, with
@@ -1078,6 +1158,8 @@ fn joint_record(
             genotyped: g,
             annotations: collector.finish(),
             candidate,
+            alt_carriers: members.iter().map(|&k| s.carriers[k].clone()).collect(),
+            phase: None,
         });
     }
 }

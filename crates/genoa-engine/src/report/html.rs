@@ -982,6 +982,7 @@ mod tests {
             Record::Variant(Variant {
                 af: Vec::new(),
                 annotations: None,
+                phase: None,
                 pos: 0,
                 reference,
                 alts: vec![alt],

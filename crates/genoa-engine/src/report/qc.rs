@@ -993,6 +993,7 @@ mod tests {
         Record::Variant(Variant {
             af: Vec::new(),
             annotations: None,
+            phase: None,
             pos: 10,
             reference: reference.to_vec(),
             alts: alts.iter().map(|a| a.to_vec()).collect(),
