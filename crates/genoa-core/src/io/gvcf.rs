@@ -301,7 +301,7 @@ fn info(
         let _ = write!(
             s,
             "AS_QUALapprox={};AS_RAW_BaseQRankSum={};AS_RAW_MQ={};AS_RAW_MQRankSum={};AS_RAW_ReadPosRankSum={};AS_SB_TABLE={};AS_VarDP={};",
-            as_qual_approx(g),
+            as_qual_approx(g, a.strand.len()),
             raw(&a.base_q_rank),
             a.allele_mq
                 .iter()
@@ -353,15 +353,10 @@ fn info(
     s
 }
 
-/// `AS_QUALapprox`: per ALT (`<NON_REF>` 0), the PL of hom-ref among the genotypes of REF and
-/// that ALT alone (ReblockGVCF's subsetting), after an empty REF entry.
-fn as_qual_approx(g: &Genotyped) -> String {
-    let n = if g.ploidy == 1 {
-        g.pl.len()
-    } else {
-        // n(n+1)/2 = len.
-        ((((8 * g.pl.len() + 1) as f64).sqrt() as usize) - 1) / 2
-    };
+/// `AS_QUALapprox` of a record of `n` alleles (`<NON_REF>` the last): per ALT (`<NON_REF>` 0),
+/// the PL of hom-ref among the genotypes of REF and that ALT alone (ReblockGVCF's subsetting),
+/// after an empty REF entry.
+fn as_qual_approx(g: &Genotyped, n: usize) -> String {
     let mut out = String::new();
     for k in 1..n {
         let q = if k + 1 == n {

@@ -16,8 +16,7 @@
 //! a deletion there left out) and the read position of that base, soft clips counted, from
 //! the nearer end of the read.
 
-use crate::call::pileup::Indel;
-use crate::call::tandem::left_align;
+use crate::call::pileup::{Indel, anchored_indel};
 use crate::genome::{CigarOp, base_code};
 use crate::model::alignment::{AlignedRead, Flags};
 use crate::model::gvcf::{Annotations, RankSum};
@@ -150,15 +149,12 @@ pub fn pileup_allele(
                 ri += n64;
             }
             CigarOp::Del | CigarOp::Ins => {
-                let anchored = k > 0
-                    && ops[k - 1].0 == CigarOp::Match
-                    && ops.get(k + 1).is_some_and(|o| o.0 == CigarOp::Match);
-                if anchored && ri > pos && (ri as usize) <= contig.len() {
-                    let (anchor, i) = left_align(contig, ri - 1, Indel::of_op(read, op, n, q));
-                    if anchor == pos {
-                        indel = Some(i);
-                        break;
-                    }
+                if ri > pos
+                    && let Some((anchor, i)) = anchored_indel(contig, read, k, ri, q)
+                    && anchor == pos
+                {
+                    indel = Some(i);
+                    break;
                 }
                 if op == CigarOp::Del {
                     ri += n64;

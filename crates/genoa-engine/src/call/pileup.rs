@@ -213,6 +213,25 @@ impl Site {
     }
 }
 
+/// The indel of `read`'s CIGAR operation `k` (a deletion or insertion at reference position
+/// `ri`, query offset `qi`) at its left-aligned anchor (aligners do not always left-align
+/// inside a long repeat), when it lies between two aligned blocks (the only indels counted).
+pub fn anchored_indel(
+    contig: &[u8],
+    read: &AlignedRead,
+    k: usize,
+    ri: u64,
+    qi: usize,
+) -> Option<(u64, Indel)> {
+    let ops = &read.cigar.0;
+    let (op, n) = ops[k];
+    let anchored = k > 0
+        && ops[k - 1].0 == CigarOp::Match
+        && ops.get(k + 1).is_some_and(|o| o.0 == CigarOp::Match);
+    (anchored && ri > 0 && (ri as usize) <= contig.len())
+        .then(|| crate::call::tandem::left_align(contig, ri - 1, Indel::of_op(read, op, n, qi)))
+}
+
 /// Shortest soft clip counted in [`Site::clips`].
 pub const MIN_CLIP: u32 = 5;
 
@@ -269,6 +288,25 @@ impl Pileup {
         &mut self.sites[k]
     }
 
+    /// Marks the aligned bases on each side of `read`'s gap or soft clip `ops[k]` (at reference
+    /// position `r`) as next to one ([`Site::indel_adjacent`]).
+    fn mark_gap_sides(&mut self, ops: &[(CigarOp, u32)], k: usize, r: u64, read_pos: u64) {
+        let (op, n) = ops[k];
+        let prev = k > 0 && ops[k - 1].0 == CigarOp::Match;
+        let next = ops.get(k + 1).is_some_and(|o| o.0 == CigarOp::Match);
+        let after = if op == CigarOp::Del {
+            r + u64::from(n)
+        } else {
+            r
+        };
+        let before = (prev && r > read_pos).then(|| r - 1);
+        for pos in before.into_iter().chain(next.then_some(after)) {
+            if pos >= self.start {
+                self.site(pos).indel_adjacent += 1;
+            }
+        }
+    }
+
     /// Adds a read (sorted order; a read not passing the filters is ignored).
     pub fn add(&mut self, read: &AlignedRead, contig: &[u8]) {
         if !crate::call::usable(read, self.min_mapq) {
@@ -286,37 +324,11 @@ impl Pileup {
         }
         let mapq_sq = u64::from(read.mapq) * u64::from(read.mapq);
         let (mate_from, mate_to) = mate_overlap(read).unwrap_or((0, 0));
-        // The aligned bases next to a gap or a soft clip (each side of the gap).
-        let mark = |pileup: &mut Pileup, pos: u64| {
-            if pos >= start {
-                pileup.site(pos).indel_adjacent += 1;
-            }
-        };
-        {
-            let mut r = read.pos;
-            for (k, &(op, n)) in ops.iter().enumerate() {
-                let n64 = u64::from(n);
-                match op {
-                    CigarOp::Match => r += n64,
-                    CigarOp::Del | CigarOp::Ins | CigarOp::SoftClip => {
-                        let prev = k > 0 && ops[k - 1].0 == CigarOp::Match;
-                        let next = ops.get(k + 1).is_some_and(|o| o.0 == CigarOp::Match);
-                        if prev && r > read.pos {
-                            mark(self, r - 1);
-                        }
-                        let after = if op == CigarOp::Del { r + n64 } else { r };
-                        if next {
-                            mark(self, after);
-                        }
-                        if op == CigarOp::Del {
-                            r += n64;
-                        }
-                    }
-                }
-            }
-        }
         for (k, &(op, n)) in ops.iter().enumerate() {
             let n64 = u64::from(n);
+            if op != CigarOp::Match {
+                self.mark_gap_sides(ops, k, ri, read.pos);
+            }
             match op {
                 CigarOp::SoftClip => qi += n as usize,
                 CigarOp::Match => {
@@ -371,19 +383,10 @@ impl Pileup {
                     ri += n64;
                 }
                 CigarOp::Del | CigarOp::Ins => {
-                    // An indel counts only between two aligned blocks.
-                    let anchored = k > 0
-                        && ops[k - 1].0 == CigarOp::Match
-                        && ops.get(k + 1).is_some_and(|o| o.0 == CigarOp::Match);
-                    // Counted at its left-aligned anchor (aligners do not always left-align
-                    // inside a long repeat).
-                    if anchored && ri > 0 && (ri as usize) <= contig.len() {
-                        let indel = Indel::of_op(read, op, n, qi);
-                        let (anchor, indel) =
-                            crate::call::tandem::left_align(contig, ri - 1, indel);
-                        if anchor >= start {
-                            self.site(anchor).add_indel(indel);
-                        }
+                    if let Some((anchor, indel)) = anchored_indel(contig, read, k, ri, qi)
+                        && anchor >= start
+                    {
+                        self.site(anchor).add_indel(indel);
                     }
                     if op == CigarOp::Del {
                         for pos in ri.max(start)..ri + n64 {

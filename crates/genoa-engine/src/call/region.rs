@@ -207,11 +207,14 @@ pub fn snp_candidate(contig: &[u8], pos: u64, site: &Site, params: &CallParams) 
     if ref_base > 3 {
         return None;
     }
-    let depth = site.depth();
-    site.best_alt(ref_base).filter(|&alt| {
-        let n = site.counts[alt as usize];
-        n >= params.min_alt_reads && f64::from(n) >= params.min_alt_fraction * f64::from(depth)
-    })
+    site.best_alt(ref_base)
+        .filter(|&alt| passes_snp_thresholds(site, alt, params))
+}
+
+/// Whether base `b` has the reads and the fraction of the depth a SNP candidate needs.
+fn passes_snp_thresholds(site: &Site, b: u8, params: &CallParams) -> bool {
+    let n = site.counts[b as usize];
+    n >= params.min_alt_reads && f64::from(n) >= params.min_alt_fraction * f64::from(site.depth())
 }
 
 /// Whether a second ALT base at `pos` passes the SNP candidate thresholds too (a tri-allelic
@@ -219,13 +222,8 @@ pub fn snp_candidate(contig: &[u8], pos: u64, site: &Site, params: &CallParams) 
 /// `<NON_REF>`).
 fn second_snp_allele(contig: &[u8], pos: u64, site: &Site, params: &CallParams) -> bool {
     let ref_base = contig[pos as usize];
-    let depth = f64::from(site.depth());
     (0..4u8)
-        .filter(|&b| b != ref_base)
-        .filter(|&b| {
-            let n = site.counts[b as usize];
-            n >= params.min_alt_reads && f64::from(n) >= params.min_alt_fraction * depth
-        })
+        .filter(|&b| b != ref_base && passes_snp_thresholds(site, b, params))
         .count()
         >= 2
 }
