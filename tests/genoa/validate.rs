@@ -560,6 +560,16 @@ fn broken_corpus_is_flagged_by_class() {
             vec![BadRecord],
         ),
         (
+            "an empty FILTER column (found by fuzzing)",
+            edit(&g, &c1(11), "\t245.64\t.\t", "\t245.64\t\t"),
+            vec![BadRecord],
+        ),
+        (
+            "a filter twice in one record",
+            edit(&g, &c1(11), "\t245.64\t.\t", "\t245.64\tLowQual;LowQual\t"),
+            vec![BadRecord],
+        ),
+        (
             "a tab inside a sample column (found by fuzzing)",
             edit(&g, "c2\t", "0/0:7:20:6:0,60,900", "0/0:7\t20:6:0,60,900"),
             // The record is not read further, so its bases are a gap too.

@@ -758,11 +758,13 @@ impl<'a> Validator<'a> {
                 format!("{chrom}:{pos}: QUAL {qual:?} is not a number")
             });
         }
-        // ID: `.` or identifiers separated by `;`, none empty, none twice (as VCF readers
-        // require).
-        let id = cols[2];
-        if id != "." {
-            let ids: Vec<&str> = id.split(';').collect();
+        // ID and FILTER: `.` or identifiers separated by `;`, none empty, none twice (as VCF
+        // readers require; an empty column too).
+        for (column, text) in [("ID", cols[2]), ("FILTER", cols[6])] {
+            if text == "." {
+                continue;
+            }
+            let ids: Vec<&str> = text.split(';').collect();
             let twice = (1..ids.len()).find(|&i| ids[..i].contains(&ids[i]));
             if ids.contains(&"") || twice.is_some() {
                 self.add(Class::BadRecord, || {
@@ -770,7 +772,7 @@ impl<'a> Validator<'a> {
                         Some(i) => format!("{:?} twice", ids[i]),
                         None => "an empty identifier".into(),
                     };
-                    format!("{chrom}:{pos}: ID {id:?} has {why}")
+                    format!("{chrom}:{pos}: {column} {text:?} has {why}")
                 });
             }
         }
