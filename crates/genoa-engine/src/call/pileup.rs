@@ -94,8 +94,18 @@ pub struct Site {
     /// to that starting here, so that an insertion or deletion of up to that many bases would
     /// show as mismatches.
     pub indel_informative: u32,
+    /// Filtered reads over this base that show an indel within reach of it (where an
+    /// informative read must be clean): a gap or soft clip in their alignment, or a mismatch
+    /// that a shift of the read's bases explains ([`indel_shaped`]: an indel the aligner wrote
+    /// as mismatches, typically in a repeat). The reference model weighs them as evidence for
+    /// an indel here ([`crate::call::genotype::indel_pl`]); HaplotypeCaller leaves them out,
+    /// and then claims hom-ref from the reads that happen to carry the other allele.
+    pub indel_dirty: u32,
     /// 1 + the bases a read must hold from here on to be indel-informative (0: not computed).
     indel_need: u32,
+    /// How far an indel here could be shifted to the left and stay the same allele
+    /// ([`indel_back`]; valid where `indel_need` is computed).
+    indel_back: u32,
 }
 
 /// Longest indel (and repeat period) the reference model's indel-informative reads rule out
@@ -125,6 +135,74 @@ fn indel_need(contig: &[u8], pos: u64) -> u32 {
         }
     }
     need
+}
+
+/// How many bases to the left of `pos` a read's sign of an indel counts against hom-ref here:
+/// as far as an indel anchored at `pos` (up to [`MAX_INDEL_INFORMATIVE`] bases, or a repeat
+/// unit of that period) could be moved and stay the same allele (the longest run ending at
+/// `pos` over which the reference equals itself shifted by `k`), and at least the base before
+/// (an insertion anchored there changes the bases between it and `pos`; a read aligned
+/// without it shows its mismatches on the anchor's side). The aligner may put an indel's
+/// mismatches on either side of it.
+fn indel_back(contig: &[u8], pos: u64) -> u32 {
+    let run_to = |p: usize| {
+        let mut longest = 0;
+        for k in 1..=MAX_INDEL_INFORMATIVE as usize {
+            let mut run = 0usize;
+            while run < 1_000
+                && run < p
+                && p - run - 1 + k < contig.len()
+                && contig[p - run - 1] == contig[p - run - 1 + k]
+                && contig[p - run - 1] < 4
+            {
+                run += 1;
+            }
+            longest = longest.max(run as u32);
+        }
+        longest
+    };
+    let p = pos as usize;
+    run_to(p).max(if p > 0 { 1 + run_to(p - 1) } else { 0 })
+}
+
+/// Bases compared on one side of a mismatch by [`indel_shaped`] (the mismatch included).
+const SHAPE_WINDOW: usize = 8;
+
+/// Largest shift [`indel_shaped`] tries: two copies of the longest repeat unit the
+/// reference model follows, and more.
+const MAX_SHAPE_SHIFT: i64 = 24;
+
+/// Whether the mismatch at offset `t` of an aligned block (read bases `bases`, reference
+/// from `ri`) is what an indel of up to [`MAX_SHAPE_SHIFT`] bases that the aligner wrote as
+/// mismatches would leave: the [`SHAPE_WINDOW`] read bases starting or ending at it all
+/// equal the reference shifted by that many bases. A substitution matches a shifted
+/// reference over 8 bases by chance about once in 16,000 per shift outside repeats; in a
+/// repeat a shift by whole units matches everywhere but at the repeat's edges and
+/// interruptions, which is where a misplaced indel leaves its mismatches.
+fn indel_shaped(contig: &[u8], bases: &[u8], ri: u64, t: usize) -> bool {
+    let ref_at = |x: i64| -> u8 {
+        usize::try_from(x)
+            .ok()
+            .and_then(|x| contig.get(x).copied())
+            .unwrap_or(4)
+    };
+    let fits = |from: usize, shift: i64| {
+        (from..from + SHAPE_WINDOW).all(|j| {
+            let b = base_code(bases[j]);
+            b < 4 && b == ref_at(ri as i64 + j as i64 + shift)
+        })
+    };
+    let mut windows = [None, None];
+    if t + SHAPE_WINDOW <= bases.len() {
+        windows[0] = Some(t);
+    }
+    if t + 1 >= SHAPE_WINDOW {
+        windows[1] = Some(t + 1 - SHAPE_WINDOW);
+    }
+    windows
+        .into_iter()
+        .flatten()
+        .any(|from| (1..=MAX_SHAPE_SHIFT).any(|k| fits(from, k) || fits(from, -k)))
 }
 
 /// The base quality the QC coverage counts from (GA4GH, Picard `CollectWgsMetrics`).
@@ -246,6 +324,13 @@ pub struct Pileup {
     /// Per base of the aligned block being added: bases from it to the block's next mismatch
     /// (or its end).
     clean: Vec<u32>,
+    /// Per base of the aligned block being added: bases from it to the next sign of an indel
+    /// (a mismatch [`indel_shaped`], or the block's end where a gap or soft clip follows);
+    /// `u32::MAX` where none follows in the block.
+    shaped: Vec<u32>,
+    /// Per base of the aligned block being added: bases back to the previous sign of an
+    /// indel (the block's start where a gap or soft clip precedes it), `u32::MAX` if none.
+    shaped_back: Vec<u32>,
 }
 
 impl Pileup {
@@ -268,6 +353,8 @@ impl Pileup {
             min_base_quality: params.min_base_quality,
             table,
             clean: Vec::new(),
+            shaped: Vec::new(),
+            shaped_back: Vec::new(),
         }
     }
 
@@ -339,15 +426,47 @@ impl Pileup {
                     // so it is not indel-informative there (HaplotypeCaller compares the
                     // read's mismatches under each shift; measured 3-5x slower for no fewer
                     // claimed missed indels on the bench).
+                    // Bases to the next sign of an indel: a gap or clip after the block, or a
+                    // good mismatch that a shift explains (counted as indel evidence).
+                    let gap = |o: Option<&(CigarOp, u32)>| {
+                        o.is_some_and(|o| {
+                            matches!(o.0, CigarOp::Del | CigarOp::Ins | CigarOp::SoftClip)
+                        })
+                    };
+                    let gap_after = gap(ops.get(k + 1));
+                    let gap_before = k > 0 && gap(ops.get(k - 1));
+                    let bases = &read.seq[qi..qi + n as usize];
                     self.clean.clear();
                     self.clean.resize(n as usize + 1, 0);
+                    self.shaped.clear();
+                    self.shaped
+                        .resize(n as usize + 1, if gap_after { 0 } else { u32::MAX });
                     for t in (0..n as usize).rev() {
                         let c = contig.get((ri + t as u64) as usize).copied().unwrap_or(4);
-                        self.clean[t] = if base_code(read.seq[qi + t]) == c {
-                            self.clean[t + 1] + 1
+                        let b = base_code(bases[t]);
+                        let after = self.shaped[t + 1].saturating_add(1);
+                        if b == c {
+                            self.clean[t] = self.clean[t + 1] + 1;
+                            self.shaped[t] = after;
                         } else {
+                            self.clean[t] = 0;
+                            let good = b < 4 && read.qual[qi + t] >= self.min_base_quality;
+                            self.shaped[t] = if good && indel_shaped(contig, bases, ri, t) {
+                                0
+                            } else {
+                                after
+                            };
+                        }
+                    }
+                    self.shaped_back.clear();
+                    let mut back = if gap_before { 0 } else { u32::MAX };
+                    for t in 0..n as usize {
+                        back = if self.shaped[t] == 0 {
                             0
+                        } else {
+                            back.saturating_add(1)
                         };
+                        self.shaped_back.push(back);
                     }
                     for t in skip..n as usize {
                         let b = base_code(read.seq[qi + t]);
@@ -360,11 +479,18 @@ impl Pileup {
                         let ok = b < 4 && q >= self.min_base_quality && !second;
                         let qc = b < 4 && read.qual[qi + t] >= QC_MIN_BASE_QUALITY && !second;
                         let left = self.clean[t];
+                        let (sign, sign_back) = (self.shaped[t], self.shaped_back[t]);
                         let site = self.site(pos);
                         if site.indel_need == 0 {
                             site.indel_need = indel_need(contig, pos) + 1;
+                            site.indel_back = indel_back(contig, pos);
                         }
-                        site.indel_informative += u32::from(left >= site.indel_need - 1);
+                        // A sign of an indel within reach on the right, or as far left as the
+                        // indel could be moved: counted against hom-ref, not informative.
+                        let dirty = sign < site.indel_need || sign_back <= site.indel_back;
+                        let informative = !dirty && left >= site.indel_need - 1;
+                        site.indel_informative += u32::from(informative);
+                        site.indel_dirty += u32::from(dirty);
                         site.qc_depth += u32::from(qc);
                         site.reads += 1;
                         site.mapq_sq += mapq_sq;
@@ -513,6 +639,35 @@ mod tests {
         // The bases on each side of the deletion are marked, no other.
         assert_eq!((sites[14].indel_adjacent, sites[17].indel_adjacent), (1, 1));
         assert_eq!(sites[13].indel_adjacent + sites[18].indel_adjacent, 0);
+        // ... and the deletion read shows an indel within reach of 12 (its block ends in a
+        // gap 3 bases on), of none of the others.
+        assert_eq!(sites[12].indel_dirty, 1);
+        let dirty = |r: &AlignedRead| -> Vec<u32> {
+            let sites = sites_of(&[r]);
+            [12, 19, 25].map(|k| sites[k].indel_dirty).to_vec()
+        };
+        assert_eq!(dirty(&short), vec![0, 0, 0]);
+        assert_eq!(dirty(&long), vec![0, 0, 0]);
+        // One more A in the homopolymer, aligned without a gap: the read's bases from 32 on
+        // are the reference's from 31 on (a shift of one), so its mismatches there are an
+        // indel's, and it counts against hom-ref wherever they are within reach.
+        let mut ins = mk(10, 50);
+        ins.seq = [seq(10, 22), b"A".to_vec(), seq(32, 27)].concat();
+        ins.seq.truncate(50);
+        assert_eq!(dirty(&ins), vec![0, 1, 1]);
+        assert_eq!(sites_of(&[&ins])[19].indel_informative, 0);
+        // A G in the run (at 30): no shift explains it; the read is not informative where
+        // the mismatch is within reach, but shows no indel either. (A C there would: the run
+        // ends in one.)
+        let mut snp = mk(10, 50);
+        snp.seq[20] = b'G';
+        assert_eq!(dirty(&snp), vec![0, 0, 0]);
+        assert_eq!(
+            [12, 19, 25].map(|k| sites_of(&[&snp])[k].indel_informative),
+            [1, 0, 0]
+        );
+        snp.seq[20] = b'C';
+        assert_eq!(dirty(&snp), vec![0, 1, 1]);
     }
 
     #[test]
