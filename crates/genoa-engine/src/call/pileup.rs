@@ -331,6 +331,8 @@ pub struct Pileup {
     /// Per base of the aligned block being added: bases back to the previous sign of an
     /// indel (the block's start where a gap or soft clip precedes it), `u32::MAX` if none.
     shaped_back: Vec<u32>,
+    /// Per base of the aligned block being added: mismatch-free bases of the block before it.
+    clean_back: Vec<u32>,
 }
 
 impl Pileup {
@@ -355,6 +357,7 @@ impl Pileup {
             clean: Vec::new(),
             shaped: Vec::new(),
             shaped_back: Vec::new(),
+            clean_back: Vec::new(),
         }
     }
 
@@ -459,7 +462,9 @@ impl Pileup {
                         }
                     }
                     self.shaped_back.clear();
+                    self.clean_back.clear();
                     let mut back = if gap_before { 0 } else { u32::MAX };
+                    let mut clean_back = 0;
                     for t in 0..n as usize {
                         back = if self.shaped[t] == 0 {
                             0
@@ -467,6 +472,8 @@ impl Pileup {
                             back.saturating_add(1)
                         };
                         self.shaped_back.push(back);
+                        self.clean_back.push(clean_back);
+                        clean_back = if self.clean[t] > 0 { clean_back + 1 } else { 0 };
                     }
                     for t in skip..n as usize {
                         let b = base_code(read.seq[qi + t]);
@@ -480,15 +487,21 @@ impl Pileup {
                         let qc = b < 4 && read.qual[qi + t] >= QC_MIN_BASE_QUALITY && !second;
                         let left = self.clean[t];
                         let (sign, sign_back) = (self.shaped[t], self.shaped_back[t]);
+                        let anchored = self.clean_back[t];
                         let site = self.site(pos);
                         if site.indel_need == 0 {
                             site.indel_need = indel_need(contig, pos) + 1;
                             site.indel_back = indel_back(contig, pos);
                         }
                         // A sign of an indel within reach on the right, or as far left as the
-                        // indel could be moved: counted against hom-ref, not informative.
+                        // indel could be moved: counted against hom-ref, not informative. An
+                        // informative read crosses, clean, both ways: past the repeat on the
+                        // right and past where the indel could move on the left (a read that
+                        // starts inside a repeat is placed by its other end; it would look
+                        // the same with an indel there).
                         let dirty = sign < site.indel_need || sign_back <= site.indel_back;
-                        let informative = !dirty && left >= site.indel_need - 1;
+                        let informative =
+                            !dirty && left >= site.indel_need - 1 && anchored > site.indel_back;
                         site.indel_informative += u32::from(informative);
                         site.indel_dirty += u32::from(dirty);
                         site.qc_depth += u32::from(qc);
@@ -605,8 +618,8 @@ mod tests {
             r
         };
         // Ends inside the homopolymer (at 28) / reaches well past it (to 60).
-        let short = mk(10, 18);
-        let long = mk(10, 50);
+        let short = mk(4, 24);
+        let long = mk(4, 56);
         let mut del = mk(10, 40);
         del.cigar = Cigar(vec![
             (CigarOp::Match, 5),
@@ -632,8 +645,9 @@ mod tests {
         };
         assert_eq!(one(&short), vec![1, 0, 0]);
         assert_eq!(one(&long), vec![1, 1, 1]);
-        // The deletion read: gapless blocks 10..15 and 17..52 (reference).
-        assert_eq!(one(&del), vec![0, 1, 1]);
+        // The deletion read: gapless blocks 10..15 and 17..52 (reference). At 19 its two
+        // bases before are too few to place it (an indel at 19 could sit two bases left).
+        assert_eq!(one(&del), vec![0, 0, 1]);
         let sites = sites_of(&[&del]);
         assert_eq!((sites[15].deletions, sites[16].deletions), (1, 1));
         // The bases on each side of the deletion are marked, no other.
@@ -659,15 +673,18 @@ mod tests {
         // A G in the run (at 30): no shift explains it; the read is not informative where
         // the mismatch is within reach, but shows no indel either. (A C there would: the run
         // ends in one.)
-        let mut snp = mk(10, 50);
-        snp.seq[20] = b'G';
+        let mut snp = mk(4, 56);
+        snp.seq[26] = b'G';
         assert_eq!(dirty(&snp), vec![0, 0, 0]);
         assert_eq!(
             [12, 19, 25].map(|k| sites_of(&[&snp])[k].indel_informative),
             [1, 0, 0]
         );
-        snp.seq[20] = b'C';
+        snp.seq[26] = b'C';
         assert_eq!(dirty(&snp), vec![0, 1, 1]);
+        // A read that starts inside the run is placed by its other end: not informative there.
+        assert_eq!(one(&mk(24, 36)), vec![0, 0, 0]);
+        assert_eq!(sites_of(&[&mk(24, 36)])[40].indel_informative, 1);
     }
 
     #[test]
