@@ -33,6 +33,11 @@ pub struct RunArgs {
     /// 10) or reblock (20,30,40).
     #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
     pub gq_bands: GqBands,
+    /// Write a variant under another haplotype's deletion as HaplotypeCaller does: a record of
+    /// its own with the `*` allele, overlapping the deletion's record (GATK-style gVCF).
+    /// Default: one record whose REF covers both, so every base is in exactly one record.
+    #[arg(long)]
+    pub star_alleles: bool,
     /// Align only shard K of N (1-based) of the reads, into OUTDIR/SAMPLE.shard-K-of-N/; then
     /// `genoa gather` joins the N shards into the outputs of one run.
     #[arg(long, value_parser = crate::pipeline::segments::Shard::parse)]
@@ -70,6 +75,11 @@ pub struct GatherArgs {
     /// GQ bands of the gVCF's reference blocks (as `genoa run`).
     #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
     pub gq_bands: GqBands,
+    /// Write a variant under another haplotype's deletion as HaplotypeCaller does: a record of
+    /// its own with the `*` allele, overlapping the deletion's record (GATK-style gVCF).
+    /// Default: one record whose REF covers both, so every base is in exactly one record.
+    #[arg(long)]
+    pub star_alleles: bool,
     /// Memory for the reads the streaming caller holds (K, M or G suffix), as `genoa run -m`;
     /// not a limit on the process (README, "Memory").
     #[arg(short = 'm', long = "caller-memory", alias = "memory", alias = "max-memory",
@@ -145,6 +155,11 @@ pub struct CallArgs {
     /// reblock (20,30,40).
     #[arg(long, default_value = "gatk", value_parser = parse_gq_bands)]
     pub gq_bands: GqBands,
+    /// Write a variant under another haplotype's deletion as HaplotypeCaller does: a record of
+    /// its own with the `*` allele, overlapping the deletion's record (GATK-style gVCF).
+    /// Default: one record whose REF covers both, so every base is in exactly one record.
+    #[arg(long)]
+    pub star_alleles: bool,
     /// gvcf (variants and reference blocks, with <NON_REF>) or variants (a plain VCF).
     #[arg(long, value_enum, default_value_t = OutputModeArg::Gvcf)]
     pub output_mode: OutputModeArg,
@@ -360,6 +375,7 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
         call: CallParams {
             gq_bands: a.gq_bands.0.clone(),
             reblock: a.gq_bands.1,
+            star_alleles: a.star_alleles,
             ..CallParams::default()
         },
         cram: a.cram,
@@ -419,6 +435,7 @@ pub fn gather(a: GatherArgs, command_line: &str) -> Result<()> {
         call: CallParams {
             gq_bands: a.gq_bands.0.clone(),
             reblock: a.gq_bands.1,
+            star_alleles: a.star_alleles,
             ..CallParams::default()
         },
         cram: a.cram,
@@ -507,6 +524,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
     let params = CallParams {
         gq_bands: a.gq_bands.0,
         reblock: a.gq_bands.1,
+        star_alleles: a.star_alleles,
         chunk_len: a.chunk_len,
         min_mapq: a.min_mapq,
         ploidy: std::sync::Arc::new(decision.ploidy),

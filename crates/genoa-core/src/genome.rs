@@ -24,10 +24,14 @@ pub fn base_codes(ascii: &[u8]) -> Vec<u8> {
     ascii.iter().map(|&c| base_code(c)).collect()
 }
 
-/// ASCII upper-case letter of a base code.
+/// The code of VCF's `*` allele in a variant's ALT list (a haplotype whose deletion spans the
+/// record), never a base of a read or the reference.
+pub const SPANNING_DELETION: u8 = N + 1;
+
+/// ASCII upper-case letter of a base code (`*` for [`SPANNING_DELETION`]).
 #[inline]
 pub fn base_ascii(code: u8) -> u8 {
-    b"ACGTN"[usize::from(code.min(N))]
+    b"ACGTN*"[usize::from(code.min(SPANNING_DELETION))]
 }
 
 /// Complement of a base code (`N` stays `N`).

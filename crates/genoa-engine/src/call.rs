@@ -70,6 +70,13 @@ pub struct CallParams {
     /// -GQB 40`): a block's GQ is its band's floor, and candidates genotyped hom-ref are
     /// folded into the blocks (non-reference candidates stay, as ReblockGVCF keeps them).
     pub reblock: bool,
+    /// A variant under another haplotype's deletion as HaplotypeCaller writes it: a record of
+    /// its own (events starting at one position share one), with the `*` allele for the
+    /// haplotypes whose deletion spans it, overlapping the deletion's record
+    /// (`--star-alleles`). Off: overlapping events share one record whose REF covers them
+    /// all, so that every base is in exactly one record (what `eval.py --gvcf-check` and
+    /// `genoa validate` without the gatk profile require).
+    pub star_alleles: bool,
     /// Longest reference block.
     pub max_block_len: u64,
     /// Grid step of the chunks contigs are called in (`regions::CHUNK_LEN`; part of the
@@ -95,6 +102,7 @@ impl Default for CallParams {
             min_pass_qual: 20.0,
             gq_bands: crate::model::gvcf::GATK_GQ_BANDS.to_vec(),
             reblock: false,
+            star_alleles: false,
             max_block_len: 99_999,
             chunk_len: regions::CHUNK_LEN,
             ploidy: Default::default(),
@@ -282,15 +290,17 @@ fn chunk_records(
     let mut covered_until = lead; // first position not yet covered by a record
     let mut next_region = 0usize;
     for pos in lead..end {
-        if pos < covered_until {
-            continue;
-        }
         while next_region < active.len() && active[next_region].end < pos {
             next_region += 1;
         }
         let in_region = active
             .get(next_region)
             .is_some_and(|r| r.start <= pos && pos <= r.end);
+        // Inside an earlier record: only a region's own record there (`--star-alleles`: a
+        // variant under a deletion, with its `*` allele) is written, overlapping it.
+        if pos < covered_until && !(params.star_alleles && in_region && called.contains_key(&pos)) {
+            continue;
+        }
         let site = &data.sites[(pos - lead) as usize];
         let variant = if in_region {
             called.get(&pos).map(|c| Variant {
@@ -319,7 +329,7 @@ fn chunk_records(
         let emit = pos >= chunk.start;
         match variant {
             Some(v) => {
-                covered_until = pos + v.reference.len() as u64;
+                covered_until = covered_until.max(pos + v.reference.len() as u64);
                 if emit {
                     blocks.push_variant(v);
                 }

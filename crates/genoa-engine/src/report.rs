@@ -82,7 +82,11 @@ pub fn called_variants(reference: &Reference, calls: &[Vec<Record>]) -> BTreeSet
             if let Record::Variant(v) = r
                 && v.filter_pass
             {
-                for alt in &v.alts {
+                for alt in v
+                    .alts
+                    .iter()
+                    .filter(|a| **a != [crate::genome::SPANNING_DELETION])
+                {
                     out.insert((
                         contig.name.clone(),
                         v.pos + 1,

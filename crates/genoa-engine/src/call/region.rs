@@ -897,13 +897,21 @@ fn genotype_events(
             called.push((k, g.qual));
         }
     }
-    // Clusters of overlapping called events (REF spans; an insertion spans its anchor).
+    // Clusters of overlapping called events (REF spans; an insertion spans its anchor), or
+    // with `*` alleles, of events starting at one position.
     let mut region_calls: Vec<Called> = Vec::new();
     let mut k = 0;
     while k < called.len() {
+        let start = s.events[called[k].0].pos;
         let mut end = s.events[called[k].0].end();
         let mut j = k + 1;
-        while j < called.len() && s.events[called[j].0].pos < end {
+        while j < called.len()
+            && if params.star_alleles {
+                s.events[called[j].0].pos == start
+            } else {
+                s.events[called[j].0].pos < end
+            }
+        {
             end = end.max(s.events[called[j].0].end());
             j += 1;
         }
@@ -1093,24 +1101,35 @@ fn joint_record(
 ) -> Option<Called> {
     let (contig, params) = (data.contig, data.params);
     let mut members: Vec<usize> = members.iter().map(|m| m.0).collect();
+    let mut star = params.star_alleles;
     loop {
         let events: Vec<&Event> = members.iter().map(|&k| &s.events[k]).collect();
         let start = events.iter().map(|e| e.pos).min()?;
         let end = events.iter().map(|e| e.end()).max()?;
-        // Haplotypes with none of the alleles (nor anything else over the span).
-        let ref_set: Vec<usize> = s.reference_like[members[0]]
-            .iter()
-            .copied()
-            .filter(|h| members.iter().all(|&k| s.reference_like[k].contains(h)))
-            .collect();
+        let (ref_set, star_set) = if star {
+            star_sets(s, &members, start)
+        } else {
+            // Haplotypes with none of the alleles (nor anything else over the span).
+            let ref_set = s.reference_like[members[0]]
+                .iter()
+                .copied()
+                .filter(|h| members.iter().all(|&k| s.reference_like[k].contains(h)))
+                .collect();
+            (ref_set, Vec::new())
+        };
         let reads = covering(start, end);
         if ref_set.is_empty() || reads.is_empty() {
             return None;
         }
         let sets: Vec<&[usize]> = std::iter::once(ref_set.as_slice())
             .chain(members.iter().map(|&k| s.carriers[k].as_slice()))
+            .chain((!star_set.is_empty()).then_some(star_set.as_slice()))
             .collect();
-        let thetas: Vec<f64> = events.iter().map(|e| theta(e)).collect();
+        let thetas: Vec<f64> = events
+            .iter()
+            .map(|e| theta(e))
+            .chain((!star_set.is_empty()).then_some(params.indel_heterozygosity))
+            .collect();
         let mut g = genotype_from_likelihoods(
             reads.len(),
             |i, a| best(reads[i], sets[a]),
@@ -1126,8 +1145,14 @@ fn joint_record(
         let used: Vec<usize> = (0..members.len())
             .filter(|&i| g.gt.contains(&(i as u8 + 1)))
             .collect();
-        if !candidate && used.len() < members.len() {
+        let star_unused = !star_set.is_empty() && !g.gt.contains(&(members.len() as u8 + 1));
+        if !candidate && (used.len() < members.len() || star_unused) {
             members = used.iter().map(|&i| members[i]).collect();
+            // The `*` allele only where the genotype has a spanning deletion.
+            star &= !star_unused;
+            if members.is_empty() {
+                return None;
+            }
             continue;
         }
         let mut collector = Collector::new(start, sets.len() + 1);
@@ -1148,6 +1173,7 @@ fn joint_record(
                 a.extend_from_slice(&contig[e.end() as usize..end as usize]);
                 a
             })
+            .chain((!star_set.is_empty()).then(|| vec![crate::genome::SPANNING_DELETION]))
             .collect();
         return Some(Called {
             pos: start,
@@ -1156,10 +1182,46 @@ fn joint_record(
             genotyped: g,
             annotations: collector.finish(),
             candidate,
-            alt_carriers: members.iter().map(|&k| s.carriers[k].clone()).collect(),
+            alt_carriers: members
+                .iter()
+                .map(|&k| s.carriers[k].clone())
+                .chain((!star_set.is_empty()).then(|| star_set.clone()))
+                .collect(),
             phase: None,
         });
     }
+}
+
+/// The REF and `*` haplotypes of a record at `start` for the events `members` (all starting
+/// there), as HaplotypeCaller assigns alleles to haplotypes: a haplotype carrying none of
+/// them has the `*` allele when one of its deletions starts before `start` and spans it, else
+/// REF unless it carries another event starting at `start` (then it is neither). Haplotypes
+/// are those the region still weighs (its carriers and reference-like sets).
+fn star_sets(s: &Scored, members: &[usize], start: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut all: Vec<usize> = s
+        .carriers
+        .iter()
+        .chain(s.reference_like.iter())
+        .flatten()
+        .copied()
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let (mut ref_set, mut star_set) = (Vec::new(), Vec::new());
+    for h in all {
+        if members.iter().any(|&k| s.carriers[k].contains(&h)) {
+            continue;
+        }
+        let carried = |f: &dyn Fn(&Event) -> bool| {
+            (0..s.events.len()).any(|k| f(&s.events[k]) && s.carriers[k].contains(&h))
+        };
+        if carried(&|e| e.pos < start && e.end() > start && e.is_indel()) {
+            star_set.push(h);
+        } else if !carried(&|e| e.pos == start) {
+            ref_set.push(h);
+        }
+    }
+    (ref_set, star_set)
 }
 
 /// Most haplotypes a region scores (assembled and pileup ones together).

@@ -298,3 +298,62 @@ fn a_longer_repeat_allele_that_the_aligner_clips_is_called() {
     reads.sort_by_key(|r| r.pos);
     assert_one_call_gives(&contig, &reads, &alt, [0, 1]);
 }
+
+/// The variant records `call_contig` writes with `params`.
+fn called_with(contig: &[u8], reads: &[AlignedRead], params: &CallParams) -> Vec<Call> {
+    call_contig(contig, reads, params, &Scalar)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Variant(v) => Some((v.pos as usize, v.reference, v.alts, v.genotyped.gt)),
+            Record::Block(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_snp_under_the_other_haplotypes_deletion_gets_a_star_allele_on_request() {
+    // 10 bases deleted after AT + 100 on one haplotype, a SNP at AT + 105 on the other.
+    let contig = contig_with(b"", 3);
+    let del = edit(&contig, AT + 100, 10, b"");
+    let mut snp = contig.clone();
+    snp[AT + 105] = (snp[AT + 105] + 1) % 4;
+    let reads = aligned(&contig, &[&del, &snp]);
+    let bases = |c: &[u8]| c.to_vec();
+    // Default: one record whose REF covers both, GT 1/2.
+    let merged = called_with(&contig, &reads, &CallParams::default());
+    assert_eq!(merged.len(), 1, "{merged:?}");
+    assert_eq!(merged[0].0, AT + 100);
+    assert_eq!(merged[0].1, bases(&contig[AT + 100..AT + 111]));
+    assert_eq!(merged[0].2.len(), 2, "{merged:?}");
+    assert_eq!(merged[0].3, [1, 2]);
+    // --star-alleles: the deletion's record (GT 0/1: the SNP haplotype is REF there) and the
+    // SNP's own, overlapping it, with `*` for the deletion's haplotype (GT 1/2).
+    let params = CallParams {
+        star_alleles: true,
+        ..CallParams::default()
+    };
+    let star = called_with(&contig, &reads, &params);
+    assert_eq!(star.len(), 2, "{star:?}");
+    assert_eq!(
+        (star[0].0, &star[0].1, &star[0].2, star[0].3),
+        (
+            AT + 100,
+            &bases(&contig[AT + 100..AT + 111]),
+            &vec![bases(&contig[AT + 100..AT + 101])],
+            [0, 1]
+        )
+    );
+    assert_eq!(
+        (star[1].0, &star[1].1, &star[1].2, star[1].3),
+        (
+            AT + 105,
+            &bases(&contig[AT + 105..AT + 106]),
+            &vec![
+                bases(&snp[AT + 105..AT + 106]),
+                vec![crate::genome::SPANNING_DELETION]
+            ],
+            [1, 2]
+        )
+    );
+}
