@@ -2,6 +2,11 @@
 """Hail's VDS combiner on genoa gVCFs, against `genoa aggregate`.
 
 usage: hail_check.py GENOA_BIN WORKDIR [--samples 8] [--seed 7] [--min-gq 20] [--min-dp 10]
+                     [--star-alleles]
+
+With --star-alleles every other sample is run with `genoa run --star-alleles` (a SNP under the
+sample's own deletion on the other haplotype as its own record with `*`, as HaplotypeCaller
+writes it), so that the cohort mixes both forms.
 
 Run with a Python that has PyPI `hail` (and a Java 11/17 runtime). Seeded and self-contained:
 
@@ -160,6 +165,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--min-gq", type=int, default=20)
     ap.add_argument("--min-dp", type=int, default=10)
+    ap.add_argument("--star-alleles", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     w = lambda *p: os.path.join(args.workdir, *p)
@@ -190,10 +196,21 @@ def main():
         out = w(f"{name}.out")
         if not os.path.exists(os.path.join(out, f"{name}.g.vcf.gz")):
             run([args.genoa, "run", "-r", ref, "-1", w(f"{name}_R1.fastq.gz"),
-                 "-2", w(f"{name}_R2.fastq.gz"), "-s", name, "-o", out, "-@", "2"])
+                 "-2", w(f"{name}_R2.fastq.gz"), "-s", name, "-o", out, "-@", "2",
+                 *(["--star-alleles"] if args.star_alleles and i % 2 == 1 else [])])
         gvcfs.append(os.path.join(out, f"{name}.g.vcf.gz"))
         for profile in ("gatk", "hail", "glnexus"):
             run([args.genoa, "validate", "-r", ref, "--profile", profile, gvcfs[-1]])
+
+    # With --star-alleles the cohort must hold `*` records (a sample's SNP under its own
+    # deletion on the other haplotype), or the mix is not tested.
+    stars = 0
+    for g in gvcfs:
+        with gzip.open(g, "rt") as fh:
+            stars += sum(1 for l in fh if not l.startswith("#") and "*" in l.split("\t")[4].split(","))
+    print(f"records with a * allele: {stars}")
+    if args.star_alleles and stars == 0:
+        sys.exit("hail_check: --star-alleles but no gVCF has a * record")
 
     # genoa aggregate with the genotype filter (gnomAD's adj) and without.
     modes = {"adj": (args.min_gq, args.min_dp), "all": (0, 0)}

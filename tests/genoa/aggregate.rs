@@ -879,3 +879,57 @@ fn aggregate_bad_inputs_are_one_line_errors() {
             .all(|f| !f.ends_with(".vcf.gz"))
     );
 }
+
+#[test]
+fn a_samples_own_star_allele_counts_as_the_sites_star() {
+    // S0 as HaplotypeCaller (or `genoa call --star-alleles`) writes a het deletion with a SNP
+    // on the other haplotype inside it: the deletion's record and the SNP's own, with `*`.
+    // S1 has the SNP alone. Hail counts S0's `*` at the SNP's site in AN (its own allele).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let seq = b"ACGTACGTACGTACGTACGT";
+    let reference = write_fasta(&d, &[("c1", seq)]);
+    let block = |from: usize, to: usize| {
+        format!(
+            "c1\t{from}\t.\t{}\t<NON_REF>\t.\t.\tEND={to}\tGT:DP:GQ:MIN_DP:PL\t0/0:30:60:30:0,60,900\n",
+            seq[from - 1] as char
+        )
+    };
+    let h = |s: &str| header(s, &[("c1", seq.len())]);
+    let s0 = h("S0")
+        + &block(1, 4)
+        + "c1\t5\t.\tACG\tA,<NON_REF>\t500\t.\t.\tGT:AD:DP:GQ:PL\t0/1:15,15,0:30:99:500,0,500,600,600,1200\n"
+        + "c1\t6\t.\tC\tT,*,<NON_REF>\t500\t.\t.\tGT:AD:DP:GQ:PL\t1/2:0,15,15,0:30:99:900,500,500,500,0,500,900,600,600,1200\n"
+        + &block(8, 20);
+    let s1 = h("S1")
+        + &block(1, 5)
+        + "c1\t6\t.\tC\tT,<NON_REF>\t500\t.\t.\tGT:AD:DP:GQ:PL\t0/1:15,15,0:30:99:500,0,500,600,600,1200\n"
+        + &block(7, 20);
+    let gvcfs = vec![
+        bgzip_and_index(&d, "S0", &s0),
+        bgzip_and_index(&d, "S1", &s1),
+    ];
+    let c = Cohort::new(dir, reference, "sample\tcountry\nS0\tFI\nS1\tFI\n", gvcfs);
+    for rule in ["missing", "star"] {
+        let out = aggregate(
+            &c,
+            &format!("cohort-{rule}"),
+            &["--spanning-deletions", rule],
+        );
+        let recs = records(&out.with_extension("vcf.gz"));
+        let site = recs
+            .iter()
+            .find(|l| l.split('\t').nth(1) == Some("6"))
+            .unwrap_or_else(|| panic!("{recs:?}"));
+        let f: Vec<&str> = site.split('\t').collect();
+        assert_eq!((f[3], f[4]), ("C", "T,*"), "{rule}: {site}");
+        assert!(
+            f[7].contains("AC=2,1") && f[7].contains("AN=4"),
+            "{rule}: {site}"
+        );
+        assert_eq!(
+            (f[9].split(':').next(), f[10].split(':').next()),
+            (Some("1/2"), Some("0/1"))
+        );
+    }
+}

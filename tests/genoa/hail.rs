@@ -3,7 +3,9 @@
 //! combines the gVCFs with Hail (`hl.init(local='local[2]')`, a reference from the FASTA,
 //! explicit intervals), and checks that `gvcf_info` carries the allele-specific arrays and
 //! QUALapprox and that the densified AC/AN equal `genoa aggregate`'s at every site, with and
-//! without the genotype filter.
+//! without the genotype filter. Every other sample is called with `--star-alleles`
+//! (HaplotypeCaller's `*` records, overlapping their deletions), so the cohort mixes both
+//! forms.
 //!
 //! Hail comes from PyPI (`pip install hail`, with a Java 17 runtime): the Python that has it is
 //! `$HAIL_PYTHON` (else `python3`). Without it the test skips, printing why, unless
@@ -31,6 +33,7 @@ fn hail_combines_genoa_gvcfs_and_its_ac_an_equal_aggregate() {
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_genoa"))
         .arg(dir.path())
+        .arg("--star-alleles")
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);

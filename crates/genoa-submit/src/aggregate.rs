@@ -11,7 +11,8 @@
 //!   The site's ALTs are the called real alleles, sorted as strings, then `*` if any sample
 //!   needs it.
 //! - A sample's genotype at a site, haplotype by haplotype: (a) from its variant record starting
-//!   there (`<NON_REF>` or `.` → missing); else (b) from a variant record that starts earlier and
+//!   there (`<NON_REF>` or `.` → missing; its own `*` allele — a gVCF of HaplotypeCaller or of
+//!   `genoa call --star-alleles` — is the site's `*`, as Hail counts it); else (b) from a variant record that starts earlier and
 //!   covers the site: missing, as Hail's `to_dense_mt` leaves it (the default), or with
 //!   `--spanning-deletions star` as GATK GenotypeGVCFs: REF stays REF, any other allele becomes
 //!   `*` (a spanning deletion);
@@ -414,6 +415,10 @@ struct Var {
 impl Var {
     fn is_real(&self, allele: usize) -> bool {
         allele >= 1 && self.alts.get(allele - 1).is_some_and(|a| is_real_allele(a))
+    }
+    /// Whether allele `allele` is `*` (the sample's own spanning deletion).
+    fn is_star(&self, allele: usize) -> bool {
+        allele >= 1 && self.alts.get(allele - 1).is_some_and(|a| a == "*")
     }
     fn non_ref(&self) -> Option<usize> {
         self.alts
@@ -870,11 +875,13 @@ fn join_site(
         })
         .collect();
     let mut alts: BTreeSet<String> = BTreeSet::new();
+    let mut own_star = false;
     for v in own.iter().flatten() {
         for a in v.gt.iter().flatten() {
             if v.is_real(*a) {
                 alts.insert(normalise(&v.alts[*a - 1], &v.reference, &site_ref));
             }
+            own_star |= v.is_star(*a);
         }
     }
     let mut alts: Vec<String> = alts.into_iter().collect();
@@ -894,11 +901,12 @@ fn join_site(
                 .find(|v| v.end >= pos)
         })
         .collect();
-    let star = spanning_rule == Spanning::Star
-        && spanning
-            .iter()
-            .flatten()
-            .any(|v| v.gt.iter().any(|a| a.is_some_and(|a| a != 0)));
+    let star = own_star
+        || spanning_rule == Spanning::Star
+            && spanning
+                .iter()
+                .flatten()
+                .any(|v| v.gt.iter().any(|a| a.is_some_and(|a| a != 0)));
     if star {
         alts.push("*".into());
     }
@@ -945,6 +953,8 @@ fn call_from_record(v: &Var, site_ref: &str, alts: &[String]) -> Call {
             Some(0)
         } else if v.is_real(a) {
             index_of(&normalise(&v.alts[a - 1], &v.reference, site_ref))
+        } else if v.is_star(a) {
+            index_of("*")
         } else {
             None
         }
@@ -956,7 +966,7 @@ fn call_from_record(v: &Var, site_ref: &str, alts: &[String]) -> Call {
                 return Some(0);
             }
             (1..=v.alts.len())
-                .find(|&a| v.is_real(a) && to_site(a) == Some(j))
+                .find(|&a| (v.is_real(a) || v.is_star(a)) && to_site(a) == Some(j))
                 .or(nr)
         })
         .collect();

@@ -1400,6 +1400,15 @@ mod tests {
         assert_eq!(r.classes(), [Class::Gap]);
         let r = check(&GOOD.replace("END=4", "END=5"));
         assert_eq!(r.classes(), [Class::Overlap]);
+        // A record inside a deletion's REF (HaplotypeCaller's `*` record, or its block that
+        // starts on the deleted base) is not an overlap: only blocks' END spans are exclusive.
+        let star = "c1\t1\t.\tA\t<NON_REF>\t.\t.\tEND=4\tGT:DP:GQ:PL\t0/0:5:10:0,10,100\n\
+            c1\t5\t.\tACG\tA,<NON_REF>\t50\t.\t.\tGT:AD:DP:GQ:PL\t0/1:2,3,0:5:40:50,0,40,60,70,110\n\
+            c1\t6\t.\tC\tT,*,<NON_REF>\t50\t.\t.\tGT:AD:DP:GQ:PL\t1/2:0,2,3,0:5:40:90,60,80,50,0,70,99,99,99,99\n\
+            c1\t8\t.\tT\t<NON_REF>\t.\t.\tEND=10\tGT:DP:GQ:PL\t0/0:5:10:0,10,100\n\
+            c2\t1\t.\tG\t<NON_REF>\t.\t.\tEND=5\tGT:DP:GQ:PL\t0/0:5:10:0,10,100\n";
+        let r = check(star);
+        assert!(r.is_clean(), "{:?}", r.violations);
         let lines: Vec<&str> = GOOD.lines().collect();
         let swapped = [lines[0], lines[2], lines[1], lines[3]].join("\n") + "\n";
         assert!(check(&swapped).classes().contains(&Class::Unsorted));
