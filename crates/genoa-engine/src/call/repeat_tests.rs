@@ -88,14 +88,7 @@ type Call = (usize, Vec<u8>, Vec<Vec<u8>>, [u8; 2]);
 
 /// The variant records called from `reads`.
 fn called(contig: &[u8], reads: &[AlignedRead]) -> Vec<Call> {
-    call_contig(contig, reads, &CallParams::default(), &Scalar)
-        .unwrap()
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Variant(v) => Some((v.pos as usize, v.reference, v.alts, v.genotyped.gt)),
-            Record::Block(_) => None,
-        })
-        .collect()
+    called_with(contig, reads, &CallParams::default())
 }
 
 /// Asserts that exactly one variant is called and that it turns `contig` into `expected`.
