@@ -74,8 +74,8 @@ pub struct CallParams {
     /// its own (events starting at one position share one), with the `*` allele for the
     /// haplotypes whose deletion spans it, overlapping the deletion's record
     /// (`--star-alleles`). Off: overlapping events share one record whose REF covers them
-    /// all, so that every base is in exactly one record (what `eval.py --gvcf-check` and
-    /// `genoa validate` without the gatk profile require).
+    /// all, so that every base is in exactly one record (what `eval.py --gvcf-check`
+    /// requires; `genoa validate` accepts both).
     pub star_alleles: bool,
     /// Longest reference block.
     pub max_block_len: u64,

@@ -328,11 +328,6 @@ pub struct Pileup {
     /// (a mismatch [`indel_shaped`], or the block's end where a gap or soft clip follows);
     /// `u32::MAX` where none follows in the block.
     shaped: Vec<u32>,
-    /// Per base of the aligned block being added: bases back to the previous sign of an
-    /// indel (the block's start where a gap or soft clip precedes it), `u32::MAX` if none.
-    shaped_back: Vec<u32>,
-    /// Per base of the aligned block being added: mismatch-free bases of the block before it.
-    clean_back: Vec<u32>,
 }
 
 impl Pileup {
@@ -356,8 +351,6 @@ impl Pileup {
             table,
             clean: Vec::new(),
             shaped: Vec::new(),
-            shaped_back: Vec::new(),
-            clean_back: Vec::new(),
         }
     }
 
@@ -461,21 +454,22 @@ impl Pileup {
                             };
                         }
                     }
-                    self.shaped_back.clear();
-                    self.clean_back.clear();
-                    let mut back = if gap_before { 0 } else { u32::MAX };
-                    let mut clean_back = 0;
+                    // Walking on: bases back to the previous sign of an indel (the block's
+                    // start where a gap or clip precedes it), and mismatch-free bases before.
+                    let mut sign_back = if gap_before { 0 } else { u32::MAX };
+                    let mut anchored = 0u32;
                     for t in 0..n as usize {
-                        back = if self.shaped[t] == 0 {
+                        sign_back = if self.shaped[t] == 0 {
                             0
                         } else {
-                            back.saturating_add(1)
+                            sign_back.saturating_add(1)
                         };
-                        self.shaped_back.push(back);
-                        self.clean_back.push(clean_back);
-                        clean_back = if self.clean[t] > 0 { clean_back + 1 } else { 0 };
-                    }
-                    for t in skip..n as usize {
+                        let anchored_here = anchored;
+                        anchored = if self.clean[t] > 0 { anchored + 1 } else { 0 };
+                        if t < skip {
+                            continue;
+                        }
+                        let anchored = anchored_here;
                         let b = base_code(read.seq[qi + t]);
                         let q = read.qual[qi + t].min(read.mapq).min(93);
                         let pos = ri + t as u64;
@@ -486,8 +480,7 @@ impl Pileup {
                         let ok = b < 4 && q >= self.min_base_quality && !second;
                         let qc = b < 4 && read.qual[qi + t] >= QC_MIN_BASE_QUALITY && !second;
                         let left = self.clean[t];
-                        let (sign, sign_back) = (self.shaped[t], self.shaped_back[t]);
-                        let anchored = self.clean_back[t];
+                        let sign = self.shaped[t];
                         let site = self.site(pos);
                         if site.indel_need == 0 {
                             site.indel_need = indel_need(contig, pos) + 1;
