@@ -173,49 +173,151 @@ impl std::str::FromStr for ByteSize {
     }
 }
 
-/// Input reads: R1 and R2, or one interleaved file.
+/// Input reads: one or more lanes, each R1 and R2 or one interleaved file, or a FASTQ list.
 #[derive(Args, Debug, Clone)]
 pub struct ReadsArgs {
     /// Reference FASTA (a .fai is written beside it if missing).
     #[arg(short = 'r', long = "reference")]
     pub reference: PathBuf,
-    /// First reads (FASTQ, plain, gzip or BGZF); with --interleaved, both mates.
-    #[arg(short = '1', long = "r1")]
-    pub r1: PathBuf,
-    /// Second reads.
-    #[arg(short = '2', long = "r2", required_unless_present = "interleaved")]
-    pub r2: Option<PathBuf>,
-    /// R1 holds both mates, alternating.
+    /// First reads (FASTQ, plain, gzip or BGZF); with --interleaved, both mates. Repeat for
+    /// each lane: `-1 L1_R1.fq.gz -2 L1_R2.fq.gz -1 L2_R1.fq.gz -2 L2_R2.fq.gz`, with one
+    /// `-R` per lane in the same order.
+    #[arg(short = '1', long = "r1", required_unless_present = "fastq_list")]
+    pub r1: Vec<PathBuf>,
+    /// Second reads, one per `-1`.
+    #[arg(short = '2', long = "r2")]
+    pub r2: Vec<PathBuf>,
+    /// Each `-1` file holds both mates, alternating.
     #[arg(long, conflicts_with = "r2")]
     pub interleaved: bool,
+    /// The lanes as a DRAGEN-style FASTQ list: CSV with the columns RGID, RGSM, RGLB, Lane,
+    /// Read1File, Read2File (other RGxx columns become read group tags; relative paths are
+    /// taken from the list's directory; rows of other samples than --sample are skipped).
+    #[arg(long, conflicts_with_all = ["r1", "r2", "interleaved"])]
+    pub fastq_list: Option<PathBuf>,
 }
 
 impl ReadsArgs {
-    /// The files these arguments read.
+    /// The files these arguments name (the FASTQ list itself, not the files it lists).
     pub fn inputs(&self) -> Vec<&std::path::Path> {
-        let mut v = vec![self.reference.as_path(), self.r1.as_path()];
-        v.extend(self.r2.as_deref());
+        let mut v = vec![self.reference.as_path()];
+        v.extend(self.r1.iter().map(|p| p.as_path()));
+        v.extend(self.r2.iter().map(|p| p.as_path()));
+        v.extend(self.fastq_list.as_deref());
         v
     }
 
-    /// Refuses R1 and R2 that are one file (by name, symlink or hard link): every pair would
-    /// be a read paired with itself.
-    pub fn check_distinct(&self) -> Result<()> {
-        if let Some(r2) = &self.r2
-            && (r2 == &self.r1
-                || crate::io::atomic::file_id(r2)
-                    .is_some_and(|id| Some(id) == crate::io::atomic::file_id(&self.r1)))
-        {
-            return Err(crate::error::Error::input(
-                r2,
-                format!(
-                    "is the same file as -1 {}: give the second reads of each pair to -2",
-                    self.r1.display()
-                ),
-            ));
+    /// The lanes: from the FASTQ list (rows of `sample`, or of its one sample), or one per
+    /// `-1` with the `-R` line of the same position. Without `-R`, one lane has the read group
+    /// made from the sample's name; several lanes get IDs from their R1 file names (so the
+    /// order the lanes are given in changes nothing).
+    pub fn lanes(
+        &self,
+        sample: Option<&str>,
+        read_groups: &[String],
+    ) -> Result<Vec<crate::pipeline::config::Lane>> {
+        use crate::io::sam_header::ReadGroupLine;
+        use crate::pipeline::config::{Lane, ReadsInput};
+        if let Some(list) = &self.fastq_list {
+            if !read_groups.is_empty() {
+                return Err(crate::error::Error::Config(
+                    "-R and --fastq-list: the list gives each lane's read group".into(),
+                ));
+            }
+            let lanes = crate::pipeline::config::fastq_list(list, sample)?;
+            for l in &lanes {
+                check_distinct(&l.reads)?;
+            }
+            return Ok(lanes);
         }
-        Ok(())
+        let n = self.r1.len();
+        if !self.interleaved && self.r2.len() != n {
+            return Err(crate::error::Error::Config(format!(
+                "{n} -1 files and {} -2 files: give one -2 per -1 (or --interleaved)",
+                self.r2.len()
+            )));
+        }
+        if !read_groups.is_empty() && read_groups.len() != n {
+            return Err(crate::error::Error::Config(format!(
+                "{} -R lines for {n} lanes: give one -R per lane, in the order of the -1 files",
+                read_groups.len()
+            )));
+        }
+        let mut lanes = Vec::with_capacity(n);
+        for (k, r1) in self.r1.iter().enumerate() {
+            let reads = if self.interleaved {
+                ReadsInput::Interleaved(r1.clone())
+            } else {
+                ReadsInput::Paired(r1.clone(), self.r2[k].clone())
+            };
+            check_distinct(&reads)?;
+            let rg = match (read_groups.get(k), sample) {
+                (Some(line), _) => {
+                    let rg = ReadGroupLine::parse(line)?;
+                    if let Some(s) = sample
+                        && rg.sample != s
+                    {
+                        return Err(crate::error::Error::Config(format!(
+                            "read group SM {:?} differs from --sample {s:?}",
+                            rg.sample
+                        )));
+                    }
+                    rg
+                }
+                (None, Some(s)) if n == 1 => ReadGroupLine::for_sample(s),
+                (None, Some(s)) => ReadGroupLine {
+                    id: format!("{s}.{}", fastq_stem(r1)),
+                    ..ReadGroupLine::for_sample(s)
+                },
+                (None, None) => {
+                    return Err(crate::error::Error::Config(
+                        "give each lane's read group with -R".into(),
+                    ));
+                }
+            };
+            lanes.push(Lane::new(rg, reads));
+        }
+        Ok(lanes)
     }
+}
+
+/// A FASTQ file's name without its directory and `.fastq.gz`/`.fq.gz`/`.fastq`/`.fq` ending.
+fn fastq_stem(p: &std::path::Path) -> String {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    [
+        ".fastq.gz",
+        ".fq.gz",
+        ".fastq.bgz",
+        ".fq.bgz",
+        ".fastq",
+        ".fq",
+        ".gz",
+    ]
+    .iter()
+    .find_map(|e| name.strip_suffix(e).map(str::to_string))
+    .unwrap_or(name)
+}
+
+/// Refuses R1 and R2 that are one file (by name, symlink or hard link): every pair would be a
+/// read paired with itself.
+fn check_distinct(reads: &crate::pipeline::config::ReadsInput) -> Result<()> {
+    if let crate::pipeline::config::ReadsInput::Paired(r1, r2) = reads
+        && (r2 == r1
+            || crate::io::atomic::file_id(r2)
+                .is_some_and(|id| Some(id) == crate::io::atomic::file_id(r1)))
+    {
+        return Err(crate::error::Error::input(
+            r2,
+            format!(
+                "is the same file as -1 {}: give the second reads of each pair to -2",
+                r1.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs the parsed command line.

@@ -30,7 +30,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     let align = AlignConfig {
         backend: a.compute.backend.into(),
         threads: a.compute.threads.threads,
-        ..AlignConfig::new(
+        ..AlignConfig::single(
             input.join("ref.fa"),
             ReadsInput::Paired(input.join("R1.fastq.gz"), input.join("R2.fastq.gz")),
             ReadGroupLine::for_sample(&sample),

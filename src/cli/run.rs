@@ -8,9 +8,8 @@ use crate::call::CallParams;
 use crate::cli::{AlignTuningArgs, ComputeArgs, ReadsArgs};
 use crate::error::{Error, Result};
 use crate::io::reference::Reference;
-use crate::io::sam_header::ReadGroupLine;
 use crate::model::gvcf::OutputMode;
-use crate::pipeline::config::{AlignConfig, GatherConfig, ReadsInput, RunConfig};
+use crate::pipeline::config::{AlignConfig, GatherConfig, Lane, RunConfig};
 use crate::pipeline::{self, Summary};
 
 #[derive(Args, Debug)]
@@ -23,9 +22,12 @@ pub struct RunArgs {
     /// Output directory (created if missing).
     #[arg(short = 'o', long)]
     pub outdir: PathBuf,
-    /// Read group line, e.g. '@RG\tID:lane1\tSM:NA12878\tPL:ILLUMINA' (default: ID and SM = sample).
+    /// Read group line, e.g. '@RG\tID:lane1\tSM:NA12878\tLB:lib1\tPL:ILLUMINA'; one per lane
+    /// (`-1`), in the same order. LB names the library: duplicates are marked within a
+    /// library, and each library has its own insert-size model. Default: ID and SM = sample
+    /// (several lanes: ID = sample.R1-file-name), one library.
     #[arg(short = 'R', long = "read-group")]
-    pub read_group: Option<String>,
+    pub read_group: Vec<String>,
     /// Write SAMPLE.cram (reference-based, + .crai) instead of SAMPLE.bam.
     #[arg(long)]
     pub cram: bool,
@@ -107,9 +109,14 @@ fn parse_gq_bands(s: &str) -> std::result::Result<GqBands, String> {
 pub struct AlignArgs {
     #[command(flatten)]
     pub reads: ReadsArgs,
-    /// Read group line, e.g. '@RG\tID:lane1\tSM:NA12878'.
-    #[arg(short = 'R', long = "read-group")]
-    pub read_group: String,
+    /// Read group line, e.g. '@RG\tID:lane1\tSM:NA12878\tLB:lib1'; one per lane (`-1`), in
+    /// the same order (not with --fastq-list).
+    #[arg(
+        short = 'R',
+        long = "read-group",
+        required_unless_present = "fastq_list"
+    )]
+    pub read_group: Vec<String>,
     /// Output BAM, or CRAM when the name ends in .cram (its index is written beside it).
     #[arg(short = 'o', long)]
     pub output: PathBuf,
@@ -255,16 +262,9 @@ impl From<OutputModeArg> for OutputMode {
     }
 }
 
-fn reads_input(r: &ReadsArgs) -> ReadsInput {
-    match (&r.r2, r.interleaved) {
-        (Some(r2), false) => ReadsInput::Paired(r.r1.clone(), r2.clone()),
-        _ => ReadsInput::Interleaved(r.r1.clone()),
-    }
-}
-
 fn align_config(
     reads: &ReadsArgs,
-    read_group: ReadGroupLine,
+    lanes: Vec<Lane>,
     compute: &ComputeArgs,
     tuning: &AlignTuningArgs,
     command_line: &str,
@@ -276,7 +276,7 @@ fn align_config(
         memory: tuning.memory.0,
         segment_pairs: tuning.segment_pairs,
         command_line: command_line.to_string(),
-        ..AlignConfig::new(reads.reference.clone(), reads_input(reads), read_group)
+        ..AlignConfig::new(reads.reference.clone(), lanes)
     }
 }
 
@@ -338,31 +338,24 @@ fn check_sample(sample: &str) -> Result<()> {
     Ok(())
 }
 
-/// The read group of a run: the `-R` line (its SM must be the sample) or one made from the
-/// sample name.
-fn run_read_group(sample: &str, line: Option<&str>) -> Result<ReadGroupLine> {
-    check_sample(sample)?;
-    match line {
-        Some(line) => {
-            let rg = ReadGroupLine::parse(line)?;
-            if rg.sample != sample {
-                return Err(Error::Config(format!(
-                    "read group SM {:?} differs from --sample {sample:?}",
-                    rg.sample
-                )));
-            }
-            Ok(rg)
-        }
-        None => Ok(ReadGroupLine::for_sample(sample)),
-    }
+/// Every file a run reads: the arguments' and the lanes' (those a FASTQ list names).
+fn lane_inputs<'a>(reads: &'a ReadsArgs, lanes: &'a [Lane]) -> Vec<&'a Path> {
+    let mut v = reads.inputs();
+    v.extend(
+        lanes
+            .iter()
+            .flat_map(|l| l.reads.files())
+            .map(|p| p.as_path()),
+    );
+    v
 }
 
 pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
-    let rg = run_read_group(&a.sample, a.read_group.as_deref())?;
-    a.reads.check_distinct()?;
+    check_sample(&a.sample)?;
+    let lanes = a.reads.lanes(Some(&a.sample), &a.read_group)?;
     {
         let o = crate::pipeline::config::RunOutputs::of(&a.outdir, &a.sample, a.cram);
-        let mut inputs = a.reads.inputs();
+        let mut inputs = lane_inputs(&a.reads, &lanes);
         inputs.extend(a.targets.inputs().into_iter().chain(a.sex.inputs()));
         crate::io::atomic::refuse_inputs(
             &[&o.alignments, &o.gvcf, &o.qc_json, &o.report_html],
@@ -370,7 +363,7 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
         )?;
     }
     let shard = a.shard.unwrap_or(crate::pipeline::segments::Shard::ALL);
-    let align = align_config(&a.reads, rg, &a.compute, &a.tuning, command_line);
+    let align = align_config(&a.reads, lanes, &a.compute, &a.tuning, command_line);
     let cfg = RunConfig {
         call: CallParams {
             gq_bands: a.gq_bands.0.clone(),
@@ -452,10 +445,9 @@ pub fn gather(a: GatherArgs, command_line: &str) -> Result<()> {
 }
 
 pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
-    let rg = ReadGroupLine::parse(&a.read_group)?;
-    a.reads.check_distinct()?;
-    crate::io::atomic::refuse_inputs(&[&a.output], &a.reads.inputs())?;
-    let cfg = align_config(&a.reads, rg, &a.compute, &a.tuning, command_line);
+    let lanes = a.reads.lanes(None, &a.read_group)?;
+    crate::io::atomic::refuse_inputs(&[&a.output], &lane_inputs(&a.reads, &lanes))?;
+    let cfg = align_config(&a.reads, lanes, &a.compute, &a.tuning, command_line);
     cfg.check()?;
     if let Some(dir) = a.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         pipeline::ensure_writable_dir(dir)?;
@@ -474,10 +466,11 @@ pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
     summary.seconds = t0.elapsed().as_secs_f64();
     let s = &summary;
     eprintln!(
-        "genoa align: {} reads, {:.2}% mapped, {} duplicate pairs and {} duplicate single reads marked, backend {}, {:.1} s ({:.0} reads/s)",
+        "genoa align: {} reads, {:.2}% mapped, {} duplicate pairs ({} optical) and {} duplicate single reads marked, backend {}, {:.1} s ({:.0} reads/s)",
         s.reads,
         100.0 * s.mapped_fraction(),
         s.duplicate_pairs,
+        s.optical_duplicate_pairs,
         s.duplicate_fragments,
         s.backend,
         s.seconds,

@@ -5,7 +5,7 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use super::common::{demo_dir, genoa, samtools_lines, tool};
+use super::common::{demo_dir, genoa, samtools_lines, tool, tool_lines};
 
 /// `genoa align` of the demo reads (or `r1`/`r2`) against `reference` into `dir/name`.
 fn align(
@@ -162,4 +162,163 @@ fn duplicates_are_the_ones_samtools_markdup_finds() {
     assert_eq!(ours, dups(&dir.path().join("st.bam")));
     // The copies have the lower qualities: they are the ones marked.
     assert!(ours.iter().all(|l| l.starts_with("dup")), "{ours:?}");
+}
+
+/// Per library: (duplicate pairs, optical duplicate pairs) from a BAM's primary R1 records
+/// (flag 0x400, `DT:Z:SQ`), libraries named by the read groups' LB.
+fn duplicates_by_library(bam: &Path) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let header = samtools_lines(&["view", "-H", bam.to_str().unwrap()]);
+    let lb: std::collections::HashMap<String, String> = header
+        .iter()
+        .filter(|l| l.starts_with("@RG"))
+        .map(|l| {
+            let tag = |t: &str| {
+                l.split('\t')
+                    .find_map(|f| f.strip_prefix(t))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            (tag("ID:"), tag("LB:"))
+        })
+        .collect();
+    let mut out = std::collections::BTreeMap::new();
+    for l in samtools_lines(&["view", "-F", "0x980", "-f", "0x440", bam.to_str().unwrap()]) {
+        let rg = l.split('\t').find_map(|f| f.strip_prefix("RG:Z:")).unwrap();
+        let e: &mut (u64, u64) = out.entry(lb[rg].clone()).or_default();
+        e.0 += 1;
+        e.1 += u64::from(l.contains("\tDT:Z:SQ"));
+    }
+    out
+}
+
+#[test]
+fn lanes_and_libraries_mark_duplicates_as_picard_in_any_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = demo_dir();
+    let lanes = dir.path().join("lanes");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make_lanes.py");
+    // Coordinates within Picard 2.27's 16-bit range (see the script).
+    let o = tool(
+        "python3",
+        &[
+            script.to_str().unwrap(),
+            d.join("ref.fa").to_str().unwrap(),
+            lanes.to_str().unwrap(),
+            "--pairs",
+            "2500",
+            "--max-coord",
+            "32767",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let reference = d.join("ref.fa");
+    let run = |name: &str, reads: &[String]| -> PathBuf {
+        let out = dir.path().join(name);
+        let mut args: Vec<String> = ["run", "-r", reference.to_str().unwrap(), "-s", "LANES"]
+            .map(String::from)
+            .to_vec();
+        args.extend(reads.iter().cloned());
+        args.extend([
+            "-o".into(),
+            out.to_str().unwrap().into(),
+            "-@".into(),
+            "2".into(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = genoa(&args);
+        assert!(
+            o.status.success(),
+            "genoa {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    let listed = run(
+        "listed",
+        &[
+            "--fastq-list".into(),
+            lanes.join("fastq_list.csv").to_str().unwrap().into(),
+        ],
+    );
+    // The same lanes by -1/-2/-R, in another order.
+    let mut by_args = Vec::new();
+    for (lib, lane) in [("libB", 2), ("libA", 1), ("libB", 1), ("libA", 2)] {
+        let f = |r: u8| lanes.join(format!("{lib}_L00{lane}_R{r}.fastq.gz"));
+        by_args.extend([
+            "-1".to_string(),
+            f(1).to_str().unwrap().into(),
+            "-2".into(),
+            f(2).to_str().unwrap().into(),
+            "-R".into(),
+            format!("@RG\\tID:HFLOWCELL.{lane}.{lib}\\tSM:LANES\\tLB:{lib}\\tPL:ILLUMINA"),
+        ]);
+    }
+    let reordered = run("reordered", &by_args);
+    let bam = |o: &Path| o.join("LANES.bam");
+    assert_eq!(sam(&bam(&listed)), sam(&bam(&reordered)));
+    let vcf = |o: &Path| {
+        tool_lines(
+            "bcftools",
+            &["view", "-H", o.join("LANES.g.vcf.gz").to_str().unwrap()],
+        )
+    };
+    assert_eq!(vcf(&listed), vcf(&reordered));
+    let rgs: Vec<String> = samtools_lines(&["view", "-H", bam(&listed).to_str().unwrap()])
+        .into_iter()
+        .filter(|l| l.starts_with("@RG"))
+        .collect();
+    assert_eq!(rgs.len(), 4, "{rgs:?}");
+    let ours = duplicates_by_library(&bam(&listed));
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert!(ours.values().all(|&(d, o)| d > 100 && o > 20), "{ours:?}");
+    // One library for all four lanes: pairs of the two libraries at the same place now are
+    // duplicates too.
+    let one_library = run("one-library", &{
+        let mut v = by_args.clone();
+        v.iter_mut()
+            .filter(|a| a.starts_with("@RG"))
+            .for_each(|a| *a = a.replace("\\tLB:libA", "").replace("\\tLB:libB", ""));
+        v
+    });
+    let all = duplicates_by_library(&bam(&one_library));
+    assert!(
+        all[""].0 > ours.values().map(|v| v.0).sum::<u64>(),
+        "{all:?} vs {ours:?}"
+    );
+    // Picard MarkDuplicates (library-aware; optical distance 2,500): the same duplicate and
+    // optical duplicate pairs per library.
+    let Some(picard) = super::common::picard() else {
+        return;
+    };
+    let metrics = dir.path().join("pic.txt");
+    let o = tool(
+        &picard,
+        &[
+            "MarkDuplicates",
+            &format!("I={}", bam(&listed).display()),
+            &format!("O={}", dir.path().join("pic.bam").display()),
+            &format!("M={}", metrics.display()),
+            "OPTICAL_DUPLICATE_PIXEL_DISTANCE=2500",
+            "VALIDATION_STRINGENCY=LENIENT",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("LIBRARY"));
+    let head: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |n: &str| head.iter().position(|h| *h == n).unwrap();
+    let mut theirs = std::collections::BTreeMap::new();
+    for l in lines.take_while(|l| !l.is_empty()) {
+        let f: Vec<&str> = l.split('\t').collect();
+        theirs.insert(
+            f[0].to_string(),
+            (
+                f[col("READ_PAIR_DUPLICATES")].parse::<u64>().unwrap(),
+                f[col("READ_PAIR_OPTICAL_DUPLICATES")]
+                    .parse::<u64>()
+                    .unwrap(),
+            ),
+        );
+    }
+    assert_eq!(ours, theirs);
 }

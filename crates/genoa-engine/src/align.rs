@@ -48,7 +48,9 @@ pub struct Aligner<'r> {
     pub backend: Arc<dyn Backend>,
     pub map: MapParams,
     pub pair: PairParams,
-    pub insert: InsertModel,
+    /// The insert-size model of each library (a batch's `library`); the fallback model for a
+    /// library without one.
+    pub inserts: Vec<InsertModel>,
 }
 
 /// Reusable buffers of [`Aligner::align_pairs`].
@@ -92,8 +94,16 @@ impl<'r> Aligner<'r> {
             backend,
             map: MapParams::default(),
             pair: PairParams::default(),
-            insert: InsertModel::fallback(),
+            inserts: Vec::new(),
         }
+    }
+
+    /// The insert-size model of library `library`.
+    pub fn insert(&self, library: u16) -> InsertModel {
+        self.inserts
+            .get(usize::from(library))
+            .copied()
+            .unwrap_or_else(InsertModel::fallback)
     }
 
     fn read(reads: &ReadBatch, k: usize) -> &crate::io::fastq::ReadRecord {
@@ -214,13 +224,9 @@ impl<'r> Aligner<'r> {
         }
     }
 
-    /// Estimates the insert-size model from `reads` (the run's first pairs), then aligns them
-    /// under it as [`Aligner::align_pairs`] does (their hits are computed once).
-    pub fn calibrate(
-        &mut self,
-        reads: &ReadBatch,
-        s: &mut AlignScratch,
-    ) -> Result<Vec<Vec<AlignedRead>>> {
+    /// Estimates the insert-size model of `reads`' library from them (the library's first
+    /// pairs, [`pair::CALIBRATION_PAIRS`] of them: the first of its first lane).
+    pub fn calibrate(&mut self, reads: &ReadBatch, s: &mut AlignScratch) -> Result<()> {
         // A mate's best placement when it is clear, well ahead of the next (ALT hits do not
         // compete with primary-assembly ones, see [`pair::placements`]).
         fn clear(h: &[Hit], min: i32) -> Option<&Hit> {
@@ -238,27 +244,32 @@ impl<'r> Aligner<'r> {
             .filter_map(|(a, b)| pair::insert_size(a, b))
             .filter(|&d| d <= 10_000)
             .collect();
-        self.insert = InsertModel::estimate(&mut inserts);
+        let model = InsertModel::estimate(&mut inserts);
+        let library = usize::from(reads.library);
+        if self.inserts.len() <= library {
+            self.inserts.resize(library + 1, InsertModel::fallback());
+        }
+        self.inserts[library] = model;
         tracing::info!(
-            "insert size: mean {:.1}, sd {:.1}, proper {}..={} (from {} pairs{})",
-            self.insert.mean,
-            self.insert.sd,
-            self.insert.low,
-            self.insert.high,
-            self.insert.pairs,
-            if self.insert.pairs == 0 {
+            "insert size of library {library}: mean {:.1}, sd {:.1}, proper {}..={} (from {} pairs{})",
+            model.mean,
+            model.sd,
+            model.low,
+            model.high,
+            model.pairs,
+            if model.pairs == 0 {
                 ": too few, default model"
             } else {
                 ""
             }
         );
-        self.finish_pairs(reads, hits, s)
+        Ok(())
     }
 
     /// Step 3: adds rescued hits to mates that have none pairing with their mate's best
     /// placements (its best hits; those on the primary assembly when it has some there).
     fn rescue(&self, reads: &ReadBatch, hits: &mut [Vec<Hit>], s: &mut AlignScratch) -> Result<()> {
-        let model = &self.insert;
+        let model = &self.insert(reads.library);
         let min = self.pair.min_score;
         let contigs = &self.reference.contigs;
         let needs: Vec<Rescue> = (0..2 * reads.len())
@@ -357,6 +368,7 @@ impl<'r> Aligner<'r> {
         scratch: &mut AlignScratch,
     ) -> Result<Vec<Vec<AlignedRead>>> {
         self.rescue(reads, &mut hits, scratch)?;
+        let insert = self.insert(reads.library);
         let per_pair: Vec<Vec<AlignedRead>> = (0..reads.len())
             .into_par_iter()
             .map(|p| {
@@ -377,7 +389,7 @@ impl<'r> Aligner<'r> {
                     &m1,
                     &m2,
                     self.reference,
-                    &self.insert,
+                    &insert,
                     &self.pair,
                     &mut v,
                 );
@@ -571,6 +583,7 @@ mod tests {
                     r1,
                     r2,
                     first_pair: 40 * b,
+                    ..Default::default()
                 }
             })
             .collect();
@@ -611,6 +624,7 @@ mod tests {
             r1: vec![read("chimera", r1)],
             r2: vec![read("chimera", r2)],
             first_pair: 0,
+            ..Default::default()
         };
         let recs = a
             .align_pairs(&batch, &mut AlignScratch::default())
@@ -686,6 +700,7 @@ mod tests {
             r1,
             r2,
             first_pair: 0,
+            ..Default::default()
         }
     }
 
@@ -799,6 +814,7 @@ mod tests {
             r1: vec![read("p", genome[5_000..5_150].to_vec())],
             r2: vec![read("p", rc(&r2))],
             first_pair: 0,
+            ..Default::default()
         };
         let recs = a
             .align_pairs(&batch, &mut AlignScratch::default())

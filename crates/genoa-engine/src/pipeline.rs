@@ -43,6 +43,8 @@ pub struct Summary {
     pub snps: u64,
     pub indels: u64,
     pub duplicate_pairs: u64,
+    /// Duplicate pairs that are optical duplicates (of `duplicate_pairs`).
+    pub optical_duplicate_pairs: u64,
     pub duplicate_fragments: u64,
     pub backend: String,
     pub seconds: f64,
@@ -107,7 +109,7 @@ pub fn align_to_file(
     let mut work = segments::WorkDir::open(tmp.path(), &fingerprint, segments::Shard::ALL)?;
     segments::align_segments(cfg, reference, backend, &mut work, summary)?;
     let segs = segments::collect(std::slice::from_ref(&work))?;
-    let header = crate::io::sam_header::build(reference, &cfg.read_group, &cfg.command_line)?;
+    let header = crate::io::sam_header::build(reference, &cfg.read_groups(), &cfg.command_line)?;
     let mut sink = crate::io::sink::create(output, &header, reference)?;
     segments::merge_into(&segs, tmp.path(), sink.as_mut(), summary, &mut |_| Ok(()))?;
     sink.finish()

@@ -659,7 +659,7 @@ mod tests {
         let fa = dir.path().join("r.fa");
         std::fs::write(&fa, ">a\nACGTACGTACGTACGT\n>a_alt\nACGTACGTACGTACGT\n").unwrap();
         let reference = Reference::load(&fa).unwrap();
-        let header = build(&reference, &ReadGroupLine::for_sample("S"), "test").unwrap();
+        let header = build(&reference, &[ReadGroupLine::for_sample("S")], "test").unwrap();
         let mut r = read(4, "x");
         r.sa = Some("a,9,+,2S2M,60,0;".into());
         r.xa = Some("a_alt,-5,4M,0;".into());
@@ -678,7 +678,7 @@ mod tests {
         std::fs::write(&ba, ">b\nACGTACGTACGTACGT\n>a\nACGTACGTACGTACGT\n").unwrap();
         std::fs::write(&ab, ">a\nACGTACGTACGTACGT\n>b\nACGTACGTACGTACGT\n").unwrap();
         let (ref_ba, ref_ab) = (Reference::load(&ba).unwrap(), Reference::load(&ab).unwrap());
-        let header = build(&ref_ba, &ReadGroupLine::for_sample("S"), "test").unwrap();
+        let header = build(&ref_ba, &[ReadGroupLine::for_sample("S")], "test").unwrap();
         let mut on_a = read(2, "on_a");
         on_a.contig = Some(1);
         let records = vec![read(0, "on_b1"), read(3, "on_b2"), on_a];
@@ -699,7 +699,7 @@ mod tests {
         let fa = dir.path().join("r.fa");
         std::fs::write(&fa, ">c\nACGTACGTACGTACGT\n").unwrap();
         let reference = Reference::load(&fa).unwrap();
-        let header = build(&reference, &ReadGroupLine::for_sample("S"), "test").unwrap();
+        let header = build(&reference, &[ReadGroupLine::for_sample("S")], "test").unwrap();
         let records = vec![read(0, "a"), read(5, "b")];
         let short = dir.path().join("short.bam");
         write(&short, &header, &records, "S", 16).unwrap();

@@ -31,6 +31,9 @@ pub struct ReadBatch {
     pub r2: Vec<ReadRecord>,
     /// Index of the first pair of the batch in the whole input.
     pub first_pair: u64,
+    /// The lane the batch's pairs come from (a batch lies within one lane), and its library.
+    pub lane: u16,
+    pub library: u16,
 }
 
 impl ReadBatch {
@@ -357,6 +360,45 @@ impl PairedReader {
         batch.r1.truncate(n);
         batch.r2.truncate(n);
         Ok(n)
+    }
+}
+
+/// A sample's lanes read one after the other: every batch lies within one lane and carries
+/// its lane and library index.
+pub struct LaneReader {
+    lanes: Vec<(PairedReader, u16)>,
+    current: usize,
+}
+
+impl LaneReader {
+    /// Lanes in the order they are to be read, each with its library's index.
+    pub fn new(lanes: Vec<(PairedReader, u16)>) -> LaneReader {
+        LaneReader { lanes, current: 0 }
+    }
+
+    /// A handle that reads the bytes read of every lane's files, and their total size.
+    pub fn progress_handle(&self) -> InputProgress {
+        InputProgress(
+            self.lanes
+                .iter()
+                .flat_map(|(r, _)| r.progress_handle().0)
+                .collect(),
+        )
+    }
+
+    /// Fills `batch` with up to `max_pairs` pairs of the current lane (moving to the next lane
+    /// when it ends); returns the number read (0 when every lane has ended).
+    pub fn next_batch(&mut self, batch: &mut ReadBatch, max_pairs: usize) -> Result<usize> {
+        while let Some((reader, library)) = self.lanes.get_mut(self.current) {
+            let n = reader.next_batch(batch, max_pairs)?;
+            if n > 0 {
+                batch.lane = self.current as u16;
+                batch.library = *library;
+                return Ok(n);
+            }
+            self.current += 1;
+        }
+        Ok(0)
     }
 }
 

@@ -38,6 +38,14 @@ impl ReadGroupLine {
         }
     }
 
+    /// The value of tag `tag` (not ID or SM), if the line has it.
+    pub fn tag(&self, tag: &str) -> Option<&str> {
+        self.other
+            .iter()
+            .find(|(t, _)| t == tag)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The `@RG` line (tab-separated).
     pub fn to_line(&self) -> String {
         let mut line = format!("@RG\tID:{}\tSM:{}", self.id, self.sample);
@@ -81,8 +89,13 @@ impl ReadGroupLine {
     }
 }
 
-/// Builds the header of an aligned, coordinate-sorted file.
-pub fn build(reference: &Reference, rg: &ReadGroupLine, command_line: &str) -> Result<sam::Header> {
+/// Builds the header of an aligned, coordinate-sorted file with read groups `rgs` (one per
+/// lane, in lane order).
+pub fn build(
+    reference: &Reference,
+    rgs: &[ReadGroupLine],
+    command_line: &str,
+) -> Result<sam::Header> {
     let bad = |e: Box<dyn std::error::Error>| Error::Config(format!("SAM header: {e}"));
     let hd = Map::<map::Header>::builder()
         .set_version(Version::new(1, 6))
@@ -100,18 +113,22 @@ pub fn build(reference: &Reference, rg: &ReadGroupLine, command_line: &str) -> R
             .map_err(|e| bad(e.into()))?;
         builder = builder.add_reference_sequence(c.name.clone(), sq);
     }
-    let mut rg_map =
-        Map::<ReadGroup>::builder().insert(map::read_group::tag::SAMPLE, rg.sample.clone());
-    for (tag, value) in &rg.other {
-        let t: [u8; 2] = tag
-            .as_bytes()
-            .try_into()
-            .map_err(|_| Error::Config(format!("read group tag {tag:?}")))?;
-        let t = map::tag::Other::try_from(t)
-            .map_err(|_| Error::Config(format!("read group tag {tag:?}: reserved or invalid")))?;
-        rg_map = rg_map.insert(t, value.clone());
+    for rg in rgs {
+        let mut rg_map =
+            Map::<ReadGroup>::builder().insert(map::read_group::tag::SAMPLE, rg.sample.clone());
+        for (tag, value) in &rg.other {
+            let t: [u8; 2] = tag
+                .as_bytes()
+                .try_into()
+                .map_err(|_| Error::Config(format!("read group tag {tag:?}")))?;
+            let t = map::tag::Other::try_from(t).map_err(|_| {
+                Error::Config(format!("read group tag {tag:?}: reserved or invalid"))
+            })?;
+            rg_map = rg_map.insert(t, value.clone());
+        }
+        let rg_map = rg_map.build().map_err(|e| bad(e.into()))?;
+        builder = builder.add_read_group(rg.id.clone(), rg_map);
     }
-    let rg_map = rg_map.build().map_err(|e| bad(e.into()))?;
     let pg = Map::<Program>::builder()
         .insert(pg_tag::NAME, "genoa")
         .insert(pg_tag::VERSION, env!("CARGO_PKG_VERSION"))
@@ -123,7 +140,6 @@ pub fn build(reference: &Reference, rg: &ReadGroupLine, command_line: &str) -> R
         .build()
         .map_err(|e| bad(e.into()))?;
     Ok(builder
-        .add_read_group(rg.id.clone(), rg_map)
         .add_program("genoa", pg)
         // SAM has no tag for refget or seqcol digests yet (hts-specs#824): the reference's
         // GA4GH Sequence Collections level-0 digest goes in a comment, beside @SQ M5.

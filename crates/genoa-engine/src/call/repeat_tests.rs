@@ -62,6 +62,7 @@ fn aligned(contig: &[u8], haplotypes: &[&[u8]]) -> Vec<AlignedRead> {
         r1: Vec::new(),
         r2: Vec::new(),
         first_pair: 0,
+        ..Default::default()
     };
     for (h, hap) in haplotypes.iter().enumerate() {
         for s in (AT - 600..AT + 400).step_by(7) {

@@ -11,11 +11,41 @@ use crate::error::{Error, Result};
 use crate::io::sam_header::ReadGroupLine;
 use crate::pipeline::segments::{SEGMENT_PAIRS, Shard};
 
-/// Where the reads come from.
+/// Where the reads of one lane come from.
 #[derive(Clone, Debug)]
 pub enum ReadsInput {
     Paired(PathBuf, PathBuf),
     Interleaved(PathBuf),
+}
+
+impl ReadsInput {
+    /// The files.
+    pub fn files(&self) -> Vec<&PathBuf> {
+        match self {
+            ReadsInput::Paired(a, b) => vec![a, b],
+            ReadsInput::Interleaved(a) => vec![a],
+        }
+    }
+}
+
+/// One lane (or any unit of sequencing with a read group of its own): its reads and its `@RG`
+/// line, whose `LB` names the library (lanes without `LB` are one library, as Picard's
+/// "Unknown Library").
+#[derive(Clone, Debug)]
+pub struct Lane {
+    pub read_group: ReadGroupLine,
+    pub reads: ReadsInput,
+}
+
+impl Lane {
+    pub fn new(read_group: ReadGroupLine, reads: ReadsInput) -> Lane {
+        Lane { read_group, reads }
+    }
+
+    /// The library: the read group's `LB`, or "" when it has none.
+    pub fn library(&self) -> &str {
+        self.read_group.tag("LB").unwrap_or("")
+    }
 }
 
 /// The worker threads a request gives: 0 means one per CPU this process may use
@@ -53,8 +83,9 @@ pub fn caller_budget(memory: usize, threads: usize) -> usize {
 #[derive(Clone, Debug)]
 pub struct AlignConfig {
     pub reference: PathBuf,
-    pub reads: ReadsInput,
-    pub read_group: ReadGroupLine,
+    /// The sample's lanes, in any order: they are read in the order of their read group IDs
+    /// ([`AlignConfig::lanes`]), so the output does not depend on the order given.
+    pub lanes: Vec<Lane>,
     pub backend: BackendChoice,
     /// Worker threads (see [`worker_threads`]).
     pub threads: usize,
@@ -78,14 +109,13 @@ impl AlignConfig {
     /// The smallest segment: the insert-size model is calibrated on the first segment's pairs.
     pub const MIN_SEGMENT_PAIRS: u64 = crate::align::pair::CALIBRATION_PAIRS as u64;
 
-    /// Alignment of `reads` to `reference` with the library's defaults: `auto` backend, one
-    /// thread per CPU, the default batch, sort memory and segment size, this process's
-    /// command line.
-    pub fn new(reference: PathBuf, reads: ReadsInput, read_group: ReadGroupLine) -> AlignConfig {
+    /// Alignment of `lanes` (at least one; one sample) to `reference` with the library's
+    /// defaults: `auto` backend, one thread per CPU, the default batch, sort memory and segment
+    /// size, this process's command line.
+    pub fn new(reference: PathBuf, lanes: Vec<Lane>) -> AlignConfig {
         AlignConfig {
             reference,
-            reads,
-            read_group,
+            lanes,
             backend: BackendChoice::Auto,
             threads: 0,
             batch_pairs: Self::DEFAULT_BATCH_PAIRS,
@@ -95,8 +125,84 @@ impl AlignConfig {
         }
     }
 
+    /// One lane of `reads` with read group `read_group`.
+    pub fn single(reference: PathBuf, reads: ReadsInput, read_group: ReadGroupLine) -> AlignConfig {
+        AlignConfig::new(reference, vec![Lane::new(read_group, reads)])
+    }
+
+    /// The lanes in the order they are read: by read group ID (unique, see
+    /// [`AlignConfig::check`]), whatever the order they were given in.
+    pub fn lanes(&self) -> Vec<&Lane> {
+        let mut v: Vec<&Lane> = self.lanes.iter().collect();
+        v.sort_by(|a, b| a.read_group.id.cmp(&b.read_group.id));
+        v
+    }
+
+    /// The read groups, in lane order.
+    pub fn read_groups(&self) -> Vec<ReadGroupLine> {
+        self.lanes().iter().map(|l| l.read_group.clone()).collect()
+    }
+
+    /// The libraries (distinct `LB` values, sorted) and each lane's index among them, in lane
+    /// order.
+    pub fn libraries(&self) -> (Vec<String>, Vec<usize>) {
+        library_table(self.lanes().into_iter().map(|l| l.library()))
+    }
+
+    /// The sample all lanes belong to.
+    pub fn sample(&self) -> &str {
+        self.lanes
+            .first()
+            .map_or("", |l| l.read_group.sample.as_str())
+    }
+
     /// Refuses settings out of range, naming them.
     pub fn check(&self) -> Result<()> {
+        let Some(first) = self.lanes.first() else {
+            return Err(Error::Config("no reads: give -1/-2 or --fastq-list".into()));
+        };
+        for w in self.lanes().windows(2) {
+            if w[0].read_group.id == w[1].read_group.id {
+                return Err(Error::Config(format!(
+                    "read group ID {:?} is given to two lanes: each lane needs its own",
+                    w[0].read_group.id
+                )));
+            }
+        }
+        if let Some(l) = self
+            .lanes
+            .iter()
+            .find(|l| l.read_group.sample != first.read_group.sample)
+        {
+            return Err(Error::Config(format!(
+                "read group {:?} has SM {:?}, read group {:?} SM {:?}: one run is one sample",
+                l.read_group.id, l.read_group.sample, first.read_group.id, first.read_group.sample
+            )));
+        }
+        let mut seen: Vec<(&PathBuf, Option<(u64, u64)>)> = Vec::new();
+        for f in self.lanes().iter().flat_map(|l| l.reads.files()) {
+            let id = crate::io::atomic::file_id(f);
+            if let Some((g, _)) = seen
+                .iter()
+                .find(|(g, gid)| *g == f || (id.is_some() && *gid == id))
+            {
+                return Err(Error::input(
+                    f,
+                    format!(
+                        "is given twice (as {}): every pair would be read twice",
+                        g.display()
+                    ),
+                ));
+            }
+            seen.push((f, id));
+        }
+        if self.lanes.len() > u16::MAX as usize {
+            return Err(Error::Config(format!(
+                "{} lanes: at most {}",
+                self.lanes.len(),
+                u16::MAX
+            )));
+        }
         if self.batch_pairs == 0 {
             return Err(Error::Config("batch pairs: must be at least 1".into()));
         }
@@ -112,6 +218,135 @@ impl AlignConfig {
         }
         Ok(())
     }
+}
+
+/// The lanes of `sample` in a DRAGEN-style FASTQ list: a CSV file with a header naming at
+/// least `RGID`, `RGSM`, `RGLB`, `Lane`, `Read1File` and `Read2File` (in any order; other
+/// `RGxx` columns, such as `RGPL` or `RGPU`, become the read group's `xx` tags; `PL` is
+/// `ILLUMINA` unless given). Relative file paths are taken from the list's directory. Rows of
+/// other samples are skipped; with `sample` `None` the list must hold one sample.
+pub fn fastq_list(path: &Path, sample: Option<&str>) -> Result<Vec<Lane>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_path(path)
+        .map_err(|e| Error::input(path, format!("cannot read as CSV: {e}")))?;
+    let header = reader
+        .headers()
+        .map_err(|e| Error::input(path, format!("header: {e}")))?
+        .clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                Error::input(
+                    path,
+                    format!(
+                        "header has no {name} column (a FASTQ list needs RGID, RGSM, RGLB, Lane, Read1File, Read2File)"
+                    ),
+                )
+            })
+    };
+    let (id, sm, lb) = (column("RGID")?, column("RGSM")?, column("RGLB")?);
+    let (_lane, r1, r2) = (column("Lane")?, column("Read1File")?, column("Read2File")?);
+    let extra: Vec<(usize, String)> = header
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let tag = h.strip_prefix("RG")?.to_ascii_uppercase();
+            (tag.len() == 2 && !["ID", "SM", "LB"].contains(&tag.as_str())).then_some((i, tag))
+        })
+        .collect();
+    let base = path.parent().unwrap_or(Path::new("."));
+    let resolve = |f: &str| {
+        let p = PathBuf::from(f);
+        if p.is_absolute() { p } else { base.join(p) }
+    };
+    let mut lanes = Vec::new();
+    let mut samples = std::collections::BTreeSet::new();
+    for (k, row) in reader.records().enumerate() {
+        let line = k as u64 + 2;
+        let bad = |message: String| Error::Record {
+            path: path.to_path_buf(),
+            record: k as u64 + 1,
+            line: Some(line),
+            message,
+        };
+        let row = row.map_err(|e| bad(e.to_string()))?;
+        let field = |i: usize| row.get(i).unwrap_or("");
+        samples.insert(field(sm).to_string());
+        if sample.is_some_and(|s| s != field(sm)) {
+            continue;
+        }
+        for (name, i) in [
+            ("RGID", id),
+            ("RGSM", sm),
+            ("Read1File", r1),
+            ("Read2File", r2),
+        ] {
+            if field(i).is_empty() {
+                return Err(bad(format!("{name} is empty")));
+            }
+        }
+        let mut other = Vec::new();
+        if !field(lb).is_empty() {
+            other.push(("LB".to_string(), field(lb).to_string()));
+        }
+        for (i, tag) in &extra {
+            if !field(*i).is_empty() {
+                other.push((tag.clone(), field(*i).to_string()));
+            }
+        }
+        if !other.iter().any(|(t, _)| t == "PL") {
+            other.push(("PL".to_string(), "ILLUMINA".to_string()));
+        }
+        let rg = ReadGroupLine {
+            id: field(id).to_string(),
+            sample: field(sm).to_string(),
+            other,
+        };
+        lanes.push(Lane::new(
+            rg,
+            ReadsInput::Paired(resolve(field(r1)), resolve(field(r2))),
+        ));
+    }
+    if sample.is_none() && samples.len() > 1 {
+        return Err(Error::input(
+            path,
+            format!(
+                "holds {} samples ({}): say which with --sample",
+                samples.len(),
+                samples.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    if lanes.is_empty() {
+        return Err(Error::input(
+            path,
+            match sample {
+                Some(s) => format!(
+                    "no rows of sample {s:?} (RGSM values: {})",
+                    samples.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+                None => "no rows".to_string(),
+            },
+        ));
+    }
+    Ok(lanes)
+}
+
+/// The distinct names of `libraries` (sorted) and each item's index among them.
+pub fn library_table<'a>(
+    libraries: impl Iterator<Item = &'a str> + Clone,
+) -> (Vec<String>, Vec<usize>) {
+    let mut names: Vec<String> = libraries.clone().map(str::to_string).collect();
+    names.sort();
+    names.dedup();
+    let index = libraries
+        .map(|l| names.binary_search_by(|n| n.as_str().cmp(l)).unwrap_or(0))
+        .collect();
+    (names, index)
 }
 
 /// What to call: every default contig, or the user's regions.

@@ -71,11 +71,12 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
     if let Some(parent) = dir.parent() {
         ensure_writable_dir(parent)?;
     }
+    let read_groups = cfg.align.read_groups();
     let plan = OutputPlan {
         outputs: cfg.outputs(),
         sample: &cfg.sample,
         reference_path: &cfg.align.reference,
-        read_group: &cfg.align.read_group,
+        read_groups: &read_groups,
         command_line: &cfg.align.command_line,
         call: &cfg.call,
         sex: &cfg.sex,
@@ -127,13 +128,18 @@ pub fn gather(cfg: &GatherConfig) -> Result<Summary> {
             ),
         ));
     }
-    let read_group = ReadGroupLine::parse(&first.fingerprint().read_group)?;
-    if read_group.sample != cfg.sample {
+    let read_groups = first
+        .fingerprint()
+        .read_groups
+        .iter()
+        .map(|l| ReadGroupLine::parse(l))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(rg) = read_groups.iter().find(|rg| rg.sample != cfg.sample) {
         return Err(Error::input(
             first.path(),
             format!(
                 "holds sample {:?}, not --sample {:?}",
-                read_group.sample, cfg.sample
+                rg.sample, cfg.sample
             ),
         ));
     }
@@ -151,7 +157,7 @@ pub fn gather(cfg: &GatherConfig) -> Result<Summary> {
         outputs: cfg.outputs(),
         sample: &cfg.sample,
         reference_path: &cfg.reference,
-        read_group: &read_group,
+        read_groups: &read_groups,
         command_line: &cfg.command_line,
         call: &cfg.call,
         sex: &cfg.sex,
@@ -211,7 +217,8 @@ struct OutputPlan<'a> {
     outputs: RunOutputs,
     sample: &'a str,
     reference_path: &'a Path,
-    read_group: &'a ReadGroupLine,
+    /// The lanes' read groups, in lane order.
+    read_groups: &'a [ReadGroupLine],
     command_line: &'a str,
     call: &'a CallParams,
     /// Declared sex and PARs: the ploidy of `call` is decided from them and the coverage.
@@ -361,7 +368,7 @@ fn write_alignments(
 ) -> Result<()> {
     let reference = &setup.reference;
     let lens: Vec<u64> = reference.contigs.iter().map(|c| c.len()).collect();
-    let header = crate::io::sam_header::build(reference, plan.read_group, plan.command_line)?;
+    let header = crate::io::sam_header::build(reference, plan.read_groups, plan.command_line)?;
     let mut sink = crate::io::sink::create(&plan.outputs.alignments, &header, reference)?;
     let mut pending: Vec<AlignedRead> = Vec::with_capacity(STREAM_BATCH);
     segments::merge_into(segs, scratch, sink.as_mut(), summary, &mut |rec| {
@@ -400,7 +407,16 @@ fn send(tx: &SyncSender<Stream>, mut msg: Stream) -> Result<()> {
 /// The run section of the QC report.
 fn run_info(plan: &OutputPlan, setup: &Setup, t0: Instant) -> RunInfo {
     let reference = &setup.reference;
-    let rg = plan.read_group;
+    let rg = &plan.read_groups[0];
+    let tags = |rg: &ReadGroupLine| {
+        [
+            ("ID".to_string(), rg.id.clone()),
+            ("SM".to_string(), rg.sample.clone()),
+        ]
+        .into_iter()
+        .chain(rg.other.iter().cloned())
+        .collect()
+    };
     let stage = |stage: &str| StageBackend {
         stage: stage.into(),
         backend: setup.backend.name(),
@@ -423,13 +439,12 @@ fn run_info(plan: &OutputPlan, setup: &Setup, t0: Instant) -> RunInfo {
         },
         wall_seconds: t0.elapsed().as_secs_f64(),
         backends: vec![stage("align"), stage("call")],
-        read_group: [
-            ("ID".to_string(), rg.id.clone()),
-            ("SM".to_string(), rg.sample.clone()),
-        ]
-        .into_iter()
-        .chain(rg.other.iter().cloned())
-        .collect(),
+        read_group: tags(rg),
+        read_groups: if plan.read_groups.len() > 1 {
+            plan.read_groups.iter().map(tags).collect()
+        } else {
+            Vec::new()
+        },
         ..RunInfo::default()
     }
 }

@@ -21,8 +21,9 @@
 //!   input index, so the merged order — and the BAM — is the same bytes whether the pairs were
 //!   aligned in one process, resumed, or spread over shards.
 //!
-//! The insert-size model comes from the input's first pairs; every process aligns those
-//! (discarding them when they are not its own), so all shards use the same model.
+//! Each library's insert-size model comes from the first pairs of its first lane; every
+//! process reads those, so all shards use the same models. Lanes are read one after the other
+//! in the order of their read group IDs; a batch lies within one lane.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,7 +39,7 @@ use crate::backend::Backend;
 use crate::call::ploidy::CoverageBins;
 use crate::error::{Error, Result};
 use crate::io::bam::writer;
-use crate::io::fastq::{PairedReader, ReadBatch};
+use crate::io::fastq::{LaneReader, PairedReader, ReadBatch};
 use crate::io::reference::Reference;
 use crate::io::sink::AlignmentSink;
 use crate::model::alignment::AlignedRead;
@@ -99,9 +100,10 @@ pub struct Fingerprint {
     pub genoa: String,
     /// (name, length, MD5) of every contig.
     pub reference: Vec<(String, u64, String)>,
-    /// (path, size, modification time in seconds) of every read file.
+    /// (path, size, modification time in seconds) of every read file, lanes in order.
     pub reads: Vec<(String, u64, u64)>,
-    pub read_group: String,
+    /// The lanes' `@RG` lines, in lane order.
+    pub read_groups: Vec<String>,
     pub segment_pairs: u64,
 }
 
@@ -123,16 +125,13 @@ impl Fingerprint {
         let sizes = |f: &Fingerprint| f.reads.iter().map(|r| r.1).collect::<Vec<_>>();
         self.genoa == other.genoa
             && self.reference == other.reference
-            && self.read_group == other.read_group
+            && self.read_groups == other.read_groups
             && self.segment_pairs == other.segment_pairs
             && sizes(self) == sizes(other)
     }
 
     pub fn of(cfg: &AlignConfig, reference: &Reference) -> Result<Fingerprint> {
-        let files: Vec<&PathBuf> = match &cfg.reads {
-            ReadsInput::Paired(a, b) => vec![a, b],
-            ReadsInput::Interleaved(a) => vec![a],
-        };
+        let files: Vec<&PathBuf> = cfg.lanes().iter().flat_map(|l| l.reads.files()).collect();
         let mut reads = Vec::new();
         for f in files {
             let meta = std::fs::metadata(f).map_err(|e| Error::io(f, e))?;
@@ -148,7 +147,7 @@ impl Fingerprint {
             genoa: env!("CARGO_PKG_VERSION").to_string(),
             reference: Fingerprint::reference_of(reference),
             reads,
-            read_group: cfg.read_group.to_line(),
+            read_groups: cfg.read_groups().iter().map(|rg| rg.to_line()).collect(),
             segment_pairs: cfg.segment_pairs,
         })
     }
@@ -332,35 +331,42 @@ pub fn align_segments(
 ) -> Result<u64> {
     let shard = work.shard();
     let seg_pairs = cfg.segment_pairs;
-    let reader = match &cfg.reads {
-        ReadsInput::Paired(r1, r2) => PairedReader::paired(r1, r2)?,
-        ReadsInput::Interleaved(p) => PairedReader::interleaved(p)?,
-    };
+    let (_, library_of) = cfg.libraries();
+    let lanes = cfg.lanes();
+    let mut readers = Vec::with_capacity(lanes.len());
+    for (lane, &library) in lanes.iter().zip(&library_of) {
+        readers.push((open_lane(&lane.reads)?, library as u16));
+    }
+    let reader = LaneReader::new(readers);
     let input = reader.progress_handle();
     let mut aligner = aligner_for(reference, backend)?;
+    // Each library's insert-size model comes from the first pairs of its first lane, which
+    // every process reads (so all shards use the same models).
+    for (l, &library) in library_of.iter().enumerate() {
+        if library_of[..l].contains(&library) {
+            continue;
+        }
+        let mut batch = ReadBatch::default();
+        open_lane(&lanes[l].reads)?
+            .next_batch(&mut batch, crate::align::pair::CALIBRATION_PAIRS)?;
+        batch.library = library as u16;
+        aligner.calibrate(&batch, &mut AlignScratch::default())?;
+    }
     let mut progress = crate::report::Progress::new("aligning", "pairs", input.get().1);
     let prefetch = Prefetch::start(reader, seg_pairs, cfg.batch_pairs.max(1) as u64)?;
-    let mut batches = prefetch.iter();
+    let batches = prefetch.iter();
     let mut seg = SegmentCursor {
         work,
         cfg,
         summary,
         lens: reference.contigs.iter().map(|c| c.len()).collect(),
+        read_groups: lanes.iter().map(|l| l.read_group.id.clone()).collect(),
         current: None,
         open: None,
         resumed: 0,
     };
     let mut pairs_read = 0u64;
-    // The insert-size model comes from the input's first pairs, which every process aligns
-    // (and drops when they are not its own); the first batch is exactly those pairs.
-    if let Some(batch) = batches.next() {
-        let batch = batch?;
-        pairs_read = batch.len() as u64;
-        let aligned = aligner.calibrate(&batch, &mut AlignScratch::default())?;
-        seg.deliver(Some((batch, aligned)), &prefetch)?;
-        progress.set(seg.summary.pairs, input.get().0);
-    }
-    // Every later batch: one of lookahead, so the CPU seeds batch i+1 while the backend
+    // Every batch: one of lookahead, so the CPU seeds batch i+1 while the backend
     // extends batch i. Batches of segments that are not this process's to align (another
     // shard's, or committed by an earlier run) pass through in order, unaligned.
     let mut lookahead = lookahead_for(&aligner);
@@ -389,6 +395,14 @@ pub fn align_segments(
     seg.deliver(lookahead.flush()?, &prefetch)?;
     progress.finish();
     seg.finish(pairs_read)
+}
+
+/// A reader of one lane's files.
+fn open_lane(reads: &ReadsInput) -> Result<PairedReader> {
+    match reads {
+        ReadsInput::Paired(r1, r2) => PairedReader::paired(r1, r2),
+        ReadsInput::Interleaved(p) => PairedReader::interleaved(p),
+    }
 }
 
 /// The aligner over the reference's index (loaded from beside the FASTA, or built), logged.
@@ -431,6 +445,8 @@ struct SegmentCursor<'w> {
     summary: &'w mut Summary,
     /// Contig lengths (for the coverage bins).
     lens: Vec<u64>,
+    /// Read group IDs of the lanes.
+    read_groups: Vec<String>,
     current: Option<u64>,
     open: Option<OpenSegment>,
     resumed: u64,
@@ -505,7 +521,8 @@ impl SegmentCursor<'_> {
                     batch.first_pair
                 )));
             };
-            o.push(pairs, batch.first_pair, &self.cfg.read_group.id)?;
+            let rg = &self.read_groups[usize::from(batch.lane)];
+            o.push(pairs, batch.first_pair, rg, u64::from(batch.library))?;
             self.summary.pairs += batch.len() as u64;
         }
         Ok(())
@@ -541,11 +558,18 @@ impl OpenSegment {
         })
     }
 
-    fn push(&mut self, pairs: &[Vec<AlignedRead>], base: u64, rg: &str) -> Result<()> {
+    fn push(
+        &mut self,
+        pairs: &[Vec<AlignedRead>],
+        base: u64,
+        rg: &str,
+        library: u64,
+    ) -> Result<()> {
         push_batch(
             pairs,
             base,
             rg,
+            library,
             &mut self.records,
             &mut self.dups,
             &mut self.done,
@@ -571,15 +595,14 @@ impl OpenSegment {
 }
 
 /// Read batches parsed ahead on their own thread (double buffering: one batch is parsed while
-/// the previous one is aligned). The first batch is the calibration pairs; every later one
-/// lies within one segment. Batches come back through `recycle` to reuse their buffers.
+/// the previous one is aligned). Every batch lies within one segment and one lane. Batches come back through `recycle` to reuse their buffers.
 struct Prefetch {
     rx: std::sync::mpsc::Receiver<Result<ReadBatch>>,
     recycle: std::sync::mpsc::SyncSender<ReadBatch>,
 }
 
 impl Prefetch {
-    fn start(mut reader: PairedReader, seg_pairs: u64, batch_pairs: u64) -> Result<Prefetch> {
+    fn start(mut reader: LaneReader, seg_pairs: u64, batch_pairs: u64) -> Result<Prefetch> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<ReadBatch>>(1);
         let (recycle, returned) = std::sync::mpsc::sync_channel::<ReadBatch>(2);
         std::thread::Builder::new()
@@ -587,11 +610,7 @@ impl Prefetch {
             .spawn(move || {
                 let mut next = 0u64;
                 loop {
-                    let want = if next == 0 {
-                        crate::align::pair::CALIBRATION_PAIRS as u64
-                    } else {
-                        batch_pairs.min(seg_pairs - next % seg_pairs)
-                    };
+                    let want = batch_pairs.min(seg_pairs - next % seg_pairs);
                     // A returned batch keeps its records' buffers for reuse.
                     let mut batch = returned.try_recv().unwrap_or_default();
                     let n = match reader.next_batch(&mut batch, want as usize) {
@@ -606,8 +625,8 @@ impl Prefetch {
                     }
                     batch.first_pair = next;
                     next += n;
-                    if tx.send(Ok(batch)).is_err() || n < want {
-                        return; // the consumer stopped, or the input ended
+                    if tx.send(Ok(batch)).is_err() {
+                        return; // the consumer stopped
                     }
                 }
             })
@@ -636,6 +655,7 @@ fn push_batch(
     pairs: &[Vec<AlignedRead>],
     base: u64,
     rg: &str,
+    library: u64,
     records: &mut Sorter<[u64; 2]>,
     dups: &mut Sorter<DupKey>,
     done: &mut SegmentDone,
@@ -663,7 +683,7 @@ fn push_batch(
                 e.records
                     .push((record_key(r, pair, slot), at, e.bytes.len()));
             }
-            markdup::entries(pair, 0, recs, &mut e.dups);
+            markdup::entries(pair, library, recs, &mut e.dups);
             e.qc.add_pair(recs);
             e
         })
@@ -764,6 +784,7 @@ pub fn merge_into(
     let dup_merge = sort::merge_runs::<DupKey>(runs(|d| &d.dups), scratch, "dups")?;
     let set = markdup::resolve(dup_merge)?;
     summary.duplicate_pairs = set.pairs;
+    summary.optical_duplicate_pairs = set.optical_pairs;
     summary.duplicate_fragments = set.fragments;
     let mut merge = sort::merge_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records")?;
     let mut rec = Vec::new();

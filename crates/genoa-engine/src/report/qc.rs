@@ -852,9 +852,14 @@ pub struct RunInfo {
     #[serde(serialize_with = "serialize_seconds")]
     pub wall_seconds: f64,
     pub backends: Vec<StageBackend>,
-    /// The read group's tags (`ID`, `SM`, `PL`, …), for the submission manifest's platform.
+    /// The first read group's tags (`ID`, `SM`, `PL`, …), for the submission manifest's
+    /// platform.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub read_group: std::collections::BTreeMap<String, String>,
+    /// Every lane's read group tags, in lane order (read group ID order), when there are
+    /// several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub read_groups: Vec<std::collections::BTreeMap<String, String>>,
 }
 
 impl Default for RunInfo {
@@ -866,6 +871,7 @@ impl Default for RunInfo {
             wall_seconds: 0.0,
             backends: Vec::new(),
             read_group: Default::default(),
+            read_groups: Vec::new(),
         }
     }
 }
