@@ -135,6 +135,11 @@ pub struct AlignTuningArgs {
     #[arg(long, default_value_t = crate::pipeline::segments::SEGMENT_PAIRS,
           value_parser = clap::value_parser!(u64).range(AlignConfig::MIN_SEGMENT_PAIRS..), hide = true)]
     pub segment_pairs: u64,
+    /// Write a read's alternative alignments (other placements scoring at least 90 % of its
+    /// primary, up to 5) as secondary records. Default: listed in the primary's XA tag, as
+    /// bwa-mem does, so the BAM holds one primary record per read (plus supplementary parts).
+    #[arg(long)]
+    pub secondary: bool,
 }
 
 /// A number of bytes, written and parsed with a K, M or G suffix (`512M`).

@@ -275,6 +275,7 @@ fn align_config(
         batch_pairs: tuning.batch_pairs,
         memory: tuning.memory.0,
         segment_pairs: tuning.segment_pairs,
+        secondary: tuning.secondary,
         command_line: command_line.to_string(),
         ..AlignConfig::new(reads.reference.clone(), lanes)
     }

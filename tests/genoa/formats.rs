@@ -176,9 +176,10 @@ fn htslib_reads_the_cram_with_the_reference_and_finds_the_bam_records() {
 /// the copy, as secondary records without SEQ (`*`) — the records that once made the CRAM writer
 /// panic. The demo reads get 100 pairs of random bases appended, which stay unmapped and
 /// unplaced (the CRAM's last, reference-less slice). Returns the reference and the outputs of
-/// `genoa align` to BAM and to CRAM.
+/// `genoa align` (with `--secondary` when `secondary`) to BAM and to CRAM.
 fn aligned_with_secondaries(
     dir: &Path,
+    secondary: bool,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
     let text = std::fs::read_to_string(demo_dir().join("ref.fa")).unwrap();
     let seq: String = text.lines().skip(1).collect();
@@ -220,7 +221,7 @@ fn aligned_with_secondaries(
     }
     let (bam, cram) = (dir.join("x.bam"), dir.join("x.cram"));
     for out in [&bam, &cram] {
-        let o = genoa(&[
+        let mut args = vec![
             "align",
             "-r",
             fa.to_str().unwrap(),
@@ -234,7 +235,11 @@ fn aligned_with_secondaries(
             out.to_str().unwrap(),
             "-@",
             "2",
-        ]);
+        ];
+        if secondary {
+            args.push("--secondary");
+        }
+        let o = genoa(&args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     (fa, bam, cram)
@@ -243,7 +248,7 @@ fn aligned_with_secondaries(
 #[test]
 fn cram_keeps_secondary_records_without_seq_and_indexes_as_samtools_does() {
     let dir = tempfile::tempdir().unwrap();
-    let (fa, bam, cram) = aligned_with_secondaries(dir.path());
+    let (fa, bam, cram) = aligned_with_secondaries(dir.path(), true);
     let r = fa.to_str().unwrap();
     let from_bam = samtools_lines(&["view", bam.to_str().unwrap()]);
     let from_cram = samtools_lines(&["view", "-T", r, cram.to_str().unwrap()]);
@@ -296,7 +301,7 @@ fn picard_decodes_the_cram_to_the_bam_records_and_validates_them() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (fa, bam, cram) = aligned_with_secondaries(dir.path());
+    let (fa, bam, cram) = aligned_with_secondaries(dir.path(), true);
     let decoded = dir.path().join("htsjdk.bam");
     let o = tool(
         &picard,
@@ -329,6 +334,57 @@ fn picard_decodes_the_cram_to_the_bam_records_and_validates_them() {
             "ValidateSamFile",
             "-I",
             decoded.to_str().unwrap(),
+            "-MODE",
+            "SUMMARY",
+        ],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("No errors found"),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// By default the alternatives of a read in a repeat go to its primary's `XA` (as bwa-mem), no
+/// secondary records are written, and Picard's ValidateSamFile with the reference finds
+/// nothing wrong (it throws on SEQ-less secondary records, see above).
+#[test]
+fn default_bam_lists_alternatives_in_xa_and_passes_picard_with_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fa, bam, _) = aligned_with_secondaries(dir.path(), false);
+    let lines = samtools_lines(&["view", bam.to_str().unwrap()]);
+    let flag = |l: &String| l.split('\t').nth(1).unwrap().parse::<u16>().unwrap();
+    assert!(lines.iter().all(|l| flag(l) & 0x100 == 0));
+    let with_xa: Vec<&String> = lines.iter().filter(|l| l.contains("\tXA:Z:")).collect();
+    assert!(with_xa.len() > 100, "{}", with_xa.len());
+    // Reads of the copied 6 kb: placed on one copy, the other copy in XA; those inside it
+    // (most) with MAPQ 0.
+    let other = |l: &String| {
+        let xa = l.split("\tXA:Z:").nth(1).unwrap();
+        if l.split('\t').nth(2) == Some("copy") {
+            xa.starts_with("NC_001416.1,")
+        } else {
+            xa.starts_with("copy,")
+        }
+    };
+    assert!(with_xa.iter().all(|l| other(l)), "{:?}", &with_xa[..3]);
+    let mapq0 = with_xa
+        .iter()
+        .filter(|l| l.split('\t').nth(4) == Some("0"))
+        .count();
+    assert!(2 * mapq0 > with_xa.len(), "{mapq0} of {}", with_xa.len());
+    let Some(picard) = super::common::picard() else {
+        return;
+    };
+    let o = tool(
+        &picard,
+        &[
+            "ValidateSamFile",
+            "-I",
+            bam.to_str().unwrap(),
+            "-R",
+            fa.to_str().unwrap(),
             "-MODE",
             "SUMMARY",
         ],

@@ -17,9 +17,12 @@
 //! over its copies as bwa-mem's random choice does, but the same way on every run.
 //!
 //! **Other records.** A mate's other hits that share at least half of the primary's read
-//! range are alternatives: they set its MAPQ, and the best `max_secondary` of them scoring at
-//! least `secondary_ratio` of the primary are written as secondary records (flag 0x100, no
-//! SEQ/QUAL). Hits on a different part of the read (a chimeric or split read) are written as
+//! range are alternatives: they set its MAPQ and, as bwa-mem does by default, those scoring at
+//! least [`XA_DROP`] of the primary are listed in its `XA` tag when there are at most
+//! `max_secondary` of them (more: a repeat, none listed). With
+//! [`PairParams::secondary_records`] (`--secondary`, bwa's `-a` in spirit) the best
+//! `max_secondary` of them scoring at least `secondary_ratio` of the primary are written as
+//! secondary records instead (flag 0x100, no SEQ/QUAL). Hits on a different part of the read (a chimeric or split read) are written as
 //! supplementary records (0x800, soft-clipped), and every part names the others in `SA`.
 //!
 //! **ALT contigs** (bwa-mem's ALT-aware rules, `mem_mark_primary_se` and `mem_sam_pe`). A
@@ -111,7 +114,9 @@ impl InsertModel {
 pub struct PairParams {
     pub unpaired_penalty: i32,
     pub min_score: i32,
-    /// Secondary records per mate, at most.
+    /// Write alternatives as secondary records (else they go to `XA`).
+    pub secondary_records: bool,
+    /// Secondary records (or non-ALT `XA` entries) per mate, at most.
     pub max_secondary: usize,
     /// Secondary records need at least this fraction of the primary's score.
     pub secondary_ratio: f32,
@@ -124,6 +129,7 @@ impl Default for PairParams {
         PairParams {
             unpaired_penalty: 17,
             min_score: 30,
+            secondary_records: false,
             max_secondary: 5,
             secondary_ratio: 0.9,
             max_supplementary: 2,
@@ -363,6 +369,7 @@ fn others(
     let mut parts: Vec<usize> = vec![at]; // record indexes of the primary and supplementaries
     let mut part_hits: Vec<&Hit> = vec![primary];
     let mut listed: Vec<Vec<&Hit>> = vec![Vec::new()]; // per part, its XA hits
+    let mut alternatives: Vec<&Hit> = Vec::new(); // the primary's XA hits off ALT contigs
     let all = hits
         .iter()
         .map(|&h| (h, true))
@@ -381,7 +388,11 @@ fn others(
             continue;
         }
         if h.query_overlap(primary) >= 0.5 {
-            if secondary < params.max_secondary
+            if !params.secondary_records {
+                if h.score as f32 >= XA_DROP * primary.score as f32 {
+                    alternatives.push(h);
+                }
+            } else if secondary < params.max_secondary
                 && h.score as f32 >= params.secondary_ratio * primary.score as f32
             {
                 secondary += 1;
@@ -416,6 +427,10 @@ fn others(
             listed.push(Vec::new());
             out.push(r);
         }
+    }
+    // bwa's rule: a read with more alternatives than that is a repeat; none are listed.
+    if alternatives.len() <= params.max_secondary {
+        listed[0].splice(0..0, alternatives);
     }
     for (&part, hits) in parts.iter().zip(&listed) {
         if !hits.is_empty() {

@@ -99,6 +99,9 @@ pub struct AlignConfig {
     pub segment_pairs: u64,
     /// The command line, for the `@PG` header line and the gVCF's provenance.
     pub command_line: String,
+    /// Write alternative alignments as secondary records (default: in the primary's `XA`
+    /// tag, as bwa-mem; see [`crate::align::pair`]).
+    pub secondary: bool,
 }
 
 impl AlignConfig {
@@ -122,6 +125,7 @@ impl AlignConfig {
             memory: Self::DEFAULT_MEMORY,
             segment_pairs: SEGMENT_PAIRS,
             command_line: std::env::args().collect::<Vec<_>>().join(" "),
+            secondary: false,
         }
     }
 

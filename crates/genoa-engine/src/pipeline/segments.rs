@@ -105,6 +105,9 @@ pub struct Fingerprint {
     /// The lanes' `@RG` lines, in lane order.
     pub read_groups: Vec<String>,
     pub segment_pairs: u64,
+    /// Alternative alignments written as secondary records.
+    #[serde(default)]
+    pub secondary: bool,
 }
 
 impl Fingerprint {
@@ -127,6 +130,7 @@ impl Fingerprint {
             && self.reference == other.reference
             && self.read_groups == other.read_groups
             && self.segment_pairs == other.segment_pairs
+            && self.secondary == other.secondary
             && sizes(self) == sizes(other)
     }
 
@@ -149,6 +153,7 @@ impl Fingerprint {
             reads,
             read_groups: cfg.read_groups().iter().map(|rg| rg.to_line()).collect(),
             segment_pairs: cfg.segment_pairs,
+            secondary: cfg.secondary,
         })
     }
 }
@@ -340,6 +345,7 @@ pub fn align_segments(
     let reader = LaneReader::new(readers);
     let input = reader.progress_handle();
     let mut aligner = aligner_for(reference, backend)?;
+    aligner.pair.secondary_records = cfg.secondary;
     // Each library's insert-size model comes from the first pairs of its first lane, which
     // every process reads (so all shards use the same models).
     for (l, &library) in library_of.iter().enumerate() {
