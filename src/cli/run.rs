@@ -48,6 +48,11 @@ pub struct RunArgs {
     /// killed and started again with the same command resumes from them.
     #[arg(long)]
     pub tmp_dir: Option<PathBuf>,
+    /// Remove the checkpoints an earlier run of this sample left (killed, or ended by an
+    /// error) and start over; without it the run resumes from them when the inputs are the
+    /// same.
+    #[arg(long)]
+    pub restart: bool,
     #[command(flatten)]
     pub targets: TargetArgs,
     #[command(flatten)]
@@ -375,6 +380,7 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
         cram: a.cram,
         shard,
         tmp_dir: a.tmp_dir.clone(),
+        restart: a.restart,
         sex: a.sex.config(),
         targets: a.targets.targets(),
         ..RunConfig::new(align, a.sample.clone(), a.outdir.clone())

@@ -190,3 +190,49 @@ fn four_shards_gathered_equal_one_run() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     same_outputs(&plain, &out);
 }
+
+/// An error after the reads were aligned (here: the BAM's name is taken by a directory, so
+/// the finished BAM cannot be renamed into place) keeps the checkpoints; the run started again
+/// — with the reads copied elsewhere, as a rescheduled batch job stages them anew — resumes
+/// from them (the content digests match, not the paths or times). `--restart` starts over.
+#[test]
+fn an_error_keeps_the_checkpoints_and_copied_reads_resume() {
+    let input = tmp("err-input");
+    let (r1, r2) = tripled_input(&input);
+    let plain = tmp("err-plain");
+    ok(&run_args(&r1, &r2, &plain, &["-@", "1"]));
+    let out = tmp("err");
+    let work = out.join(".genoa-work.SAMPLE");
+    std::fs::create_dir_all(out.join("SAMPLE.bam")).unwrap();
+    let fail = |extra: &[&str]| {
+        let args = run_args(&r1, &r2, &out, extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = genoa(&args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        err
+    };
+    let err = fail(&[]);
+    assert!(err.contains("are kept in"), "{err}");
+    assert!(work.join("seg-000004").is_dir(), "{:?}", files_in(&work));
+    // Started again with --restart: aligned anew (and failing the same way).
+    std::fs::remove_file(work.join("seg-000004").join("done.json")).unwrap();
+    let err = fail(&["--restart"]);
+    assert!(!err.contains("resumed"), "{err}");
+    assert!(work.join("seg-000004").join("done.json").is_file());
+    // The reads copied to another directory (new paths and times): resumed, same outputs.
+    std::fs::remove_dir(out.join("SAMPLE.bam")).unwrap();
+    let moved = tmp("err-moved");
+    std::fs::create_dir_all(&moved).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let (m1, m2) = (moved.join("a_R1.fq.gz"), moved.join("a_R2.fq.gz"));
+    std::fs::copy(&r1, &m1).unwrap();
+    std::fs::copy(&r2, &m2).unwrap();
+    let err = ok(&run_args(&m1, &m2, &out, &["-@", "2"]));
+    assert!(err.contains("resumed: 5 aligned segments"), "{err}");
+    same_outputs(&plain, &out);
+    assert!(!work.exists(), "checkpoints removed after success");
+    for d in [&input, &plain, &out, &moved] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

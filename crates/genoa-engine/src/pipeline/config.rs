@@ -400,6 +400,8 @@ pub struct RunConfig {
     pub sex: crate::pipeline::sex::SexConfig,
     /// What to call (the BAM holds every read regardless).
     pub targets: Targets,
+    /// Remove the checkpoints of an earlier run before starting (else it resumes from them).
+    pub restart: bool,
 }
 
 impl RunConfig {
@@ -415,6 +417,7 @@ impl RunConfig {
             tmp_dir: None,
             sex: Default::default(),
             targets: Targets::All,
+            restart: false,
         }
     }
 

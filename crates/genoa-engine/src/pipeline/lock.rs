@@ -142,6 +142,24 @@ fn hostname() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Removes everything in the work directory `dir` but its lock file (held by this run).
+pub fn clear_dir(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.file_name() == LOCK_FILE {
+            continue;
+        }
+        let p = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        }
+        .map_err(|e| Error::io(&p, e))?;
+    }
+    Ok(())
+}
+
 /// Creates `dir` (mode 0700) or checks that the existing one is a private directory of this
 /// user's.
 pub fn make_private_dir(dir: &Path) -> Result<()> {

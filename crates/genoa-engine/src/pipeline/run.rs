@@ -26,7 +26,9 @@ use crate::report::qc::{ContigInfo, QcCounts, ReferenceInfo, RunInfo, StageBacke
 /// `SAMPLE.qc.json` and `SAMPLE.report.html`; or, with a shard of more than one, that
 /// shard's aligned segments (see [`segments`]). Alignment is checkpointed: a run killed and
 /// started again with the same command goes on from its last committed segment. The
-/// checkpoints are removed when the run ends, with success or with an error.
+/// checkpoints are removed when the run succeeds; an error keeps them (hours of alignment are
+/// not lost to a full disk: free space and run the command again), and `restart` removes them
+/// before the run starts.
 pub fn run(cfg: &RunConfig) -> Result<Summary> {
     let t0 = Instant::now();
     cfg.align.check()?;
@@ -63,6 +65,9 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
     if cfg.shard.n > 1 {
         let dir = cfg.shard_dir(cfg.shard);
         let _lock = WorkLock::acquire(&dir)?;
+        if cfg.restart && dir.exists() {
+            crate::pipeline::lock::clear_dir(&dir)?;
+        }
         let mut work = segments::WorkDir::open(&dir, &fingerprint, cfg.shard)?;
         align(&mut work, &mut summary)?;
         return Ok(setup.finish(summary, t0));
@@ -86,14 +91,25 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
     // Held until the checkpoints are removed: a second run of this sample here stops at once
     // (and so never removes this run's checkpoints).
     let lock = WorkLock::acquire(&dir)?;
+    if cfg.restart && dir.exists() {
+        tracing::info!("--restart: removing the checkpoints in {}", dir.display());
+        crate::pipeline::lock::clear_dir(&dir)?;
+    }
     let result = (|| {
         let mut work = segments::WorkDir::open(&dir, &fingerprint, Shard::ALL)?;
         align(&mut work, &mut summary)?;
         let segs = segments::collect(std::slice::from_ref(&work))?;
         finish_run(&plan, &setup, &segs, &dir, &mut summary, t0)
     })();
-    // Checkpoints go on success and on errors (a kill leaves them for the next run).
-    let _ = std::fs::remove_dir_all(&dir);
+    // Checkpoints go on success; an error (or a kill) leaves them for the next run.
+    if result.is_ok() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else if dir.join("manifest.json").exists() {
+        eprintln!(
+            "genoa: the aligned segments are kept in {}: run the same command again to resume from them (--restart starts over)",
+            dir.display()
+        );
+    }
     drop(lock);
     result?;
     Ok(setup.finish(summary, t0))

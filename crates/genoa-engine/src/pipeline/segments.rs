@@ -11,8 +11,9 @@
 //! - **Resume**: a run started again with the same inputs finds its work directory, keeps
 //!   the committed segments, reads (but does not align) their pairs, and goes on from the
 //!   first missing one. `manifest.json` holds the inputs' fingerprint (reference contigs and
-//!   MD5s, read files with sizes and modification times, read group, segment size, genoa
-//!   version); a directory left by other inputs is started over.
+//!   MD5s, read files with sizes and content digests, read groups, segment size, settings,
+//!   genoa version); a directory left by other inputs is started over. Read files copied
+//!   elsewhere (other paths and times, same content) resume.
 //! - **Shards**: shard K of N aligns segments `i` with `i % N == K - 1` (every shard reads the
 //!   whole input, aligning an N-th of it) and marks its directory complete with the number of
 //!   segments the input has. `genoa gather` merges the segments of all shards.
@@ -102,6 +103,10 @@ pub struct Fingerprint {
     pub reference: Vec<(String, u64, String)>,
     /// (path, size, modification time in seconds) of every read file, lanes in order.
     pub reads: Vec<(String, u64, u64)>,
+    /// Content digest of every read file ([`content_digest`]), in the same order: what tells
+    /// two read files apart, whatever their paths and times.
+    #[serde(default)]
+    pub content: Vec<String>,
     /// The lanes' `@RG` lines, in lane order.
     pub read_groups: Vec<String>,
     pub segment_pairs: u64,
@@ -120,13 +125,17 @@ impl Fingerprint {
             .collect()
     }
 
-    /// Whether shards made with `self` and `other` may be joined: the same reference, read
-    /// group, segment size and genoa version, and read files of the same sizes. Paths and
-    /// modification times may differ (cloud batch jobs copy the reads to each machine); the
-    /// pair counts are compared as well when the shards finish.
+    /// Whether a work directory made with `self` holds work of a run with `other` (resume),
+    /// or shards made with them may be joined: the same reference, read groups, segment size,
+    /// settings and genoa version, and read files of the same sizes and content digests. Paths
+    /// and modification times may differ (cloud batch jobs copy the reads to each machine,
+    /// a resumed job may find them staged anew); the pair counts are compared as well when
+    /// shards finish.
     pub fn same_input(&self, other: &Fingerprint) -> bool {
         let sizes = |f: &Fingerprint| f.reads.iter().map(|r| r.1).collect::<Vec<_>>();
-        self.genoa == other.genoa
+        !self.content.is_empty()
+            && self.content == other.content
+            && self.genoa == other.genoa
             && self.reference == other.reference
             && self.read_groups == other.read_groups
             && self.segment_pairs == other.segment_pairs
@@ -137,7 +146,9 @@ impl Fingerprint {
     pub fn of(cfg: &AlignConfig, reference: &Reference) -> Result<Fingerprint> {
         let files: Vec<&PathBuf> = cfg.lanes().iter().flat_map(|l| l.reads.files()).collect();
         let mut reads = Vec::new();
+        let mut content = Vec::new();
         for f in files {
+            content.push(content_digest(f)?);
             let meta = std::fs::metadata(f).map_err(|e| Error::io(f, e))?;
             let mtime = meta
                 .modified()
@@ -151,11 +162,46 @@ impl Fingerprint {
             genoa: env!("CARGO_PKG_VERSION").to_string(),
             reference: Fingerprint::reference_of(reference),
             reads,
+            content,
             read_groups: cfg.read_groups().iter().map(|rg| rg.to_line()).collect(),
             segment_pairs: cfg.segment_pairs,
             secondary: cfg.secondary,
         })
     }
+}
+
+/// Bytes read from each end of a read file for its content digest.
+const DIGEST_SPAN: u64 = 1 << 20;
+
+/// A read file's content digest: MD5 (hex) of its size, its first and its last MiB. A gzip
+/// file ends with the CRC-32 and length of all its data, so two gzip files with equal digests
+/// hold the same reads; for a plain FASTQ it tells apart any two files that differ in size or
+/// at either end.
+pub fn content_digest(path: &Path) -> Result<String> {
+    use md5::Digest;
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut h = md5::Md5::new();
+    h.update(size.to_le_bytes());
+    let mut buf = Vec::with_capacity(DIGEST_SPAN as usize);
+    (&mut f)
+        .take(DIGEST_SPAN)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(path, e))?;
+    h.update(&buf);
+    if size > DIGEST_SPAN {
+        buf.clear();
+        f.seek(SeekFrom::Start(
+            size.saturating_sub(DIGEST_SPAN).max(DIGEST_SPAN),
+        ))
+        .map_err(|e| Error::io(path, e))?;
+        f.take(DIGEST_SPAN)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(path, e))?;
+        h.update(&buf);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// `manifest.json` of a work directory.
@@ -224,7 +270,7 @@ impl WorkDir {
             let old: Option<Manifest> = read_json(&manifest_path);
             let reusable = old
                 .as_ref()
-                .is_some_and(|m| m.fingerprint == *fingerprint && m.shard == shard);
+                .is_some_and(|m| m.fingerprint.same_input(fingerprint) && m.shard == shard);
             if !reusable {
                 if old.is_some() {
                     tracing::warn!(
@@ -232,20 +278,7 @@ impl WorkDir {
                         path.display()
                     );
                 }
-                // Everything but the lock of this run.
-                for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
-                    let entry = entry.map_err(|e| Error::io(path, e))?;
-                    if entry.file_name() == crate::pipeline::lock::LOCK_FILE {
-                        continue;
-                    }
-                    let p = entry.path();
-                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                        std::fs::remove_dir_all(&p)
-                    } else {
-                        std::fs::remove_file(&p)
-                    }
-                    .map_err(|e| Error::io(&p, e))?;
-                }
+                crate::pipeline::lock::clear_dir(path)?;
             }
         }
         crate::pipeline::lock::make_private_dir(path)?;
