@@ -101,14 +101,26 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
         let segs = segments::collect(std::slice::from_ref(&work))?;
         finish_run(&plan, &setup, &segs, &dir, &mut summary, t0)
     })();
-    // Checkpoints go on success; an error (or a kill) leaves them for the next run.
-    if result.is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
-    } else if dir.join("manifest.json").exists() {
-        eprintln!(
-            "genoa: the aligned segments are kept in {}: run the same command again to resume from them (--restart starts over)",
+    // Checkpoints go on success, and on errors in the inputs (they must change, and changed
+    // inputs start over anyway); any other error (a full disk, a backend failure) or a kill
+    // leaves them for the next run.
+    let keep = match &result {
+        Ok(_) => false,
+        Err(Error::Record { .. } | Error::Input { .. } | Error::Config(_)) => false,
+        Err(_) => std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .any(|e| e.file_name().to_string_lossy().starts_with("seg-"))
+            })
+            .unwrap_or(false),
+    };
+    if keep {
+        tracing::warn!(
+            "the aligned segments are kept in {}: run the same command again to resume from them (--restart starts over)",
             dir.display()
         );
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
     }
     drop(lock);
     result?;
