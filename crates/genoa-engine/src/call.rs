@@ -15,6 +15,7 @@
 
 pub mod annotate;
 pub mod assembly;
+pub mod downsample;
 pub mod genotype;
 pub mod gvcf;
 pub mod haplotype;
@@ -193,20 +194,7 @@ pub fn call_chunk(
     let lead = chunk.lead_start();
     let ploidy = params.ploidy.contig(chunk.contig);
     let end = chunk.end.min(len);
-    // 0. At most MAX_READS_PER_START usable reads per alignment start (not on chrM, whose
-    //    model counts every read).
-    let kept;
-    let reads = if ploidy.model == ploidy::Model::Mito {
-        reads
-    } else {
-        match downsample(reads, params.min_mapq) {
-            Some(k) => {
-                kept = k;
-                &kept[..]
-            }
-            None => reads,
-        }
-    };
+    // The reads come downsampled by their source (see [`downsample`]).
     // 1. Per-site statistics over [lead, chunk end + SITES_PAST_END).
     let sites = pileup_sites(
         contig,
@@ -413,76 +401,6 @@ impl<'a> SortedReads<'a> {
         let hi = self.reads.partition_point(|r| r.pos < end);
         &self.reads[lo..hi.max(lo)]
     }
-}
-
-/// Most usable reads per alignment start the caller keeps (HaplotypeCaller's
-/// `--max-reads-per-alignment-start 50`): a pile-up of identical starts (PCR, an artefact, a
-/// collapsed repeat) cannot swamp a site or the pair-HMM.
-pub const MAX_READS_PER_START: usize = 50;
-
-/// The reads without the excess over [`MAX_READS_PER_START`] at any start, or `None` when no
-/// start has more. Which reads stay is decided by a hash of each read's name and segment, so
-/// it is the same for every chunk, thread count and run.
-fn downsample(reads: &[AlignedRead], min_mapq: u8) -> Option<Vec<AlignedRead>> {
-    // Runs of usable reads with one start (reads are coordinate-sorted).
-    let mut over = false;
-    let mut i = 0;
-    while i < reads.len() && !over {
-        let mut j = i;
-        let mut n = 0;
-        while j < reads.len() && reads[j].pos == reads[i].pos {
-            n += usize::from(usable(&reads[j], min_mapq));
-            j += 1;
-        }
-        over = n > MAX_READS_PER_START;
-        i = j;
-    }
-    if !over {
-        return None;
-    }
-    let key = |r: &AlignedRead| {
-        // FNV-1a of the name and the segment flag.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in r
-            .name
-            .as_bytes()
-            .iter()
-            .chain(&[u8::from(r.flags.intersects(Flags::LAST_SEGMENT))])
-        {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        h
-    };
-    let mut out = Vec::with_capacity(reads.len());
-    let mut i = 0;
-    while i < reads.len() {
-        let mut j = i;
-        while j < reads.len() && reads[j].pos == reads[i].pos {
-            j += 1;
-        }
-        let group = &reads[i..j];
-        let mut keys: Vec<u64> = group
-            .iter()
-            .filter(|r| usable(r, min_mapq))
-            .map(key)
-            .collect();
-        if keys.len() > MAX_READS_PER_START {
-            keys.sort_unstable();
-            let limit = keys[MAX_READS_PER_START - 1];
-            // Unusable reads stay (the caller skips them anyway); of the usable ones, those
-            // with the smallest keys.
-            out.extend(
-                group
-                    .iter()
-                    .filter(|r| !usable(r, min_mapq) || key(r) <= limit)
-                    .cloned(),
-            );
-        } else {
-            out.extend(group.iter().cloned());
-        }
-        i = j;
-    }
-    Some(out)
 }
 
 /// Whether the caller uses a read at all — the one read filter of pileup and haplotype
@@ -801,34 +719,6 @@ mod tests {
         assert_eq!(calls.len(), 1, "{calls:?}");
         let (pos, _, alts, gt) = &calls[0];
         assert_eq!((*pos, alts.len(), *gt), (350, 2, [1, 2]), "{calls:?}");
-    }
-
-    #[test]
-    fn reads_beyond_fifty_per_start_are_left_out_the_same_way_every_time() {
-        let mk = |pos: u64, k: usize| {
-            let mut r = read(pos, vec![(CigarOp::Match, 10)], &[0; 10]);
-            r.name = format!("r{k}");
-            r
-        };
-        let few: Vec<AlignedRead> = (0..40).map(|k| mk(5, k)).collect();
-        assert!(downsample(&few, 20).is_none());
-        let mut many: Vec<AlignedRead> = (0..70).map(|k| mk(5, k)).collect();
-        many.extend((0..3).map(|k| mk(6, 100 + k)));
-        let kept = downsample(&many, 20).unwrap();
-        assert_eq!(
-            kept.iter().filter(|r| r.pos == 5).count(),
-            MAX_READS_PER_START
-        );
-        assert_eq!(kept.iter().filter(|r| r.pos == 6).count(), 3);
-        // The same reads whatever the order they came in at one start.
-        let mut shuffled = many.clone();
-        shuffled[..70].reverse();
-        let names = |v: &[AlignedRead]| {
-            let mut n: Vec<String> = v.iter().map(|r| r.name.clone()).collect();
-            n.sort();
-            n
-        };
-        assert_eq!(names(&downsample(&shuffled, 20).unwrap()), names(&kept));
     }
 
     #[test]

@@ -44,16 +44,57 @@ pub fn call_to_file(
     let wave = rayon::current_num_threads().max(1) * 4;
     for group in chunks.chunks(wave) {
         out.call_wave(reference, group, params, backend, |chunk, reads| {
-            source.fetch(
-                chunk.contig,
-                chunk.lead_start(),
-                chunk.end + regions::TAIL,
-                reads,
-            )
+            fetch_downsampled(source, chunk, params, reads)
         })?;
     }
     Ok(out.finish(reference)?.0)
 }
+
+/// Appends the reads of `chunk` (those overlapping `[lead_start, end + TAIL)`) from `source`,
+/// downsampled as the aligner's stream downsamples them ([`crate::call::downsample`]): the
+/// fetch is widened to the start of the window of its first read, so every window whose reads
+/// reach the chunk is judged whole.
+pub fn fetch_downsampled(
+    source: &dyn ReadSource,
+    chunk: &regions::Chunk,
+    params: &CallParams,
+    reads: &mut Vec<AlignedRead>,
+) -> Result<()> {
+    use crate::call::downsample::{Caps, WINDOW, downsample};
+    let (lo, hi) = (chunk.lead_start(), chunk.end + regions::TAIL);
+    let from = reads.len();
+    // Widened by a guess at the longest read's span first; fetched again from further back
+    // when a read reaching the chunk starts before that (rare: a long deletion or read).
+    let widened = lo.saturating_sub(SPAN_GUESS) / WINDOW * WINDOW;
+    source.fetch(chunk.contig, widened, hi, reads)?;
+    let caps = Caps::of(params.ploidy.contig(chunk.contig).model);
+    let first = reads[from..]
+        .iter()
+        .filter(|r| r.end() > lo)
+        .map(|r| r.pos)
+        .min();
+    if let Some(first) = first
+        && first / WINDOW * WINDOW < widened
+    {
+        reads.truncate(from);
+        source.fetch(chunk.contig, first / WINDOW * WINDOW, hi, reads)?;
+    }
+    if let Some(kept) = downsample(&reads[from..], caps, params.min_mapq) {
+        reads.truncate(from);
+        reads.extend(kept);
+    }
+    // Only the reads the chunk asked for (the widened fetch brings more).
+    let asked: Vec<AlignedRead> = reads
+        .drain(from..)
+        .filter(|r| r.end() > lo && r.pos < hi)
+        .collect();
+    reads.extend(asked);
+    Ok(())
+}
+
+/// How far before a chunk's lead a fetch starts, so that the windows of the reads reaching
+/// the lead come whole without a second fetch.
+const SPAN_GUESS: u64 = 1_000;
 
 /// A gVCF (or VCF) being written from called chunks, in order.
 pub struct CallOutput {
@@ -125,6 +166,14 @@ impl CallOutput {
                 if let Some(q) = qc.as_mut() {
                     q.add_records(&records, autosomal);
                 }
+                tracing::debug!(
+                    "chunk {}:{}-{}: {} reads, {:.3} s",
+                    contig.name,
+                    chunk.start + 1,
+                    chunk.end,
+                    reads.len(),
+                    t.elapsed().as_secs_f64()
+                );
                 Ok((records, times, qc))
             })
             .collect();

@@ -38,6 +38,8 @@ pub struct StreamCaller<'a> {
     buf_bytes: usize,
     budget: usize,
     out: CallOutput,
+    /// Reads are downsampled on the way in (see [`crate::call::downsample`]).
+    down: crate::call::downsample::StreamDownsampler,
 }
 
 /// Approximate heap and inline bytes of a buffered read.
@@ -81,11 +83,24 @@ impl<'a> StreamCaller<'a> {
             buf_bytes: 0,
             budget,
             out,
+            down: Default::default(),
         }
     }
 
-    /// Takes the next read (placed, in coordinate order after the previous one).
+    /// Takes the next read (placed, in coordinate order after the previous one); it reaches
+    /// the chunks when its downsampling window is complete.
     pub fn push(&mut self, read: AlignedRead) -> Result<()> {
+        let mut down = std::mem::take(&mut self.down);
+        let params = self.params;
+        let caps =
+            |c: u32| crate::call::downsample::Caps::of(params.ploidy.contig(c as usize).model);
+        let r = down.push(read, params.min_mapq, caps, |r| self.take(r));
+        self.down = down;
+        r
+    }
+
+    /// Takes the next read that stayed.
+    fn take(&mut self, read: AlignedRead) -> Result<()> {
         let Some(c) = read.contig.map(|c| c as usize) else {
             return Ok(());
         };
@@ -111,6 +126,8 @@ impl<'a> StreamCaller<'a> {
 
     /// Calls the chunks left and finishes the output.
     pub fn finish(mut self) -> Result<(CallSummary, Option<crate::report::qc::QcCounts>)> {
+        let mut down = std::mem::take(&mut self.down);
+        down.flush(self.params.min_mapq, |r| self.take(r))?;
         self.call_ready(|_| true, 1)?;
         self.out.finish(self.reference)
     }
