@@ -181,9 +181,14 @@ impl std::str::FromStr for ByteSize {
 /// Input reads: one or more lanes, each R1 and R2 or one interleaved file, or a FASTQ list.
 #[derive(Args, Debug, Clone)]
 pub struct ReadsArgs {
-    /// Reference FASTA (a .fai is written beside it if missing).
+    /// Reference FASTA, plain, gzip or bgzip (a .fai is written beside a plain one if missing
+    /// or stale).
     #[arg(short = 'r', long = "reference")]
     pub reference: PathBuf,
+    /// The reference's saved index (`genoa index -o`), when it is not FASTA.genoa.idx beside
+    /// the FASTA.
+    #[arg(long)]
+    pub index: Option<PathBuf>,
     /// First reads (FASTQ, plain, gzip or BGZF); with --interleaved, both mates. Repeat for
     /// each lane: `-1 L1_R1.fq.gz -2 L1_R2.fq.gz -1 L2_R1.fq.gz -2 L2_R2.fq.gz`, with one
     /// `-R` per lane in the same order.
@@ -206,6 +211,7 @@ impl ReadsArgs {
     /// The files these arguments name (the FASTQ list itself, not the files it lists).
     pub fn inputs(&self) -> Vec<&std::path::Path> {
         let mut v = vec![self.reference.as_path()];
+        v.extend(self.index.as_deref());
         v.extend(self.r1.iter().map(|p| p.as_path()));
         v.extend(self.r2.iter().map(|p| p.as_path()));
         v.extend(self.fastq_list.as_deref());

@@ -11,8 +11,13 @@ use crate::io::reference::Reference;
 
 #[derive(Args, Debug)]
 pub struct IndexArgs {
-    /// Reference FASTA; the index is written beside it as FASTA.genoa.idx.
+    /// Reference FASTA (plain, gzip or bgzip); the index is written beside it as
+    /// FASTA.genoa.idx unless -o says otherwise.
     pub reference: PathBuf,
+    /// Where to write the index (e.g. when the reference's directory is read-only); give it to
+    /// `run` and `align` with --index.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub threads: crate::cli::ThreadsArg,
 }
@@ -21,7 +26,8 @@ pub fn run(a: IndexArgs) -> Result<()> {
     let t = Instant::now();
     let pool = crate::pipeline::thread_pool(a.threads.threads)?;
     let reference = Reference::load(&a.reference)?;
-    let path = index_path(&a.reference);
+    let path = a.output.clone().unwrap_or_else(|| index_path(&a.reference));
+    crate::io::atomic::refuse_inputs(&[&path], &[a.reference.as_path()])?;
     let index = pool.install(|| Index::build_to_file(&reference, &path))?;
     let (keys, occurrences) = index.counts();
     eprintln!(

@@ -281,6 +281,7 @@ fn align_config(
         memory: tuning.memory.0,
         segment_pairs: tuning.segment_pairs,
         secondary: tuning.secondary,
+        index: reads.index.clone(),
         command_line: command_line.to_string(),
         ..AlignConfig::new(reads.reference.clone(), lanes)
     }

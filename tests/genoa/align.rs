@@ -71,6 +71,30 @@ fn saved_index_spilled_sort_threads_and_batches_give_the_same_bam() {
     let (sa, sb) = (sam(&a), sam(&b));
     assert!(sa.len() > 6000, "{}", sa.len());
     assert_eq!(sa, sb);
+    // A gzipped FASTA, its index written elsewhere (`index -o`) and given with --index.
+    let gz = dir.path().join("zipped.fa.gz");
+    let mut w = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    w.write_all(&std::fs::read(d.join("ref.fa")).unwrap())
+        .unwrap();
+    w.finish().unwrap();
+    let elsewhere = dir.path().join("idx");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let idx = elsewhere.join("lambda.genoa.idx");
+    let o = genoa(&["index", gz.to_str().unwrap(), "-o", idx.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!dir.path().join("zipped.fa.gz.genoa.idx").exists());
+    let c = align(
+        &gz,
+        &r1,
+        &r2,
+        &elsewhere,
+        "c.bam",
+        &["--index", idx.to_str().unwrap(), "-v"],
+    );
+    assert_eq!(sa, sam(&c));
     // Nothing but the outputs (and the reference files) is left: sort runs are removed.
     let mut left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -84,11 +108,13 @@ fn saved_index_spilled_sort_threads_and_batches_give_the_same_bam() {
             "a.bam.bai",
             "b.bam",
             "b.bam.bai",
+            "idx",
             "indexed.fa",
             "indexed.fa.fai",
             "indexed.fa.genoa.idx",
             "plain.fa",
-            "plain.fa.fai"
+            "plain.fa.fai",
+            "zipped.fa.gz"
         ]
     );
     // The index answers region queries and the file passes samtools' checks.

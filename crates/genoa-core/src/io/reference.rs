@@ -1,6 +1,13 @@
 //! Reference FASTA: every contig in memory (base codes), its length and the MD5 of its
-//! upper-cased sequence as the SAM specification defines `M5`; the `.fai` is built beside the
-//! FASTA if missing (and the directory is writable).
+//! upper-cased sequence as the SAM specification defines `M5`.
+//!
+//! - Plain, gzip or bgzip (`.fa.gz`, as GRCh38 is often shipped) FASTA is read; the digests
+//!   (MD5 and refget's SHA-512) of a batch of contigs are computed in parallel.
+//! - The `.fai` beside a plain FASTA is built if missing, and rebuilt when it is stale (other
+//!   contig names or lengths than the FASTA's, or older than the FASTA): samtools, bcftools
+//!   and GATK read it, and a stale one makes them read the wrong bases. A stale `.fai` that
+//!   cannot be rewritten, or one beside a compressed FASTA (`samtools faidx` writes it with the
+//!   `.gzi`), is refused.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -56,19 +63,26 @@ impl Reference {
         crate::io::refget::seqcol_level0(&digests)
     }
 
-    /// Reads `path` (plain FASTA) and makes sure a `.fai` exists beside it.
+    /// Reads `path` (plain, gzip or bgzip FASTA) and checks the `.fai` beside it (see the
+    /// module header).
     pub fn load(path: &Path) -> Result<Reference> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut buffered = BufReader::new(file);
-        {
+        let mut raw = BufReader::with_capacity(1 << 20, file);
+        let compressed = {
             use std::io::BufRead;
+            let head = raw.fill_buf().map_err(|e| Error::io(path, e))?;
+            head.starts_with(&[0x1f, 0x8b])
+        };
+        let mut buffered: Box<dyn std::io::BufRead> = if compressed {
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                flate2::read::MultiGzDecoder::new(raw),
+            ))
+        } else {
+            Box::new(raw)
+        };
+        {
             let head = buffered.fill_buf().map_err(|e| Error::io(path, e))?;
-            if head.starts_with(&[0x1f, 0x8b]) {
-                return Err(Error::input(
-                    path,
-                    "gzip- or bgzip-compressed FASTA, which genoa does not read yet: decompress it (gunzip -c ref.fa.gz > ref.fa) and give the plain FASTA",
-                ));
-            }
             if head.is_empty() {
                 return Err(Error::input(path, "empty file: no FASTA sequences"));
             }
@@ -81,6 +95,27 @@ impl Reference {
         }
         let mut reader = fasta::io::Reader::new(buffered);
         let mut contigs: Vec<Contig> = Vec::new();
+        // Contigs are read one by one and digested in batches of about BATCH_BYTES, in
+        // parallel: a batch's raw sequences are all that is held beside the base codes.
+        const BATCH_BYTES: usize = 512 << 20;
+        let mut batch: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut batch_bytes = 0usize;
+        let digest_batch = |batch: &mut Vec<(String, Vec<u8>)>, contigs: &mut Vec<Contig>| {
+            use rayon::prelude::*;
+            let done: Vec<Contig> = std::mem::take(batch)
+                .into_par_iter()
+                .map(|(name, seq)| {
+                    let digest = crate::io::refget::contig_digest(&name, &seq);
+                    Contig {
+                        codes: seq.iter().map(|&b| base_code(b)).collect(),
+                        name,
+                        md5: digest.md5,
+                        refget: digest.refget,
+                    }
+                })
+                .collect();
+            contigs.extend(done);
+        };
         for (n, rec) in reader.records().enumerate() {
             let rec = rec.map_err(|e| Error::input(path, format!("sequence {}: {e}", n + 1)))?;
             let name = String::from_utf8_lossy(rec.name()).into_owned();
@@ -100,20 +135,20 @@ impl Reference {
             if seq.is_empty() {
                 return Err(Error::input(path, format!("contig {name}: empty sequence")));
             }
-            if contigs.iter().any(|c| c.name == name) {
+            if contigs.iter().any(|c| c.name == name) || batch.iter().any(|c| c.0 == name) {
                 return Err(Error::input(
                     path,
                     format!("contig {name}: name appears twice"),
                 ));
             }
-            let digest = crate::io::refget::contig_digest(&name, seq);
-            contigs.push(Contig {
-                name,
-                codes: seq.iter().map(|&b| base_code(b)).collect(),
-                md5: digest.md5,
-                refget: digest.refget,
-            });
+            batch_bytes += seq.len();
+            batch.push((name, seq.to_vec()));
+            if batch_bytes >= BATCH_BYTES {
+                digest_batch(&mut batch, &mut contigs);
+                batch_bytes = 0;
+            }
         }
+        digest_batch(&mut batch, &mut contigs);
         if contigs.is_empty() {
             return Err(Error::input(
                 path,
@@ -124,15 +159,69 @@ impl Reference {
             path: path.to_path_buf(),
             contigs,
         };
-        reference.ensure_fai();
+        reference.check_fai(compressed)?;
         Ok(reference)
     }
 
-    /// Writes `<fasta>.fai` if it does not exist (a warning, not an error, when it cannot).
-    fn ensure_fai(&self) {
+    /// Checks the `.fai` beside the FASTA: writes it if missing (a warning, not an error, when
+    /// it cannot), rewrites it when stale; refuses a stale one it cannot rewrite.
+    fn check_fai(&self, compressed: bool) -> Result<()> {
         let fai_path = fai_path(&self.path);
-        if fai_path.exists() {
-            return;
+        let stale = match std::fs::read_to_string(&fai_path) {
+            Ok(text) => {
+                let listed: Vec<(&str, u64)> = text
+                    .lines()
+                    .filter_map(|l| {
+                        let mut f = l.split('\t');
+                        Some((f.next()?, f.next()?.parse().ok()?))
+                    })
+                    .collect();
+                let same = listed.len() == self.contigs.len()
+                    && listed
+                        .iter()
+                        .zip(&self.contigs)
+                        .all(|(l, c)| l.0 == c.name && l.1 == c.len());
+                let older = std::fs::metadata(&fai_path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .zip(
+                        std::fs::metadata(&self.path)
+                            .and_then(|m| m.modified())
+                            .ok(),
+                    )
+                    .is_some_and(|(fai, fasta)| fai < fasta);
+                if !same {
+                    Some("lists other contigs or lengths than the FASTA")
+                } else if older && !compressed {
+                    Some("is older than the FASTA")
+                } else {
+                    None
+                }
+            }
+            Err(_) if compressed => {
+                tracing::warn!(
+                    "{}: missing; tools reading the compressed FASTA need it and the .gzi (samtools faidx {})",
+                    fai_path.display(),
+                    self.path.display()
+                );
+                return Ok(());
+            }
+            Err(_) => None,
+        };
+        if fai_path.exists() && stale.is_none() {
+            return Ok(());
+        }
+        if let Some(why) = stale {
+            if compressed {
+                return Err(Error::input(
+                    &fai_path,
+                    format!(
+                        "stale FASTA index: {why}; rebuild it with samtools faidx {}",
+                        self.path.display()
+                    ),
+                ));
+            }
+            tracing::warn!("{}: {why}: rewriting it", fai_path.display());
         }
         let result = fasta::fs::index(&self.path).and_then(|index| {
             use std::io::Write;
@@ -145,11 +234,22 @@ impl Reference {
             drop(w);
             pending.commit().map_err(std::io::Error::other)
         });
-        if let Err(e) = result {
-            tracing::warn!(
-                "{}: could not write the FASTA index: {e}",
-                fai_path.display()
-            );
+        match (result, stale) {
+            (Ok(()), _) => Ok(()),
+            (Err(e), None) => {
+                tracing::warn!(
+                    "{}: could not write the FASTA index: {e}",
+                    fai_path.display()
+                );
+                Ok(())
+            }
+            (Err(e), Some(why)) => Err(Error::input(
+                &fai_path,
+                format!(
+                    "stale FASTA index ({why}) that cannot be rewritten ({e}): remove it or run samtools faidx {}",
+                    self.path.display()
+                ),
+            )),
         }
     }
 
@@ -195,5 +295,55 @@ mod tests {
         assert_eq!(r.contigs[0].md5, want);
         assert_eq!(r.contigs[1].codes, vec![4, 4, 0]);
         assert!(fai_path(&fa).exists());
+    }
+
+    #[test]
+    fn gzip_and_bgzip_fasta_give_the_plain_contigs() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let text = ">c1 desc\nACGTacgtNN\nAC\n>c2\nRYA\n";
+        let fa = dir.path().join("r.fa");
+        std::fs::write(&fa, text).unwrap();
+        let plain = Reference::load(&fa).unwrap();
+        let gz = dir.path().join("r.fa.gz");
+        let mut w = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::fast(),
+        );
+        w.write_all(text.as_bytes()).unwrap();
+        w.finish().unwrap();
+        let bgz = dir.path().join("b.fa.gz");
+        let mut w = noodles::bgzf::io::Writer::new(std::fs::File::create(&bgz).unwrap());
+        w.write_all(text.as_bytes()).unwrap();
+        w.finish().unwrap();
+        for p in [&gz, &bgz] {
+            let r = Reference::load(p).unwrap();
+            assert_eq!(r.contigs.len(), 2);
+            for (a, b) in r.contigs.iter().zip(&plain.contigs) {
+                assert_eq!(
+                    (&a.name, &a.codes, &a.md5, &a.refget),
+                    (&b.name, &b.codes, &b.md5, &b.refget)
+                );
+            }
+            // No .fai is written beside a compressed FASTA (samtools writes it with the .gzi).
+            assert!(!fai_path(p).exists());
+        }
+        // A stale .fai beside a compressed FASTA is refused.
+        std::fs::write(fai_path(&bgz), "c1\t99\t6\t10\t11\n").unwrap();
+        let e = Reference::load(&bgz).unwrap_err().to_string();
+        assert!(e.contains("stale FASTA index"), "{e}");
+    }
+
+    #[test]
+    fn a_stale_fai_is_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = dir.path().join("r.fa");
+        std::fs::write(&fa, ">c1\nACGTACGTAC\n>c2\nACGT\n").unwrap();
+        Reference::load(&fa).unwrap();
+        let good = std::fs::read_to_string(fai_path(&fa)).unwrap();
+        // The FASTA changed under its .fai: another contig length.
+        std::fs::write(fai_path(&fa), "c1\t10\t4\t10\t11\nc2\t9\t19\t4\t5\n").unwrap();
+        Reference::load(&fa).unwrap();
+        assert_eq!(std::fs::read_to_string(fai_path(&fa)).unwrap(), good);
     }
 }

@@ -102,6 +102,8 @@ pub struct AlignConfig {
     /// Write alternative alignments as secondary records (default: in the primary's `XA`
     /// tag, as bwa-mem; see [`crate::align::pair`]).
     pub secondary: bool,
+    /// The reference's saved index, when not beside the FASTA (see [`crate::index`]).
+    pub index: Option<PathBuf>,
 }
 
 impl AlignConfig {
@@ -126,6 +128,7 @@ impl AlignConfig {
             segment_pairs: SEGMENT_PAIRS,
             command_line: std::env::args().collect::<Vec<_>>().join(" "),
             secondary: false,
+            index: None,
         }
     }
 

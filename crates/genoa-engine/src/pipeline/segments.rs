@@ -377,7 +377,7 @@ pub fn align_segments(
     }
     let reader = LaneReader::new(readers);
     let input = reader.progress_handle();
-    let mut aligner = aligner_for(reference, backend)?;
+    let mut aligner = aligner_for(reference, backend, cfg.index.as_deref())?;
     aligner.pair.secondary_records = cfg.secondary;
     // Each library's insert-size model comes from the first pairs of its first lane, which
     // every process reads (so all shards use the same models).
@@ -444,10 +444,18 @@ fn open_lane(reads: &ReadsInput) -> Result<PairedReader> {
     }
 }
 
-/// The aligner over the reference's index (loaded from beside the FASTA, or built), logged.
-fn aligner_for<'r>(reference: &'r Reference, backend: Arc<dyn Backend>) -> Result<Aligner<'r>> {
+/// The aligner over the reference's index (loaded from `saved`, or from beside the FASTA, or
+/// built), logged.
+fn aligner_for<'r>(
+    reference: &'r Reference,
+    backend: Arc<dyn Backend>,
+    saved: Option<&Path>,
+) -> Result<Aligner<'r>> {
     let t = Instant::now();
-    let index = crate::index::Index::for_reference(reference)?;
+    let index = match saved {
+        Some(path) => crate::index::Index::load(path, reference)?,
+        None => crate::index::Index::for_reference(reference)?,
+    };
     let (keys, occurrences) = index.counts();
     tracing::info!(
         "index: {} contigs, {} bp, {keys} minimizers ({occurrences} occurrences), {:.1} MB, in {:.2} s",
