@@ -117,7 +117,19 @@ impl Reference {
             contigs.extend(done);
         };
         for (n, rec) in reader.records().enumerate() {
-            let rec = rec.map_err(|e| Error::input(path, format!("sequence {}: {e}", n + 1)))?;
+            let rec = rec.map_err(|e| {
+                let damaged = compressed
+                    && (e.kind() == std::io::ErrorKind::UnexpectedEof
+                        || e.to_string().contains("deflate"));
+                let what = if damaged {
+                    format!(
+                        "the compressed data ends early or is damaged ({e}): an interrupted copy or download?"
+                    )
+                } else {
+                    e.to_string()
+                };
+                Error::input(path, format!("sequence {}: {what}", n + 1))
+            })?;
             let name = String::from_utf8_lossy(rec.name()).into_owned();
             let seq: &[u8] = rec.sequence().as_ref();
             if let Some(bad) = seq
