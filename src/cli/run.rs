@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// same.
     #[arg(long)]
     pub restart: bool,
+    /// Start even when the free disk looks too small (the estimate, logged with -v: 1.3x the
+    /// read files for the checkpoints, 1.0x for the outputs).
+    #[arg(long)]
+    pub no_space_check: bool,
     #[command(flatten)]
     pub targets: TargetArgs,
     #[command(flatten)]
@@ -382,6 +386,7 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
         shard,
         tmp_dir: a.tmp_dir.clone(),
         restart: a.restart,
+        space_check: !a.no_space_check,
         sex: a.sex.config(),
         targets: a.targets.targets(),
         ..RunConfig::new(align, a.sample.clone(), a.outdir.clone())

@@ -397,3 +397,27 @@ fn call_needs_an_index_and_valid_regions() {
         "{err}"
     );
 }
+
+/// Read files far larger than the free disk (sparse: 4 TB each, nothing written): refused
+/// before anything is aligned, with the estimate and the free space named.
+#[test]
+fn too_little_disk_is_refused_before_aligning() {
+    let c = Case::new();
+    let r1 = c.path("R1.fastq.gz");
+    let r2 = c.path("R2.fastq.gz");
+    for r in [&r1, &r2] {
+        let f = std::fs::File::create(r).unwrap();
+        if f.set_len(4 << 40).is_err() {
+            eprintln!("SKIPPED: this file system has no 4-TB sparse files");
+            return;
+        }
+    }
+    let err = run_failing(&demo_dir().join("ref.fa"), &r1, &r2, &c.out(), &[]);
+    assert!(
+        err.contains("not enough disk")
+            && err.contains("GB free")
+            && err.contains("--no-space-check"),
+        "{err}"
+    );
+    assert!(!c.out().join(".genoa-work.S").exists());
+}

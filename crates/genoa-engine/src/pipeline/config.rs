@@ -405,6 +405,8 @@ pub struct RunConfig {
     pub targets: Targets,
     /// Remove the checkpoints of an earlier run before starting (else it resumes from them).
     pub restart: bool,
+    /// Refuse to start when the disk looks too small for the run (see `pipeline::run`).
+    pub space_check: bool,
 }
 
 impl RunConfig {
@@ -421,6 +423,7 @@ impl RunConfig {
             sex: Default::default(),
             targets: Targets::All,
             restart: false,
+            space_check: true,
         }
     }
 
