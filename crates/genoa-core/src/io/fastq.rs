@@ -1,4 +1,5 @@
-//! FASTQ input: plain, gzip or BGZF (detected from the first bytes), paired R1/R2 files or one
+//! FASTQ input: plain, gzip or BGZF (detected from the first bytes; compressed files are
+//! decompressed each on a thread of its own, ahead of the parser), paired R1/R2 files or one
 //! interleaved file. Read names may carry `/1` `/2` suffixes or Casava comments
 //! (`@name 1:N:0:ACGT`); both are stripped, and mates must then have equal names.
 //!
@@ -64,6 +65,92 @@ impl<R: Read> Read for StrictEof<R> {
     }
 }
 
+/// A reader run on a thread of its own: it reads ahead (up to [`Threaded::AHEAD`] chunks of
+/// [`Threaded::CHUNK`] bytes), so decompression overlaps parsing. Errors arrive in order, as
+/// the inner reader gave them.
+struct Threaded {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl Threaded {
+    const CHUNK: usize = 1 << 20;
+    const AHEAD: usize = 4;
+
+    fn spawn<R: Read + Send + 'static>(mut inner: R) -> io::Result<Threaded> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(Self::AHEAD);
+        std::thread::Builder::new()
+            .name("genoa-gunzip".into())
+            .spawn(move || {
+                loop {
+                    let mut buf = vec![0u8; Self::CHUNK];
+                    let mut n = 0;
+                    let result = loop {
+                        match inner.read(&mut buf[n..]) {
+                            Ok(0) => break Ok(()),
+                            Ok(k) => {
+                                n += k;
+                                if n == buf.len() {
+                                    break Ok(());
+                                }
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => break Err(e),
+                        }
+                    };
+                    buf.truncate(n);
+                    let last = n < Self::CHUNK || result.is_err();
+                    if n > 0 && tx.send(Ok(buf)).is_err() {
+                        return; // the reader is gone
+                    }
+                    if let Err(e) = result {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                    if last {
+                        return; // the end: the channel closes
+                    }
+                }
+            })?;
+        Ok(Threaded {
+            rx,
+            chunk: Vec::new(),
+            at: 0,
+            done: false,
+        })
+    }
+}
+
+impl Read for Threaded {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.at);
+        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 /// What a read error means for a FASTQ file, in the user's words.
 fn describe_read_error(e: &io::Error) -> String {
     if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -115,9 +202,11 @@ impl Reader {
             return Err(Error::input(path, "empty file: no FASTQ records"));
         }
         let inner: Box<dyn BufRead + Send> = if head.starts_with(&[0x1f, 0x8b]) {
+            // Decompressed on a thread of its own (R1 and R2 each), ahead of the parser.
             Box::new(BufReader::with_capacity(
                 1 << 16,
-                StrictEof(flate2::read::MultiGzDecoder::new(buffered)),
+                Threaded::spawn(StrictEof(flate2::read::MultiGzDecoder::new(buffered)))
+                    .map_err(|e| Error::io(path, e))?,
             ))
         } else {
             Box::new(buffered)
