@@ -52,6 +52,14 @@ pub fn reverse_complement_into(codes: &[u8], out: &mut Vec<u8>) {
     out.extend(codes.iter().rev().map(|&c| complement(c)));
 }
 
+/// 64-bit FNV-1a of `bytes`: the deterministic hash genoa keys read choices on (ties between
+/// equal hits, downsampling ranks, flow-cell tiles), the same on every run and platform.
+pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// Whether an ASCII letter is accepted in a read sequence (IUPAC nucleotides and `.`).
 #[inline]
 pub fn is_read_base(ascii: u8) -> bool {

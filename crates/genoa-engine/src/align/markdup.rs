@@ -54,12 +54,8 @@ pub fn location(name: &str) -> Option<(u64, u32, u32)> {
     num(fields[n - 3])?;
     let (x, y) = (num(fields[n - 2])?, num(fields[n - 1])?);
     let prefix = &name[..name.len() - fields[n - 2].len() - fields[n - 1].len() - 2];
-    // FNV-1a, 64-bit; 0 stays free for "no location".
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in prefix.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    Some((h.max(1), x, y))
+    // 0 stays free for "no location".
+    Some((crate::genome::fnv1a(prefix.bytes()).max(1), x, y))
 }
 
 const FRAGMENT: u64 = 1 << 63;

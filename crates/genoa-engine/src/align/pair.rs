@@ -298,9 +298,7 @@ pub fn pair(
 
 /// FNV-1a hash of a read name: the deterministic tie-break between equal hits.
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    crate::genome::fnv1a(name.bytes())
 }
 
 /// Index of one of the best-scoring hits (ranked first), chosen among equals by `tie`.

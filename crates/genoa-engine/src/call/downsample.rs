@@ -64,16 +64,8 @@ impl Caps {
 /// The ranking key of a read: FNV-1a of its name and segment flag, so both mates of a pair
 /// rank alike and every run, thread count and backend drops the same reads.
 pub fn key(r: &AlignedRead) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in r
-        .name
-        .as_bytes()
-        .iter()
-        .chain(&[u8::from(r.flags.intersects(Flags::LAST_SEGMENT))])
-    {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    let segment = u8::from(r.flags.intersects(Flags::LAST_SEGMENT));
+    crate::genome::fnv1a(r.name.bytes().chain([segment]))
 }
 
 /// The window of a read's start.
@@ -188,18 +180,11 @@ impl StreamDownsampler {
         min_mapq: u8,
         mut emit: impl FnMut(AlignedRead) -> crate::error::Result<()>,
     ) -> crate::error::Result<()> {
-        let held = std::mem::take(&mut self.held);
+        // The buffers are kept for the next window (no allocation per window).
         let caps = self.caps.unwrap_or(Caps::NUCLEAR);
-        if decide(&held, caps, min_mapq, &mut self.keep) {
-            let keep = std::mem::take(&mut self.keep);
-            for (r, k) in held.into_iter().zip(&keep) {
-                if *k {
-                    emit(r)?;
-                }
-            }
-            self.keep = keep;
-        } else {
-            for r in held {
+        let dropping = decide(&self.held, caps, min_mapq, &mut self.keep);
+        for (i, r) in self.held.drain(..).enumerate() {
+            if !dropping || self.keep[i] {
                 emit(r)?;
             }
         }

@@ -156,13 +156,6 @@ impl AlignConfig {
         library_table(self.lanes().into_iter().map(|l| l.library()))
     }
 
-    /// The sample all lanes belong to.
-    pub fn sample(&self) -> &str {
-        self.lanes
-            .first()
-            .map_or("", |l| l.read_group.sample.as_str())
-    }
-
     /// Refuses settings out of range, naming them.
     pub fn check(&self) -> Result<()> {
         let Some(first) = self.lanes.first() else {
