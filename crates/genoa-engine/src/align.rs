@@ -20,6 +20,7 @@
 //! insert-size model, which is estimated once from the first [`pair::CALIBRATION_PAIRS`]
 //! pairs — never from a batch — so thread count, batch size and backend change nothing.
 
+pub mod bamrun;
 pub mod map;
 pub mod markdup;
 pub mod pair;

@@ -111,6 +111,13 @@ pub fn align_to_file(
     let segs = segments::collect(std::slice::from_ref(&work))?;
     let header = crate::io::sam_header::build(reference, &cfg.read_groups(), &cfg.command_line)?;
     let mut sink = crate::io::sink::create(output, &header, reference)?;
-    segments::merge_into(&segs, tmp.path(), sink.as_mut(), summary, &mut |_| Ok(()))?;
+    segments::merge_into(
+        &segs,
+        reference,
+        tmp.path(),
+        sink.as_mut(),
+        summary,
+        &mut |_| Ok(()),
+    )?;
     sink.finish()
 }

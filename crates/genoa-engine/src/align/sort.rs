@@ -6,11 +6,15 @@
 //! and does not depend on where the runs were cut — the same bytes come out whatever the
 //! memory limit, batch size or thread count.
 //!
-//! Run file: blocks of items, each block `u32` raw length, `u32` compressed length, the items
-//! raw-deflated (libdeflate level 1, the blocks of a spill compressed on all threads); an item
-//! is `key` (its `Pod` bytes), `u32` payload length, payload, never split between blocks. So
-//! spilled and checkpointed records take about the disk of the final BAM instead of 3–4 times
-//! it. Runs outlive their sorter when taken with [`Sorter::checkpoint`]
+//! Run file: blocks, each `u32` encoded length, `u32` compressed length, then the encoded
+//! block raw-deflated (libdeflate level 1, the blocks of a spill compressed on all threads).
+//! A block holds whole items, laid out column by column, which deflate compresses far better
+//! than items one after the other: `u32` item count, the keys' bytes transposed (every key's
+//! first byte, then every key's second byte, …), the payload lengths (`u32`) transposed the
+//! same way, then the payloads as the sorter's [`PayloadCodec`] encodes them ([`Opaque`]: one
+//! after the other; [`crate::align::bamrun::BamRecords`] splits BAM records into fields and
+//! stores bases as their difference to the reference). So spilled and checkpointed records
+//! take about the disk of the final BAM instead of 3–4 times it. Runs outlive their sorter when taken with [`Sorter::checkpoint`]
 //! (the resumable pipeline keeps them as checkpoints) and merge again with [`merge_runs`];
 //! more than [`fan_in`] runs are first merged in groups, so a whole genome's runs never need
 //! more open files than that.
@@ -24,12 +28,86 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
+/// The layout of run files, recorded with checkpoints: 2 is the column-wise blocks described
+/// above (1 was items one after the other).
+pub const RUN_FORMAT: u32 = 2;
+
 /// A sort key: plain data, totally ordered.
 pub trait Key: bytemuck::Pod + Ord + Send + Sync {}
 impl<T: bytemuck::Pod + Ord + Send + Sync> Key for T {}
 
+/// How a run lays out the payloads of one block before deflate: any bytes in, the same bytes
+/// back. Encoding must be deterministic; decoding must reject (not panic on) bytes that are
+/// not an encoding.
+pub trait PayloadCodec: Sync {
+    /// Appends the encoding of `payloads` (in order) to `out`.
+    fn encode(&self, payloads: &[&[u8]], out: &mut Vec<u8>);
+    /// Appends the payloads encoded in `enc`, whose lengths are `lens`, one after the other
+    /// to `out`; `Err` names what is wrong when `enc` is not such an encoding.
+    fn decode(
+        &self,
+        enc: &[u8],
+        lens: &[u32],
+        out: &mut Vec<u8>,
+    ) -> std::result::Result<(), &'static str>;
+}
+
+/// Payloads stored as they are, one after the other.
+pub struct Opaque;
+
+impl PayloadCodec for Opaque {
+    fn encode(&self, payloads: &[&[u8]], out: &mut Vec<u8>) {
+        for p in payloads {
+            out.extend_from_slice(p);
+        }
+    }
+
+    fn decode(
+        &self,
+        enc: &[u8],
+        lens: &[u32],
+        out: &mut Vec<u8>,
+    ) -> std::result::Result<(), &'static str> {
+        let total: u64 = lens.iter().map(|&l| u64::from(l)).sum();
+        if total != enc.len() as u64 {
+            return Err("payload lengths do not add up");
+        }
+        out.extend_from_slice(enc);
+        Ok(())
+    }
+}
+
+/// Appends `n` items of `width` bytes, `items` laid end to end, transposed: byte 0 of every
+/// item, then byte 1 of every item, …
+pub fn transpose_into(items: &[u8], width: usize, out: &mut Vec<u8>) {
+    let n = items.len().checked_div(width).unwrap_or(0);
+    let start = out.len();
+    out.resize(start + n * width, 0);
+    let dst = &mut out[start..];
+    for (i, item) in items.chunks_exact(width).enumerate() {
+        for (j, &b) in item.iter().enumerate() {
+            dst[j * n + i] = b;
+        }
+    }
+}
+
+/// The inverse of [`transpose_into`]: `n * width` transposed bytes back into `n` items laid
+/// end to end.
+pub fn untranspose_into(cols: &[u8], width: usize, out: &mut Vec<u8>) {
+    let n = cols.len().checked_div(width).unwrap_or(0);
+    let start = out.len();
+    out.resize(start + n * width, 0);
+    let dst = &mut out[start..];
+    for (j, col) in cols.chunks_exact(n.max(1)).enumerate().take(width) {
+        for (i, &b) in col.iter().enumerate() {
+            dst[i * width + j] = b;
+        }
+    }
+}
+
 /// Sorts `(key, payload)` items within a memory limit, spilling sorted runs to `dir`.
-pub struct Sorter<K: Key> {
+pub struct Sorter<'c, K: Key> {
+    codec: &'c dyn PayloadCodec,
     dir: PathBuf,
     tag: &'static str,
     limit: usize,
@@ -41,11 +119,24 @@ pub struct Sorter<K: Key> {
     items: u64,
 }
 
-impl<K: Key> Sorter<K> {
+impl<K: Key> Sorter<'static, K> {
     /// A sorter holding at most about `limit` bytes in memory; run files go into `dir`, named
-    /// after `tag`.
+    /// after `tag`; payloads stored as they are ([`Opaque`]).
     pub fn new(dir: &Path, tag: &'static str, limit: usize) -> Self {
+        Sorter::with_codec(dir, tag, limit, &Opaque)
+    }
+}
+
+impl<'c, K: Key> Sorter<'c, K> {
+    /// [`Sorter::new`] with the payloads of its runs encoded by `codec`.
+    pub fn with_codec(
+        dir: &Path,
+        tag: &'static str,
+        limit: usize,
+        codec: &'c dyn PayloadCodec,
+    ) -> Self {
         Sorter {
+            codec,
             dir: dir.to_path_buf(),
             tag,
             limit: limit.max(1 << 16),
@@ -104,7 +195,7 @@ impl<K: Key> Sorter<K> {
             .dir
             .join(format!("{}.{:05}.run", self.tag, self.spilled));
         self.spilled += 1;
-        let mut w = RunWriter::create(&path)?;
+        let mut w = RunWriter::create(&path, std::mem::size_of::<K>(), self.codec)?;
         for &(key, off, len) in &self.entries {
             w.push(
                 bytemuck::bytes_of(&key),
@@ -126,90 +217,123 @@ impl<K: Key> Sorter<K> {
     }
 
     /// Merges everything pushed, in key order.
-    pub fn finish(mut self) -> Result<Merge<K>> {
+    pub fn finish(mut self) -> Result<Merge<'c, K>> {
         self.entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let runs = std::mem::take(&mut self.runs);
-        let runs = compact::<K>(runs, &self.dir, self.tag)?;
+        let runs = compact::<K>(runs, &self.dir, self.tag, self.codec)?;
         open_merge(
             &runs,
+            self.codec,
             std::mem::take(&mut self.arena),
             std::mem::take(&mut self.entries),
         )
     }
 }
 
-/// Raw bytes per block of a run file.
+/// Raw bytes (keys, lengths and payloads) per block of a run file.
 const BLOCK: usize = 64 << 10;
 
 /// Blocks compressed at once (in parallel) by a [`RunWriter`].
 const BLOCKS_AT_ONCE: usize = 32;
 
-/// Writes a run file: items into blocks, blocks compressed in parallel, in order.
-struct RunWriter {
-    path: PathBuf,
-    w: BufWriter<File>,
-    /// Raw blocks not written yet (the last one being filled).
-    blocks: Vec<Vec<u8>>,
+/// One block being filled: its items' keys, payload lengths and payloads.
+#[derive(Default)]
+struct RawBlock {
+    keys: Vec<u8>,
+    lens: Vec<u32>,
+    payloads: Vec<u8>,
 }
 
-impl RunWriter {
-    fn create(path: &Path) -> Result<RunWriter> {
+impl RawBlock {
+    fn bytes(&self) -> usize {
+        self.keys.len() + 4 * self.lens.len() + self.payloads.len()
+    }
+
+    /// The block encoded as the module's doc says, into `out` (cleared first).
+    fn encode(&self, key_len: usize, codec: &dyn PayloadCodec, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&(self.lens.len() as u32).to_le_bytes());
+        transpose_into(&self.keys, key_len, out);
+        let lens: Vec<u8> = self.lens.iter().flat_map(|l| l.to_le_bytes()).collect();
+        transpose_into(&lens, 4, out);
+        let mut payloads = Vec::with_capacity(self.lens.len());
+        let mut at = 0;
+        for &l in &self.lens {
+            payloads.push(&self.payloads[at..at + l as usize]);
+            at += l as usize;
+        }
+        codec.encode(&payloads, out);
+    }
+}
+
+/// Writes a run file: items into blocks, blocks encoded and compressed in parallel, written
+/// in order.
+struct RunWriter<'c> {
+    path: PathBuf,
+    w: BufWriter<File>,
+    key_len: usize,
+    codec: &'c dyn PayloadCodec,
+    /// Blocks not written yet (the last one being filled).
+    blocks: Vec<RawBlock>,
+}
+
+impl<'c> RunWriter<'c> {
+    fn create(path: &Path, key_len: usize, codec: &'c dyn PayloadCodec) -> Result<RunWriter<'c>> {
         let f = File::create(path).map_err(|e| Error::io(path, e))?;
         Ok(RunWriter {
             path: path.to_path_buf(),
             w: BufWriter::with_capacity(1 << 20, f),
-            blocks: vec![Vec::with_capacity(BLOCK)],
+            key_len,
+            codec,
+            blocks: vec![RawBlock::default()],
         })
     }
 
     fn push(&mut self, key: &[u8], payload: &[u8]) -> Result<()> {
+        debug_assert_eq!(key.len(), self.key_len);
         let need = key.len() + 4 + payload.len();
         let last = self.blocks.last_mut().expect("one block");
-        if !last.is_empty() && last.len() + need > BLOCK {
+        if !last.lens.is_empty() && last.bytes() + need > BLOCK {
             if self.blocks.len() >= BLOCKS_AT_ONCE {
                 self.write_blocks()?;
             } else {
-                self.blocks.push(Vec::with_capacity(BLOCK.max(need)));
+                self.blocks.push(RawBlock::default());
             }
         }
         let last = self.blocks.last_mut().expect("one block");
-        last.extend_from_slice(key);
-        last.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        last.extend_from_slice(payload);
+        last.keys.extend_from_slice(key);
+        last.lens.push(payload.len() as u32);
+        last.payloads.extend_from_slice(payload);
         Ok(())
     }
 
-    /// Compresses and writes every block held (the last one included).
+    /// Encodes, compresses and writes every block held (the last one included).
     fn write_blocks(&mut self) -> Result<()> {
-        let compressed: Vec<Vec<u8>> = self
+        let (key_len, codec) = (self.key_len, self.codec);
+        let compressed: Vec<(usize, Vec<u8>)> = self
             .blocks
             .par_iter()
-            .filter(|b| !b.is_empty())
+            .filter(|b| !b.lens.is_empty())
             .map_init(
                 || {
-                    libdeflater::Compressor::new(
-                        libdeflater::CompressionLvl::new(1).expect("libdeflate level 1"),
-                    )
+                    let level = libdeflater::CompressionLvl::new(1).expect("libdeflate level 1");
+                    (libdeflater::Compressor::new(level), Vec::new())
                 },
-                |c, raw| {
-                    let mut out = vec![0u8; c.deflate_compress_bound(raw.len())];
+                |(c, enc), block| {
+                    block.encode(key_len, codec, enc);
+                    let mut out = vec![0u8; c.deflate_compress_bound(enc.len())];
                     let n = c
-                        .deflate_compress(raw, &mut out)
+                        .deflate_compress(enc, &mut out)
                         .expect("the bound holds the compressed block");
                     out.truncate(n);
-                    out
+                    (enc.len(), out)
                 },
             )
             .collect();
         let io = |e| Error::io(&self.path, e);
-        for (raw, c) in self
-            .blocks
-            .iter()
-            .filter(|b| !b.is_empty())
-            .zip(&compressed)
-        {
+        for (enc_len, c) in &compressed {
             self.w
-                .write_all(&(raw.len() as u32).to_le_bytes())
+                .write_all(&(*enc_len as u32).to_le_bytes())
                 .map_err(io)?;
             self.w
                 .write_all(&(c.len() as u32).to_le_bytes())
@@ -217,7 +341,7 @@ impl RunWriter {
             self.w.write_all(c).map_err(io)?;
         }
         self.blocks.clear();
-        self.blocks.push(Vec::with_capacity(BLOCK));
+        self.blocks.push(RawBlock::default());
         Ok(())
     }
 
@@ -250,25 +374,36 @@ pub fn fan_in() -> usize {
     })
 }
 
-/// Merges run files (as written by [`Sorter`]; keys unique across them) in key order. Groups
-/// of [`fan_in`] are first merged into runs in `scratch` (named after `tag`) when there are
-/// more; the given files are left as they are.
-pub fn merge_runs<K: Key>(runs: Vec<PathBuf>, scratch: &Path, tag: &str) -> Result<Merge<K>> {
-    let runs = compact::<K>(runs, scratch, tag)?;
-    open_merge(&runs, Vec::new(), Vec::new())
+/// Merges run files (as written by a [`Sorter`] with `codec`; keys unique across them) in key
+/// order. Groups of [`fan_in`] are first merged into runs in `scratch` (named after `tag`)
+/// when there are more; the given files are left as they are.
+pub fn merge_runs<'c, K: Key>(
+    runs: Vec<PathBuf>,
+    scratch: &Path,
+    tag: &str,
+    codec: &'c dyn PayloadCodec,
+) -> Result<Merge<'c, K>> {
+    let runs = compact::<K>(runs, scratch, tag, codec)?;
+    open_merge(&runs, codec, Vec::new(), Vec::new())
 }
 
 /// Merges groups of runs until at most [`fan_in`] are left. Intermediate runs it wrote are
 /// deleted once merged again (the last level stays in `scratch`); the caller's are not
 /// touched.
-fn compact<K: Key>(runs: Vec<PathBuf>, scratch: &Path, tag: &str) -> Result<Vec<PathBuf>> {
-    compact_with::<K>(runs, scratch, tag, fan_in())
+fn compact<K: Key>(
+    runs: Vec<PathBuf>,
+    scratch: &Path,
+    tag: &str,
+    codec: &dyn PayloadCodec,
+) -> Result<Vec<PathBuf>> {
+    compact_with::<K>(runs, scratch, tag, codec, fan_in())
 }
 
 fn compact_with<K: Key>(
     mut runs: Vec<PathBuf>,
     scratch: &Path,
     tag: &str,
+    codec: &dyn PayloadCodec,
     fan_in: usize,
 ) -> Result<Vec<PathBuf>> {
     let mut level = 0;
@@ -277,8 +412,8 @@ fn compact_with<K: Key>(
         let mut next = Vec::new();
         for (g, group) in runs.chunks(fan_in).enumerate() {
             let path = scratch.join(format!("{tag}.merge{level}.{g:05}.run"));
-            let mut w = RunWriter::create(&path)?;
-            let mut m: Merge<K> = open_merge(group, Vec::new(), Vec::new())?;
+            let mut w = RunWriter::create(&path, std::mem::size_of::<K>(), codec)?;
+            let mut m: Merge<K> = open_merge(group, codec, Vec::new(), Vec::new())?;
             let mut buf = Vec::new();
             while let Some(k) = m.next_into(&mut buf)? {
                 w.push(bytemuck::bytes_of(&k), &buf)?;
@@ -296,53 +431,73 @@ fn compact_with<K: Key>(
     Ok(runs)
 }
 
-fn open_merge<K: Key>(
+fn open_merge<'c, K: Key>(
     runs: &[PathBuf],
+    codec: &'c dyn PayloadCodec,
     arena: Vec<u8>,
     entries: Vec<(K, u64, u32)>,
-) -> Result<Merge<K>> {
+) -> Result<Merge<'c, K>> {
     let mut sources = Vec::with_capacity(runs.len());
     for p in runs {
         let f = File::open(p).map_err(|e| Error::io(p, e))?;
         sources.push(RunReader {
             path: p.clone(),
             reader: BufReader::with_capacity(BLOCK, f),
-            inflate: libdeflater::Decompressor::new(),
-            compressed: Vec::new(),
-            block: Vec::new(),
+            codec,
+            keys: Vec::new(),
+            lens: Vec::new(),
+            payloads: Vec::new(),
+            item: 0,
             at: 0,
-            buf: Vec::new(),
-            _k: std::marker::PhantomData,
+            current: 0..0,
         });
     }
     let mut m = Merge {
         runs: sources,
+        scratch: Scratch {
+            inflate: libdeflater::Decompressor::new(),
+            compressed: Vec::new(),
+            enc: Vec::new(),
+            bytes: Vec::new(),
+        },
         arena,
         entries,
         next_entry: 0,
         heap: BinaryHeap::new(),
     };
     for i in 0..m.runs.len() {
-        if let Some(k) = m.runs[i].next_key()? {
+        if let Some(k) = m.runs[i].next_key(&mut m.scratch)? {
             m.heap.push(std::cmp::Reverse((k, i)));
         }
     }
     Ok(m)
 }
 
-struct RunReader<K> {
-    path: PathBuf,
-    reader: BufReader<File>,
+/// Buffers a merge's readers share (they decode one block at a time), so that thousands of
+/// open runs hold only their decoded block each.
+struct Scratch {
     inflate: libdeflater::Decompressor,
     compressed: Vec<u8>,
-    /// The current block, inflated, and the offset of its next item.
-    block: Vec<u8>,
-    at: usize,
-    buf: Vec<u8>,
-    _k: std::marker::PhantomData<K>,
+    enc: Vec<u8>,
+    bytes: Vec<u8>,
 }
 
-impl<K: Key> RunReader<K> {
+struct RunReader<'c, K> {
+    path: PathBuf,
+    reader: BufReader<File>,
+    codec: &'c dyn PayloadCodec,
+    /// The current block, decoded: keys, payload lengths, payloads end to end.
+    keys: Vec<K>,
+    lens: Vec<u32>,
+    payloads: Vec<u8>,
+    /// The next item of the block and its payload's offset.
+    item: usize,
+    at: usize,
+    /// The payload of the item last returned by `next_key`.
+    current: std::ops::Range<usize>,
+}
+
+impl<K: Key> RunReader<'_, K> {
     fn damaged(&self, what: &str) -> Error {
         Error::input(
             &self.path,
@@ -350,8 +505,8 @@ impl<K: Key> RunReader<K> {
         )
     }
 
-    /// Reads and inflates the next block; false at the end of the run.
-    fn next_block(&mut self) -> Result<bool> {
+    /// Reads and decodes the next block; false at the end of the run.
+    fn next_block(&mut self, s: &mut Scratch) -> Result<bool> {
         use std::io::BufRead;
         // A clean end of the run is the only end: a cut block is an error.
         if self
@@ -366,57 +521,93 @@ impl<K: Key> RunReader<K> {
         self.reader
             .read_exact(&mut head)
             .map_err(|e| Error::io(&self.path, e))?;
-        let raw = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
+        let enc_len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
         let len = u32::from_le_bytes(head[4..].try_into().expect("4 bytes")) as usize;
-        self.compressed.resize(len, 0);
+        s.compressed.resize(len, 0);
         self.reader
-            .read_exact(&mut self.compressed)
+            .read_exact(&mut s.compressed)
             .map_err(|e| Error::io(&self.path, e))?;
-        self.block.resize(raw, 0);
-        let n = self
+        s.enc.resize(enc_len, 0);
+        let n = s
             .inflate
-            .deflate_decompress(&self.compressed, &mut self.block)
+            .deflate_decompress(&s.compressed, &mut s.enc)
             .map_err(|_| self.damaged("a block does not inflate"))?;
-        if n != raw {
+        if n != enc_len {
             return Err(self.damaged("a block inflates to another length"));
         }
+        let enc = &s.enc[..];
+        let k = std::mem::size_of::<K>();
+        let Some(items) = enc.get(..4) else {
+            return Err(self.damaged("a block is cut"));
+        };
+        let items = u32::from_le_bytes(items.try_into().expect("4 bytes")) as usize;
+        let lens_at = 4 + items * k;
+        let payloads_at = lens_at + items * 4;
+        if items == 0 || enc.len() < payloads_at {
+            return Err(self.damaged("a block is cut"));
+        }
+        s.bytes.clear();
+        untranspose_into(&enc[4..lens_at], k, &mut s.bytes);
+        self.keys.clear();
+        self.keys.extend(s.bytes.chunks_exact(k).map(|b| {
+            let mut key = K::zeroed();
+            bytemuck::bytes_of_mut(&mut key).copy_from_slice(b);
+            key
+        }));
+        s.bytes.clear();
+        untranspose_into(&enc[lens_at..payloads_at], 4, &mut s.bytes);
+        self.lens.clear();
+        self.lens.extend(
+            s.bytes
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))),
+        );
+        self.payloads.clear();
+        if let Err(what) = self
+            .codec
+            .decode(&enc[payloads_at..], &self.lens, &mut self.payloads)
+        {
+            return Err(self.damaged(what));
+        }
+        let total: u64 = self.lens.iter().map(|&l| u64::from(l)).sum();
+        if total != self.payloads.len() as u64 {
+            return Err(self.damaged("payloads of another length"));
+        }
+        self.item = 0;
         self.at = 0;
         Ok(true)
     }
 
-    /// Reads the next item's key and payload (into `buf`); `None` at the end of the run.
-    fn next_key(&mut self) -> Result<Option<K>> {
-        if self.at == self.block.len() && !self.next_block()? {
+    /// Steps to the next item: its key (its payload is then [`RunReader::payload`]); `None` at
+    /// the end of the run.
+    fn next_key(&mut self, s: &mut Scratch) -> Result<Option<K>> {
+        if self.item == self.keys.len() && !self.next_block(s)? {
             return Ok(None);
         }
-        let mut key = K::zeroed();
-        let k = std::mem::size_of::<K>();
-        let rest = &self.block[self.at..];
-        if rest.len() < k + 4 {
-            return Err(self.damaged("an item is cut"));
-        }
-        bytemuck::bytes_of_mut(&mut key).copy_from_slice(&rest[..k]);
-        let len = u32::from_le_bytes(rest[k..k + 4].try_into().expect("4 bytes")) as usize;
-        if rest.len() < k + 4 + len {
-            return Err(self.damaged("an item is cut"));
-        }
-        self.buf.clear();
-        self.buf.extend_from_slice(&rest[k + 4..k + 4 + len]);
-        self.at += k + 4 + len;
+        let key = self.keys[self.item];
+        let len = self.lens[self.item] as usize;
+        self.current = self.at..self.at + len;
+        self.item += 1;
+        self.at += len;
         Ok(Some(key))
+    }
+
+    fn payload(&self) -> &[u8] {
+        &self.payloads[self.current.clone()]
     }
 }
 
 /// The merged stream of a [`Sorter`].
-pub struct Merge<K: Key> {
-    runs: Vec<RunReader<K>>,
+pub struct Merge<'c, K: Key> {
+    runs: Vec<RunReader<'c, K>>,
+    scratch: Scratch,
     arena: Vec<u8>,
     entries: Vec<(K, u64, u32)>,
     next_entry: usize,
     heap: BinaryHeap<std::cmp::Reverse<(K, usize)>>,
 }
 
-impl<K: Key> Merge<K> {
+impl<K: Key> Merge<'_, K> {
     /// The next item in key order: its key, and its payload copied into `out`.
     pub fn next_into(&mut self, out: &mut Vec<u8>) -> Result<Option<K>> {
         let mem = self.entries.get(self.next_entry).map(|e| e.0);
@@ -435,8 +626,8 @@ impl<K: Key> Merge<K> {
             return Ok(Some(k));
         }
         let std::cmp::Reverse((k, i)) = self.heap.pop().expect("peeked");
-        out.extend_from_slice(&self.runs[i].buf);
-        if let Some(next) = self.runs[i].next_key()? {
+        out.extend_from_slice(self.runs[i].payload());
+        if let Some(next) = self.runs[i].next_key(&mut self.scratch)? {
             self.heap.push(std::cmp::Reverse((next, i)));
         }
         Ok(Some(k))
@@ -508,9 +699,10 @@ mod tests {
         assert!(s.checkpoint().unwrap().is_empty());
         want.sort();
         let scratch = tempfile::tempdir().unwrap();
-        let grouped = compact_with::<[u64; 2]>(runs.clone(), scratch.path(), "m", 128).unwrap();
+        let grouped =
+            compact_with::<[u64; 2]>(runs.clone(), scratch.path(), "m", &Opaque, 128).unwrap();
         assert_eq!(grouped.len(), 3);
-        let mut m: Merge<[u64; 2]> = open_merge(&grouped, Vec::new(), Vec::new()).unwrap();
+        let mut m: Merge<[u64; 2]> = open_merge(&grouped, &Opaque, Vec::new(), Vec::new()).unwrap();
         let mut got = Vec::new();
         let mut buf = Vec::new();
         while let Some(k) = m.next_into(&mut buf).unwrap() {

@@ -129,10 +129,11 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
     Ok(setup.finish(summary, t0))
 }
 
-/// Disk a run needs per byte of its read files: its checkpoints (sorted runs at ~1.5x their
-/// part of the BAM, the BAM ~0.8-0.9x the gzipped reads: E. coli 120x, 1.47x a BAM of 0.77x
-/// the reads), and its outputs (the BAM or CRAM, the gVCF, the indexes).
-const CHECKPOINT_PER_READ_BYTE: f64 = 1.3;
+/// Disk a run needs per byte of its read files: its checkpoints (sorted runs at ~1.05x their
+/// part of the BAM, the BAM ~0.8x the gzipped reads: E. coli 120x, peak 1.04-1.07x a BAM of
+/// 0.77x the reads; a margin for reads that compress worse), and its outputs (the BAM or CRAM,
+/// the gVCF, the indexes).
+const CHECKPOINT_PER_READ_BYTE: f64 = 1.0;
 const OUTPUT_PER_READ_BYTE: f64 = 1.0;
 
 /// Checks before aligning that the work directory `dir` (and `outdir`, for the outputs of an
@@ -489,15 +490,22 @@ fn write_alignments(
     let header = crate::io::sam_header::build(reference, plan.read_groups, plan.command_line)?;
     let mut sink = crate::io::sink::create(&plan.outputs.alignments, &header, reference)?;
     let mut pending: Vec<AlignedRead> = Vec::with_capacity(STREAM_BATCH);
-    segments::merge_into(segs, scratch, sink.as_mut(), summary, &mut |rec| {
-        if let Some(read) = crate::io::bam::writer::decode_for_caller(rec, &lens)? {
-            pending.push(read);
-            if pending.len() >= STREAM_BATCH {
-                send(tx, Stream::Reads(std::mem::take(&mut pending)))?;
+    segments::merge_into(
+        segs,
+        reference,
+        scratch,
+        sink.as_mut(),
+        summary,
+        &mut |rec| {
+            if let Some(read) = crate::io::bam::writer::decode_for_caller(rec, &lens)? {
+                pending.push(read);
+                if pending.len() >= STREAM_BATCH {
+                    send(tx, Stream::Reads(std::mem::take(&mut pending)))?;
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     sink.finish()?;
     send(tx, Stream::Reads(pending))?;
     send(tx, Stream::End)

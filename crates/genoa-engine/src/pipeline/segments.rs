@@ -33,8 +33,9 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::align::bamrun::BamRecords;
 use crate::align::markdup::{self, DupKey};
-use crate::align::sort::{self, Sorter};
+use crate::align::sort::{self, Opaque, PayloadCodec, Sorter};
 use crate::align::{AlignScratch, Aligner, Lookahead};
 use crate::backend::Backend;
 use crate::call::ploidy::CoverageBins;
@@ -113,6 +114,10 @@ pub struct Fingerprint {
     /// Alternative alignments written as secondary records.
     #[serde(default)]
     pub secondary: bool,
+    /// The layout of the run files ([`sort::RUN_FORMAT`]; 0 before it was recorded): work
+    /// directories of another layout are started over.
+    #[serde(default)]
+    pub run_format: u32,
 }
 
 impl Fingerprint {
@@ -140,6 +145,7 @@ impl Fingerprint {
             && self.read_groups == other.read_groups
             && self.segment_pairs == other.segment_pairs
             && self.secondary == other.secondary
+            && self.run_format == other.run_format
             && sizes(self) == sizes(other)
     }
 
@@ -166,6 +172,7 @@ impl Fingerprint {
             read_groups: cfg.read_groups().iter().map(|rg| rg.to_line()).collect(),
             segment_pairs: cfg.segment_pairs,
             secondary: cfg.secondary,
+            run_format: sort::RUN_FORMAT,
         })
     }
 }
@@ -394,9 +401,11 @@ pub fn align_segments(
     let mut progress = crate::report::Progress::new("aligning", "pairs", input.get().1);
     let prefetch = Prefetch::start(reader, seg_pairs, cfg.batch_pairs.max(1) as u64)?;
     let batches = prefetch.iter();
+    let codec = BamRecords::new(reference);
     let mut seg = SegmentCursor {
         work,
         cfg,
+        codec: &codec,
         summary,
         lens: reference.contigs.iter().map(|c| c.len()).collect(),
         read_groups: lanes.iter().map(|l| l.read_group.id.clone()).collect(),
@@ -489,13 +498,15 @@ fn lookahead_for<'a, 'r>(aligner: &'a Aligner<'r>) -> Lookahead<'a, 'r> {
 struct SegmentCursor<'w> {
     work: &'w mut WorkDir,
     cfg: &'w AlignConfig,
+    /// How the segments' record runs are stored.
+    codec: &'w dyn PayloadCodec,
     summary: &'w mut Summary,
     /// Contig lengths (for the coverage bins).
     lens: Vec<u64>,
     /// Read group IDs of the lanes.
     read_groups: Vec<String>,
     current: Option<u64>,
-    open: Option<OpenSegment>,
+    open: Option<OpenSegment<'w>>,
     resumed: u64,
 }
 
@@ -556,7 +567,9 @@ impl SegmentCursor<'_> {
                     self.summary.mapped += done.mapped;
                 }
                 None if mine => {
-                    self.open = Some(OpenSegment::new(self.work, segment, self.cfg, &self.lens)?)
+                    self.open = Some(OpenSegment::new(
+                        self.work, segment, self.cfg, &self.lens, self.codec,
+                    )?)
                 }
                 None => {}
             }
@@ -577,19 +590,25 @@ impl SegmentCursor<'_> {
 }
 
 /// A segment being aligned: its sorters in `seg-N.tmp/`.
-struct OpenSegment {
+struct OpenSegment<'c> {
     dir: PathBuf,
-    records: Sorter<[u64; 2]>,
-    dups: Sorter<DupKey>,
+    records: Sorter<'c, [u64; 2]>,
+    dups: Sorter<'static, DupKey>,
     done: SegmentDone,
 }
 
-impl OpenSegment {
-    fn new(work: &WorkDir, segment: u64, cfg: &AlignConfig, lens: &[u64]) -> Result<OpenSegment> {
+impl<'c> OpenSegment<'c> {
+    fn new(
+        work: &WorkDir,
+        segment: u64,
+        cfg: &AlignConfig,
+        lens: &[u64],
+        codec: &'c dyn PayloadCodec,
+    ) -> Result<OpenSegment<'c>> {
         let dir = work.path().join(format!("seg-{segment:06}.tmp"));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(OpenSegment {
-            records: Sorter::new(&dir, "records", cfg.memory / 16 * 15),
+            records: Sorter::with_codec(&dir, "records", cfg.memory / 16 * 15, codec),
             dups: Sorter::new(&dir, "dups", cfg.memory / 16),
             done: SegmentDone {
                 index: segment,
@@ -703,8 +722,8 @@ fn push_batch(
     base: u64,
     rg: &str,
     library: u64,
-    records: &mut Sorter<[u64; 2]>,
-    dups: &mut Sorter<DupKey>,
+    records: &mut Sorter<'_, [u64; 2]>,
+    dups: &mut Sorter<'_, DupKey>,
     done: &mut SegmentDone,
 ) -> Result<()> {
     struct Encoded {
@@ -814,9 +833,10 @@ pub fn collect(works: &[WorkDir]) -> Result<Vec<(PathBuf, SegmentDone)>> {
 
 /// Merges the segments' records in coordinate order into `sink`, duplicates marked (decided
 /// from the entries of every segment), handing each record to `tap` too once it is written.
-/// Merge scratch goes to `scratch`.
+/// Merge scratch goes to `scratch`; `reference` is the one the segments were aligned to.
 pub fn merge_into(
     segments: &[(PathBuf, SegmentDone)],
+    reference: &Reference,
     scratch: &Path,
     sink: &mut dyn AlignmentSink,
     summary: &mut Summary,
@@ -828,12 +848,13 @@ pub fn merge_into(
             .flat_map(|(dir, d)| pick(d).iter().map(move |n| dir.join(n)))
             .collect()
     };
-    let dup_merge = sort::merge_runs::<DupKey>(runs(|d| &d.dups), scratch, "dups")?;
+    let dup_merge = sort::merge_runs::<DupKey>(runs(|d| &d.dups), scratch, "dups", &Opaque)?;
     let set = markdup::resolve(dup_merge)?;
     summary.duplicate_pairs = set.pairs;
     summary.optical_duplicate_pairs = set.optical_pairs;
     summary.duplicate_fragments = set.fragments;
-    let mut merge = sort::merge_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records")?;
+    let codec = BamRecords::new(reference);
+    let mut merge = sort::merge_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records", &codec)?;
     let mut rec = Vec::new();
     while let Some(key) = merge.next_into(&mut rec)? {
         set.mark(key, &mut rec);
