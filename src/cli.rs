@@ -191,7 +191,9 @@ pub struct ReadsArgs {
     pub index: Option<PathBuf>,
     /// First reads (FASTQ, plain, gzip or BGZF); with --interleaved, both mates. Repeat for
     /// each lane: `-1 L1_R1.fq.gz -2 L1_R2.fq.gz -1 L2_R1.fq.gz -2 L2_R2.fq.gz`, with one
-    /// `-R` per lane in the same order.
+    /// `-R` per lane in the same order. An unaligned BAM or CRAM (or one grouped by read name)
+    /// holds both mates of a lane and takes no `-2`; without `-R` its header's `@RG` is the
+    /// lane's.
     #[arg(short = '1', long = "r1", required_unless_present = "fastq_list")]
     pub r1: Vec<PathBuf>,
     /// Second reads, one per `-1`.
@@ -242,9 +244,15 @@ impl ReadsArgs {
             return Ok(lanes);
         }
         let n = self.r1.len();
-        if !self.interleaved && self.r2.len() != n {
+        let bam: Vec<bool> = self
+            .r1
+            .iter()
+            .map(|p| crate::io::ubam::sniff(p).is_some())
+            .collect();
+        let fastq = bam.iter().filter(|&&b| !b).count();
+        if !self.interleaved && self.r2.len() != fastq {
             return Err(crate::error::Error::Config(format!(
-                "{n} -1 files and {} -2 files: give one -2 per -1 (or --interleaved)",
+                "{fastq} FASTQ -1 files and {} -2 files: give one -2 per FASTQ -1, in the same order (or --interleaved; an unaligned BAM or CRAM takes none)",
                 self.r2.len()
             )));
         }
@@ -255,29 +263,51 @@ impl ReadsArgs {
             )));
         }
         let mut lanes = Vec::with_capacity(n);
+        let mut r2 = self.r2.iter();
         for (k, r1) in self.r1.iter().enumerate() {
-            let reads = if self.interleaved {
-                ReadsInput::Interleaved(r1.clone())
+            let (reads, header_rg) = if bam[k] {
+                let rgs = crate::io::ubam::UnalignedReader::open(r1, None)?
+                    .read_groups()
+                    .to_vec();
+                if rgs.len() > 1 && read_groups.is_empty() {
+                    return Err(crate::error::Error::input(
+                        r1,
+                        format!(
+                            "has {} read groups in its header: genoa takes one lane per file (split it with `samtools split`, or give its read group with -R)",
+                            rgs.len()
+                        ),
+                    ));
+                }
+                (ReadsInput::Unaligned(r1.clone()), rgs.into_iter().next())
+            } else if self.interleaved {
+                (ReadsInput::Interleaved(r1.clone()), None)
             } else {
-                ReadsInput::Paired(r1.clone(), self.r2[k].clone())
+                let r2 = r2.next().expect("one -2 per FASTQ -1, checked above");
+                (ReadsInput::Paired(r1.clone(), r2.clone()), None)
             };
             check_distinct(&reads)?;
-            let rg = match (read_groups.get(k), sample) {
+            let rg = match (read_groups.get(k).or(header_rg.as_ref()), sample) {
                 (Some(line), _) => {
                     let rg = ReadGroupLine::parse(line)?;
                     if let Some(s) = sample
                         && rg.sample != s
                     {
-                        return Err(crate::error::Error::Config(format!(
-                            "read group SM {:?} differs from --sample {s:?}",
-                            rg.sample
-                        )));
+                        let m =
+                            format!("read group SM {:?} differs from --sample {s:?}", rg.sample);
+                        return Err(if read_groups.get(k).is_none() {
+                            crate::error::Error::input(
+                                r1,
+                                format!("{m} (its header's @RG; -R sets another)"),
+                            )
+                        } else {
+                            crate::error::Error::Config(m)
+                        });
                     }
                     rg
                 }
                 (None, Some(s)) if n == 1 => ReadGroupLine::for_sample(s),
                 (None, Some(s)) => ReadGroupLine {
-                    id: format!("{s}.{}", fastq_stem(r1)),
+                    id: format!("{s}.{}", reads_stem(r1)),
                     ..ReadGroupLine::for_sample(s)
                 },
                 (None, None) => {
@@ -292,8 +322,9 @@ impl ReadsArgs {
     }
 }
 
-/// A FASTQ file's name without its directory and `.fastq.gz`/`.fq.gz`/`.fastq`/`.fq` ending.
-fn fastq_stem(p: &std::path::Path) -> String {
+/// A read file's name without its directory and `.fastq.gz`/`.fq.gz`/`.fastq`/`.fq`/`.bam`
+/// ending.
+fn reads_stem(p: &std::path::Path) -> String {
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -305,6 +336,10 @@ fn fastq_stem(p: &std::path::Path) -> String {
         ".fq.bgz",
         ".fastq",
         ".fq",
+        ".unaligned.bam",
+        ".unaligned.cram",
+        ".bam",
+        ".cram",
         ".gz",
     ]
     .iter()

@@ -120,11 +120,7 @@ pub struct AlignArgs {
     pub reads: ReadsArgs,
     /// Read group line, e.g. '@RG\tID:lane1\tSM:NA12878\tLB:lib1'; one per lane (`-1`), in
     /// the same order (not with --fastq-list).
-    #[arg(
-        short = 'R',
-        long = "read-group",
-        required_unless_present = "fastq_list"
-    )]
+    #[arg(short = 'R', long = "read-group")]
     pub read_group: Vec<String>,
     /// Output BAM, or CRAM when the name ends in .cram (its index is written beside it).
     #[arg(short = 'o', long)]

@@ -282,6 +282,62 @@ fn lanes_and_libraries_mark_duplicates_as_picard_in_any_order() {
     let reordered = run("reordered", &by_args);
     let bam = |o: &Path| o.join("LANES.bam");
     assert_eq!(sam(&bam(&listed)), sam(&bam(&reordered)));
+    // The same lanes as unaligned BAMs and a CRAM (`samtools import`, the read group in each
+    // header), given in yet another order; and libA's as such beside libB's FASTQ with -R.
+    let mut ubams = Vec::new();
+    let mut mixed = Vec::new();
+    for (lib, lane) in [("libA", 2), ("libB", 1), ("libB", 2), ("libA", 1)] {
+        let f = |r: u8| lanes.join(format!("{lib}_L00{lane}_R{r}.fastq.gz"));
+        // One of them an unaligned CRAM.
+        let format = if (lib, lane) == ("libA", 1) {
+            "cram"
+        } else {
+            "bam"
+        };
+        let u = dir
+            .path()
+            .join(format!("{lib}_L00{lane}.unaligned.{format}"));
+        let o = tool(
+            "samtools",
+            &[
+                "import",
+                "-O",
+                format,
+                "-1",
+                f(1).to_str().unwrap(),
+                "-2",
+                f(2).to_str().unwrap(),
+                "-r",
+                &format!("ID:HFLOWCELL.{lane}.{lib}"),
+                "-r",
+                "SM:LANES",
+                "-r",
+                &format!("LB:{lib}"),
+                "-r",
+                "PL:ILLUMINA",
+                "-o",
+                u.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ubams.extend(["-1".to_string(), u.to_str().unwrap().into()]);
+        mixed.extend(if lib == "libA" {
+            vec!["-1".to_string(), u.to_str().unwrap().into()]
+        } else {
+            vec![
+                "-1".to_string(),
+                f(1).to_str().unwrap().into(),
+                "-2".into(),
+                f(2).to_str().unwrap().into(),
+            ]
+        });
+        mixed.extend([
+            "-R".into(),
+            format!("@RG\\tID:HFLOWCELL.{lane}.{lib}\\tSM:LANES\\tLB:{lib}\\tPL:ILLUMINA"),
+        ]);
+    }
+    assert_eq!(sam(&bam(&listed)), sam(&bam(&run("ubam", &ubams))));
+    assert_eq!(sam(&bam(&listed)), sam(&bam(&run("mixed", &mixed))));
     let vcf = |o: &Path| {
         tool_lines(
             "bcftools",

@@ -421,3 +421,58 @@ fn too_little_disk_is_refused_before_aligning() {
     );
     assert!(!c.out().join(".genoa-work.S").exists());
 }
+
+#[test]
+fn unaligned_bam_problems() {
+    let c = Case::new();
+    let rec = |name: &str, flag: u16| {
+        format!("{name}\t{flag}\t*\t0\t0\t*\t*\t0\t0\tACGTACGTAC\tIIIIIIIIII\n")
+    };
+    let hd = "@HD\tVN:1.6\n@RG\tID:a\tSM:S\n";
+    let cases = [
+        (
+            format!("{hd}@RG\tID:b\tSM:S\n{}{}", rec("p", 77), rec("p", 141)),
+            "has 2 read groups in its header",
+        ),
+        (
+            format!("{hd}{}{}{}", rec("p", 77), rec("q", 141), rec("q", 77)),
+            "record 2: read \"q\" follows \"p\": mates must be next to each other",
+        ),
+        (format!("{hd}{}", rec("p", 4)), "record 1: an unpaired read"),
+        (
+            "@HD\tVN:1.6\n@RG\tID:a\tSM:T\n".to_string() + &rec("p", 77) + &rec("p", 141),
+            "read group SM \"T\" differs from --sample \"S\"",
+        ),
+    ];
+    let reference = demo_dir().join("ref.fa");
+    for (i, (sam, want)) in cases.iter().enumerate() {
+        let sam_path = c.write(&format!("{i}.sam"), sam.as_bytes());
+        let bam = c.path(&format!("{i}.unaligned.bam"));
+        let o = super::common::tool(
+            "samtools",
+            &[
+                "view",
+                "-b",
+                "-o",
+                bam.to_str().unwrap(),
+                sam_path.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = c.path(&format!("out{i}"));
+        let o = genoa(&[
+            "run",
+            "-r",
+            reference.to_str().unwrap(),
+            "-1",
+            bam.to_str().unwrap(),
+            "-s",
+            "S",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let err = check_failure(&o, &out);
+        assert!(err.contains(&format!("{i}.unaligned.bam")), "{err}");
+        assert!(err.contains(want), "{err}");
+    }
+}

@@ -12,6 +12,7 @@ pub mod reference;
 pub mod refget;
 pub mod sam_header;
 pub mod sink;
+pub mod ubam;
 
 use std::path::{Path, PathBuf};
 

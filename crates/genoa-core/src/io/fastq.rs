@@ -16,6 +16,8 @@ use noodles::fastq;
 
 use crate::error::{Error, Result};
 use crate::genome::{base_code, is_read_base};
+use crate::io::reference::Reference;
+use crate::io::ubam::UnalignedReader;
 
 /// One read: normalised name, base codes and Phred qualities.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -173,9 +175,9 @@ pub struct Reader {
 }
 
 /// A reader that counts the bytes it hands out (for progress and ETA).
-struct Counted<R> {
-    inner: R,
-    consumed: Arc<AtomicU64>,
+pub(crate) struct Counted<R> {
+    pub(crate) inner: R,
+    pub(crate) consumed: Arc<AtomicU64>,
 }
 
 impl<R: std::io::Read> std::io::Read for Counted<R> {
@@ -338,26 +340,38 @@ impl InputProgress {
     }
 }
 
-/// Paired input: two files, or one interleaved file.
-pub struct PairedReader {
-    r1: Reader,
-    r2: Option<Reader>,
+/// Paired input: two FASTQ files, one interleaved FASTQ file, or an unaligned BAM file
+/// ([`crate::io::ubam`]).
+pub struct PairedReader(Source);
+
+enum Source {
+    Fastq(Box<FastqPairs>),
+    Bam(Box<UnalignedReader>),
 }
 
 impl PairedReader {
     /// R1 and R2 files.
     pub fn paired(r1: &Path, r2: &Path) -> Result<Self> {
-        Ok(PairedReader {
+        Ok(PairedReader(Source::Fastq(Box::new(FastqPairs {
             r1: Reader::open(r1)?,
             r2: Some(Reader::open(r2)?),
-        })
+        }))))
     }
+
     /// One interleaved file (R1, R2, R1, R2, …).
     pub fn interleaved(path: &Path) -> Result<Self> {
-        Ok(PairedReader {
+        Ok(PairedReader(Source::Fastq(Box::new(FastqPairs {
             r1: Reader::open(path)?,
             r2: None,
-        })
+        }))))
+    }
+
+    /// An unaligned (or name-grouped) BAM or CRAM file; `reference` decodes an aligned
+    /// CRAM.
+    pub fn unaligned(path: &Path, reference: Option<&Reference>) -> Result<Self> {
+        Ok(PairedReader(Source::Bam(Box::new(UnalignedReader::open(
+            path, reference,
+        )?))))
     }
 
     /// Bytes of the input files read so far, and their total size.
@@ -367,13 +381,34 @@ impl PairedReader {
 
     /// A handle that reads [`PairedReader::progress`] from another thread.
     pub fn progress_handle(&self) -> InputProgress {
-        let mut files = vec![(self.r1.consumed.clone(), self.r1.size)];
-        if let Some(r2) = &self.r2 {
-            files.push((r2.consumed.clone(), r2.size));
+        match &self.0 {
+            Source::Fastq(f) => {
+                let mut files = vec![(f.r1.consumed.clone(), f.r1.size)];
+                if let Some(r2) = &f.r2 {
+                    files.push((r2.consumed.clone(), r2.size));
+                }
+                InputProgress(files)
+            }
+            Source::Bam(b) => InputProgress(vec![b.progress()]),
         }
-        InputProgress(files)
     }
 
+    /// Fills `batch` with up to `max_pairs` pairs; returns the number read (0 at the end).
+    pub fn next_batch(&mut self, batch: &mut ReadBatch, max_pairs: usize) -> Result<usize> {
+        match &mut self.0 {
+            Source::Fastq(f) => f.next_batch(batch, max_pairs),
+            Source::Bam(b) => b.next_batch(batch, max_pairs),
+        }
+    }
+}
+
+/// Two FASTQ files, or one interleaved.
+struct FastqPairs {
+    r1: Reader,
+    r2: Option<Reader>,
+}
+
+impl FastqPairs {
     /// Fills `batch` with up to `max_pairs` pairs; returns the number read (0 at the end).
     pub fn next_batch(&mut self, batch: &mut ReadBatch, max_pairs: usize) -> Result<usize> {
         batch.first_pair += batch.r1.len() as u64;

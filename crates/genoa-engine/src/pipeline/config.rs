@@ -16,6 +16,8 @@ use crate::pipeline::segments::{SEGMENT_PAIRS, Shard};
 pub enum ReadsInput {
     Paired(PathBuf, PathBuf),
     Interleaved(PathBuf),
+    /// An unaligned (or read-name-grouped) BAM file: both mates ([`crate::io::ubam`]).
+    Unaligned(PathBuf),
 }
 
 impl ReadsInput {
@@ -23,7 +25,7 @@ impl ReadsInput {
     pub fn files(&self) -> Vec<&PathBuf> {
         match self {
             ReadsInput::Paired(a, b) => vec![a, b],
-            ReadsInput::Interleaved(a) => vec![a],
+            ReadsInput::Interleaved(a) | ReadsInput::Unaligned(a) => vec![a],
         }
     }
 }

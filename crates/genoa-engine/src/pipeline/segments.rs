@@ -380,7 +380,7 @@ pub fn align_segments(
     let lanes = cfg.lanes();
     let mut readers = Vec::with_capacity(lanes.len());
     for (lane, &library) in lanes.iter().zip(&library_of) {
-        readers.push((open_lane(&lane.reads)?, library as u16));
+        readers.push((open_lane(&lane.reads, reference)?, library as u16));
     }
     let reader = LaneReader::new(readers);
     let input = reader.progress_handle();
@@ -393,7 +393,7 @@ pub fn align_segments(
             continue;
         }
         let mut batch = ReadBatch::default();
-        open_lane(&lanes[l].reads)?
+        open_lane(&lanes[l].reads, reference)?
             .next_batch(&mut batch, crate::align::pair::CALIBRATION_PAIRS)?;
         batch.library = library as u16;
         aligner.calibrate(&batch, &mut AlignScratch::default())?;
@@ -446,10 +446,11 @@ pub fn align_segments(
 }
 
 /// A reader of one lane's files.
-fn open_lane(reads: &ReadsInput) -> Result<PairedReader> {
+fn open_lane(reads: &ReadsInput, reference: &Reference) -> Result<PairedReader> {
     match reads {
         ReadsInput::Paired(r1, r2) => PairedReader::paired(r1, r2),
         ReadsInput::Interleaved(p) => PairedReader::interleaved(p),
+        ReadsInput::Unaligned(p) => PairedReader::unaligned(p, Some(reference)),
     }
 }
 
