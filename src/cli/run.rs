@@ -542,16 +542,15 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
         &params.ploidy,
     );
     let out = pipeline::calling::CallOutput::create(&a.output, &text, mode)?;
-    let summary = pool.install(|| {
-        pipeline::call_to_file(
-            &reference,
-            source.as_ref(),
-            targets.as_deref(),
-            &params,
-            backend.as_ref(),
-            out,
-        )
-    })?;
+    let summary = pipeline::call_to_file(
+        &pool,
+        &reference,
+        source.as_ref(),
+        targets.as_deref(),
+        &params,
+        backend.as_ref(),
+        out,
+    )?;
     let t = &summary.times;
     eprintln!(
         "genoa: {} chunks, {} reads, {} SNPs and {} indels called, {:.1} s",

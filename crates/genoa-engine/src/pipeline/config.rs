@@ -70,9 +70,9 @@ pub fn worker_threads(requested: usize) -> usize {
 }
 
 /// Bytes of reads the streaming caller of `run` and `gather` holds per worker thread, at most.
-/// Its waves of `threads × 4` chunks keep the workers busy; reads buffered beyond this add
-/// memory, not parallelism (E. coli 120x, 2 threads: 1,075 MB peak and 72 s with 512 MiB of
-/// buffered reads, 476 MB and 65 s with 128 MiB).
+/// Its `threads × 4` chunks in flight keep the workers busy; reads buffered beyond this add
+/// memory, not parallelism (measured when chunks went in waves: E. coli 120x, 2 threads:
+/// 1,075 MB peak and 72 s with 512 MiB of buffered reads, 476 MB and 65 s with 128 MiB).
 pub const CALLER_BYTES_PER_THREAD: usize = 64 << 20;
 
 /// The streaming caller's read budget: the memory setting (`-m`), but no more than

@@ -15,7 +15,7 @@ use crate::io::reference::Reference;
 use crate::io::sam_header::ReadGroupLine;
 use crate::model::alignment::AlignedRead;
 use crate::model::gvcf::OutputMode;
-use crate::pipeline::calling::{CallOutput, CallSummary};
+use crate::pipeline::calling::{CallOutput, CallSummary, ChunkQueue};
 use crate::pipeline::config::{GatherConfig, RunConfig, RunOutputs};
 use crate::pipeline::lock::WorkLock;
 use crate::pipeline::segments::{self, SegmentDone, Shard};
@@ -455,24 +455,27 @@ fn call_stream(
 ) -> Result<(CallSummary, Option<QcCounts>)> {
     let pool = &setup.pool;
     let targets = plan.targets.resolve(&setup.reference)?;
-    let mut caller = stream::StreamCaller::new(
-        &setup.reference,
-        targets.as_deref(),
-        plan.call,
-        setup.backend.as_ref(),
-        out,
-        pool.current_num_threads(),
-        crate::pipeline::config::caller_budget(plan.memory, pool.current_num_threads()),
-    );
-    loop {
-        match rx.recv() {
-            Ok(Stream::Reads(reads)) => {
-                pool.install(|| reads.into_iter().try_for_each(|r| caller.push(r)))?
+    // This thread reads the stream and submits chunks; they are called on the pool.
+    pool.in_place_scope(|scope| {
+        let threads = pool.current_num_threads();
+        let queue = ChunkQueue::new(
+            scope,
+            &setup.reference,
+            plan.call,
+            setup.backend.as_ref(),
+            out,
+            threads.max(1) * 4,
+            crate::pipeline::config::caller_budget(plan.memory, threads),
+        );
+        let mut caller = stream::StreamCaller::new(queue, targets.as_deref());
+        loop {
+            match rx.recv() {
+                Ok(Stream::Reads(reads)) => reads.into_iter().try_for_each(|r| caller.push(r))?,
+                Ok(Stream::End) => return caller.finish(),
+                Err(_) => return Err(Error::Internal("alignment stopped before its end".into())),
             }
-            Ok(Stream::End) => return pool.install(|| caller.finish()),
-            Err(_) => return Err(Error::Internal("alignment stopped before its end".into())),
         }
-    }
+    })
 }
 
 /// Merges the segments into the BAM or CRAM (and its index), sending the records the caller

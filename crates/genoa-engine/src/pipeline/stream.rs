@@ -5,39 +5,35 @@
 //! A chunk needs every read overlapping `[lead_start, end + TAIL)` (the reads
 //! [`crate::pipeline::source::ReadSource::fetch`] would give). Once a read starting at or after
 //! `end + TAIL` on its contig (or on a later contig) has arrived, none can follow, so the
-//! chunk is ready. Ready chunks are called in waves of `threads × 4` on the thread pool, exactly
-//! as `genoa call` calls them from an indexed BAM, so the records are the same. Reads are kept
-//! only while a pending chunk can still use them, and when they exceed the memory budget
-//! (`--max-memory`, at most 64 MiB per worker: [`crate::pipeline::config::caller_budget`]),
-//! ready chunks are called without waiting for a full wave (the records do
-//! not depend on how chunks are grouped into waves).
+//! chunk is ready. A ready chunk goes at once to the [`ChunkQueue`] (called on the pool beside
+//! the others, written in order), exactly as `genoa call` calls it from an indexed BAM, so the
+//! records are the same; the thread pushing reads never waits for a wave, only when the chunks
+//! in flight hold `threads × 4` chunks or more than the memory budget (`--max-memory`, at most
+//! 64 MiB per worker: [`crate::pipeline::config::caller_budget`]) of reads. Reads are kept
+//! only while a pending chunk can still use them; a chunk in flight shares them (reference
+//! counted) until its task copies them.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use crate::backend::Backend;
 use crate::call::CallParams;
 use crate::call::regions::{self, Chunk, TAIL};
 use crate::error::Result;
 use crate::io::reference::Reference;
 use crate::model::alignment::AlignedRead;
-use crate::pipeline::calling::{CallOutput, CallSummary};
+use crate::pipeline::calling::{CallSummary, ChunkQueue};
 
 /// Calls chunks from reads pushed in coordinate order.
-pub struct StreamCaller<'a> {
-    reference: &'a Reference,
-    params: &'a CallParams,
-    backend: &'a dyn Backend,
+pub struct StreamCaller<'a, 's> {
+    reference: &'s Reference,
+    params: &'s CallParams,
     chunks: Vec<Chunk>,
     /// First chunk not yet called.
     next: usize,
     /// Reads of contig `contig` that a pending chunk may still use, in coordinate order.
-    buf: VecDeque<AlignedRead>,
+    buf: VecDeque<Arc<AlignedRead>>,
     contig: usize,
-    wave: usize,
-    /// Approximate bytes held in `buf`, and the most it should hold.
-    buf_bytes: usize,
-    budget: usize,
-    out: CallOutput,
+    queue: ChunkQueue<'a, 's>,
     /// Reads are downsampled on the way in (see [`crate::call::downsample`]).
     down: crate::call::downsample::StreamDownsampler,
 }
@@ -54,23 +50,14 @@ fn read_bytes(r: &AlignedRead) -> usize {
         + r.sa.as_ref().map_or(0, String::len)
 }
 
-impl<'a> StreamCaller<'a> {
-    /// Calls every chunk of the genome into `out`, in waves sized for `threads`, holding
-    /// about `budget` bytes of reads at most (beyond what one chunk needs).
-    pub fn new(
-        reference: &'a Reference,
-        targets: Option<&[crate::model::Interval]>,
-        params: &'a CallParams,
-        backend: &'a dyn Backend,
-        out: CallOutput,
-        threads: usize,
-        budget: usize,
-    ) -> Self {
+impl<'a, 's> StreamCaller<'a, 's> {
+    /// Calls every chunk of the genome (or of `targets`) through `queue`.
+    pub fn new(queue: ChunkQueue<'a, 's>, targets: Option<&[crate::model::Interval]>) -> Self {
+        let (reference, params) = (queue.reference(), queue.params());
         let lens: Vec<u64> = reference.contigs.iter().map(|c| c.len()).collect();
         StreamCaller {
             reference,
             params,
-            backend,
             chunks: regions::chunks(
                 &lens,
                 params.ploidy.targets(&lens, targets).as_deref(),
@@ -79,10 +66,7 @@ impl<'a> StreamCaller<'a> {
             next: 0,
             buf: VecDeque::new(),
             contig: 0,
-            wave: threads.max(1) * 4,
-            buf_bytes: 0,
-            budget,
-            out,
+            queue,
             down: Default::default(),
         }
     }
@@ -107,20 +91,14 @@ impl<'a> StreamCaller<'a> {
         let pos = read.pos;
         if c != self.contig {
             // Every chunk of the contigs before `c` is ready.
-            self.call_ready(|ch| ch.contig < c, 1)?;
+            self.call_ready(|ch| ch.contig < c)?;
             self.buf.clear();
-            self.buf_bytes = 0;
             self.contig = c;
         } else {
-            let min = if self.buf_bytes > self.budget {
-                1
-            } else {
-                self.wave
-            };
-            self.call_ready(|ch| ch.contig < c || ch.end + TAIL <= pos, min)?;
+            // A chunk of a later contig is not ready, however far along this one the read is.
+            self.call_ready(|ch| ch.contig < c || (ch.contig == c && ch.end + TAIL <= pos))?;
         }
-        self.buf_bytes += read_bytes(&read);
-        self.buf.push_back(read);
+        self.buf.push_back(Arc::new(read));
         Ok(())
     }
 
@@ -128,59 +106,41 @@ impl<'a> StreamCaller<'a> {
     pub fn finish(mut self) -> Result<(CallSummary, Option<crate::report::qc::QcCounts>)> {
         let mut down = std::mem::take(&mut self.down);
         down.flush(self.params.min_mapq, |r| self.take(r))?;
-        self.call_ready(|_| true, 1)?;
-        self.out.finish(self.reference)
+        self.call_ready(|_| true)?;
+        let reference = self.reference;
+        self.queue.finish()?.finish(reference)
     }
 
-    /// Calls the pending chunks for which `ready` holds (a prefix of them), in waves, once at
-    /// least `min` are ready.
-    fn call_ready(&mut self, ready: impl Fn(&Chunk) -> bool, min: usize) -> Result<()> {
-        let n = self.chunks[self.next..]
-            .iter()
-            .take_while(|ch| ready(ch))
-            .count();
-        if n == 0 || n < min {
-            return Ok(());
-        }
-        let end = self.next + n;
-        while self.next < end {
-            let upto = (self.next + self.wave).min(end);
-            let group = &self.chunks[self.next..upto];
-            let (buf, contig) = (&self.buf, self.contig);
-            self.out.call_wave(
-                self.reference,
-                group,
-                self.params,
-                self.backend,
-                |chunk, reads| {
-                    if chunk.contig == contig {
-                        let (lo, hi) = (chunk.lead_start(), chunk.end + TAIL);
-                        reads.extend(
-                            buf.iter()
-                                .take_while(|r| r.pos < hi)
-                                .filter(|r| r.end() > lo)
-                                .cloned(),
-                        );
+    /// Submits the pending chunks for which `ready` holds (a prefix of them), each with the
+    /// buffered reads it needs, then drops the reads no pending chunk can use.
+    fn call_ready(&mut self, ready: impl Fn(&Chunk) -> bool) -> Result<()> {
+        while let Some(chunk) = self.chunks.get(self.next).filter(|ch| ready(ch)) {
+            let chunk = chunk.clone();
+            self.next += 1;
+            let mut reads = Vec::new();
+            let mut bytes = 0;
+            if chunk.contig == self.contig {
+                let (lo, hi) = (chunk.lead_start(), chunk.end + TAIL);
+                for r in self.buf.iter().take_while(|r| r.pos < hi) {
+                    if r.end() > lo {
+                        bytes += read_bytes(r);
+                        reads.push(r.clone());
                     }
-                    Ok(())
-                },
-            )?;
-            self.next = upto;
+                }
+            }
+            self.queue.submit_holding(chunk, bytes, move |out| {
+                out.extend(reads.iter().map(|r| AlignedRead::clone(r)));
+                Ok(())
+            })?;
         }
-        // Drop the reads no pending chunk can use.
         match self.chunks.get(self.next) {
             Some(ch) if ch.contig == self.contig => {
                 let lo = ch.lead_start();
                 while self.buf.front().is_some_and(|r| r.end() <= lo) {
-                    if let Some(r) = self.buf.pop_front() {
-                        self.buf_bytes -= read_bytes(&r);
-                    }
+                    self.buf.pop_front();
                 }
             }
-            _ => {
-                self.buf.clear();
-                self.buf_bytes = 0;
-            }
+            _ => self.buf.clear(),
         }
         Ok(())
     }
