@@ -1,6 +1,6 @@
-//! FASTQ input: plain, gzip or BGZF (detected from the first bytes; compressed files are
-//! decompressed each on a thread of its own, ahead of the parser), paired R1/R2 files or one
-//! interleaved file. Read names may carry `/1` `/2` suffixes or Casava comments
+//! FASTQ input: plain, gzip or BGZF (detected from the first bytes; gzip files are
+//! decompressed each on a thread of its own, BGZF files on up to 4 worker threads each, ahead
+//! of the parser), paired R1/R2 files or one interleaved file. Read names may carry `/1` `/2` suffixes or Casava comments
 //! (`@name 1:N:0:ACGT`); both are stripped, and mates must then have equal names.
 //!
 //! Every record is checked: sequence letters, quality characters (Phred+33), equal lengths.
@@ -153,6 +153,23 @@ impl Read for Threaded {
     }
 }
 
+/// Whether the file ends with BGZF's empty end-of-file block (as bgzip, htslib and noodles
+/// write it): a BGZF file cut between blocks would otherwise read as a shorter whole one.
+fn ends_with_bgzf_eof(path: &Path) -> bool {
+    use std::io::{Seek, SeekFrom};
+    const EOF: [u8; 28] = [
+        0x1f, 0x8b, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x42, 0x43, 0x02,
+        0x00, 0x1b, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ];
+    let mut tail = [0u8; 28];
+    File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::End(-28))?;
+            f.read_exact(&mut tail)
+        })
+        .is_ok_and(|()| tail == EOF)
+}
+
 /// What a read error means for a FASTQ file, in the user's words.
 fn describe_read_error(e: &io::Error) -> String {
     if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -203,7 +220,18 @@ impl Reader {
         if head.is_empty() {
             return Err(Error::input(path, "empty file: no FASTQ records"));
         }
-        let inner: Box<dyn BufRead + Send> = if head.starts_with(&[0x1f, 0x8b]) {
+        let bgzf = head.len() >= 14 && head[..4] == [0x1f, 0x8b, 8, 4] && head[12..14] == *b"BC";
+        let inner: Box<dyn BufRead + Send> = if bgzf && ends_with_bgzf_eof(path) {
+            // BGZF: blocks inflated on worker threads, ahead of the parser. (Without its
+            // end-of-file block a file may be cut, so it goes the strict way below.)
+            let workers = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, 4);
+            Box::new(noodles::bgzf::io::MultithreadedReader::with_worker_count(
+                std::num::NonZero::new(workers).expect("at least one"),
+                buffered,
+            ))
+        } else if head.starts_with(&[0x1f, 0x8b]) {
             // Decompressed on a thread of its own (R1 and R2 each), ahead of the parser.
             Box::new(BufReader::with_capacity(
                 1 << 16,
@@ -529,6 +557,46 @@ impl LaneReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bgzf_reads_as_the_plain_file_with_or_without_its_end_block() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = (0..5000)
+            .map(|i| {
+                format!(
+                    "@r{i}/1\nACGT{}\n+\nIIII{}\n",
+                    "A".repeat(i % 90),
+                    "I".repeat(i % 90)
+                )
+            })
+            .collect();
+        let plain = dir.path().join("r.fq");
+        std::fs::write(&plain, &text).unwrap();
+        let bgz = dir.path().join("r.fq.gz");
+        let mut w = noodles::bgzf::io::Writer::new(File::create(&bgz).unwrap());
+        w.write_all(text.as_bytes()).unwrap();
+        w.finish().unwrap();
+        assert!(ends_with_bgzf_eof(&bgz));
+        // The same blocks without the end-of-file block: read the strict (one-thread) way.
+        let bytes = std::fs::read(&bgz).unwrap();
+        let cut = dir.path().join("cut.fq.gz");
+        std::fs::write(&cut, &bytes[..bytes.len() - 28]).unwrap();
+        assert!(!ends_with_bgzf_eof(&cut) && !ends_with_bgzf_eof(&plain));
+        let all = |p: &Path| {
+            let mut r = Reader::open(p).unwrap();
+            let mut v = Vec::new();
+            let mut rec = ReadRecord::default();
+            while r.next_into(&mut rec).unwrap() {
+                v.push(rec.clone());
+            }
+            v
+        };
+        let want = all(&plain);
+        assert_eq!(want.len(), 5000);
+        assert_eq!(all(&bgz), want);
+        assert_eq!(all(&cut), want);
+    }
 
     #[test]
     fn names_are_normalised() {
