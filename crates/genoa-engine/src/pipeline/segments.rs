@@ -731,7 +731,6 @@ fn push_batch(
         bytes: Vec<u8>,
         records: Vec<([u64; 2], usize, usize)>,
         dups: Vec<DupKey>,
-        qc: QcCounts,
     }
     let encoded: Vec<Encoded> = pairs
         .par_iter()
@@ -742,7 +741,6 @@ fn push_batch(
                 bytes: Vec::new(),
                 records: Vec::with_capacity(recs.len()),
                 dups: Vec::new(),
-                qc: QcCounts::default(),
             };
             for (slot, r) in recs.iter().enumerate() {
                 let at = e.bytes.len();
@@ -751,10 +749,22 @@ fn push_batch(
                     .push((record_key(r, pair, slot), at, e.bytes.len()));
             }
             markdup::entries(pair, library, recs, &mut e.dups);
-            e.qc.add_pair(recs);
             e
         })
         .collect();
+    // QC counts per run of pairs, then added up: sums, so the grouping changes nothing (one
+    // QcCounts per pair cost an allocation and a serial merge per pair).
+    let qc = pairs
+        .par_iter()
+        .fold(QcCounts::default, |mut q, recs| {
+            q.add_pair(recs);
+            q
+        })
+        .reduce(QcCounts::default, |mut a, b| {
+            a.merge(&b);
+            a
+        });
+    done.qc.merge(&qc);
     for r in pairs.iter().flatten() {
         done.coverage.add(r);
     }
@@ -771,7 +781,6 @@ fn push_batch(
         for k in &e.dups {
             dups.push(*k, &[])?;
         }
-        done.qc.merge(&e.qc);
     }
     done.pairs += pairs.len() as u64;
     Ok(())
