@@ -5,7 +5,7 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use super::common::{demo_dir, genoa, samtools_lines, tool, tool_lines};
+use super::common::{demo_dir, genoa, genoa_ok, samtools_lines, tool, tool_lines};
 
 /// `genoa align` of the demo reads (or `r1`/`r2`) against `reference` into `dir/name`.
 fn align(
@@ -31,12 +31,7 @@ fn align(
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let o = genoa(&args);
-    assert!(
-        o.status.success(),
-        "genoa {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    genoa_ok(&args);
     out
 }
 
@@ -251,12 +246,7 @@ fn lanes_and_libraries_mark_duplicates_as_picard_in_any_order() {
             "2".into(),
         ]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = genoa(&args);
-        assert!(
-            o.status.success(),
-            "genoa {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        genoa_ok(&args);
         out
     };
     let listed = run(

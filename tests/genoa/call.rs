@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::common::{demo_dir, demo_run, genoa, tool_lines};
+use super::common::{demo_dir, demo_run, genoa, genoa_ok, tool_lines};
 
 /// Length of the demo's one contig (lambda phage).
 const LAMBDA_LEN: u64 = 48_502;
@@ -314,16 +314,8 @@ fn run_calls_many_small_contigs_as_call_does() {
     std::fs::write(&reference, fa).unwrap();
     let out = dir.path().join("run");
     let r = reference.to_str().unwrap();
-    let ok = |args: &[&str]| {
-        let o = genoa(args);
-        assert!(
-            o.status.success(),
-            "genoa {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
     let (r1, r2) = (d.join("R1.fastq.gz"), d.join("R2.fastq.gz"));
-    ok(&[
+    genoa_ok(&[
         "run",
         "-r",
         r,
@@ -340,7 +332,7 @@ fn run_calls_many_small_contigs_as_call_does() {
     ]);
     let called = dir.path().join("call.g.vcf.gz");
     let bam = out.join("S.bam");
-    ok(&[
+    genoa_ok(&[
         "call",
         "-r",
         r,

@@ -128,6 +128,17 @@ pub fn genoa(args: &[&str]) -> Output {
         .expect("the genoa binary runs")
 }
 
+/// Runs the genoa binary and fails the test, with its arguments and stderr, unless it succeeds.
+pub fn genoa_ok(args: &[&str]) -> Output {
+    let o = genoa(args);
+    assert!(
+        o.status.success(),
+        "genoa {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
 /// Names of the files in `dir` (sorted), temporaries included.
 pub fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -182,12 +193,7 @@ fn run_demo(tag: &str, extra: &[&str]) -> PathBuf {
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let o = genoa(&args);
-    assert!(
-        o.status.success(),
-        "genoa {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    genoa_ok(&args);
     out
 }
 
