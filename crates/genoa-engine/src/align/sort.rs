@@ -14,7 +14,10 @@
 //! same way, then the payloads as the sorter's [`PayloadCodec`] encodes them ([`Opaque`]: one
 //! after the other; [`crate::align::bamrun::BamRecords`] splits BAM records into fields and
 //! stores bases as their difference to the reference). So spilled and checkpointed records
-//! take about the disk of the final BAM instead of 3–4 times it. Runs outlive their sorter when taken with [`Sorter::checkpoint`]
+//! take about the disk of the final BAM instead of 3–4 times it. After the blocks comes the
+//! run's block index: per block its first key's bytes and its `u64` file offset, then the
+//! index's own offset (`u64`) and the magic `GENOARX3`. With it a merge can start at any key
+//! ([`merge_range`]): the final merge runs genome ranges side by side. Runs outlive their sorter when taken with [`Sorter::checkpoint`]
 //! (the resumable pipeline keeps them as checkpoints) and merge again with [`merge_runs`];
 //! more than [`fan_in`] runs are first merged in groups, so a whole genome's runs never need
 //! more open files than that.
@@ -29,8 +32,12 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 
 /// The layout of run files, recorded with checkpoints: 2 is the column-wise blocks described
-/// above (1 was items one after the other).
-pub const RUN_FORMAT: u32 = 2;
+/// above (1 was items one after the other);
+/// 3 added the block index at the end.
+pub const RUN_FORMAT: u32 = 3;
+
+/// The last 8 bytes of a run file.
+const MAGIC: &[u8; 8] = b"GENOARX3";
 
 /// A sort key: plain data, totally ordered.
 pub trait Key: bytemuck::Pod + Ord + Send + Sync {}
@@ -275,6 +282,9 @@ struct RunWriter<'c> {
     codec: &'c dyn PayloadCodec,
     /// Blocks not written yet (the last one being filled).
     blocks: Vec<RawBlock>,
+    /// Bytes written so far, and the block index: per block its first key and offset.
+    written: u64,
+    index: Vec<u8>,
 }
 
 impl<'c> RunWriter<'c> {
@@ -286,6 +296,8 @@ impl<'c> RunWriter<'c> {
             key_len,
             codec,
             blocks: vec![RawBlock::default()],
+            written: 0,
+            index: Vec::new(),
         })
     }
 
@@ -310,7 +322,7 @@ impl<'c> RunWriter<'c> {
     /// Encodes, compresses and writes every block held (the last one included).
     fn write_blocks(&mut self) -> Result<()> {
         let (key_len, codec) = (self.key_len, self.codec);
-        let compressed: Vec<(usize, Vec<u8>)> = self
+        let compressed: Vec<(usize, Vec<u8>, &[u8])> = self
             .blocks
             .par_iter()
             .filter(|b| !b.lens.is_empty())
@@ -326,12 +338,15 @@ impl<'c> RunWriter<'c> {
                         .deflate_compress(enc, &mut out)
                         .expect("the bound holds the compressed block");
                     out.truncate(n);
-                    (enc.len(), out)
+                    (enc.len(), out, &block.keys[..key_len])
                 },
             )
             .collect();
         let io = |e| Error::io(&self.path, e);
-        for (enc_len, c) in &compressed {
+        for (enc_len, c, first) in &compressed {
+            self.index.extend_from_slice(first);
+            self.index.extend_from_slice(&self.written.to_le_bytes());
+            self.written += 8 + c.len() as u64;
             self.w
                 .write_all(&(*enc_len as u32).to_le_bytes())
                 .map_err(io)?;
@@ -340,14 +355,20 @@ impl<'c> RunWriter<'c> {
                 .map_err(io)?;
             self.w.write_all(c).map_err(io)?;
         }
+        drop(compressed);
         self.blocks.clear();
         self.blocks.push(RawBlock::default());
         Ok(())
     }
 
+    /// Writes the last blocks and the block index.
     fn finish(mut self) -> Result<()> {
         self.write_blocks()?;
-        self.w.flush().map_err(|e| Error::io(&self.path, e))
+        let io = |e| Error::io(&self.path, e);
+        self.w.write_all(&self.index).map_err(io)?;
+        self.w.write_all(&self.written.to_le_bytes()).map_err(io)?;
+        self.w.write_all(MAGIC).map_err(io)?;
+        self.w.flush().map_err(io)
     }
 }
 
@@ -356,8 +377,14 @@ impl<'c> RunWriter<'c> {
 /// least 64. A whole genome's segments (30x: about 1,500 of 262,144 pairs) merge in one pass
 /// under a usual limit, without a second copy of the records.
 pub fn fan_in() -> usize {
-    static FAN_IN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *FAN_IN.get_or_init(|| {
+    open_files().clamp(64, 4_096)
+}
+
+/// Files this process may have open for merges: its soft `RLIMIT_NOFILE`, raised to the hard
+/// limit when it can be, less 256 for everything else.
+pub fn open_files() -> usize {
+    static OPEN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *OPEN.get_or_init(|| {
         use rustix::process::{Resource, getrlimit, setrlimit};
         let mut lim = getrlimit(Resource::Nofile);
         if lim.current < lim.maximum {
@@ -370,7 +397,7 @@ pub fn fan_in() -> usize {
             }
         }
         let soft = lim.current.unwrap_or(1 << 20);
-        (soft.saturating_sub(256) as usize).clamp(64, 4_096)
+        soft.saturating_sub(256) as usize
     })
 }
 
@@ -439,19 +466,45 @@ fn open_merge<'c, K: Key>(
 ) -> Result<Merge<'c, K>> {
     let mut sources = Vec::with_capacity(runs.len());
     for p in runs {
-        let f = File::open(p).map_err(|e| Error::io(p, e))?;
-        sources.push(RunReader {
-            path: p.clone(),
-            reader: BufReader::with_capacity(BLOCK, f),
-            codec,
-            keys: Vec::new(),
-            lens: Vec::new(),
-            payloads: Vec::new(),
-            item: 0,
-            at: 0,
-            current: 0..0,
-        });
+        sources.push(RunReader::open(p, codec, None, None, BLOCK)?);
     }
+    start_merge(sources, arena, entries)
+}
+
+/// Merges the items of `runs` (files written by a [`Sorter`] with `codec`, at most
+/// [`fan_in`] of them: see [`compact_runs`]) whose keys are in `from..until` (`None`: no bound)
+/// in key order. Each run is entered at the block its index says holds `from`, so a genome
+/// range reads about its own share of every run.
+pub fn merge_range<'c, K: Key>(
+    runs: &[PathBuf],
+    codec: &'c dyn PayloadCodec,
+    from: Option<K>,
+    until: Option<K>,
+) -> Result<Merge<'c, K>> {
+    let mut sources = Vec::with_capacity(runs.len());
+    for p in runs {
+        // A smaller read buffer: many ranges are merged at once, each over every run.
+        sources.push(RunReader::open(p, codec, from, until, 16 << 10)?);
+    }
+    start_merge(sources, Vec::new(), Vec::new())
+}
+
+/// [`merge_runs`]'s first step alone: merges groups of runs into `scratch` until at most
+/// [`fan_in`] are left, for [`merge_range`].
+pub fn compact_runs<K: Key>(
+    runs: Vec<PathBuf>,
+    scratch: &Path,
+    tag: &str,
+    codec: &dyn PayloadCodec,
+) -> Result<Vec<PathBuf>> {
+    compact::<K>(runs, scratch, tag, codec)
+}
+
+fn start_merge<'c, K: Key>(
+    sources: Vec<RunReader<'c, K>>,
+    arena: Vec<u8>,
+    entries: Vec<(K, u64, u32)>,
+) -> Result<Merge<'c, K>> {
     let mut m = Merge {
         runs: sources,
         scratch: Scratch {
@@ -485,6 +538,11 @@ struct Scratch {
 struct RunReader<'c, K> {
     path: PathBuf,
     reader: BufReader<File>,
+    /// Block bytes left before the index.
+    remaining: u64,
+    /// Items before `from` are skipped; the run ends at the first item at or past `until`.
+    from: Option<K>,
+    until: Option<K>,
     codec: &'c dyn PayloadCodec,
     /// The current block, decoded: keys, payload lengths, payloads end to end.
     keys: Vec<K>,
@@ -497,24 +555,94 @@ struct RunReader<'c, K> {
     current: std::ops::Range<usize>,
 }
 
-impl<K: Key> RunReader<'_, K> {
+fn damaged(path: &Path, what: &str) -> Error {
+    Error::input(
+        path,
+        format!("sort run is damaged ({what}); run again with --restart"),
+    )
+}
+
+impl<'c, K: Key> RunReader<'c, K> {
     fn damaged(&self, what: &str) -> Error {
-        Error::input(
-            &self.path,
-            format!("sort run is damaged ({what}); run again with --restart"),
-        )
+        damaged(&self.path, what)
+    }
+
+    /// Opens the run at `path` at the block that holds its first item at or past `from` (its
+    /// first block without `from`), reading through a buffer of `buffer` bytes.
+    fn open(
+        path: &Path,
+        codec: &'c dyn PayloadCodec,
+        from: Option<K>,
+        until: Option<K>,
+        buffer: usize,
+    ) -> Result<RunReader<'c, K>> {
+        use std::io::{Seek, SeekFrom};
+        let io = |e| Error::io(path, e);
+        let mut f = File::open(path).map_err(io)?;
+        let len = f.metadata().map_err(io)?.len();
+        let mut tail = [0u8; 16];
+        if len < 16 {
+            return Err(damaged(path, "no block index"));
+        }
+        f.seek(SeekFrom::Start(len - 16)).map_err(io)?;
+        f.read_exact(&mut tail).map_err(io)?;
+        let index_at = u64::from_le_bytes(tail[..8].try_into().expect("8 bytes"));
+        let entry = (std::mem::size_of::<K>() + 8) as u64;
+        if &tail[8..] != MAGIC || index_at > len - 16 || (len - 16 - index_at) % entry != 0 {
+            return Err(damaged(path, "no block index"));
+        }
+        let blocks = (len - 16 - index_at) / entry;
+        // The last block whose first key is at or before `from`: binary search on the index.
+        let mut start = 0;
+        if let Some(from) = from {
+            let mut buf = vec![0u8; entry as usize];
+            let mut read_entry = |f: &mut File, i: u64| -> Result<(K, u64)> {
+                f.seek(SeekFrom::Start(index_at + i * entry)).map_err(io)?;
+                f.read_exact(&mut buf).map_err(io)?;
+                let k = std::mem::size_of::<K>();
+                let mut key = K::zeroed();
+                bytemuck::bytes_of_mut(&mut key).copy_from_slice(&buf[..k]);
+                let at = u64::from_le_bytes(buf[k..].try_into().expect("8 bytes"));
+                Ok((key, at))
+            };
+            let (mut lo, mut hi) = (0, blocks);
+            // Invariant: blocks before `lo` start at or before `from`, those from `hi` after.
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if read_entry(&mut f, mid)?.0 <= from {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            if lo > 0 {
+                start = read_entry(&mut f, lo - 1)?.1;
+                if start > index_at {
+                    return Err(damaged(path, "a block index entry points past the blocks"));
+                }
+            }
+        }
+        f.seek(SeekFrom::Start(start)).map_err(io)?;
+        Ok(RunReader {
+            path: path.to_path_buf(),
+            reader: BufReader::with_capacity(buffer, f),
+            remaining: index_at - start,
+            from,
+            until,
+            codec,
+            keys: Vec::new(),
+            lens: Vec::new(),
+            payloads: Vec::new(),
+            item: 0,
+            at: 0,
+            current: 0..0,
+        })
     }
 
     /// Reads and decodes the next block; false at the end of the run.
     fn next_block(&mut self, s: &mut Scratch) -> Result<bool> {
-        use std::io::BufRead;
-        // A clean end of the run is the only end: a cut block is an error.
-        if self
-            .reader
-            .fill_buf()
-            .map_err(|e| Error::io(&self.path, e))?
-            .is_empty()
-        {
+        // The index says where the blocks end: anything short of that is a cut block.
+        if self.remaining == 0 {
             return Ok(false);
         }
         let mut head = [0u8; 8];
@@ -523,6 +651,10 @@ impl<K: Key> RunReader<'_, K> {
             .map_err(|e| Error::io(&self.path, e))?;
         let enc_len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
         let len = u32::from_le_bytes(head[4..].try_into().expect("4 bytes")) as usize;
+        self.remaining = self
+            .remaining
+            .checked_sub(8 + len as u64)
+            .ok_or_else(|| self.damaged("a block runs into the index"))?;
         s.compressed.resize(len, 0);
         self.reader
             .read_exact(&mut s.compressed)
@@ -581,15 +713,26 @@ impl<K: Key> RunReader<'_, K> {
     /// Steps to the next item: its key (its payload is then [`RunReader::payload`]); `None` at
     /// the end of the run.
     fn next_key(&mut self, s: &mut Scratch) -> Result<Option<K>> {
-        if self.item == self.keys.len() && !self.next_block(s)? {
-            return Ok(None);
+        loop {
+            if self.item == self.keys.len() && !self.next_block(s)? {
+                return Ok(None);
+            }
+            let key = self.keys[self.item];
+            let len = self.lens[self.item] as usize;
+            self.current = self.at..self.at + len;
+            self.item += 1;
+            self.at += len;
+            if self.until.is_some_and(|u| key >= u) {
+                // Past the range: nothing more from this run.
+                self.remaining = 0;
+                self.item = self.keys.len();
+                return Ok(None);
+            }
+            if self.from.is_some_and(|f| key < f) {
+                continue;
+            }
+            return Ok(Some(key));
         }
-        let key = self.keys[self.item];
-        let len = self.lens[self.item] as usize;
-        self.current = self.at..self.at + len;
-        self.item += 1;
-        self.at += len;
-        Ok(Some(key))
     }
 
     fn payload(&self) -> &[u8] {
@@ -710,5 +853,55 @@ mod tests {
         }
         assert_eq!(got, want);
         assert!(runs.iter().all(|p| p.is_file()), "the given runs are kept");
+    }
+
+    #[test]
+    fn ranges_of_runs_cover_each_item_once_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s: Sorter<[u64; 2]> = Sorter::new(dir.path(), "t", 1 << 20);
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut want = Vec::new();
+        let mut runs = Vec::new();
+        for i in 0..60_000u64 {
+            let key = [rng.u64(..100_000), i];
+            let payload = vec![(i % 251) as u8; rng.usize(..120)];
+            s.push(key, &payload).unwrap();
+            want.push((key, payload));
+            if i % 20_000 == 19_999 {
+                runs.extend(s.checkpoint().unwrap());
+            }
+        }
+        want.sort();
+        assert!(runs.len() >= 3, "{}", runs.len());
+        let read = |m: &mut Merge<[u64; 2]>| {
+            let (mut got, mut buf) = (Vec::new(), Vec::new());
+            while let Some(k) = m.next_into(&mut buf).unwrap() {
+                got.push((k, buf.clone()));
+            }
+            got
+        };
+        // Cuts inside blocks, at keys that occur, before the first and past the last item.
+        let mut cuts: Vec<[u64; 2]> = vec![[0, 0], [1, 0], want[777].0, [50_000, 0], [99_999, 5]];
+        cuts.extend((1..40).map(|c| [c * 2_503, 0]));
+        cuts.push([100_000, 0]);
+        cuts.sort();
+        cuts.dedup();
+        let mut got = read(&mut merge_range(&runs, &Opaque, None, Some(cuts[0])).unwrap());
+        for w in cuts.windows(2) {
+            let part = read(&mut merge_range(&runs, &Opaque, Some(w[0]), Some(w[1])).unwrap());
+            assert!(part.iter().all(|(k, _)| *k >= w[0] && *k < w[1]));
+            got.extend(part);
+        }
+        got.extend(read(
+            &mut merge_range(&runs, &Opaque, cuts.last().copied(), None).unwrap(),
+        ));
+        assert_eq!(got, want);
+        // A run cut short is refused, not read as shorter.
+        let bytes = std::fs::read(&runs[0]).unwrap();
+        std::fs::write(&runs[0], &bytes[..bytes.len() - 5]).unwrap();
+        let err = merge_range::<[u64; 2]>(&runs, &Opaque, None, None)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("damaged"), "{err}");
     }
 }
