@@ -712,4 +712,92 @@ mod tests {
         let csi = noodles::csi::fs::read(dir.path().join("long.bam.csi")).unwrap();
         assert_eq!(csi.reference_sequences().len(), 1);
     }
+
+    #[test]
+    fn parts_appended_give_the_records_and_index_of_one_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = dir.path().join("r.fa");
+        let mut rng = fastrand::Rng::with_seed(5);
+        let contig: String = (0..40_000)
+            .map(|_| rng.choice(*b"ACGT").unwrap() as char)
+            .collect();
+        std::fs::write(&fa, format!(">a\n{contig}\n>b\n{contig}\n")).unwrap();
+        let reference = Reference::load(&fa).unwrap();
+        let header = build(&reference, &[ReadGroupLine::for_sample("S")], "test").unwrap();
+        // 12,000 reads of 100 bp over both contigs, then unplaced ones: many BGZF blocks.
+        let mut records = Vec::new();
+        for (c, n) in [(0u32, 7_000u64), (1, 5_000)] {
+            let mut pos: Vec<u64> = (0..n).map(|_| rng.u64(..39_900)).collect();
+            pos.sort();
+            for (i, p) in pos.into_iter().enumerate() {
+                let mut r = read(p, &format!("r{c}.{i}"));
+                r.contig = Some(c);
+                r.seq = (0..100).map(|_| rng.choice(*b"ACGT").unwrap()).collect();
+                r.qual = vec![30; 100];
+                r.cigar = Cigar(vec![(CigarOp::Match, 100)]);
+                r.md = "100".into();
+                records.push(r);
+            }
+        }
+        for i in 0..50 {
+            let mut r = read(0, &format!("u{i}"));
+            r.contig = None;
+            r.flags = Flags::UNMAPPED;
+            records.push(r);
+        }
+        let one = dir.path().join("one.bam");
+        write(&one, &header, &records, "S", 40_000).unwrap();
+        // Parts cut inside contig a, at the contig change, an empty one, and the unplaced.
+        let cuts = [0, 3_001, 3_001, 7_000, 11_999, 12_000, records.len()];
+        let mut sink =
+            Box::new(BamSink::create(&dir.path().join("parts.bam"), &header, 40_000).unwrap());
+        let mut tapped = Vec::new();
+        for (k, w) in cuts.windows(2).enumerate() {
+            let part = dir.path().join(format!("part{k}"));
+            let mut pw = writer::PartWriter::create(&part).unwrap();
+            let mut buf = Vec::new();
+            for r in &records[w[0]..w[1]] {
+                buf.clear();
+                writer::encode_record(r, "S", &mut buf);
+                pw.push(&buf).unwrap();
+            }
+            pw.finish().unwrap();
+            sink.append_part(&part, &mut |recs| {
+                tapped.extend(recs.iter().map(|r| r.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+        }
+        sink.finish().unwrap();
+        let parts = dir.path().join("parts.bam");
+        assert_eq!(
+            super::read(&parts, &reference).unwrap(),
+            super::read(&one, &reference).unwrap()
+        );
+        let mut want = Vec::new();
+        for r in &records {
+            let mut buf = Vec::new();
+            writer::encode_record(r, "S", &mut buf);
+            want.push(buf);
+        }
+        assert_eq!(tapped, want, "every record tapped once, in order");
+        // Region queries through each file's own index find the same records.
+        let (a, b) = (
+            IndexedBam::open(&one, &reference).unwrap(),
+            IndexedBam::open(&parts, &reference).unwrap(),
+        );
+        for (c, s, e) in [
+            (0, 0, 100),
+            (0, 15_000, 25_000),
+            (0, 39_000, 40_000),
+            (1, 0, 40_000),
+            (1, 20_000, 20_001),
+        ] {
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            a.fetch(c, s, e, &mut x).unwrap();
+            b.fetch(c, s, e, &mut y).unwrap();
+            assert!(!x.is_empty());
+            assert_eq!(x, y, "{c}:{s}-{e}");
+        }
+    }
 }

@@ -24,6 +24,22 @@ pub trait AlignmentSink: Send {
     fn push(&mut self, record: &[u8]) -> Result<()>;
     /// Ends the file, writes its index, and gives both their final names.
     fn finish(self: Box<Self>) -> Result<()>;
+    /// Whether the sink takes BGZF parts ([`AlignmentSink::append_part`]) in place of records.
+    fn takes_parts(&self) -> bool {
+        false
+    }
+    /// Appends a part written by a [`crate::io::bam::writer::PartWriter`], handing its
+    /// records to `tap` in order; only where [`AlignmentSink::takes_parts`].
+    fn append_part(
+        &mut self,
+        part: &Path,
+        _tap: &mut dyn FnMut(&[&[u8]]) -> Result<()>,
+    ) -> Result<()> {
+        Err(crate::error::Error::Internal(format!(
+            "{}: this output takes records, not parts",
+            part.display()
+        )))
+    }
 }
 
 /// Whether `path` names a CRAM file (by its extension).
@@ -72,6 +88,18 @@ impl BamSink {
 impl AlignmentSink for BamSink {
     fn push(&mut self, record: &[u8]) -> Result<()> {
         self.writer.push(record)
+    }
+
+    fn takes_parts(&self) -> bool {
+        true
+    }
+
+    fn append_part(
+        &mut self,
+        part: &Path,
+        tap: &mut dyn FnMut(&[&[u8]]) -> Result<()>,
+    ) -> Result<()> {
+        self.writer.append_part(part, tap)
     }
 
     fn finish(self: Box<Self>) -> Result<()> {

@@ -354,11 +354,7 @@ impl SortedWriter {
     /// Compresses and writes the pending full blocks (all of them when `all`), then indexes
     /// the records whose bytes are now written.
     fn flush(&mut self, all: bool) -> Result<()> {
-        let full = if all {
-            self.pending.len()
-        } else {
-            self.pending.len() / BLOCK * BLOCK
-        };
+        let full = flushable(self.pending.len(), all);
         if full == 0 {
             return Ok(());
         }
@@ -433,6 +429,175 @@ impl SortedWriter {
             .and_then(|_| self.file.flush())
             .map_err(|e| Error::io(&self.path, e))?;
         Ok(self.indexer.build(n_refs))
+    }
+}
+
+impl SortedWriter {
+    /// Appends a part written by a [`PartWriter`] (records in order, after those written so
+    /// far): its blocks are copied as they are, and inflated again, on the pool, to index
+    /// its records and to hand them to `tap` in order, a batch at a time.
+    pub fn append_part(
+        &mut self,
+        part: &Path,
+        tap: &mut dyn FnMut(&[&[u8]]) -> Result<()>,
+    ) -> Result<()> {
+        use std::io::Read;
+        self.flush(true)?;
+        let bad = |what: &str| Error::Internal(format!("{}: {what}", part.display()));
+        let mut f = File::open(part).map_err(|e| Error::io(part, e))?;
+        // Whole blocks, a window of them at a time.
+        let mut window: Vec<u8> = Vec::with_capacity(PART_WINDOW + 65_536);
+        let mut records: Vec<u8> = Vec::new();
+        let mut records_start = self.pending_start;
+        let mut eof = false;
+        while !eof || !window.is_empty() {
+            while !eof && window.len() < PART_WINDOW {
+                let at = window.len();
+                window.resize(at + (1 << 20), 0);
+                let n = f.read(&mut window[at..]).map_err(|e| Error::io(part, e))?;
+                window.truncate(at + n);
+                eof = n == 0;
+            }
+            let mut blocks = Vec::new();
+            let mut at = 0;
+            while window.len() - at >= 18 {
+                let h = &window[at..at + 18];
+                if h[..4] != [0x1f, 0x8b, 0x08, 0x04] || h[12..14] != *b"BC" {
+                    return Err(bad("not a BGZF block"));
+                }
+                let size = usize::from(u16::from_le_bytes([h[16], h[17]])) + 1;
+                if size < 26 {
+                    return Err(bad("a BGZF block is too short"));
+                }
+                if window.len() - at < size {
+                    break;
+                }
+                blocks.push(at..at + size);
+                at += size;
+            }
+            if blocks.is_empty() {
+                if eof && !window.is_empty() {
+                    return Err(bad("ends inside a BGZF block"));
+                }
+                continue;
+            }
+            let inflated: Vec<Result<Vec<u8>>> = blocks
+                .par_iter()
+                .map_init(libdeflater::Decompressor::new, |d, r| {
+                    let b = &window[r.clone()];
+                    let n = b.len();
+                    let isize = u32::from_le_bytes(b[n - 4..].try_into().expect("4 bytes"));
+                    let mut out = vec![0u8; isize as usize];
+                    match d.deflate_decompress(&b[18..n - 8], &mut out) {
+                        Ok(m) if m == out.len() => Ok(out),
+                        _ => Err(bad("a BGZF block does not inflate")),
+                    }
+                })
+                .collect();
+            for (r, data) in blocks.iter().zip(inflated) {
+                let data = data?;
+                self.blocks.push_back((self.pending_start, self.written));
+                self.file
+                    .write_all(&window[r.clone()])
+                    .map_err(|e| Error::io(&self.path, e))?;
+                self.written += r.len() as u64;
+                self.pending_start += data.len() as u64;
+                records.extend_from_slice(&data);
+            }
+            window.drain(..at);
+            // The whole records inflated so far: indexed, then tapped.
+            let mut slices = Vec::new();
+            let mut i = 0;
+            while records.len() - i >= 4 {
+                let len = u32::from_le_bytes(records[i..i + 4].try_into().expect("4 bytes"));
+                let end = i + 4 + len as usize;
+                if end > records.len() {
+                    break;
+                }
+                let rec = &records[i..end];
+                let s = records_start + i as u64;
+                self.unresolved
+                    .push_back((index_context(rec), s, s + rec.len() as u64));
+                slices.push(rec);
+                i = end;
+            }
+            for batch in slices.chunks(4096) {
+                tap(batch)?;
+            }
+            drop(slices);
+            records.drain(..i);
+            records_start += i as u64;
+            let flushed_to = self.pending_start;
+            self.resolve(flushed_to)?;
+        }
+        if !records.is_empty() {
+            return Err(bad("ends inside a record"));
+        }
+        Ok(())
+    }
+}
+
+/// Compressed bytes of a part read at a time by [`SortedWriter::append_part`] (small in
+/// tests, so that records and blocks span windows).
+const PART_WINDOW: usize = if cfg!(test) { 48 << 10 } else { 2 << 20 };
+
+/// A part of a BAM's records (a genome range), BGZF-compressed on the calling thread into a
+/// file of its own, to be appended with [`SortedWriter::append_part`]: blocks of [`BLOCK`]
+/// bytes from the part's first record, the last one shorter, no header and no EOF block.
+pub struct PartWriter {
+    file: BufWriter<File>,
+    path: std::path::PathBuf,
+    compressor: libdeflater::Compressor,
+    pending: Vec<u8>,
+}
+
+impl PartWriter {
+    pub fn create(path: &Path) -> Result<PartWriter> {
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        Ok(PartWriter {
+            file: BufWriter::with_capacity(1 << 20, file),
+            path: path.to_path_buf(),
+            compressor: libdeflater::Compressor::new(
+                libdeflater::CompressionLvl::new(LEVEL).expect("a libdeflate level"),
+            ),
+            pending: Vec::with_capacity(GROUP * BLOCK),
+        })
+    }
+
+    /// Appends one encoded record.
+    pub fn push(&mut self, rec: &[u8]) -> Result<()> {
+        self.pending.extend_from_slice(rec);
+        if self.pending.len() >= GROUP * BLOCK {
+            self.flush(false)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, all: bool) -> Result<()> {
+        let full = flushable(self.pending.len(), all);
+        for chunk in self.pending[..full].chunks(BLOCK) {
+            let block = compress_block(&mut self.compressor, chunk)?;
+            self.file
+                .write_all(&block)
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        self.pending.drain(..full);
+        Ok(())
+    }
+
+    /// Writes the last block.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush(true)?;
+        self.file.flush().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Bytes of `pending` pending bytes that go into blocks now: the whole blocks, or all.
+fn flushable(pending: usize, all: bool) -> usize {
+    if all {
+        pending
+    } else {
+        pending / BLOCK * BLOCK
     }
 }
 
