@@ -186,6 +186,21 @@ fn four_shards_gathered_equal_one_run() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("shard 4/4 is missing"), "{err}");
     assert!(!out.join("SAMPLE.bam").exists());
+    // Shards whose sort runs have another layout (an older genoa's) are refused, not read.
+    let manifest = out.join("SAMPLE.shard-1-of-4").join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let format = format!("{}", genoa_engine::align::sort::RUN_FORMAT);
+    let old = text
+        .replace(&format!("\"run_format\": {format}"), "\"run_format\": 2")
+        .replace(&format!("\"run_format\":{format}"), "\"run_format\":2");
+    assert_ne!(old, text);
+    std::fs::write(&manifest, old).unwrap();
+    let o = gather(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("sort runs of another layout"), "{err}");
+    assert!(!out.join("SAMPLE.bam").exists());
+    std::fs::write(&manifest, text).unwrap();
     let o = gather(&[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     same_outputs(&plain, &out);

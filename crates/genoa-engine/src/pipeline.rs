@@ -115,6 +115,7 @@ pub fn align_to_file(
         &segs,
         reference,
         tmp.path(),
+        cfg.memory,
         sink.as_mut(),
         summary,
         &mut |_| Ok(()),

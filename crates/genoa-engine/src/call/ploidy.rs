@@ -443,6 +443,18 @@ impl CoverageBins {
         }
     }
 
+    /// Counts a record placed on `contig` at `pos`, whatever its flags.
+    pub fn add_placed(&mut self, contig: u32, pos: u64) {
+        if self.bin_len == 0 {
+            return;
+        }
+        if let Some(bins) = self.counts.get_mut(contig as usize)
+            && let Some(n) = bins.get_mut((pos / self.bin_len) as usize)
+        {
+            *n = n.saturating_add(1);
+        }
+    }
+
     /// Adds `other`'s counts (same reference).
     pub fn merge(&mut self, other: &CoverageBins) {
         if other.bin_len == 0 {

@@ -3,6 +3,7 @@
 //! segments' records are merged into the alignment sink while the streaming caller calls them
 //! as they pass, then the QC counts of both sides are joined into the report.
 
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -132,7 +133,7 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
 /// Disk a run needs per byte of its read files: its checkpoints (sorted runs at ~1.05x their
 /// part of the BAM, the BAM ~0.8x the gzipped reads: E. coli 120x, peak 1.04-1.07x a BAM of
 /// 0.77x the reads; a margin for reads that compress worse), and its outputs (the BAM or CRAM,
-/// the gVCF, the indexes).
+/// the gVCF, the indexes). The final merge's parts in flight come on top of the checkpoints.
 const CHECKPOINT_PER_READ_BYTE: f64 = 1.0;
 const OUTPUT_PER_READ_BYTE: f64 = 1.0;
 
@@ -151,8 +152,18 @@ fn check_space(cfg: &RunConfig, dir: &Path, outdir: Option<&Path>) -> Result<()>
         .sum();
     let share = 1.0 / cfg.shard.n as f64;
     let held = if cfg.restart { 0 } else { dir_bytes(dir) };
-    let work = (CHECKPOINT_PER_READ_BYTE * reads as f64 * share - held as f64).max(0.0) as u64;
+    let mut work = (CHECKPOINT_PER_READ_BYTE * reads as f64 * share - held as f64).max(0.0) as u64;
     let out = outdir.map_or(0, |_| (OUTPUT_PER_READ_BYTE * reads as f64) as u64);
+    if cfg.shard.n == 1 {
+        // The final merge's parts, beside the checkpoints until appended: at most threads + 1
+        // of at least 64 ranges (`segments::plan_ranges`).
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = match cfg.align.threads {
+            0 => cpus,
+            n => n.min(cpus),
+        };
+        work += (out as f64 * ((threads + 1) as f64 / 64.0).min(1.0)) as u64;
+    }
     let probe = |p: &Path| {
         let existing = p.ancestors().find(|a| a.exists()).unwrap_or(Path::new("."));
         rustix::fs::statvfs(existing)
@@ -238,6 +249,16 @@ pub fn gather(cfg: &GatherConfig) -> Result<Summary> {
     let Some(first) = works.first() else {
         return Err(Error::Config("no shard directories to gather".into()));
     };
+    if first.fingerprint().run_format != crate::align::sort::RUN_FORMAT {
+        return Err(Error::input(
+            first.path(),
+            format!(
+                "holds sort runs of another layout (format {}, this genoa reads {}); align its shards again with this version",
+                first.fingerprint().run_format,
+                crate::align::sort::RUN_FORMAT
+            ),
+        ));
+    }
     if first.fingerprint().reference != segments::Fingerprint::reference_of(&setup.reference) {
         return Err(Error::input(
             first.path(),
@@ -497,13 +518,22 @@ fn write_alignments(
         segs,
         reference,
         scratch,
+        plan.memory,
         sink.as_mut(),
         summary,
-        &mut |rec| {
-            if let Some(read) = crate::io::bam::writer::decode_for_caller(rec, &lens)? {
-                pending.push(read);
-                if pending.len() >= STREAM_BATCH {
-                    send(tx, Stream::Reads(std::mem::take(&mut pending)))?;
+        &mut |recs| {
+            // Decoded on the pool, handed over in order.
+            let reads: Vec<Result<Option<AlignedRead>>> = recs
+                .par_iter()
+                .with_min_len(256)
+                .map(|rec| crate::io::bam::writer::decode_for_caller(rec, &lens))
+                .collect();
+            for read in reads {
+                if let Some(read) = read? {
+                    pending.push(read);
+                    if pending.len() >= STREAM_BATCH {
+                        send(tx, Stream::Reads(std::mem::take(&mut pending)))?;
+                    }
                 }
             }
             Ok(())

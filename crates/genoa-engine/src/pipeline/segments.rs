@@ -240,6 +240,10 @@ pub struct SegmentDone {
     /// it was counted: the estimate is then made without them).
     #[serde(default)]
     pub coverage: CoverageBins,
+    /// Every record placed on a contig (any flags), per bin of the same length: where the
+    /// final merge cuts the genome into ranges of about equal work.
+    #[serde(default)]
+    pub records_per_bin: CoverageBins,
 }
 
 /// A directory of committed segments (one run's, or one shard's).
@@ -620,6 +624,7 @@ impl<'c> OpenSegment<'c> {
                 dups: Vec::new(),
                 qc: QcCounts::default(),
                 coverage: CoverageBins::new(lens),
+                records_per_bin: CoverageBins::new(lens),
             },
             dir,
         })
@@ -767,6 +772,9 @@ fn push_batch(
     done.qc.merge(&qc);
     for r in pairs.iter().flatten() {
         done.coverage.add(r);
+        if let Some(c) = r.contig {
+            done.records_per_bin.add_placed(c, r.pos);
+        }
     }
     for (recs, e) in pairs.iter().zip(&encoded) {
         done.mapped += recs
@@ -842,15 +850,23 @@ pub fn collect(works: &[WorkDir]) -> Result<Vec<(PathBuf, SegmentDone)>> {
 }
 
 /// Merges the segments' records in coordinate order into `sink`, duplicates marked (decided
-/// from the entries of every segment), handing each record to `tap` too once it is written.
-/// Merge scratch goes to `scratch`; `reference` is the one the segments were aligned to.
+/// from the entries of every segment), handing the records to `tap` too, in order, a batch at
+/// a time, once they are written. Merge scratch goes to `scratch`; `reference` is the one the
+/// segments were aligned to; `memory` (`-m`) bounds the ranges merged at once.
+///
+/// A BAM sink takes the records as parts: the genome is cut into ranges of about equal record
+/// counts ([`plan_ranges`], from the segments' per-bin counts, so the cuts — and the bytes —
+/// depend on the input only), each range is merged from every run and compressed on a pool
+/// thread into a part file, and the parts are appended in order. Other sinks (CRAM) take the
+/// records one by one from a single merge.
 pub fn merge_into(
     segments: &[(PathBuf, SegmentDone)],
     reference: &Reference,
     scratch: &Path,
+    memory: usize,
     sink: &mut dyn AlignmentSink,
     summary: &mut Summary,
-    tap: &mut dyn FnMut(&[u8]) -> Result<()>,
+    tap: &mut dyn FnMut(&[&[u8]]) -> Result<()>,
 ) -> Result<()> {
     let runs = |pick: fn(&SegmentDone) -> &Vec<String>| -> Vec<PathBuf> {
         segments
@@ -864,12 +880,221 @@ pub fn merge_into(
     summary.optical_duplicate_pairs = set.optical_pairs;
     summary.duplicate_fragments = set.fragments;
     let codec = BamRecords::new(reference);
-    let mut merge = sort::merge_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records", &codec)?;
-    let mut rec = Vec::new();
-    while let Some(key) = merge.next_into(&mut rec)? {
-        set.mark(key, &mut rec);
-        sink.push(&rec)?;
-        tap(&rec)?;
+    if !sink.takes_parts() {
+        let mut merge =
+            sort::merge_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records", &codec)?;
+        let mut rec = Vec::new();
+        let mut batch = TapBatch::default();
+        while let Some(key) = merge.next_into(&mut rec)? {
+            set.mark(key, &mut rec);
+            sink.push(&rec)?;
+            batch.add(&rec, tap)?;
+        }
+        return batch.flush(tap);
     }
+    let mut bins = CoverageBins::default();
+    for (_, d) in segments {
+        bins.merge(&d.records_per_bin);
+    }
+    let ranges = plan_ranges(&bins);
+    let runs = sort::compact_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records", &codec)?;
+    let at_once = ranges_at_once(rayon::current_num_threads(), runs.len(), memory);
+    tracing::debug!(
+        "merge: {} ranges over {} runs, {} at once",
+        ranges.len(),
+        runs.len(),
+        at_once
+    );
+    let merge_part = |i: usize| -> Result<PathBuf> {
+        let (from, until) = ranges[i];
+        let path = scratch.join(format!("records.merge-part.{i:06}.bgzf"));
+        let mut part = writer::PartWriter::create(&path)?;
+        let mut merge = sort::merge_range(&runs, &codec, from, until)?;
+        let mut rec = Vec::new();
+        while let Some(key) = merge.next_into(&mut rec)? {
+            set.mark(key, &mut rec);
+            part.push(&rec)?;
+        }
+        part.finish()?;
+        Ok(path)
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    rayon::in_place_scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<PathBuf>)>();
+        let mut ready = std::collections::BTreeMap::new();
+        let (mut submitted, mut written) = (0, 0);
+        let result = (|| {
+            while written < ranges.len() {
+                // At most `at_once` parts merged or waiting to be appended.
+                while submitted < ranges.len() && submitted - written < at_once {
+                    let (tx, merge_part, stop) = (tx.clone(), &merge_part, &stop);
+                    let i = submitted;
+                    scope.spawn(move |_| {
+                        let r = if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            Err(Error::Internal("merge stopped".into()))
+                        } else {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| merge_part(i)))
+                                .unwrap_or_else(|_| {
+                                    Err(Error::Internal(format!("merging range {i} panicked")))
+                                })
+                        };
+                        let _ = tx.send((i, r));
+                    });
+                    submitted += 1;
+                }
+                let path = loop {
+                    if let Some(r) = ready.remove(&written) {
+                        break r;
+                    }
+                    match rx.try_recv() {
+                        Ok((i, r)) => {
+                            ready.insert(i, r);
+                        }
+                        Err(_) => {
+                            // Run the pool's pending work (merges, the caller) meanwhile.
+                            if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                                std::thread::sleep(std::time::Duration::from_micros(200));
+                            }
+                        }
+                    }
+                }?;
+                sink.append_part(&path, tap)?;
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                written += 1;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        result
+    })?;
+    // Parts of a failed merge are left for the work directory's clean-up (`.merge` names).
     Ok(())
+}
+
+/// A merge range: keys from `.0` (inclusive) to `.1` (exclusive); `None`: unbounded.
+type KeyRange = (Option<[u64; 2]>, Option<[u64; 2]>);
+
+/// Records per merge range: the placed records / 64, within these bounds (so a small sample
+/// still spreads over the threads, and a 30x genome's parts stay a few hundred MB).
+const RANGE_RECORDS_MIN: u64 = 1 << 15;
+const RANGE_RECORDS_MAX: u64 = 1 << 22;
+
+/// Cuts the genome into merge ranges at bin starts, each about `placed / 64` records (within
+/// [`RANGE_RECORDS_MIN`]..[`RANGE_RECORDS_MAX`]) by `bins` (every placed record per bin), and a
+/// last range for the unplaced records. Depends on the counts only.
+pub fn plan_ranges(bins: &CoverageBins) -> Vec<KeyRange> {
+    let total: u64 = bins.counts.iter().flatten().map(|&n| u64::from(n)).sum();
+    let target = (total / 64).clamp(RANGE_RECORDS_MIN, RANGE_RECORDS_MAX);
+    let mut cuts = Vec::new();
+    let mut acc = 0u64;
+    for (c, contig) in bins.counts.iter().enumerate() {
+        for (b, &n) in contig.iter().enumerate() {
+            if acc >= target {
+                cuts.push([(c as u64) << 32 | (b as u64 * bins.bin_len), 0]);
+                acc = 0;
+            }
+            acc += u64::from(n);
+        }
+    }
+    // Unplaced records (contig u32::MAX) apart.
+    cuts.push([u64::from(u32::MAX) << 32, 0]);
+    let mut ranges = Vec::with_capacity(cuts.len() + 1);
+    let mut from = None;
+    for c in cuts {
+        ranges.push((from, Some(c)));
+        from = Some(c);
+    }
+    ranges.push((from, None));
+    ranges
+}
+
+/// Memory a range merge holds per run it reads: the run's decoded block (at most 64 KiB of
+/// payloads, its keys and lengths) and its read buffer.
+const RANGE_BYTES_PER_RUN: usize = 96 << 10;
+
+/// Ranges merged (or waiting to be appended) at once: one per thread and one more, as far as
+/// open files (each range opens every run) and `memory` allow; at least one. A 30x genome's
+/// ~1,500 runs take ~150 MB per range: `-m 4G` lets 28 ranges merge at once.
+fn ranges_at_once(threads: usize, runs: usize, memory: usize) -> usize {
+    let runs = runs.max(1);
+    let by_files = sort::open_files() / runs;
+    let by_memory = memory / (runs * RANGE_BYTES_PER_RUN);
+    let n = (threads + 1).min(by_files).min(by_memory).max(1);
+    if n < threads {
+        tracing::info!(
+            "merge: {n} ranges at once for {threads} threads ({runs} runs: {} MB each, -m {} MB; open-file limit {})",
+            (runs * RANGE_BYTES_PER_RUN) >> 20,
+            memory >> 20,
+            sort::open_files() + 256
+        );
+    }
+    n
+}
+
+/// Records copied for a tap and handed over in batches.
+#[derive(Default)]
+struct TapBatch {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl TapBatch {
+    fn add(&mut self, rec: &[u8], tap: &mut dyn FnMut(&[&[u8]]) -> Result<()>) -> Result<()> {
+        self.bytes.extend_from_slice(rec);
+        self.ends.push(self.bytes.len());
+        if self.ends.len() >= 4096 {
+            self.flush(tap)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, tap: &mut dyn FnMut(&[&[u8]]) -> Result<()>) -> Result<()> {
+        let mut start = 0;
+        let recs: Vec<&[u8]> = self
+            .ends
+            .iter()
+            .map(|&e| {
+                let r = &self.bytes[start..e];
+                start = e;
+                r
+            })
+            .collect();
+        tap(&recs)?;
+        self.bytes.clear();
+        self.ends.clear();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_ranges_cover_the_keys_once_in_order_at_about_the_target() {
+        // Two contigs of 10 bins, 100,000 records each on a hot bin and spread.
+        let mut bins = CoverageBins::new(&[10_000, 10_000]);
+        assert_eq!(bins.bin_len, 1_000);
+        for b in 0..10 {
+            bins.counts[0][b] = 20_000;
+            bins.counts[1][b] = if b == 3 { 100_000 } else { 10 };
+        }
+        let ranges = plan_ranges(&bins);
+        assert_eq!(ranges.first().unwrap().0, None);
+        assert_eq!(ranges.last().unwrap().1, None);
+        for w in ranges.windows(2) {
+            assert_eq!(w[0].1, w[1].0, "contiguous");
+            assert!(w[0].1.is_some());
+        }
+        // Target: 300,090 / 64 → the minimum, 32,768: a cut every 2 bins on contig 0.
+        let cuts: Vec<[u64; 2]> = ranges.iter().filter_map(|r| r.1).collect();
+        assert_eq!(cuts[0], [2_000, 0]);
+        assert_eq!(cuts[1], [4_000, 0]);
+        assert!(cuts.contains(&[1 << 32 | 4_000, 0]), "{cuts:?}");
+        assert_eq!(*cuts.last().unwrap(), [u64::from(u32::MAX) << 32, 0]);
+        // No counts (segments of older versions): one range for the placed, one for the rest.
+        assert_eq!(plan_ranges(&CoverageBins::default()).len(), 2);
+    }
 }
