@@ -450,7 +450,7 @@ fn write_and_call(
     );
     let out = CallOutput::create(&plan.outputs.gvcf, &text, mode)?.with_qc();
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Stream>(16);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Stream>(4);
         // The caller: a plain thread that hands each batch of reads to the pool, so neither
         // side ever blocks a pool thread while waiting for the other.
         let caller = scope.spawn(move || call_stream(plan, setup, out, rx));

@@ -415,6 +415,7 @@ pub fn align_segments(
         read_groups: lanes.iter().map(|l| l.read_group.id.clone()).collect(),
         current: None,
         open: None,
+        full: None,
         resumed: 0,
     };
     let mut pairs_read = 0u64;
@@ -423,30 +424,100 @@ pub fn align_segments(
     // shard's, or committed by an earlier run) pass through in order, unaligned.
     let mut lookahead = lookahead_for(&aligner);
     let mut owned: Option<(u64, bool)> = None;
-    for batch in batches {
-        let batch = batch?;
-        pairs_read = batch.first_pair + batch.len() as u64;
-        let segment = batch.first_pair / seg_pairs;
-        let align = match owned {
-            Some((s, a)) if s == segment => a,
-            _ => {
-                let a = shard.owns(segment) && seg.work.done(segment).is_none();
-                owned = Some((segment, a));
-                a
+    // A full segment is committed (sorted, compressed, written) by a pool task while the
+    // next one is aligned; at most one commit at a time.
+    rayon::in_place_scope(|scope| -> Result<()> {
+        let mut committer = Committer::new(scope);
+        let aligned = || -> Result<()> {
+            for batch in batches {
+                let batch = batch?;
+                pairs_read = batch.first_pair + batch.len() as u64;
+                let segment = batch.first_pair / seg_pairs;
+                let align = match owned {
+                    Some((s, a)) if s == segment => a,
+                    _ => {
+                        let a = shard.owns(segment) && seg.work.done(segment).is_none();
+                        owned = Some((segment, a));
+                        a
+                    }
+                };
+                if align {
+                    seg.deliver(lookahead.push(batch)?, &prefetch)?;
+                } else {
+                    seg.deliver(lookahead.flush()?, &prefetch)?;
+                    seg.take(&batch, None)?;
+                    prefetch.recycle(batch);
+                }
+                committer.take(&mut seg)?;
+                progress.set(seg.summary.pairs, input.get().0);
             }
-        };
-        if align {
-            seg.deliver(lookahead.push(batch)?, &prefetch)?;
-        } else {
             seg.deliver(lookahead.flush()?, &prefetch)?;
-            seg.take(&batch, None)?;
-            prefetch.recycle(batch);
-        }
-        progress.set(seg.summary.pairs, input.get().0);
-    }
-    seg.deliver(lookahead.flush()?, &prefetch)?;
+            seg.full = seg.open.take();
+            committer.take(&mut seg)
+        };
+        let r = aligned();
+        // Every commit ends before the scope does; the first error wins.
+        r.and(committer.wait())
+    })?;
     progress.finish();
     seg.finish(pairs_read)
+}
+
+/// Commits segments on the pool ([`OpenSegment::commit`]), one at a time.
+struct Committer<'a, 's> {
+    scope: &'a rayon::Scope<'s>,
+    tx: std::sync::mpsc::Sender<Result<()>>,
+    rx: std::sync::mpsc::Receiver<Result<()>>,
+    in_flight: usize,
+}
+
+impl<'a, 's> Committer<'a, 's> {
+    fn new(scope: &'a rayon::Scope<'s>) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        Committer {
+            scope,
+            tx,
+            rx,
+            in_flight: 0,
+        }
+    }
+
+    /// Starts committing the cursor's full segment, if it has one, once the one before is
+    /// committed.
+    fn take(&mut self, seg: &mut SegmentCursor<'s>) -> Result<()> {
+        let Some(o) = seg.full.take() else {
+            return Ok(());
+        };
+        self.wait()?;
+        seg.summary.mapped += o.done.mapped;
+        let dest = seg.work.segment_dir(o.done.index);
+        let tx = self.tx.clone();
+        self.scope.spawn(move |_| {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| o.commit(&dest)))
+                .unwrap_or_else(|_| Err(Error::Internal("committing a segment panicked".into())));
+            let _ = tx.send(r);
+        });
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    /// Waits for the commit in flight, running the pool's other work meanwhile.
+    fn wait(&mut self) -> Result<()> {
+        while self.in_flight > 0 {
+            match self.rx.try_recv() {
+                Ok(r) => {
+                    self.in_flight -= 1;
+                    r?;
+                }
+                Err(_) => {
+                    if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                        std::thread::sleep(std::time::Duration::from_micros(200));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A reader of one lane's files.
@@ -512,6 +583,8 @@ struct SegmentCursor<'w> {
     read_groups: Vec<String>,
     current: Option<u64>,
     open: Option<OpenSegment<'w>>,
+    /// The segment before `open`, whole, to be committed.
+    full: Option<OpenSegment<'w>>,
     resumed: u64,
 }
 
@@ -524,13 +597,9 @@ impl SegmentCursor<'_> {
             work,
             cfg,
             summary,
-            open,
             resumed,
             ..
         } = self;
-        if let Some(o) = open {
-            o.commit(work, summary)?;
-        }
         let segments = pairs_read.div_ceil(cfg.segment_pairs);
         if resumed > 0 {
             tracing::info!("resumed: {resumed} segments were already aligned");
@@ -560,7 +629,10 @@ impl SegmentCursor<'_> {
         let segment = batch.first_pair / self.cfg.segment_pairs;
         if self.current != Some(segment) {
             if let Some(o) = self.open.take() {
-                o.commit(self.work, self.summary)?;
+                if self.full.is_some() {
+                    return Err(Error::Internal("two segments to commit at once".into()));
+                }
+                self.full = Some(o);
             }
             self.current = Some(segment);
             let mine = self.work.shard().owns(segment);
@@ -613,8 +685,9 @@ impl<'c> OpenSegment<'c> {
         let dir = work.path().join(format!("seg-{segment:06}.tmp"));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(OpenSegment {
-            records: Sorter::with_codec(&dir, "records", cfg.memory / 16 * 15, codec),
-            dups: Sorter::new(&dir, "dups", cfg.memory / 16),
+            // Half the memory: a segment may be committed while the next one fills.
+            records: Sorter::with_codec(&dir, "records", cfg.memory / 32 * 15, codec),
+            dups: Sorter::new(&dir, "dups", cfg.memory / 32),
             done: SegmentDone {
                 index: segment,
                 first_pair: segment * cfg.segment_pairs,
@@ -650,13 +723,12 @@ impl<'c> OpenSegment<'c> {
 
     /// Writes what is in memory as runs, then `done.json`, and renames the directory to its
     /// final name: from then on the segment counts as aligned.
-    fn commit(mut self, work: &WorkDir, summary: &mut Summary) -> Result<()> {
-        summary.mapped += self.done.mapped;
+    /// `dest` is the segment's final directory.
+    fn commit(mut self, dest: &Path) -> Result<()> {
         self.done.records = names(self.records.checkpoint()?);
         self.done.dups = names(self.dups.checkpoint()?);
         write_json(&self.dir.join("done.json"), &self.done)?;
-        let dest = work.segment_dir(self.done.index);
-        std::fs::rename(&self.dir, &dest).map_err(|e| Error::io(&dest, e))?;
+        std::fs::rename(&self.dir, dest).map_err(|e| Error::io(dest, e))?;
         tracing::debug!(
             "segment {}: {} pairs committed",
             self.done.index,
