@@ -415,7 +415,7 @@ pub fn align_segments(
         read_groups: lanes.iter().map(|l| l.read_group.id.clone()).collect(),
         current: None,
         open: None,
-        full: None,
+        full: Vec::new(),
         resumed: 0,
     };
     let mut pairs_read = 0u64;
@@ -452,7 +452,7 @@ pub fn align_segments(
                 progress.set(seg.summary.pairs, input.get().0);
             }
             seg.deliver(lookahead.flush()?, &prefetch)?;
-            seg.full = seg.open.take();
+            seg.full.extend(seg.open.take());
             committer.take(&mut seg)
         };
         let r = aligned();
@@ -482,12 +482,15 @@ impl<'a, 's> Committer<'a, 's> {
         }
     }
 
-    /// Starts committing the cursor's full segment, if it has one, once the one before is
-    /// committed.
+    /// Starts committing the cursor's full segments, each once the one before is committed.
     fn take(&mut self, seg: &mut SegmentCursor<'s>) -> Result<()> {
-        let Some(o) = seg.full.take() else {
-            return Ok(());
-        };
+        for o in std::mem::take(&mut seg.full) {
+            self.start(o, seg)?;
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, o: OpenSegment<'s>, seg: &mut SegmentCursor<'s>) -> Result<()> {
         self.wait()?;
         seg.summary.mapped += o.done.mapped;
         let dest = seg.work.segment_dir(o.done.index);
@@ -583,8 +586,8 @@ struct SegmentCursor<'w> {
     read_groups: Vec<String>,
     current: Option<u64>,
     open: Option<OpenSegment<'w>>,
-    /// The segment before `open`, whole, to be committed.
-    full: Option<OpenSegment<'w>>,
+    /// Segments before `open`, whole, to be committed (in order).
+    full: Vec<OpenSegment<'w>>,
     resumed: u64,
 }
 
@@ -629,10 +632,7 @@ impl SegmentCursor<'_> {
         let segment = batch.first_pair / self.cfg.segment_pairs;
         if self.current != Some(segment) {
             if let Some(o) = self.open.take() {
-                if self.full.is_some() {
-                    return Err(Error::Internal("two segments to commit at once".into()));
-                }
-                self.full = Some(o);
+                self.full.push(o);
             }
             self.current = Some(segment);
             let mine = self.work.shard().owns(segment);
