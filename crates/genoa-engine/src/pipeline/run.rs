@@ -131,7 +131,7 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
 }
 
 /// Disk a run needs per byte of its read files: its checkpoints (sorted runs at ~1.05x their
-/// part of the BAM, the BAM ~0.8x the gzipped reads: E. coli 120x, peak 1.04-1.07x a BAM of
+/// part of the BAM, the BAM ~0.8x the gzipped reads: E. coli 120x, peak 1.09-1.13x a BAM of
 /// 0.77x the reads; a margin for reads that compress worse), and its outputs (the BAM or CRAM,
 /// the gVCF, the indexes). The final merge's parts in flight come on top of the checkpoints.
 const CHECKPOINT_PER_READ_BYTE: f64 = 1.0;
