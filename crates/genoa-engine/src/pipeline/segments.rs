@@ -17,10 +17,13 @@
 //! - **Shards**: shard K of N aligns segments `i` with `i % N == K - 1` (every shard reads the
 //!   whole input, aligning an N-th of it) and marks its directory complete with the number of
 //!   segments the input has. `genoa gather` merges the segments of all shards.
-//! - **Writing** ([`write_bam`]): the runs of every segment are merged in key order, duplicates
-//!   decided from all the entries, and the records written once. Sort keys carry the pair's
-//!   input index, so the merged order — and the BAM — is the same bytes whether the pairs were
-//!   aligned in one process, resumed, or spread over shards.
+//! - **Writing** ([`merge_into`]): the runs of every segment are merged in key order, duplicates
+//!   decided from all the entries, and the records written once — for a BAM, genome range by
+//!   genome range on the pool ([`plan_ranges`]). Sort keys carry the pair's input index, and
+//!   the ranges come from per-bin record counts, so the merged order — and the BAM — is the
+//!   same bytes whether the pairs were aligned in one process, resumed, or spread over shards.
+//! - **Committing** runs on the pool: a full segment is sorted, compressed and written while
+//!   the next one is aligned, one at a time, in input order.
 //!
 //! Each library's insert-size model comes from the first pairs of its first lane; every
 //! process reads those, so all shards use the same models. Lanes are read one after the other
