@@ -61,6 +61,26 @@ impl Summary {
     }
 }
 
+/// Waits a moment without blocking the pool: runs one of its pending jobs if there is one
+/// (when called from a pool thread), else sleeps 200 µs.
+pub(crate) fn help_pool() {
+    if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
+/// The next message on `rx`, running the pool's pending work while there is none ([`help_pool`]);
+/// `None` once every sender is gone.
+pub(crate) fn recv_helping<T>(rx: &std::sync::mpsc::Receiver<T>) -> Option<T> {
+    loop {
+        match rx.try_recv() {
+            Ok(m) => return Some(m),
+            Err(std::sync::mpsc::TryRecvError::Empty) => help_pool(),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+        }
+    }
+}
+
 /// A thread pool of `threads` workers (0 = one per CPU; more than the CPUs this process may
 /// use is capped there, with a warning: see [`config::worker_threads`]).
 pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {

@@ -56,16 +56,21 @@ impl Lane {
 /// compute-bound, so more of them only add memory and contention (`-@ 100000` once started
 /// 100,000 threads).
 pub fn worker_threads(requested: usize) -> usize {
+    let threads = capped_threads(requested);
+    if requested > threads {
+        tracing::warn!(
+            "{requested} worker threads requested: capped at {threads}, the CPUs this process may use"
+        );
+    }
+    threads
+}
+
+/// [`worker_threads`] without the warning.
+pub fn capped_threads(requested: usize) -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     match requested {
         0 => cpus,
-        n if n > cpus => {
-            tracing::warn!(
-                "{n} worker threads requested: capped at {cpus}, the CPUs this process may use"
-            );
-            cpus
-        }
-        n => n,
+        n => n.min(cpus),
     }
 }
 

@@ -157,11 +157,7 @@ fn check_space(cfg: &RunConfig, dir: &Path, outdir: Option<&Path>) -> Result<()>
     if cfg.shard.n == 1 {
         // The final merge's parts, beside the checkpoints until appended: at most threads + 1
         // of at least 64 ranges (`segments::plan_ranges`).
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = match cfg.align.threads {
-            0 => cpus,
-            n => n.min(cpus),
-        };
+        let threads = crate::pipeline::config::capped_threads(cfg.align.threads);
         work += (out as f64 * ((threads + 1) as f64 / 64.0).min(1.0)) as u64;
     }
     let probe = |p: &Path| {
@@ -552,9 +548,7 @@ fn send(tx: &SyncSender<Stream>, mut msg: Stream) -> Result<()> {
             Ok(()) => return Ok(()),
             Err(TrySendError::Full(m)) => {
                 msg = m;
-                if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
-                    std::thread::sleep(std::time::Duration::from_micros(200));
-                }
+                crate::pipeline::help_pool();
             }
             Err(TrySendError::Disconnected(_)) => {
                 return Err(Error::Internal("the caller stopped".into()));

@@ -510,17 +510,11 @@ impl<'a, 's> Committer<'a, 's> {
     /// Waits for the commit in flight, running the pool's other work meanwhile.
     fn wait(&mut self) -> Result<()> {
         while self.in_flight > 0 {
-            match self.rx.try_recv() {
-                Ok(r) => {
-                    self.in_flight -= 1;
-                    r?;
-                }
-                Err(_) => {
-                    if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
-                        std::thread::sleep(std::time::Duration::from_micros(200));
-                    }
-                }
-            }
+            // `self.tx` lives as long as `self`: the channel never disconnects here.
+            let r = crate::pipeline::recv_helping(&self.rx)
+                .ok_or_else(|| Error::Internal("the segment commits stopped".into()))?;
+            self.in_flight -= 1;
+            r?;
         }
         Ok(())
     }
@@ -1017,21 +1011,14 @@ pub fn merge_into(
                     });
                     submitted += 1;
                 }
+                // Waiting runs the pool's pending work (merges, the caller) meanwhile.
                 let path = loop {
                     if let Some(r) = ready.remove(&written) {
                         break r;
                     }
-                    match rx.try_recv() {
-                        Ok((i, r)) => {
-                            ready.insert(i, r);
-                        }
-                        Err(_) => {
-                            // Run the pool's pending work (merges, the caller) meanwhile.
-                            if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
-                                std::thread::sleep(std::time::Duration::from_micros(200));
-                            }
-                        }
-                    }
+                    let (i, r) = crate::pipeline::recv_helping(&rx)
+                        .ok_or_else(|| Error::Internal("the range merges stopped".into()))?;
+                    ready.insert(i, r);
                 }?;
                 sink.append_part(&path, tap)?;
                 std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
