@@ -45,6 +45,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Reference FASTA → its minimizer index, saved beside it as FASTA.genoa.idx.
     Index(index::IndexArgs),
+    /// FASTQ files (BGZF or uncompressed) → read indexes, so shards skip the reads of others.
+    ReadsIndex(index::ReadsIndexArgs),
     /// FASTQ → coordinate-sorted BAM (+ index).
     Align(run::AlignArgs),
     /// Sorted BAM → gVCF (+ index).
@@ -207,6 +209,11 @@ pub struct ReadsArgs {
     /// taken from the list's directory; rows of other samples than --sample are skipped).
     #[arg(long, conflicts_with_all = ["r1", "r2", "interleaved"])]
     pub fastq_list: Option<PathBuf>,
+    /// Directory of the read files' read indexes (`genoa reads-index -o DIR`), when they are
+    /// not beside the files. With them a shard (or a resumed run) skips the pairs it does not
+    /// align without reading them.
+    #[arg(long, value_name = "DIR")]
+    pub read_index: Option<PathBuf>,
 }
 
 impl ReadsArgs {
@@ -372,6 +379,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(a) => run::run(a, &command_line),
         Command::Index(a) => index::run(a),
+        Command::ReadsIndex(a) => index::reads_index(a),
         Command::Align(a) => run::align(a, &command_line),
         Command::Call(a) => run::call(a, &command_line),
         Command::Gather(a) => run::gather(a, &command_line),

@@ -75,11 +75,17 @@ if ! "${smk[@]}" --printshellcmds >"$tmp/snakemake.log" 2>&1; then
   fail "snakemake failed"
 fi
 grep -E "steps \(100%\) done|Nothing to be done" "$tmp/snakemake.log" || true
-for job in "index " "align_shard " "gather "; do
+for job in "index " "reads_index " "align_shard " "gather "; do
   printf '  %-12s %s jobs\n' "$job" "$(grep -c "^rule ${job% }:\|^localrule ${job% }:" "$tmp/snakemake.log" || true)"
 done
 [ "$(grep -c '^rule align_shard:\|^localrule align_shard:' "$tmp/snakemake.log")" = 5 ] ||
   fail "expected 5 align_shard jobs (2 + 3 shards)"
+# The demo reads are BGZF: each sample's files were indexed once, and each shard skipped the
+# pairs of the others unread (B: 5 segments of 2,048 pairs; shard 1/3 aligns segments 0 and 3).
+[ "$(grep -c '^rule reads_index:\|^localrule reads_index:' "$tmp/snakemake.log")" = 2 ] ||
+  fail "expected 2 reads_index jobs (one per sample)"
+grep -q "of 9690 pairs in the input, 5594 of them skipped unread" "$tmp/results/logs/align/B.shard-1-of-3.log" ||
+  { cat "$tmp/results/logs/align/B.shard-1-of-3.log" >&2; fail "shard 1/3 of B did not skip the other shards' pairs"; }
 
 echo "== a second run has nothing to do"
 "${smk[@]}" --dry-run >"$tmp/snakemake-again.log" 2>&1 || { cat "$tmp/snakemake-again.log" >&2; fail "dry run failed"; }

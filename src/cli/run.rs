@@ -282,6 +282,7 @@ fn align_config(
         segment_pairs: tuning.segment_pairs,
         secondary: tuning.secondary,
         index: reads.index.clone(),
+        read_index_dir: reads.read_index.clone(),
         command_line: command_line.to_string(),
         ..AlignConfig::new(reads.reference.clone(), lanes)
     }
@@ -290,8 +291,8 @@ fn align_config(
 fn print_summary(s: &Summary) {
     if s.resumed_segments > 0 {
         eprintln!(
-            "genoa: resumed: {} aligned segments of an earlier run were kept",
-            s.resumed_segments
+            "genoa: resumed: {} aligned segments of an earlier run were kept ({} of their pairs skipped unread through read indexes)",
+            s.resumed_segments, s.pairs_skipped
         );
     }
     let rate = s.reads as f64 / s.seconds.max(1e-9);
@@ -390,11 +391,12 @@ pub fn run(a: RunArgs, command_line: &str) -> Result<()> {
     let s = pipeline::run(&cfg)?;
     if shard.n > 1 {
         eprintln!(
-            "genoa: shard {}/{}: {} read pairs aligned (of {} pairs read) into {}, {:.1} s; join the shards with `genoa gather`",
+            "genoa: shard {}/{}: {} read pairs aligned (of {} pairs in the input, {} of them skipped unread through read indexes) into {}, {:.1} s; join the shards with `genoa gather`",
             shard.k,
             shard.n,
             s.pairs,
             s.pairs_read,
+            s.pairs_skipped,
             cfg.shard_dir(shard).display(),
             s.seconds
         );

@@ -48,6 +48,24 @@ fn run_args(r1: &Path, r2: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
     v
 }
 
+/// `genoa gather` of the shards in `out` (or those `extra` names).
+fn gather(out: &Path, extra: &[&str]) -> std::process::Output {
+    let reference = demo_dir().join("ref.fa");
+    let mut a = vec![
+        "gather",
+        "-r",
+        reference.to_str().unwrap(),
+        "-s",
+        "SAMPLE",
+        "-o",
+        out.to_str().unwrap(),
+        "--backend",
+        "scalar",
+    ];
+    a.extend_from_slice(extra);
+    genoa(&a)
+}
+
 fn ok(args: &[String]) -> String {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = genoa(&args);
@@ -156,22 +174,7 @@ fn four_shards_gathered_equal_one_run() {
         ok(&run_args(a, b, &out, &["--shard", &shard, "-@", threads]));
     }
     assert!(!out.join("SAMPLE.bam").exists());
-    let reference = demo_dir().join("ref.fa");
-    let gather = |extra: &[&str]| {
-        let mut a = vec![
-            "gather",
-            "-r",
-            reference.to_str().unwrap(),
-            "-s",
-            "SAMPLE",
-            "-o",
-            out.to_str().unwrap(),
-            "--backend",
-            "scalar",
-        ];
-        a.extend_from_slice(extra);
-        genoa(&a)
-    };
+    let gather = |extra: &[&str]| gather(&out, extra);
     // A missing shard is an error naming it, and writes nothing.
     let three: Vec<String> = (1..=3)
         .map(|k| {
@@ -248,6 +251,111 @@ fn an_error_keeps_the_checkpoints_and_copied_reads_resume() {
     same_outputs(&plain, &out);
     assert!(!work.exists(), "checkpoints removed after success");
     for d in [&input, &plain, &out, &moved] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// The tripled demo reads as R1 in BGZF and R2 uncompressed: the two kinds of file a read
+/// index can enter in the middle.
+fn indexable_input(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::io::{Read, Write};
+    let (g1, g2) = tripled_input(dir);
+    let text = |p: &Path| {
+        let mut s = Vec::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(p).unwrap())
+            .read_to_end(&mut s)
+            .unwrap();
+        s
+    };
+    let (r1, r2) = (dir.join("b_R1.fq.gz"), dir.join("b_R2.fq"));
+    let mut w = noodles::bgzf::io::Writer::new(std::fs::File::create(&r1).unwrap());
+    w.write_all(&text(&g1)).unwrap();
+    w.finish().unwrap();
+    std::fs::write(&r2, text(&g2)).unwrap();
+    (r1, r2)
+}
+
+/// With read indexes (`genoa reads-index`), shards and resumed runs pass over the pairs they do
+/// not align without reading them, and end with the same outputs.
+#[test]
+fn read_indexes_let_shards_and_resumed_runs_skip_pairs() {
+    let input = tmp("ri-input");
+    let (r1, r2) = indexable_input(&input);
+    let plain = tmp("ri-plain");
+    ok(&run_args(&r1, &r2, &plain, &["-@", "2"]));
+    // Plain gzip cannot be indexed: an error naming the file, no index written.
+    let gz = input.join("plain_R1.fq.gz");
+    {
+        use std::io::Write;
+        let mut w = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::fast(),
+        );
+        w.write_all(&std::fs::read(&r2).unwrap()).unwrap();
+        w.finish().unwrap();
+    }
+    let idx = tmp("ri-idx");
+    let o = genoa(&[
+        "reads-index",
+        "-o",
+        idx.to_str().unwrap(),
+        gz.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("plain_R1.fq.gz") && err.contains("bgzip"),
+        "{err}"
+    );
+    assert!(files_in(&idx).iter().all(|f| !f.ends_with(".genoa.ridx")));
+    let o = genoa(&[
+        "reads-index",
+        "-o",
+        idx.to_str().unwrap(),
+        r1.to_str().unwrap(),
+        r2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let with_index = ["--read-index", idx.to_str().unwrap()];
+    // Five segments of 2,048 pairs (the last 1,498): shard 1/4 aligns segments 0 and 4 and
+    // skips the 6,144 pairs of the others; shard 3/4 aligns segment 2 only.
+    let out = tmp("ri-sharded");
+    for (k, skipped) in [(1, 6144), (2, 7642), (3, 7642), (4, 7642)] {
+        let shard = format!("{k}/4");
+        let mut extra = vec!["--shard", shard.as_str(), "-@", "2"];
+        extra.extend(with_index);
+        let err = ok(&run_args(&r1, &r2, &out, &extra));
+        assert!(
+            err.contains(&format!(
+                "of 9690 pairs in the input, {skipped} of them skipped"
+            )),
+            "{err}"
+        );
+    }
+    let o = gather(&out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    same_outputs(&plain, &out);
+    // A run ended by an error after alignment keeps its checkpoints; with two of them gone,
+    // the run started again aligns those two and skips the pairs of the three it keeps.
+    let again = tmp("ri-resumed");
+    std::fs::create_dir_all(again.join("SAMPLE.bam")).unwrap();
+    let args = run_args(&r1, &r2, &again, &with_index);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(genoa(&argv).status.code(), Some(1));
+    std::fs::remove_dir(again.join("SAMPLE.bam")).unwrap();
+    let work = again.join(".genoa-work.SAMPLE");
+    for s in ["seg-000001", "seg-000003"] {
+        std::fs::remove_dir_all(work.join(s)).unwrap();
+    }
+    let err = ok(&args);
+    assert!(
+        err.contains(
+            "resumed: 3 aligned segments of an earlier run were kept (5594 of their pairs skipped"
+        ),
+        "{err}"
+    );
+    same_outputs(&plain, &again);
+    for d in [&input, &plain, &idx, &out, &again] {
         let _ = std::fs::remove_dir_all(d);
     }
 }

@@ -8,6 +8,7 @@ pub mod binning_index;
 pub mod cram;
 pub mod fastq;
 pub mod gvcf;
+pub mod read_index;
 pub mod reference;
 pub mod refget;
 pub mod sam_header;

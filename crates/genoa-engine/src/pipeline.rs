@@ -31,9 +31,12 @@ pub use run::{gather, run};
 /// Counters of a run.
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
-    /// Pairs aligned (a shard's own), and pairs read from the input.
+    /// Pairs aligned (a shard's own), and pairs in the input.
     pub pairs: u64,
     pub pairs_read: u64,
+    /// Pairs of the input passed over without being read, through read indexes (other
+    /// shards' pairs, segments committed earlier).
+    pub pairs_skipped: u64,
     /// Segments found committed by an earlier, killed run.
     pub resumed_segments: u64,
     /// Seconds in `banded_align` and `pair_hmm` calls (summed over threads).

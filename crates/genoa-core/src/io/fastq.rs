@@ -16,6 +16,7 @@ use noodles::fastq;
 
 use crate::error::{Error, Result};
 use crate::genome::{base_code, is_read_base};
+use crate::io::read_index::ReadIndex;
 use crate::io::reference::Reference;
 use crate::io::ubam::UnalignedReader;
 
@@ -37,6 +38,9 @@ pub struct ReadBatch {
     /// The lane the batch's pairs come from (a batch lies within one lane), and its library.
     pub lane: u16,
     pub library: u16,
+    /// Pairs after the batch's own that were passed over unread (a read index let the reader
+    /// skip them: [`LaneReader::skip_to`]); they follow `first_pair + len()`.
+    pub skipped: u64,
 }
 
 impl ReadBatch {
@@ -155,7 +159,7 @@ impl Read for Threaded {
 
 /// Whether the file ends with BGZF's empty end-of-file block (as bgzip, htslib and noodles
 /// write it): a BGZF file cut between blocks would otherwise read as a shorter whole one.
-fn ends_with_bgzf_eof(path: &Path) -> bool {
+pub(crate) fn ends_with_bgzf_eof(path: &Path) -> bool {
     use std::io::{Seek, SeekFrom};
     const EOF: [u8; 28] = [
         0x1f, 0x8b, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x42, 0x43, 0x02,
@@ -208,9 +212,25 @@ impl<R: std::io::Read> std::io::Read for Counted<R> {
 impl Reader {
     /// Opens `path`, detecting gzip/BGZF compression.
     pub fn open(path: &Path) -> Result<Reader> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::open_at(path, None, Arc::new(AtomicU64::new(0)))
+    }
+
+    /// Opens `path` at the start, or at `at`: an offset of a [`ReadIndex`] (a BGZF virtual
+    /// position when the flag is set, else a byte offset). `consumed` counts the bytes read.
+    fn open_at(path: &Path, at: Option<(u64, bool)>, consumed: Arc<AtomicU64>) -> Result<Reader> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         let size = file.metadata().map_or(0, |m| m.len());
-        let consumed = Arc::new(AtomicU64::new(0));
+        let (start, skip) = match at {
+            Some((o, true)) => (o >> 16, o & 0xffff),
+            Some((o, false)) => (o, 0),
+            None => (0, 0),
+        };
+        if start > 0 {
+            file.seek(SeekFrom::Start(start))
+                .map_err(|e| Error::io(path, e))?;
+        }
+        consumed.store(start, Ordering::Relaxed);
         let file = Counted {
             inner: file,
             consumed: consumed.clone(),
@@ -218,9 +238,24 @@ impl Reader {
         let mut buffered = BufReader::with_capacity(1 << 16, file);
         let head = buffered.fill_buf().map_err(|e| Error::io(path, e))?;
         if head.is_empty() {
-            return Err(Error::input(path, "empty file: no FASTQ records"));
+            return Err(Error::input(
+                path,
+                if at.is_some() {
+                    "ends before the offset its read index gives: make the index again"
+                } else {
+                    "empty file: no FASTQ records"
+                },
+            ));
         }
         let bgzf = head.len() >= 14 && head[..4] == [0x1f, 0x8b, 8, 4] && head[12..14] == *b"BC";
+        if let Some((_, indexed_bgzf)) = at
+            && indexed_bgzf != bgzf
+        {
+            return Err(Error::input(
+                path,
+                "its read index does not fit its compression: make the index again",
+            ));
+        }
         let inner: Box<dyn BufRead + Send> = if bgzf && ends_with_bgzf_eof(path) {
             // BGZF: blocks inflated on worker threads, ahead of the parser. (Without its
             // end-of-file block a file may be cut, so it goes the strict way below.)
@@ -241,14 +276,47 @@ impl Reader {
         } else {
             Box::new(buffered)
         };
+        let mut inner = fastq::io::Reader::new(inner);
+        if skip > 0 {
+            // Into the BGZF block, to the record's first byte.
+            let mut within = inner.get_mut().take(skip);
+            let n = io::copy(&mut within, &mut io::sink()).map_err(|e| Error::io(path, e))?;
+            if n < skip {
+                return Err(Error::input(
+                    path,
+                    "ends before the offset its read index gives: make the index again",
+                ));
+            }
+        }
         Ok(Reader {
             path: path.to_path_buf(),
-            inner: fastq::io::Reader::new(inner),
+            inner,
             record: fastq::Record::default(),
             count: 0,
             consumed,
             size,
         })
+    }
+
+    /// Goes to record `r` (0-based, < `index.records`) through `index`, the file's read index:
+    /// the file is entered at the nearest offset before it and at most `index.step` records
+    /// are parsed (and checked) on the way.
+    pub fn seek_record(&mut self, index: &ReadIndex, r: u64) -> Result<()> {
+        let (offset, skip) = index.checkpoint(r);
+        let mut to = Reader::open_at(
+            &self.path,
+            Some((offset, index.bgzf)),
+            self.consumed.clone(),
+        )?;
+        to.count = r - skip;
+        let mut scratch = ReadRecord::default();
+        for _ in 0..skip {
+            if !to.next_into(&mut scratch)? {
+                return Err(to.error("ends before its read index says: make the index again"));
+            }
+        }
+        *self = to;
+        Ok(())
     }
 
     /// Bytes of the file read so far, and its size.
@@ -383,6 +451,7 @@ impl PairedReader {
         Ok(PairedReader(Source::Fastq(Box::new(FastqPairs {
             r1: Reader::open(r1)?,
             r2: Some(Reader::open(r2)?),
+            indexes: None,
         }))))
     }
 
@@ -391,6 +460,7 @@ impl PairedReader {
         Ok(PairedReader(Source::Fastq(Box::new(FastqPairs {
             r1: Reader::open(path)?,
             r2: None,
+            indexes: None,
         }))))
     }
 
@@ -428,12 +498,96 @@ impl PairedReader {
             Source::Bam(b) => b.next_batch(batch, max_pairs),
         }
     }
+
+    /// Finds the read indexes of the lane's files ([`ReadIndex::find`]: in `dir`, or beside
+    /// each file) and keeps them when every file has one, so [`PairedReader::seek_pair`] can
+    /// enter the lane anywhere. Returns the files without a usable index (unaligned BAM and
+    /// CRAM are not indexed). The indexes' record counts are checked as reading would check
+    /// them: R1 and R2 equal, an interleaved file even.
+    pub fn use_read_indexes(&mut self, dir: Option<&Path>) -> Result<Vec<PathBuf>> {
+        let f = match &mut self.0 {
+            Source::Fastq(f) => f,
+            Source::Bam(b) => return Ok(vec![b.path().to_path_buf()]),
+        };
+        let i1 = ReadIndex::find(f.r1.path(), dir)?;
+        let i2 = match &f.r2 {
+            Some(r2) => Some(ReadIndex::find(r2.path(), dir)?),
+            None => None,
+        };
+        let mut missing = Vec::new();
+        if i1.is_none() {
+            missing.push(f.r1.path().to_path_buf());
+        }
+        if let (Some(None), Some(r2)) = (&i2, &f.r2) {
+            missing.push(r2.path().to_path_buf());
+        }
+        if !missing.is_empty() {
+            return Ok(missing);
+        }
+        let (_, i1) = i1.expect("checked above");
+        let i2 = i2.map(|i| i.expect("checked above").1);
+        match (&i2, &f.r2) {
+            (Some(i2), Some(r2)) if i2.records != i1.records => {
+                return Err(Error::input(
+                    r2.path(),
+                    format!(
+                        "has {} records but {} has {} (their read indexes say): R1 and R2 must have the same number of reads",
+                        i2.records,
+                        f.r1.path().display(),
+                        i1.records
+                    ),
+                ));
+            }
+            (None, _) if i1.records % 2 == 1 => {
+                return Err(Error::input(
+                    f.r1.path(),
+                    format!(
+                        "interleaved file ends with an unpaired read (record {}, its read index says)",
+                        i1.records
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        f.indexes = Some((i1, i2));
+        Ok(Vec::new())
+    }
+
+    /// Pairs in the lane, when its read indexes are in use.
+    pub fn indexed_pairs(&self) -> Option<u64> {
+        match &self.0 {
+            Source::Fastq(f) => f.indexes.as_ref().map(|(i1, i2)| match i2 {
+                Some(_) => i1.records,
+                None => i1.records / 2,
+            }),
+            Source::Bam(_) => None,
+        }
+    }
+
+    /// Goes to pair `q` of the lane (< [`PairedReader::indexed_pairs`]) through its read
+    /// indexes.
+    pub fn seek_pair(&mut self, q: u64) -> Result<()> {
+        let Source::Fastq(f) = &mut self.0 else {
+            return Err(Error::Internal("seek in an unindexed lane".into()));
+        };
+        let Some((i1, i2)) = &f.indexes else {
+            return Err(Error::Internal("seek in an unindexed lane".into()));
+        };
+        match (i2, &mut f.r2) {
+            (Some(i2), Some(r2)) => {
+                f.r1.seek_record(i1, q)?;
+                r2.seek_record(i2, q)
+            }
+            _ => f.r1.seek_record(i1, 2 * q),
+        }
+    }
 }
 
-/// Two FASTQ files, or one interleaved.
+/// Two FASTQ files, or one interleaved, and their read indexes when in use.
 struct FastqPairs {
     r1: Reader,
     r2: Option<Reader>,
+    indexes: Option<(ReadIndex, Option<ReadIndex>)>,
 }
 
 impl FastqPairs {
@@ -520,12 +674,46 @@ impl FastqPairs {
 pub struct LaneReader {
     lanes: Vec<(PairedReader, u16)>,
     current: usize,
+    /// The next pair's index in the whole input, and the current lane's first pair's.
+    next_pair: u64,
+    lane_start: u64,
 }
 
 impl LaneReader {
     /// Lanes in the order they are to be read, each with its library's index.
     pub fn new(lanes: Vec<(PairedReader, u16)>) -> LaneReader {
-        LaneReader { lanes, current: 0 }
+        LaneReader {
+            lanes,
+            current: 0,
+            next_pair: 0,
+            lane_start: 0,
+        }
+    }
+
+    /// Moves on to pair `target` of the whole input without reading the pairs before it, as
+    /// far as read indexes allow ([`PairedReader::use_read_indexes`]): whole indexed lanes are
+    /// passed, and an indexed lane is entered at the pair. Stops at the start of the first
+    /// unindexed lane on the way (or where the reader is, inside one). Returns the index of
+    /// the pair the reader is now at (the input's pair count when every lane was passed).
+    pub fn skip_to(&mut self, target: u64) -> Result<u64> {
+        while target > self.next_pair {
+            let Some((reader, _)) = self.lanes.get_mut(self.current) else {
+                break;
+            };
+            let Some(pairs) = reader.indexed_pairs() else {
+                break;
+            };
+            let end = self.lane_start + pairs;
+            if target >= end {
+                self.current += 1;
+                self.lane_start = end;
+                self.next_pair = end;
+            } else {
+                reader.seek_pair(target - self.lane_start)?;
+                self.next_pair = target;
+            }
+        }
+        Ok(self.next_pair)
     }
 
     /// A handle that reads the bytes read of every lane's files, and their total size.
@@ -546,9 +734,11 @@ impl LaneReader {
             if n > 0 {
                 batch.lane = self.current as u16;
                 batch.library = *library;
+                self.next_pair += n as u64;
                 return Ok(n);
             }
             self.current += 1;
+            self.lane_start = self.next_pair;
         }
         Ok(0)
     }
@@ -596,6 +786,156 @@ mod tests {
         assert_eq!(want.len(), 5000);
         assert_eq!(all(&bgz), want);
         assert_eq!(all(&cut), want);
+    }
+
+    /// `n` pairs of records with lengths that vary (so BGZF blocks end inside records).
+    fn pair_files(dir: &Path, tag: &str, n: usize, bgzf: bool) -> (PathBuf, PathBuf) {
+        use std::io::Write;
+        let mut paths = Vec::new();
+        for mate in 1..=2 {
+            let text: String = (0..n)
+                .map(|i| {
+                    let len = 20 + (i * 37 + mate * 11) % 180;
+                    format!(
+                        "@{tag}{i}/{mate}\n{}\n+\n{}\n",
+                        "ACGT".repeat(len / 4),
+                        "I".repeat(len / 4 * 4)
+                    )
+                })
+                .collect();
+            let path = dir.join(format!("{tag}_R{mate}.fq{}", if bgzf { ".gz" } else { "" }));
+            if bgzf {
+                let mut w = noodles::bgzf::io::Writer::new(File::create(&path).unwrap());
+                w.write_all(text.as_bytes()).unwrap();
+                w.finish().unwrap();
+            } else {
+                std::fs::write(&path, text).unwrap();
+            }
+            paths.push(path);
+        }
+        (paths[0].clone(), paths[1].clone())
+    }
+
+    fn names_of(reader: &mut LaneReader, max: usize) -> Vec<String> {
+        let mut batch = ReadBatch::default();
+        let mut v = Vec::new();
+        while reader.next_batch(&mut batch, max).unwrap() > 0 {
+            v.extend(batch.r1.iter().map(|r| r.name.clone()));
+        }
+        v
+    }
+
+    #[test]
+    fn read_indexes_enter_files_at_any_record() {
+        let dir = tempfile::tempdir().unwrap();
+        for bgzf in [true, false] {
+            let (r1, _) = pair_files(dir.path(), "s", 3000, bgzf);
+            let index = ReadIndex::build_with_step(&r1, 64).unwrap();
+            assert_eq!((index.records, index.bgzf), (3000, bgzf));
+            let mut all = Reader::open(&r1).unwrap();
+            let mut want = Vec::new();
+            let mut rec = ReadRecord::default();
+            while all.next_into(&mut rec).unwrap() {
+                want.push(rec.clone());
+            }
+            let mut reader = Reader::open(&r1).unwrap();
+            for r in [2999, 0, 63, 64, 65, 1000, 1727, 2944, 1] {
+                reader.seek_record(&index, r).unwrap();
+                assert_eq!(reader.count(), r);
+                for k in r..(r + 3).min(3000) {
+                    assert!(reader.next_into(&mut rec).unwrap());
+                    assert_eq!(rec, want[k as usize], "record {k} after a seek to {r}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lanes_are_skipped_through_their_indexes_and_read_where_they_have_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let lanes = [("a", 500, true), ("b", 300, false), ("c", 700, true)];
+        let mut files = Vec::new();
+        for (tag, n, bgzf) in lanes {
+            files.push(pair_files(dir.path(), tag, n, bgzf));
+        }
+        // Lanes a and c indexed, b not.
+        for (k, (r1, r2)) in files.iter().enumerate() {
+            if k != 1 {
+                for f in [r1, r2] {
+                    ReadIndex::build_with_step(f, 50)
+                        .unwrap()
+                        .write(&crate::io::read_index::index_path(f, None))
+                        .unwrap();
+                }
+            }
+        }
+        let open = || {
+            let mut v = Vec::new();
+            for (r1, r2) in &files {
+                let mut r = PairedReader::paired(r1, r2).unwrap();
+                let missing = r.use_read_indexes(None).unwrap();
+                assert_eq!(missing.is_empty(), r1 != &files[1].0);
+                v.push((r, 0));
+            }
+            LaneReader::new(v)
+        };
+        let everything = names_of(&mut open(), 128);
+        assert_eq!(everything.len(), 1500);
+        // Into lane a, then through it: passes lane a to the start of b (unindexed).
+        let mut lr = open();
+        assert_eq!(lr.skip_to(123).unwrap(), 123);
+        let mut batch = ReadBatch::default();
+        assert_eq!(lr.next_batch(&mut batch, 10).unwrap(), 10);
+        assert_eq!(batch.r1[0].name, everything[123]);
+        assert_eq!(lr.skip_to(1000).unwrap(), 500);
+        assert_eq!(lr.next_batch(&mut batch, 10).unwrap(), 10);
+        assert_eq!(batch.r1[0].name, everything[500]);
+        // Inside b nothing is skipped; once b is read, c is entered anywhere.
+        assert_eq!(lr.skip_to(700).unwrap(), 510);
+        let mut seen = 510;
+        while seen < 800 {
+            seen += lr.next_batch(&mut batch, 64).unwrap() as u64;
+        }
+        // (An unindexed lane's end is known once a read finds it.)
+        assert_eq!(lr.skip_to(1333).unwrap(), 800);
+        assert_eq!(lr.next_batch(&mut batch, 10).unwrap(), 10);
+        assert_eq!(batch.r1[0].name, everything[800]);
+        assert_eq!(lr.skip_to(1333).unwrap(), 1333);
+        assert_eq!(names_of(&mut lr, 100), everything[1333..]);
+        // Past the end: stops at the unindexed lane; without it, every lane is passed.
+        assert_eq!(open().skip_to(5000).unwrap(), 500);
+        let mut indexed: Vec<_> = Vec::new();
+        for k in [0, 2] {
+            let mut r = PairedReader::paired(&files[k].0, &files[k].1).unwrap();
+            assert!(r.use_read_indexes(None).unwrap().is_empty());
+            indexed.push((r, 0));
+        }
+        let mut lr = LaneReader::new(indexed);
+        assert_eq!(lr.skip_to(5000).unwrap(), 1200);
+        assert_eq!(lr.next_batch(&mut batch, 10).unwrap(), 0);
+        // Indexes whose counts differ (R2 of lane c with lane a's R2 index): an error naming
+        // R2, as reading to the end would give.
+        let (_, a2) = &files[0];
+        let (c1, c2) = &files[2];
+        let idx_dir = dir.path().join("mixed");
+        std::fs::create_dir(&idx_dir).unwrap();
+        for (f, from) in [(c1, c1), (c2, a2)] {
+            let mut index = ReadIndex::build_with_step(from, 50).unwrap();
+            let own = ReadIndex::build_with_step(f, 50).unwrap();
+            (index.size, index.digest) = (own.size, own.digest);
+            index
+                .write(&crate::io::read_index::index_path(f, Some(&idx_dir)))
+                .unwrap();
+        }
+        let e = PairedReader::paired(c1, c2)
+            .unwrap()
+            .use_read_indexes(Some(&idx_dir))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("c_R2.fq.gz") && e.contains("has 500 records") && e.contains("same number"),
+            "{e}"
+        );
     }
 
     #[test]

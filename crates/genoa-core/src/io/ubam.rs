@@ -232,6 +232,11 @@ impl UnalignedReader {
         })
     }
 
+    /// Path of the file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The header's `@RG` lines, as they are written in SAM.
     pub fn read_groups(&self) -> &[String] {
         &self.read_groups

@@ -111,6 +111,9 @@ pub struct AlignConfig {
     pub secondary: bool,
     /// The reference's saved index, when not beside the FASTA (see [`crate::index`]).
     pub index: Option<PathBuf>,
+    /// Where the read files' read indexes are, when not beside the files (see
+    /// [`crate::io::read_index`]).
+    pub read_index_dir: Option<PathBuf>,
 }
 
 impl AlignConfig {
@@ -136,6 +139,7 @@ impl AlignConfig {
             command_line: std::env::args().collect::<Vec<_>>().join(" "),
             secondary: false,
             index: None,
+            read_index_dir: None,
         }
     }
 

@@ -180,39 +180,7 @@ impl Fingerprint {
     }
 }
 
-/// Bytes read from each end of a read file for its content digest.
-const DIGEST_SPAN: u64 = 1 << 20;
-
-/// A read file's content digest: MD5 (hex) of its size, its first and its last MiB. A gzip
-/// file ends with the CRC-32 and length of all its data, so two gzip files with equal digests
-/// hold the same reads; for a plain FASTQ it tells apart any two files that differ in size or
-/// at either end.
-pub fn content_digest(path: &Path) -> Result<String> {
-    use md5::Digest;
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let size = f.metadata().map_err(|e| Error::io(path, e))?.len();
-    let mut h = md5::Md5::new();
-    h.update(size.to_le_bytes());
-    let mut buf = Vec::with_capacity(DIGEST_SPAN as usize);
-    (&mut f)
-        .take(DIGEST_SPAN)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, e))?;
-    h.update(&buf);
-    if size > DIGEST_SPAN {
-        buf.clear();
-        f.seek(SeekFrom::Start(
-            size.saturating_sub(DIGEST_SPAN).max(DIGEST_SPAN),
-        ))
-        .map_err(|e| Error::io(path, e))?;
-        f.take(DIGEST_SPAN)
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::io(path, e))?;
-        h.update(&buf);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
+pub use crate::io::read_index::content_digest;
 
 /// `manifest.json` of a work directory.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -359,6 +327,20 @@ impl WorkDir {
         self.path.join(format!("seg-{i:06}"))
     }
 
+    /// The segments committed here.
+    pub fn committed(&self) -> std::collections::BTreeSet<u64> {
+        let Ok(entries) = std::fs::read_dir(&self.path) else {
+            return Default::default();
+        };
+        entries
+            .filter_map(|e| {
+                let name = e.ok()?.file_name();
+                let i: u64 = name.to_str()?.strip_prefix("seg-")?.parse().ok()?;
+                self.done(i).map(|_| i)
+            })
+            .collect()
+    }
+
     /// Segment `i`, if committed here.
     pub fn done(&self, i: u64) -> Option<SegmentDone> {
         read_json::<SegmentDone>(&self.segment_dir(i).join("done.json")).filter(|d| d.index == i)
@@ -386,8 +368,27 @@ pub fn align_segments(
     let (_, library_of) = cfg.libraries();
     let lanes = cfg.lanes();
     let mut readers = Vec::with_capacity(lanes.len());
+    let mut unindexed = Vec::new();
     for (lane, &library) in lanes.iter().zip(&library_of) {
-        readers.push((open_lane(&lane.reads, reference)?, library as u16));
+        let mut r = open_lane(&lane.reads, reference)?;
+        unindexed.extend(r.use_read_indexes(cfg.read_index_dir.as_deref())?);
+        readers.push((r, library as u16));
+    }
+    // The segments this process aligns; the others are passed over, unread where read indexes
+    // allow.
+    let committed = work.committed();
+    let wanted = move |s: u64| shard.owns(s) && !committed.contains(&s);
+    if shard.n > 1 || !work.committed().is_empty() {
+        if unindexed.is_empty() {
+            tracing::info!(
+                "reads: every file has a read index: pairs this run does not align are skipped unread"
+            );
+        } else {
+            tracing::info!(
+                "reads: {} has no read index: its pairs are all read, also those this run does not align (`genoa reads-index` makes one for BGZF or uncompressed FASTQ)",
+                names(unindexed).join(", ")
+            );
+        }
     }
     let reader = LaneReader::new(readers);
     let input = reader.progress_handle();
@@ -406,7 +407,7 @@ pub fn align_segments(
         aligner.calibrate(&batch, &mut AlignScratch::default())?;
     }
     let mut progress = crate::report::Progress::new("aligning", "pairs", input.get().1);
-    let prefetch = Prefetch::start(reader, seg_pairs, cfg.batch_pairs.max(1) as u64)?;
+    let prefetch = Prefetch::start(reader, seg_pairs, cfg.batch_pairs.max(1) as u64, wanted)?;
     let batches = prefetch.iter();
     let codec = BamRecords::new(reference);
     let mut seg = SegmentCursor {
@@ -434,7 +435,8 @@ pub fn align_segments(
         let aligned = || -> Result<()> {
             for batch in batches {
                 let batch = batch?;
-                pairs_read = batch.first_pair + batch.len() as u64;
+                pairs_read = batch.first_pair + batch.len() as u64 + batch.skipped;
+                seg.summary.pairs_skipped += batch.skipped;
                 let segment = batch.first_pair / seg_pairs;
                 let align = match owned {
                     Some((s, a)) if s == segment => a,
@@ -743,7 +745,15 @@ struct Prefetch {
 }
 
 impl Prefetch {
-    fn start(mut reader: LaneReader, seg_pairs: u64, batch_pairs: u64) -> Result<Prefetch> {
+    /// Reads `reader` in batches within segments of `seg_pairs` pairs. Segments `wanted` says
+    /// no to are skipped where the reader can ([`LaneReader::skip_to`]): they come as empty
+    /// batches whose `skipped` counts the pairs passed.
+    fn start(
+        mut reader: LaneReader,
+        seg_pairs: u64,
+        batch_pairs: u64,
+        wanted: impl Fn(u64) -> bool + Send + 'static,
+    ) -> Result<Prefetch> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<ReadBatch>>(1);
         let (recycle, returned) = std::sync::mpsc::sync_channel::<ReadBatch>(2);
         std::thread::Builder::new()
@@ -751,9 +761,40 @@ impl Prefetch {
             .spawn(move || {
                 let mut next = 0u64;
                 loop {
+                    let segment = next / seg_pairs;
+                    if !wanted(segment) {
+                        // Every shard owns segments up to the end, and committed ones are
+                        // finite: the next wanted segment exists.
+                        let mut to = segment + 1;
+                        while !wanted(to) {
+                            to += 1;
+                        }
+                        let reached = match reader.skip_to(to * seg_pairs) {
+                            Ok(p) => p,
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                return;
+                            }
+                        };
+                        // One empty batch per segment passed (the consumer counts the
+                        // committed ones).
+                        while next < reached {
+                            let end = reached.min((next / seg_pairs + 1) * seg_pairs);
+                            let mut batch = returned.try_recv().unwrap_or_default();
+                            batch.r1.clear();
+                            batch.r2.clear();
+                            batch.first_pair = next;
+                            batch.skipped = end - next;
+                            next = end;
+                            if tx.send(Ok(batch)).is_err() {
+                                return;
+                            }
+                        }
+                    }
                     let want = batch_pairs.min(seg_pairs - next % seg_pairs);
                     // A returned batch keeps its records' buffers for reuse.
                     let mut batch = returned.try_recv().unwrap_or_default();
+                    batch.skipped = 0;
                     let n = match reader.next_batch(&mut batch, want as usize) {
                         Ok(n) => n as u64,
                         Err(e) => {
