@@ -45,7 +45,7 @@ pub enum Command {
     Run(run::RunArgs),
     /// Reference FASTA → its minimizer index, saved beside it as FASTA.genoa.idx.
     Index(index::IndexArgs),
-    /// FASTQ files (BGZF or uncompressed) → read indexes, so shards skip the reads of others.
+    /// FASTQ (BGZF or uncompressed) or unaligned BAM → read indexes, so shards skip others' reads.
     ReadsIndex(index::ReadsIndexArgs),
     /// FASTQ → coordinate-sorted BAM (+ index).
     Align(run::AlignArgs),

@@ -1,5 +1,5 @@
 //! `genoa index ref.fa`: builds the reference's minimizer index and saves it beside the FASTA.
-//! `genoa reads-index R1.fq.gz R2.fq.gz …`: the read indexes of FASTQ files
+//! `genoa reads-index R1.fq.gz R2.fq.gz …`: the read indexes of FASTQ or unaligned BAM files
 //! ([`crate::io::read_index`]).
 
 use std::path::PathBuf;
@@ -45,9 +45,9 @@ pub fn run(a: IndexArgs) -> Result<()> {
 
 #[derive(Args, Debug)]
 pub struct ReadsIndexArgs {
-    /// FASTQ files, BGZF (`bgzip`) or uncompressed; each index is written beside its file as
-    /// FILE.genoa.ridx unless -o says otherwise. Plain gzip cannot be indexed (recompress it
-    /// with bgzip).
+    /// FASTQ files, BGZF (`bgzip`) or uncompressed, or unaligned BAM files; each index is
+    /// written beside its file as FILE.genoa.ridx unless -o says otherwise. Plain gzip cannot
+    /// be indexed (recompress it with bgzip), nor CRAM.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Directory to write the indexes in (as NAME.genoa.ridx; e.g. when the reads' directory is

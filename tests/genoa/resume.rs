@@ -359,3 +359,57 @@ fn read_indexes_let_shards_and_resumed_runs_skip_pairs() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+/// Two lanes, FASTQ and an unaligned BAM (`samtools import`), both indexed: segments that
+/// straddle the lanes, shards that pass a whole lane by its count and enter the BAM by virtual
+/// offset, the same outputs as one run without indexes.
+#[test]
+fn read_indexes_of_an_unaligned_bam_lane() {
+    let input = tmp("rb-input");
+    let (r1, r2) = indexable_input(&input);
+    let ubam = input.join("u.unaligned.bam");
+    let o = Command::new("samtools")
+        .args(["import", "-O", "bam", "-1"])
+        .arg(&r1)
+        .arg("-2")
+        .arg(&r2)
+        .arg("-o")
+        .arg(&ubam)
+        .output()
+        .expect("samtools (the CI installs it)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lanes = |out: &Path, extra: &[&str]| {
+        let mut a = run_args(&r1, &r2, out, &["-1", ubam.to_str().unwrap(), "-@", "2"]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let plain = tmp("rb-plain");
+    ok(&lanes(&plain, &[]));
+    let o = genoa(&[
+        "reads-index",
+        r1.to_str().unwrap(),
+        r2.to_str().unwrap(),
+        ubam.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(input.join("u.unaligned.bam.genoa.ridx").is_file());
+    // 19,380 pairs in ten segments of 2,048 (the fifth straddles the lanes, the last holds
+    // 1,948): shard 1/4 aligns segments 0, 4 and 8 and skips the 13,236 pairs of the others.
+    let out = tmp("rb-sharded");
+    for k in 1..=4 {
+        let shard = format!("{k}/4");
+        let err = ok(&lanes(&out, &["--shard", &shard]));
+        if k == 1 {
+            assert!(
+                err.contains("of 19380 pairs in the input, 13236 of them skipped"),
+                "{err}"
+            );
+        }
+    }
+    let o = gather(&out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    same_outputs(&plain, &out);
+    for d in [&input, &plain, &out] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

@@ -501,13 +501,18 @@ impl PairedReader {
 
     /// Finds the read indexes of the lane's files ([`ReadIndex::find`]: in `dir`, or beside
     /// each file) and keeps them when every file has one, so [`PairedReader::seek_pair`] can
-    /// enter the lane anywhere. Returns the files without a usable index (unaligned BAM and
-    /// CRAM are not indexed). The indexes' record counts are checked as reading would check
+    /// enter the lane anywhere. Returns the files without a usable index (CRAM is never
+    /// indexed). The indexes' record counts are checked as reading would check
     /// them: R1 and R2 equal, an interleaved file even.
     pub fn use_read_indexes(&mut self, dir: Option<&Path>) -> Result<Vec<PathBuf>> {
         let f = match &mut self.0 {
             Source::Fastq(f) => f,
-            Source::Bam(b) => return Ok(vec![b.path().to_path_buf()]),
+            Source::Bam(b) => {
+                return match ReadIndex::find(b.path(), dir)? {
+                    Some((_, index)) => b.use_index(index).map(|()| Vec::new()),
+                    None => Ok(vec![b.path().to_path_buf()]),
+                };
+            }
         };
         let i1 = ReadIndex::find(f.r1.path(), dir)?;
         let i2 = match &f.r2 {
@@ -560,15 +565,16 @@ impl PairedReader {
                 Some(_) => i1.records,
                 None => i1.records / 2,
             }),
-            Source::Bam(_) => None,
+            Source::Bam(b) => b.indexed_pairs(),
         }
     }
 
     /// Goes to pair `q` of the lane (< [`PairedReader::indexed_pairs`]) through its read
     /// indexes.
     pub fn seek_pair(&mut self, q: u64) -> Result<()> {
-        let Source::Fastq(f) = &mut self.0 else {
-            return Err(Error::Internal("seek in an unindexed lane".into()));
+        let f = match &mut self.0 {
+            Source::Fastq(f) => f,
+            Source::Bam(b) => return b.seek_pair(q),
         };
         let Some((i1, i2)) = &f.indexes else {
             return Err(Error::Internal("seek in an unindexed lane".into()));

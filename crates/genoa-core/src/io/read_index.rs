@@ -10,12 +10,17 @@
 //! - **BGZF** (bgzip's `.gz`, with its end-of-file block): the offsets are virtual positions
 //!   (compressed offset of the block << 16 | offset in the block), as in BAM indexes.
 //! - **Uncompressed** FASTQ: byte offsets.
+//! - **Unaligned BAM**: virtual positions of every `step`-th read pair (the records are pairs
+//!   here), with the number of BAM records before each (secondary and supplementary ones
+//!   included), so messages after a seek still name the record.
+//! - **CRAM** is not indexed: shards read it whole.
 //! - **Plain gzip** (one deflate stream, or several concatenated) cannot be entered anywhere
 //!   but at its start: it is refused, with the advice to recompress it with `bgzip` (which
 //!   every FASTQ reader takes under the same `.gz` name). Shards then read such files whole.
 //!
-//! Layout (little-endian): `GENOARI1`, file size, records, step, BGZF (0/1), number of offsets
-//! `n` (u64 each), the content digest (32 hex digits), `n` offsets (u64), `GENOARI1`.
+//! Layout (little-endian): `GENOARI1`, file size, records, step, flags (1: BGZF, 2: BAM pairs),
+//! number of offsets `n` (u64 each), the content digest (32 hex digits), `n` offsets (u64),
+//! for BAM `n` record counts (u64), `GENOARI1`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -73,14 +78,19 @@ pub struct ReadIndex {
     /// The indexed file's size and content digest.
     pub size: u64,
     pub digest: String,
-    /// Records in the file.
+    /// Records in the file: FASTQ records, or read pairs of an unaligned BAM.
     pub records: u64,
     /// Records between two offsets.
     pub step: u64,
     /// Offsets are BGZF virtual positions (else byte offsets).
     pub bgzf: bool,
+    /// An unaligned BAM's index: its records are pairs, and each offset comes with the number
+    /// of BAM records before it (secondary and supplementary ones included), for messages.
+    pub bam: bool,
     /// Where records 0, step, 2·step, … start.
     offsets: Vec<u64>,
+    /// BAM records before each offset (BAM indexes only).
+    bam_records: Vec<u64>,
 }
 
 /// The index of `file`: `DIR/NAME.genoa.ridx` with a directory, else `FILE.genoa.ridx`.
@@ -96,8 +106,8 @@ pub fn index_path(file: &Path, dir: Option<&Path>) -> PathBuf {
 }
 
 impl ReadIndex {
-    /// Indexes the FASTQ file `path` (BGZF or uncompressed) with an offset every [`STEP`]
-    /// records.
+    /// Indexes the FASTQ file `path` (BGZF or uncompressed), or the unaligned BAM file, with
+    /// an offset every [`STEP`] records (pairs of a BAM).
     pub fn build(path: &Path) -> Result<ReadIndex> {
         Self::build_with_step(path, STEP)
     }
@@ -109,6 +119,35 @@ impl ReadIndex {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let mut buffered = BufReader::with_capacity(1 << 16, file);
+        match crate::io::ubam::sniff(path) {
+            Some(crate::io::ubam::Format::Bam) => {
+                if !crate::io::fastq::ends_with_bgzf_eof(path) {
+                    return Err(Error::input(
+                        path,
+                        "BAM without BGZF's end-of-file block: the file may be cut short (an interrupted copy?); not indexed",
+                    ));
+                }
+                let (records, offsets, bam_records) =
+                    crate::io::ubam::UnalignedReader::index_pairs(path, step)?;
+                return Ok(ReadIndex {
+                    size,
+                    digest,
+                    records,
+                    step,
+                    bgzf: true,
+                    bam: true,
+                    offsets,
+                    bam_records,
+                });
+            }
+            Some(crate::io::ubam::Format::Cram) => {
+                return Err(Error::input(
+                    path,
+                    "CRAM input cannot be indexed (its containers would need an index of their own): shards read it whole",
+                ));
+            }
+            None => {}
+        }
         let head = buffered.fill_buf().map_err(|e| Error::io(path, e))?;
         if head.is_empty() {
             return Err(Error::input(path, "empty file: no FASTQ records"));
@@ -143,18 +182,32 @@ impl ReadIndex {
             records,
             step,
             bgzf,
+            bam: false,
             offsets,
+            bam_records: Vec::new(),
         })
     }
 
     /// Where to enter the file for record `r` (< `records`): an offset, and the records to
     /// read past from there.
     pub fn checkpoint(&self, r: u64) -> (u64, u64) {
-        let i = ((r / self.step) as usize).min(self.offsets.len().saturating_sub(1));
+        let i = self.checkpoint_at(r);
         (
             self.offsets.get(i).copied().unwrap_or(0),
             r - i as u64 * self.step,
         )
+    }
+
+    /// BAM records before the offset [`ReadIndex::checkpoint`] gives for pair `r`.
+    pub fn bam_records_before(&self, r: u64) -> u64 {
+        self.bam_records
+            .get(self.checkpoint_at(r))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn checkpoint_at(&self, r: u64) -> usize {
+        ((r / self.step) as usize).min(self.offsets.len().saturating_sub(1))
     }
 
     /// Saves the index at `path` (through a temporary name).
@@ -166,7 +219,7 @@ impl ReadIndex {
             self.size,
             self.records,
             self.step,
-            u64::from(self.bgzf),
+            u64::from(self.bgzf) | u64::from(self.bam) << 1,
             self.offsets.len() as u64,
         ] {
             bytes.extend_from_slice(&v.to_le_bytes());
@@ -175,7 +228,7 @@ impl ReadIndex {
         let d = self.digest.as_bytes();
         digest[..d.len().min(32)].copy_from_slice(&d[..d.len().min(32)]);
         bytes.extend_from_slice(&digest);
-        for o in &self.offsets {
+        for o in self.offsets.iter().chain(&self.bam_records) {
             bytes.extend_from_slice(&o.to_le_bytes());
         }
         bytes.extend_from_slice(MAGIC);
@@ -202,28 +255,34 @@ impl ReadIndex {
             return Err(bad());
         }
         let u = |i: usize| u64::from_le_bytes(bytes[8 + 8 * i..16 + 8 * i].try_into().unwrap());
-        let (size, records, step, bgzf, n) = (u(0), u(1), u(2), u(3), u(4));
+        let (size, records, step, flags, n) = (u(0), u(1), u(2), u(3), u(4));
         let digest = std::str::from_utf8(&bytes[48..80])
             .map_err(|_| bad())?
             .to_string();
+        let bam = flags & 2 != 0;
+        let arrays = if bam { 2 } else { 1 };
         if step == 0
-            || bgzf > 1
+            || flags > 3
+            || (bam && flags & 1 == 0)
             || n != records.div_ceil(step)
-            || bytes.len() as u64 != head as u64 + 8 * n + 8
+            || bytes.len() as u64 != head as u64 + 8 * arrays * n + 8
         {
             return Err(bad());
         }
-        let offsets = bytes[head..bytes.len() - 8]
+        let mut values: Vec<u64> = bytes[head..bytes.len() - 8]
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
             .collect();
+        let bam_records = values.split_off(n as usize);
         Ok(ReadIndex {
             size,
             digest,
             records,
             step,
-            bgzf: bgzf == 1,
-            offsets,
+            bgzf: flags & 1 != 0,
+            bam,
+            offsets: values,
+            bam_records,
         })
     }
 

@@ -30,6 +30,7 @@ use noodles::sam::alignment::record::cigar::op::Kind;
 use crate::error::{Error, Result};
 use crate::genome::{base_code, complement};
 use crate::io::fastq::{Counted, ReadBatch, ReadRecord, normalise_name};
+use crate::io::read_index::ReadIndex;
 use crate::io::reference::Reference;
 
 /// A file of unaligned (or name-grouped) records.
@@ -147,6 +148,8 @@ pub struct UnalignedReader {
     consumed: Arc<AtomicU64>,
     size: u64,
     read_groups: Vec<String>,
+    /// The file's read index, when in use ([`UnalignedReader::use_index`]).
+    index: Option<ReadIndex>,
 }
 
 impl UnalignedReader {
@@ -229,7 +232,105 @@ impl UnalignedReader {
             consumed,
             size,
             read_groups: rg_lines(&header),
+            index: None,
         })
+    }
+
+    /// One pass over the unaligned BAM `path`, with every check reading makes: its read pairs,
+    /// the virtual position before every `step`-th pair and the BAM records before each (see
+    /// [`crate::io::read_index`]).
+    pub fn index_pairs(path: &Path, step: u64) -> Result<(u64, Vec<u64>, Vec<u64>)> {
+        let mut reader = UnalignedReader::open(path, None)?;
+        let (mut pairs, mut offsets, mut before) = (0u64, Vec::new(), Vec::new());
+        let mut batch = ReadBatch::default();
+        loop {
+            if pairs.is_multiple_of(step) {
+                let Records::Bam { inner, .. } = &reader.records else {
+                    return Err(Error::input(path, "not a BAM file"));
+                };
+                offsets.push(u64::from(inner.get_ref().virtual_position()));
+                before.push(reader.count);
+            }
+            if reader.next_batch(&mut batch, 1)? == 0 {
+                break;
+            }
+            pairs += 1;
+        }
+        if pairs.is_multiple_of(step) {
+            // The offset noted at the end is no pair's.
+            offsets.pop();
+            before.pop();
+        }
+        Ok((pairs, offsets, before))
+    }
+
+    /// Uses `index` (the file's read index) for [`UnalignedReader::seek_pair`].
+    pub fn use_index(&mut self, index: ReadIndex) -> Result<()> {
+        if !index.bam || matches!(self.records, Records::Cram { .. }) {
+            return Err(Error::input(
+                &self.path,
+                "its read index is not an unaligned BAM's: make the index again",
+            ));
+        }
+        self.index = Some(index);
+        Ok(())
+    }
+
+    /// Read pairs in the file, when its read index is in use.
+    pub fn indexed_pairs(&self) -> Option<u64> {
+        self.index.as_ref().map(|i| i.records)
+    }
+
+    /// Goes to pair `q` (0-based, < [`UnalignedReader::indexed_pairs`]) through the read
+    /// index: the file is entered at the nearest offset before it and at most `step` pairs are
+    /// read (and checked) on the way.
+    pub fn seek_pair(&mut self, q: u64) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let Some(index) = &self.index else {
+            return Err(Error::Internal("seek in an unindexed BAM".into()));
+        };
+        let (offset, skip) = index.checkpoint(q);
+        let before = index.bam_records_before(q);
+        let (start, within) = (offset >> 16, offset & 0xffff);
+        let mut file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        file.seek(SeekFrom::Start(start))
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.consumed
+            .store(start, std::sync::atomic::Ordering::Relaxed);
+        let counted = Counted {
+            inner: file,
+            consumed: self.consumed.clone(),
+        };
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4);
+        let mut bgzf = bgzf::io::MultithreadedReader::with_worker_count(
+            NonZero::new(workers).expect("at least one"),
+            counted,
+        );
+        let n = io::copy(&mut (&mut bgzf).take(within), &mut io::sink())
+            .map_err(|e| Error::io(&self.path, e))?;
+        if n < within {
+            return Err(Error::input(
+                &self.path,
+                "ends before the offset its read index gives: make the index again",
+            ));
+        }
+        self.records = Records::Bam {
+            inner: Box::new(bam::io::Reader::from(bgzf)),
+            record: bam::Record::default(),
+        };
+        self.count = before;
+        let mut scratch = ReadBatch::default();
+        let mut left = skip;
+        while left > 0 {
+            let n = self.next_batch(&mut scratch, left.min(4096) as usize)?;
+            if n == 0 {
+                return Err(self.error("ends before its read index says: make the index again"));
+            }
+            left -= n as u64;
+        }
+        Ok(())
     }
 
     /// Path of the file.
@@ -448,6 +549,59 @@ mod tests {
         assert_eq!(all.r2[1].codes, [3, 3, 3, 3]);
         assert_eq!(all.r1[2].codes, [4, 4, 4, 0]);
         assert_eq!(all.r1[0].qual, [30; 4]);
+    }
+
+    #[test]
+    fn read_indexes_enter_an_unaligned_bam_at_any_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("u.bam");
+        let names: Vec<String> = (0..3000).map(|i| format!("p{i}")).collect();
+        let seqs: Vec<Vec<u8>> = (0..3000)
+            .map(|i| b"ACGT".repeat(20 + i % 30).to_vec())
+            .collect();
+        let mut records: Vec<(&str, u16, &[u8])> = Vec::new();
+        for (i, (n, seq)) in names.iter().zip(&seqs).enumerate() {
+            if i % 7 == 3 {
+                records.push((n, 0x1 | 0x40 | 0x100, b"AC")); // secondary: skipped
+            }
+            records.push((n, 0x1 | 0x40, seq));
+            records.push((n, 0x1 | 0x80, seq));
+        }
+        write(&p, HEADER, &records);
+        // BAM records read after each pair, reading from the start.
+        let mut r = UnalignedReader::open(&p, None).unwrap();
+        let mut batch = ReadBatch::default();
+        let mut counts = Vec::new();
+        while r.next_batch(&mut batch, 1).unwrap() > 0 {
+            counts.push(r.count);
+        }
+        assert_eq!(counts.len(), 3000);
+        let index = ReadIndex::build_with_step(&p, 16).unwrap();
+        assert!(index.bam && index.bgzf);
+        assert_eq!(index.records, 3000);
+        let mut r = UnalignedReader::open(&p, None).unwrap();
+        r.use_index(index).unwrap();
+        assert_eq!(r.indexed_pairs(), Some(3000));
+        for q in [2999, 0, 15, 16, 17, 1001, 2900, 3] {
+            r.seek_pair(q).unwrap();
+            let n = r.next_batch(&mut batch, 3).unwrap();
+            assert_eq!(n, 3.min(3000 - q as usize));
+            for k in 0..n {
+                assert_eq!(
+                    batch.r1[k].name,
+                    names[q as usize + k],
+                    "after a seek to {q}"
+                );
+                assert_eq!(batch.r1[k].codes.len(), seqs[q as usize + k].len());
+            }
+            // Record numbers (for messages) as reading from the start gives them.
+            assert_eq!(r.count, counts[q as usize + n - 1], "after a seek to {q}");
+        }
+        // CRAM is not indexed.
+        let c = dir.path().join("u.cram");
+        std::fs::write(&c, [&b"CRAM\x03\x00"[..], &[0u8; 26]].concat()).unwrap();
+        let e = ReadIndex::build(&c).unwrap_err().to_string();
+        assert!(e.contains("u.cram") && e.contains("read it whole"), "{e}");
     }
 
     #[test]
