@@ -90,7 +90,8 @@ fn saved_index_spilled_sort_threads_and_batches_give_the_same_bam() {
         &["--index", idx.to_str().unwrap(), "-v"],
     );
     assert_eq!(sa, sam(&c));
-    // Nothing but the outputs (and the reference files) is left: sort runs are removed.
+    // Nothing but the outputs (and the reference files: .fai, digests, index) is left: sort
+    // runs are removed.
     let mut left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -106,10 +107,13 @@ fn saved_index_spilled_sort_threads_and_batches_give_the_same_bam() {
             "idx",
             "indexed.fa",
             "indexed.fa.fai",
+            "indexed.fa.genoa.digests",
             "indexed.fa.genoa.idx",
             "plain.fa",
             "plain.fa.fai",
-            "zipped.fa.gz"
+            "plain.fa.genoa.digests",
+            "zipped.fa.gz",
+            "zipped.fa.gz.genoa.digests"
         ]
     );
     // The index answers region queries and the file passes samtools' checks.

@@ -178,7 +178,15 @@ pub fn commit_all(files: Vec<Pending>) -> Result<()> {
 }
 
 /// Index files that may sit beside a data file (and that genoa reads or writes with it).
-const COMPANIONS: [&str; 6] = [".bai", ".csi", ".crai", ".tbi", ".fai", ".gzi"];
+const COMPANIONS: [&str; 7] = [
+    ".bai",
+    ".csi",
+    ".crai",
+    ".tbi",
+    ".fai",
+    ".gzi",
+    ".genoa.digests",
+];
 
 /// Refuses outputs that are (or resolve to, through a symlink or a hard link) one of the
 /// inputs or an index beside one; each output's own index names (`.bai`, `.csi`, `.crai`,

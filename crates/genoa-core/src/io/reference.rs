@@ -3,6 +3,8 @@
 //!
 //! - Plain, gzip or bgzip (`.fa.gz`, as GRCh38 is often shipped) FASTA is read; the digests
 //!   (MD5 and refget's SHA-512) of a batch of contigs are computed in parallel.
+//! - The digests are kept in `FASTA.genoa.digests` beside it ([`digests_path`]) and taken from
+//!   there while the FASTA keeps its size and modification time.
 //! - The `.fai` beside a plain FASTA is built if missing, and rebuilt when it is stale (other
 //!   contig names or lengths than the FASTA's, or older than the FASTA): samtools, bcftools
 //!   and GATK read it, and a stale one makes them read the wrong bases. A stale `.fai` that
@@ -95,6 +97,13 @@ impl Reference {
         }
         let mut reader = fasta::io::Reader::new(buffered);
         let mut contigs: Vec<Contig> = Vec::new();
+        // Digests of an earlier load of this very file (same size and modification time),
+        // used for the contigs whose names and lengths match.
+        let cache = DigestCache::read(path);
+        let cached = |i: usize, name: &str, len: usize| {
+            let c = cache.as_ref()?.contigs.get(i)?;
+            (c.0 == name && c.1 == len as u64).then(|| (c.2.clone(), c.3.clone()))
+        };
         // Contigs are read one by one and digested in batches of about BATCH_BYTES, in
         // parallel: a batch's raw sequences are all that is held beside the base codes.
         const BATCH_BYTES: usize = 512 << 20;
@@ -102,15 +111,20 @@ impl Reference {
         let mut batch_bytes = 0usize;
         let digest_batch = |batch: &mut Vec<(String, Vec<u8>)>, contigs: &mut Vec<Contig>| {
             use rayon::prelude::*;
+            let first = contigs.len();
             let done: Vec<Contig> = std::mem::take(batch)
                 .into_par_iter()
-                .map(|(name, seq)| {
-                    let digest = crate::io::refget::contig_digest(&name, &seq);
+                .enumerate()
+                .map(|(k, (name, seq))| {
+                    let (md5, refget) = cached(first + k, &name, seq.len()).unwrap_or_else(|| {
+                        let d = crate::io::refget::contig_digest(&name, &seq);
+                        (d.md5, d.refget)
+                    });
                     Contig {
                         codes: seq.iter().map(|&b| base_code(b)).collect(),
                         name,
-                        md5: digest.md5,
-                        refget: digest.refget,
+                        md5,
+                        refget,
                     }
                 })
                 .collect();
@@ -172,6 +186,12 @@ impl Reference {
             contigs,
         };
         reference.check_fai(compressed)?;
+        let fresh = DigestCache::of(&reference);
+        if let Some(c) = fresh
+            && cache.as_ref().map(|c| &c.contigs) != Some(&c.contigs)
+        {
+            c.write(path);
+        }
         Ok(reference)
     }
 
@@ -286,9 +306,122 @@ pub fn fai_path(fasta: &Path) -> PathBuf {
     crate::io::with_suffix(fasta, ".fai")
 }
 
+/// `ref.fa` → `ref.fa.genoa.digests`.
+pub fn digests_path(fasta: &Path) -> PathBuf {
+    crate::io::with_suffix(fasta, ".genoa.digests")
+}
+
+/// `FASTA.genoa.digests`: every contig's name, length, MD5 and refget digest, from the FASTA of
+/// the size and modification time (ns) it records. MD5 and SHA-512 are about half the CPU of
+/// loading a FASTA; with this file beside it, later loads of the unchanged file skip them for
+/// every contig whose name and length still match. Written (through a temporary name) when a
+/// load computed digests; a FASTA directory that cannot be written only loses the saving.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct DigestCache {
+    size: u64,
+    mtime_ns: u128,
+    contigs: Vec<(String, u64, String, String)>,
+}
+
+impl DigestCache {
+    /// Size and modification time (ns since the epoch) of `path`.
+    fn stamp(path: &Path) -> Option<(u64, u128)> {
+        let m = std::fs::metadata(path).ok()?;
+        let t = m.modified().ok()?;
+        let ns = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+        Some((m.len(), ns))
+    }
+
+    /// The cache beside `fasta`, if it was made from the file as it is now.
+    fn read(fasta: &Path) -> Option<DigestCache> {
+        let text = std::fs::read(digests_path(fasta)).ok()?;
+        let cache: DigestCache = serde_json::from_slice(&text).ok()?;
+        (Self::stamp(fasta)? == (cache.size, cache.mtime_ns)).then_some(cache)
+    }
+
+    fn of(reference: &Reference) -> Option<DigestCache> {
+        let (size, mtime_ns) = Self::stamp(&reference.path)?;
+        Some(DigestCache {
+            size,
+            mtime_ns,
+            contigs: reference
+                .contigs
+                .iter()
+                .map(|c| (c.name.clone(), c.len(), c.md5.clone(), c.refget.clone()))
+                .collect(),
+        })
+    }
+
+    fn write(&self, fasta: &Path) {
+        let path = digests_path(fasta);
+        let result = serde_json::to_vec(self)
+            .map_err(std::io::Error::other)
+            .and_then(|text| {
+                use std::io::Write;
+                let pending =
+                    crate::io::atomic::Pending::new(&path).map_err(std::io::Error::other)?;
+                pending
+                    .create()
+                    .map_err(std::io::Error::other)?
+                    .write_all(&text)?;
+                pending.commit().map_err(std::io::Error::other)
+            });
+        if let Err(e) = result {
+            tracing::debug!("{}: not written: {e}", path.display());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_are_kept_beside_the_fasta_while_it_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = dir.path().join("r.fa");
+        std::fs::write(&fa, ">c1\nACGTACGTNNAC\n>c2\nGATTACA\n").unwrap();
+        let want: Vec<(String, String)> = Reference::load(&fa)
+            .unwrap()
+            .contigs
+            .iter()
+            .map(|c| (c.md5.clone(), c.refget.clone()))
+            .collect();
+        let cache_path = digests_path(&fa);
+        let cache: DigestCache =
+            serde_json::from_slice(&std::fs::read(&cache_path).unwrap()).unwrap();
+        assert_eq!(cache.contigs.len(), 2);
+        assert_eq!(
+            (cache.contigs[1].2.clone(), cache.contigs[1].3.clone()),
+            want[1]
+        );
+        // A load of the unchanged FASTA takes the digests from the cache (planted here).
+        let mut planted = cache;
+        planted.contigs[1].2 = "0".repeat(32);
+        std::fs::write(&cache_path, serde_json::to_vec(&planted).unwrap()).unwrap();
+        let r = Reference::load(&fa).unwrap();
+        assert_eq!(r.contigs[1].md5, "0".repeat(32));
+        assert_eq!(r.contigs[0].md5, want[0].0);
+        // The FASTA rewritten (another time; here the same size): digests computed again,
+        // and the cache rewritten.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&fa, ">c1\nACGTACGTNNAC\n>c2\nGATTACC\n").unwrap();
+        let r = Reference::load(&fa).unwrap();
+        assert_ne!(r.contigs[1].md5, "0".repeat(32));
+        assert_ne!(r.contigs[1].md5, want[1].0);
+        let again: DigestCache =
+            serde_json::from_slice(&std::fs::read(&cache_path).unwrap()).unwrap();
+        assert_eq!(again.contigs[1].2, r.contigs[1].md5);
+        // A contig renamed under a planted stamp: its digest is not taken.
+        let mut renamed = again;
+        renamed.contigs[1].0 = "other".into();
+        renamed.contigs[1].2 = "0".repeat(32);
+        std::fs::write(&cache_path, serde_json::to_vec(&renamed).unwrap()).unwrap();
+        assert_eq!(
+            Reference::load(&fa).unwrap().contigs[1].md5,
+            r.contigs[1].md5
+        );
+    }
 
     #[test]
     fn md5_matches_samtools_dict() {
