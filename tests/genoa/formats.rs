@@ -245,6 +245,23 @@ fn aligned_with_secondaries(
     (fa, bam, cram)
 }
 
+/// The `.crai` genoa wrote beside `cram`, and the one `samtools index` builds from a copy of it
+/// in `dir`.
+fn crai_and_samtools_crai(cram: &Path, dir: &Path) -> (Vec<String>, Vec<String>) {
+    let copy = dir.join("copy.cram");
+    std::fs::copy(cram, &copy).unwrap();
+    assert!(
+        tool("samtools", &["index", copy.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let crai = |p: &Path| tool_lines("gzip", &["-dc", p.to_str().unwrap()]);
+    (
+        crai(&genoa::io::with_suffix(cram, ".crai")),
+        crai(&dir.join("copy.cram.crai")),
+    )
+}
+
 #[test]
 fn cram_keeps_secondary_records_without_seq_and_indexes_as_samtools_does() {
     let dir = tempfile::tempdir().unwrap();
@@ -267,16 +284,8 @@ fn cram_keeps_secondary_records_without_seq_and_indexes_as_samtools_does() {
             .success()
     );
     // The .crai written beside it is the one samtools builds from the file.
-    let copy = dir.path().join("copy.cram");
-    std::fs::copy(&cram, &copy).unwrap();
-    assert!(
-        tool("samtools", &["index", copy.to_str().unwrap()])
-            .status
-            .success()
-    );
-    let crai = |p: &Path| tool_lines("gzip", &["-dc", p.to_str().unwrap()]);
-    let ours = crai(&dir.path().join("x.cram.crai"));
-    assert_eq!(ours, crai(&dir.path().join("copy.cram.crai")));
+    let (ours, samtools) = crai_and_samtools_crai(&cram, dir.path());
+    assert_eq!(ours, samtools);
     assert!(ours.iter().any(|l| l.starts_with("1\t")), "{ours:?}");
     assert!(ours.iter().any(|l| l.starts_with("-1\t")), "{ours:?}");
     let unplaced = samtools_lines(&["view", "-T", r, cram.to_str().unwrap(), "*"]);
@@ -285,6 +294,115 @@ fn cram_keeps_secondary_records_without_seq_and_indexes_as_samtools_does() {
     for region in ["NC_001416.1:10500-11000", "copy:1-800", "copy:5000-6000"] {
         assert_eq!(
             samtools_lines(&["view", "-T", r, cram.to_str().unwrap(), region]),
+            samtools_lines(&["view", bam.to_str().unwrap(), region]),
+            "{region}"
+        );
+    }
+}
+
+/// A CRAM written in parts, as the final merge writes it by genome range on several threads
+/// (parts cut inside a contig, between contigs and before the unplaced records, each numbering
+/// its records from where the part starts): samtools reads the BAM's records, builds the same
+/// `.crai`, and answers region queries across the cuts.
+#[test]
+fn cram_written_in_parts_reads_and_indexes_as_one_stream() {
+    use genoa::io::sink;
+    let dir = tempfile::tempdir().unwrap();
+    let (fa, bam, _) = aligned_with_secondaries(dir.path(), true);
+    let reference = genoa::io::reference::Reference::load(&fa).unwrap();
+    let header = noodles::bam::io::reader::Builder
+        .build_from_path(&bam)
+        .unwrap()
+        .read_header()
+        .unwrap();
+    // The encoded records (block_size first), past the binary header.
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(
+        &mut noodles::bgzf::io::Reader::new(std::fs::File::open(&bam).unwrap()),
+        &mut raw,
+    )
+    .unwrap();
+    let u32_at = |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().unwrap()) as usize;
+    let mut at = 8 + u32_at(4);
+    let n_ref = u32_at(at);
+    at += 4;
+    for _ in 0..n_ref {
+        at += 4 + u32_at(at) + 4;
+    }
+    let mut records: Vec<Vec<u8>> = Vec::new();
+    while at < raw.len() {
+        let end = at + 4 + u32_at(at);
+        records.push(raw[at..end].to_vec());
+        at = end;
+    }
+    let contig = |r: &[u8]| i32::from_le_bytes(r[4..8].try_into().unwrap());
+    let pos = |r: &[u8]| i32::from_le_bytes(r[8..12].try_into().unwrap());
+    let cut = |f: &dyn Fn(&[u8]) -> bool| records.iter().position(|r| f(r)).unwrap();
+    let cuts = [
+        0,
+        cut(&|r| contig(r) == 0 && pos(r) >= 20_000),
+        cut(&|r| contig(r) == 1),
+        cut(&|r| contig(r) == 1 && pos(r) >= 3_000),
+        cut(&|r| contig(r) < 0),
+        records.len(),
+    ];
+    assert!(cuts.windows(2).all(|w| w[0] < w[1]), "{cuts:?}");
+    let write = |cram: &Path, reverse: bool| {
+        let mut out = sink::create(cram, &header, &reference).unwrap();
+        let maker = out.parts();
+        // Written in either order (as threads may finish them), appended in order.
+        let mut order: Vec<usize> = (0..cuts.len() - 1).collect();
+        if reverse {
+            order.reverse();
+        }
+        let mut parts: Vec<_> = order
+            .iter()
+            .map(|&i| {
+                let base = dir.path().join(format!("part{i}"));
+                let mut p = maker.create(&base, cuts[i] as u64).unwrap();
+                for r in &records[cuts[i]..cuts[i + 1]] {
+                    p.push(r).unwrap();
+                }
+                (i, p.finish().unwrap())
+            })
+            .collect();
+        parts.sort_by_key(|p| p.0);
+        let mut tapped = Vec::new();
+        for (_, part) in &parts {
+            out.append_part(part, &mut |batch: &[&[u8]]| {
+                tapped.extend(batch.iter().map(|r| r.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+            part.remove().unwrap();
+        }
+        out.finish().unwrap();
+        assert_eq!(tapped, records);
+    };
+    let cram = dir.path().join("parts.cram");
+    write(&cram, false);
+    let first = std::fs::read(&cram).unwrap();
+    // The same bytes whatever order the parts were made in (and whatever hash seeds the
+    // writer's maps get).
+    write(&cram, true);
+    assert!(std::fs::read(&cram).unwrap() == first, "CRAM bytes differ");
+    let r = fa.to_str().unwrap();
+    let c = cram.to_str().unwrap();
+    assert!(tool("samtools", &["quickcheck", "-v", c]).status.success());
+    assert_eq!(
+        samtools_lines(&["view", "-T", r, c]),
+        samtools_lines(&["view", bam.to_str().unwrap()])
+    );
+    let (ours, samtools) = crai_and_samtools_crai(&cram, dir.path());
+    assert_eq!(ours, samtools);
+    for region in [
+        "NC_001416.1:19500-20500",
+        "NC_001416.1:40000-48502",
+        "copy:2500-3500",
+        "*",
+    ] {
+        assert_eq!(
+            samtools_lines(&["view", "-T", r, c, region]),
             samtools_lines(&["view", bam.to_str().unwrap(), region]),
             "{region}"
         );

@@ -752,16 +752,18 @@ mod tests {
         let mut sink =
             Box::new(BamSink::create(&dir.path().join("parts.bam"), &header, 40_000).unwrap());
         let mut tapped = Vec::new();
+        let maker = crate::io::sink::AlignmentSink::parts(sink.as_ref());
         for (k, w) in cuts.windows(2).enumerate() {
-            let part = dir.path().join(format!("part{k}"));
-            let mut pw = writer::PartWriter::create(&part).unwrap();
+            let mut pw = maker
+                .create(&dir.path().join(format!("part{k}")), w[0] as u64)
+                .unwrap();
             let mut buf = Vec::new();
             for r in &records[w[0]..w[1]] {
                 buf.clear();
                 writer::encode_record(r, "S", &mut buf);
                 pw.push(&buf).unwrap();
             }
-            pw.finish().unwrap();
+            let part = pw.finish().unwrap();
             sink.append_part(&part, &mut |recs| {
                 tapped.extend(recs.iter().map(|r| r.to_vec()));
                 Ok(())

@@ -46,7 +46,7 @@ use crate::error::{Error, Result};
 use crate::io::bam::writer;
 use crate::io::fastq::{LaneReader, PairedReader, ReadBatch};
 use crate::io::reference::Reference;
-use crate::io::sink::AlignmentSink;
+use crate::io::sink::{AlignmentSink, Part};
 use crate::model::alignment::AlignedRead;
 use crate::model::alignment::Flags;
 use crate::pipeline::Summary;
@@ -990,23 +990,13 @@ pub fn merge_into(
     summary.optical_duplicate_pairs = set.optical_pairs;
     summary.duplicate_fragments = set.fragments;
     let codec = BamRecords::new(reference);
-    if !sink.takes_parts() {
-        let mut merge =
-            sort::merge_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records", &codec)?;
-        let mut rec = Vec::new();
-        let mut batch = TapBatch::default();
-        while let Some(key) = merge.next_into(&mut rec)? {
-            set.mark(key, &mut rec);
-            sink.push(&rec)?;
-            batch.add(&rec, tap)?;
-        }
-        return batch.flush(tap);
-    }
     let mut bins = CoverageBins::default();
     for (_, d) in segments {
         bins.merge(&d.records_per_bin);
     }
     let ranges = plan_ranges(&bins);
+    let (first_records, placed) = first_records(&ranges, &bins);
+    let parts = sink.parts();
     let runs = sort::compact_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records", &codec)?;
     let at_once = ranges_at_once(rayon::current_num_threads(), runs.len(), memory);
     tracing::debug!(
@@ -1015,22 +1005,33 @@ pub fn merge_into(
         runs.len(),
         at_once
     );
-    let merge_part = |i: usize| -> Result<PathBuf> {
+    let merge_part = |i: usize| -> Result<Part> {
         let (from, until) = ranges[i];
-        let path = scratch.join(format!("records.merge-part.{i:06}.bgzf"));
-        let mut part = writer::PartWriter::create(&path)?;
+        let base = scratch.join(format!("records.merge-part.{i:06}"));
+        let mut part = parts.create(&base, first_records[i])?;
         let mut merge = sort::merge_range(&runs, &codec, from, until)?;
         let mut rec = Vec::new();
+        let mut n = 0u64;
         while let Some(key) = merge.next_into(&mut rec)? {
             set.mark(key, &mut rec);
             part.push(&rec)?;
+            n += 1;
         }
-        part.finish()?;
-        Ok(path)
+        // The placed ranges' counts come from the bins; CRAM numbers records by them.
+        if let Some(&next) = first_records.get(i + 1)
+            && next <= placed
+            && n != next - first_records[i]
+        {
+            tracing::warn!(
+                "merge range {i}: {n} records, the bins counted {}",
+                next - first_records[i]
+            );
+        }
+        part.finish()
     };
     let stop = std::sync::atomic::AtomicBool::new(false);
     rayon::in_place_scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<PathBuf>)>();
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Part>)>();
         let mut ready = std::collections::BTreeMap::new();
         let (mut submitted, mut written) = (0, 0);
         let result = (|| {
@@ -1053,7 +1054,7 @@ pub fn merge_into(
                     submitted += 1;
                 }
                 // Waiting runs the pool's pending work (merges, the caller) meanwhile.
-                let path = loop {
+                let part = loop {
                     if let Some(r) = ready.remove(&written) {
                         break r;
                     }
@@ -1061,8 +1062,8 @@ pub fn merge_into(
                         .ok_or_else(|| Error::Internal("the range merges stopped".into()))?;
                     ready.insert(i, r);
                 }?;
-                sink.append_part(&path, tap)?;
-                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                sink.append_part(&part, tap)?;
+                part.remove()?;
                 written += 1;
             }
             Ok(())
@@ -1074,6 +1075,28 @@ pub fn merge_into(
     })?;
     // Parts of a failed merge are left for the work directory's clean-up (`.merge` names).
     Ok(())
+}
+
+/// The number of records before each range (by `bins`, which count every placed record), and
+/// the placed records in all: the unplaced range's records come after them.
+fn first_records(ranges: &[KeyRange], bins: &CoverageBins) -> (Vec<u64>, u64) {
+    let mut counts = vec![0u64; ranges.len()];
+    for (c, contig) in bins.counts.iter().enumerate() {
+        for (b, &n) in contig.iter().enumerate() {
+            let key = [(c as u64) << 32 | (b as u64 * bins.bin_len), 0];
+            // The range whose start is the last at or before the bin's start.
+            let i = ranges[1..].partition_point(|r| r.0.is_some_and(|f| f <= key));
+            counts[i] += u64::from(n);
+        }
+    }
+    let placed = counts.iter().sum();
+    let mut first = Vec::with_capacity(ranges.len());
+    let mut acc = 0;
+    for n in counts {
+        first.push(acc);
+        acc += n;
+    }
+    (first, placed)
 }
 
 /// A merge range: keys from `.0` (inclusive) to `.1` (exclusive); `None`: unbounded.
@@ -1134,41 +1157,6 @@ fn ranges_at_once(threads: usize, runs: usize, memory: usize) -> usize {
         );
     }
     n
-}
-
-/// Records copied for a tap and handed over in batches.
-#[derive(Default)]
-struct TapBatch {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl TapBatch {
-    fn add(&mut self, rec: &[u8], tap: &mut dyn FnMut(&[&[u8]]) -> Result<()>) -> Result<()> {
-        self.bytes.extend_from_slice(rec);
-        self.ends.push(self.bytes.len());
-        if self.ends.len() >= 4096 {
-            self.flush(tap)?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self, tap: &mut dyn FnMut(&[&[u8]]) -> Result<()>) -> Result<()> {
-        let mut start = 0;
-        let recs: Vec<&[u8]> = self
-            .ends
-            .iter()
-            .map(|&e| {
-                let r = &self.bytes[start..e];
-                start = e;
-                r
-            })
-            .collect();
-        tap(&recs)?;
-        self.bytes.clear();
-        self.ends.clear();
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -175,6 +175,64 @@ where
         self.index.take()
     }
 
+    /// genoa patch: numbers the next record `n` (the containers' record counter), for a part
+    /// of a file whose records before it were written elsewhere.
+    pub fn set_record_counter(&mut self, n: u64) {
+        self.record_counter = n;
+    }
+
+    /// genoa patch: writes the pending records' container and no end-of-file container: the
+    /// end of a part of a file (see [`Self::append_part`]).
+    pub fn finish_part(&mut self, header: &sam::Header) -> io::Result<()> {
+        self.flush(header)
+    }
+
+    /// genoa patch: appends the containers of a part written by another writer (its
+    /// [`Self::finish_part`] output, `len` bytes from `src`), with that writer's `.crai`
+    /// entries, whose container offsets are moved to where the part lands in this file.
+    pub fn append_part<R: io::Read>(
+        &mut self,
+        src: &mut R,
+        len: u64,
+        index: crate::crai::Index,
+    ) -> io::Result<()> {
+        self.flush_pending_records_first()?;
+        let base = self.position;
+        let mut w = Counting { inner: &mut self.inner, n: 0 };
+        let n = io::copy(&mut io::Read::take(src, len), &mut w)?;
+        if n != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "a CRAM part ends early",
+            ));
+        }
+        self.position += w.n;
+        if let Some(own) = self.index.as_mut() {
+            own.extend(index.into_iter().map(|r| {
+                crate::crai::Record::new(
+                    r.reference_sequence_id(),
+                    r.alignment_start(),
+                    r.alignment_span(),
+                    base + r.offset(),
+                    r.landmark(),
+                    r.slice_length(),
+                )
+            }));
+        }
+        Ok(())
+    }
+
+    fn flush_pending_records_first(&self) -> io::Result<()> {
+        if self.records.is_empty() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a part appended after records still in a container",
+            ))
+        }
+    }
+
     /// Writes a CRAM file definition.
     ///
     /// The file ID is set as a blank value (`[0x00; 20]`).
@@ -386,10 +444,12 @@ fn index_container(
                 span.1 = span.1.max(usize::from(end));
             }
         }
+        let single = spans.len() == 1;
         for ((unplaced, id), (start, end)) in spans {
-            // Unplaced records get span 1, as samtools writes it.
+            // Unplaced records get span 1 beside other references (a multi-reference slice),
+            // 0 in a slice of their own (its header's span), as samtools writes them.
             let (id, start, span) = if unplaced {
-                (None, None, 1)
+                (None, None, usize::from(!single))
             } else if start == usize::MAX {
                 (Some(id), None, 0)
             } else {

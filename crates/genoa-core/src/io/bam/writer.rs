@@ -441,100 +441,135 @@ impl SortedWriter {
         part: &Path,
         tap: &mut dyn FnMut(&[&[u8]]) -> Result<()>,
     ) -> Result<()> {
-        use std::io::Read;
         self.flush(true)?;
-        let bad = |what: &str| Error::Internal(format!("{}: {what}", part.display()));
-        let mut f = File::open(part).map_err(|e| Error::io(part, e))?;
-        // Whole blocks, a window of them at a time.
-        let mut window: Vec<u8> = Vec::with_capacity(PART_WINDOW + 65_536);
-        let mut records: Vec<u8> = Vec::new();
-        let mut records_start = self.pending_start;
-        let mut eof = false;
-        while !eof || !window.is_empty() {
-            while !eof && window.len() < PART_WINDOW {
-                let at = window.len();
-                window.resize(at + (1 << 20), 0);
-                let n = f.read(&mut window[at..]).map_err(|e| Error::io(part, e))?;
-                window.truncate(at + n);
-                eof = n == 0;
-            }
-            let mut blocks = Vec::new();
-            let mut at = 0;
-            while window.len() - at >= 18 {
-                let h = &window[at..at + 18];
-                if h[..4] != [0x1f, 0x8b, 0x08, 0x04] || h[12..14] != *b"BC" {
-                    return Err(bad("not a BGZF block"));
-                }
-                let size = usize::from(u16::from_le_bytes([h[16], h[17]])) + 1;
-                if size < 26 {
-                    return Err(bad("a BGZF block is too short"));
-                }
-                if window.len() - at < size {
-                    break;
-                }
-                blocks.push(at..at + size);
-                at += size;
-            }
-            if blocks.is_empty() {
-                if eof && !window.is_empty() {
-                    return Err(bad("ends inside a BGZF block"));
-                }
-                continue;
-            }
-            let inflated: Vec<Result<Vec<u8>>> = blocks
-                .par_iter()
-                .map_init(libdeflater::Decompressor::new, |d, r| {
-                    let b = &window[r.clone()];
-                    let n = b.len();
-                    let isize = u32::from_le_bytes(b[n - 4..].try_into().expect("4 bytes"));
-                    let mut out = vec![0u8; isize as usize];
-                    match d.deflate_decompress(&b[18..n - 8], &mut out) {
-                        Ok(m) if m == out.len() => Ok(out),
-                        _ => Err(bad("a BGZF block does not inflate")),
-                    }
-                })
-                .collect();
-            for (r, data) in blocks.iter().zip(inflated) {
-                let data = data?;
+        let records_start = self.pending_start;
+        walk_part(part, &mut |event| match event {
+            PartEvent::Block(raw, inflated) => {
                 self.blocks.push_back((self.pending_start, self.written));
                 self.file
-                    .write_all(&window[r.clone()])
+                    .write_all(raw)
                     .map_err(|e| Error::io(&self.path, e))?;
-                self.written += r.len() as u64;
-                self.pending_start += data.len() as u64;
-                records.extend_from_slice(&data);
+                self.written += raw.len() as u64;
+                self.pending_start += inflated as u64;
+                Ok(())
             }
-            window.drain(..at);
-            // The whole records inflated so far: indexed, then tapped.
-            let mut slices = Vec::new();
-            let mut i = 0;
-            while records.len() - i >= 4 {
-                let len = u32::from_le_bytes(records[i..i + 4].try_into().expect("4 bytes"));
-                let end = i + 4 + len as usize;
-                if end > records.len() {
-                    break;
+            PartEvent::Records(recs, offset) => {
+                let mut s = records_start + offset;
+                for rec in recs {
+                    self.unresolved
+                        .push_back((index_context(rec), s, s + rec.len() as u64));
+                    s += rec.len() as u64;
                 }
-                let rec = &records[i..end];
-                let s = records_start + i as u64;
-                self.unresolved
-                    .push_back((index_context(rec), s, s + rec.len() as u64));
-                slices.push(rec);
-                i = end;
+                for batch in recs.chunks(4096) {
+                    tap(batch)?;
+                }
+                let flushed_to = self.pending_start;
+                self.resolve(flushed_to)
             }
-            for batch in slices.chunks(4096) {
-                tap(batch)?;
-            }
-            drop(slices);
-            records.drain(..i);
-            records_start += i as u64;
-            let flushed_to = self.pending_start;
-            self.resolve(flushed_to)?;
-        }
-        if !records.is_empty() {
-            return Err(bad("ends inside a record"));
-        }
-        Ok(())
+        })
     }
+}
+
+/// Hands the records of a part written by a [`PartWriter`] to `tap` in order, a batch at a
+/// time (inflated on the pool), and writes nothing.
+pub fn tap_part(part: &Path, tap: &mut dyn FnMut(&[&[u8]]) -> Result<()>) -> Result<()> {
+    walk_part(part, &mut |event| match event {
+        PartEvent::Block(..) => Ok(()),
+        PartEvent::Records(recs, _) => recs.chunks(4096).try_for_each(&mut *tap),
+    })
+}
+
+/// What [`walk_part`] finds in a part, in order.
+enum PartEvent<'a> {
+    /// A BGZF block as it is in the part, and the length of its data.
+    Block(&'a [u8], usize),
+    /// The whole records inflated since the last event of this kind, and the offset of the
+    /// first one in the part's data.
+    Records(&'a [&'a [u8]], u64),
+}
+
+/// Reads a part's BGZF blocks a window at a time, inflates each window's blocks on the pool,
+/// and hands `each` the blocks and then the whole records they complete.
+fn walk_part(part: &Path, each: &mut dyn FnMut(PartEvent<'_>) -> Result<()>) -> Result<()> {
+    use std::io::Read;
+    let bad = |what: &str| Error::Internal(format!("{}: {what}", part.display()));
+    let mut f = File::open(part).map_err(|e| Error::io(part, e))?;
+    // Whole blocks, a window of them at a time.
+    let mut window: Vec<u8> = Vec::with_capacity(PART_WINDOW + 65_536);
+    let mut records: Vec<u8> = Vec::new();
+    let mut records_start = 0u64;
+    let mut eof = false;
+    while !eof || !window.is_empty() {
+        while !eof && window.len() < PART_WINDOW {
+            let at = window.len();
+            window.resize(at + (1 << 20), 0);
+            let n = f.read(&mut window[at..]).map_err(|e| Error::io(part, e))?;
+            window.truncate(at + n);
+            eof = n == 0;
+        }
+        let mut blocks = Vec::new();
+        let mut at = 0;
+        while window.len() - at >= 18 {
+            let h = &window[at..at + 18];
+            if h[..4] != [0x1f, 0x8b, 0x08, 0x04] || h[12..14] != *b"BC" {
+                return Err(bad("not a BGZF block"));
+            }
+            let size = usize::from(u16::from_le_bytes([h[16], h[17]])) + 1;
+            if size < 26 {
+                return Err(bad("a BGZF block is too short"));
+            }
+            if window.len() - at < size {
+                break;
+            }
+            blocks.push(at..at + size);
+            at += size;
+        }
+        if blocks.is_empty() {
+            if eof && !window.is_empty() {
+                return Err(bad("ends inside a BGZF block"));
+            }
+            continue;
+        }
+        let inflated: Vec<Result<Vec<u8>>> = blocks
+            .par_iter()
+            .map_init(libdeflater::Decompressor::new, |d, r| {
+                let b = &window[r.clone()];
+                let n = b.len();
+                let isize = u32::from_le_bytes(b[n - 4..].try_into().expect("4 bytes"));
+                let mut out = vec![0u8; isize as usize];
+                match d.deflate_decompress(&b[18..n - 8], &mut out) {
+                    Ok(m) if m == out.len() => Ok(out),
+                    _ => Err(bad("a BGZF block does not inflate")),
+                }
+            })
+            .collect();
+        for (r, data) in blocks.iter().zip(inflated) {
+            let data = data?;
+            each(PartEvent::Block(&window[r.clone()], data.len()))?;
+            records.extend_from_slice(&data);
+        }
+        window.drain(..at);
+        // The whole records inflated so far.
+        let mut slices = Vec::new();
+        let mut i = 0;
+        while records.len() - i >= 4 {
+            let len = u32::from_le_bytes(records[i..i + 4].try_into().expect("4 bytes"));
+            let end = i + 4 + len as usize;
+            if end > records.len() {
+                break;
+            }
+            slices.push(&records[i..end]);
+            i = end;
+        }
+        each(PartEvent::Records(&slices, records_start))?;
+        drop(slices);
+        records.drain(..i);
+        records_start += i as u64;
+    }
+    if !records.is_empty() {
+        return Err(bad("ends inside a record"));
+    }
+    Ok(())
 }
 
 /// Compressed bytes of a part read at a time by [`SortedWriter::append_part`] (small in
@@ -552,13 +587,19 @@ pub struct PartWriter {
 }
 
 impl PartWriter {
+    /// A part of a BAM, compressed as the BAM is ([`LEVEL`]).
     pub fn create(path: &Path) -> Result<PartWriter> {
+        Self::with_level(path, LEVEL)
+    }
+
+    /// A part compressed at libdeflate `level` (1 for a part that is only read back).
+    pub fn with_level(path: &Path, level: i32) -> Result<PartWriter> {
         let file = File::create(path).map_err(|e| Error::io(path, e))?;
         Ok(PartWriter {
             file: BufWriter::with_capacity(1 << 20, file),
             path: path.to_path_buf(),
             compressor: libdeflater::Compressor::new(
-                libdeflater::CompressionLvl::new(LEVEL).expect("a libdeflate level"),
+                libdeflater::CompressionLvl::new(level).expect("a libdeflate level"),
             ),
             pending: Vec::with_capacity(GROUP * BLOCK),
         })

@@ -1,6 +1,5 @@
-use std::collections::HashMap;
-
 use super::{Encoding, encoding::codec::ByteArray};
 use crate::container::block;
 
-pub type TagEncodings = HashMap<block::ContentId, Encoding<ByteArray>>;
+// genoa patch: ordered, so the compression header is the same bytes in every run.
+pub type TagEncodings = std::collections::BTreeMap<block::ContentId, Encoding<ByteArray>>;

@@ -1,4 +1,4 @@
-use std::{collections::HashMap, error, fmt, io};
+use std::{error, fmt, io};
 
 use bstr::BStr;
 use noodles_core::Position;
@@ -21,7 +21,8 @@ use crate::{
     record::{Flags, MateFlags},
 };
 
-pub type ExternalDataWriters = HashMap<block::ContentId, Vec<u8>>;
+// genoa patch: ordered, so blocks are written in the same order in every run.
+pub type ExternalDataWriters = std::collections::BTreeMap<block::ContentId, Vec<u8>>;
 
 #[allow(clippy::enum_variant_names)]
 #[derive(Clone, Debug, Eq, PartialEq)]
