@@ -20,7 +20,8 @@
 # interoperability test runs both ways.
 #
 # GPU tests skip (printing why) when no adapter exists, unless GENOA_REQUIRE_GPU=1, which CI sets.
-# Extra arguments go to both `cargo test` runs (e.g. a test-name filter).
+# Extra arguments go to both `cargo test` runs (e.g. a test-name filter). Last,
+# scripts/device-bench.sh --tiny runs the device bench on the demo sample.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,3 +62,8 @@ elif [ "${GENOA_REQUIRE_SNAKEMAKE:-0}" = 1 ]; then
 else
   echo "scripts/test.sh: SKIPPED workflow/test.sh (no snakemake; pip install 'snakemake>=8,<10')" >&2
 fi
+
+# The device bench on its smallest input (lavapipe in CI, where GENOA_REQUIRE_GPU=1), so the
+# script and its output format cannot rot: kernel rows equal to the spec, and a GPU run whose
+# records equal the SIMD run's.
+scripts/device-bench.sh --tiny

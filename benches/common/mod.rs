@@ -6,6 +6,10 @@ use std::sync::Arc;
 use genoa::backend::Backend;
 
 pub mod rng;
+// Each bench (and examples/device_bench.rs) uses some of these, none all of them.
+#[allow(dead_code)]
+pub mod workloads;
+#[allow(unused_imports)]
 pub use rng::{Rng, mutate};
 
 /// Scalar, each SIMD instruction set of this CPU, and the GPU if one opens.
