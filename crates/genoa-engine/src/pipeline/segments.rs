@@ -377,15 +377,16 @@ pub fn align_segments(
     // The segments this process aligns; the others are passed over, unread where read indexes
     // allow.
     let committed = work.committed();
+    let resuming = !committed.is_empty();
     let wanted = move |s: u64| shard.owns(s) && !committed.contains(&s);
-    if shard.n > 1 || !work.committed().is_empty() {
+    if shard.n > 1 || resuming {
         if unindexed.is_empty() {
             tracing::info!(
                 "reads: every file has a read index: pairs this run does not align are skipped unread"
             );
         } else {
             tracing::info!(
-                "reads: {} has no read index: its pairs are all read, also those this run does not align (`genoa reads-index` makes one for BGZF or uncompressed FASTQ)",
+                "reads: {} has no read index: its pairs are all read, also those this run does not align (`genoa reads-index` makes one for BGZF or uncompressed FASTQ and unaligned BAM)",
                 names(unindexed).join(", ")
             );
         }
