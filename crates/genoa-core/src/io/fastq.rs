@@ -174,6 +174,38 @@ pub(crate) fn ends_with_bgzf_eof(path: &Path) -> bool {
         .is_ok_and(|()| tail == EOF)
 }
 
+/// Whether a file's first bytes are a BGZF block's header (gzip with the `BC` extra field).
+pub(crate) fn is_bgzf(head: &[u8]) -> bool {
+    head.len() >= 14 && head[..4] == [0x1f, 0x8b, 8, 4] && head[12..14] == *b"BC"
+}
+
+/// A BGZF reader over `inner` that inflates blocks on up to 4 worker threads, ahead of its
+/// reader (FASTQ, unaligned BAM, read indexes).
+pub(crate) fn bgzf_reader<R: Read + Send + 'static>(
+    inner: R,
+) -> noodles::bgzf::io::MultithreadedReader<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    noodles::bgzf::io::MultithreadedReader::with_worker_count(
+        std::num::NonZero::new(workers).expect("at least one"),
+        inner,
+    )
+}
+
+/// Reads past the first `n` bytes of a BGZF block just entered at a read index's offset (the
+/// offset's position in its block), to the record's first byte.
+pub(crate) fn skip_into_block(reader: &mut impl Read, n: u64, path: &Path) -> Result<()> {
+    let read = io::copy(&mut reader.take(n), &mut io::sink()).map_err(|e| Error::io(path, e))?;
+    if read < n {
+        return Err(Error::input(
+            path,
+            "ends before the offset its read index gives: make the index again",
+        ));
+    }
+    Ok(())
+}
+
 /// What a read error means for a FASTQ file, in the user's words.
 fn describe_read_error(e: &io::Error) -> String {
     if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -247,7 +279,7 @@ impl Reader {
                 },
             ));
         }
-        let bgzf = head.len() >= 14 && head[..4] == [0x1f, 0x8b, 8, 4] && head[12..14] == *b"BC";
+        let bgzf = is_bgzf(head);
         if let Some((_, indexed_bgzf)) = at
             && indexed_bgzf != bgzf
         {
@@ -259,13 +291,7 @@ impl Reader {
         let inner: Box<dyn BufRead + Send> = if bgzf && ends_with_bgzf_eof(path) {
             // BGZF: blocks inflated on worker threads, ahead of the parser. (Without its
             // end-of-file block a file may be cut, so it goes the strict way below.)
-            let workers = std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .clamp(1, 4);
-            Box::new(noodles::bgzf::io::MultithreadedReader::with_worker_count(
-                std::num::NonZero::new(workers).expect("at least one"),
-                buffered,
-            ))
+            Box::new(bgzf_reader(buffered))
         } else if head.starts_with(&[0x1f, 0x8b]) {
             // Decompressed on a thread of its own (R1 and R2 each), ahead of the parser.
             Box::new(BufReader::with_capacity(
@@ -277,17 +303,7 @@ impl Reader {
             Box::new(buffered)
         };
         let mut inner = fastq::io::Reader::new(inner);
-        if skip > 0 {
-            // Into the BGZF block, to the record's first byte.
-            let mut within = inner.get_mut().take(skip);
-            let n = io::copy(&mut within, &mut io::sink()).map_err(|e| Error::io(path, e))?;
-            if n < skip {
-                return Err(Error::input(
-                    path,
-                    "ends before the offset its read index gives: make the index again",
-                ));
-            }
-        }
+        skip_into_block(inner.get_mut(), skip, path)?;
         Ok(Reader {
             path: path.to_path_buf(),
             inner,

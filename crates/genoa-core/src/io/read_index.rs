@@ -119,54 +119,40 @@ impl ReadIndex {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let mut buffered = BufReader::with_capacity(1 << 16, file);
-        match crate::io::ubam::sniff(path) {
-            Some(crate::io::ubam::Format::Bam) => {
-                if !crate::io::fastq::ends_with_bgzf_eof(path) {
-                    return Err(Error::input(
-                        path,
-                        "BAM without BGZF's end-of-file block: the file may be cut short (an interrupted copy?); not indexed",
-                    ));
-                }
-                let (records, offsets, bam_records) =
-                    crate::io::ubam::UnalignedReader::index_pairs(path, step)?;
-                return Ok(ReadIndex {
-                    size,
-                    digest,
-                    records,
-                    step,
-                    bgzf: true,
-                    bam: true,
-                    offsets,
-                    bam_records,
-                });
-            }
-            Some(crate::io::ubam::Format::Cram) => {
-                return Err(Error::input(
-                    path,
-                    "CRAM input cannot be indexed (its containers would need an index of their own): shards read it whole",
-                ));
-            }
-            None => {}
+        let format = crate::io::ubam::sniff(path);
+        if format == Some(crate::io::ubam::Format::Cram) {
+            return Err(Error::input(
+                path,
+                "CRAM input cannot be indexed (its containers would need an index of their own): shards read it whole",
+            ));
         }
         let head = buffered.fill_buf().map_err(|e| Error::io(path, e))?;
         if head.is_empty() {
             return Err(Error::input(path, "empty file: no FASTQ records"));
         }
-        let bgzf = head.len() >= 14 && head[..4] == [0x1f, 0x8b, 8, 4] && head[12..14] == *b"BC";
+        let bgzf = crate::io::fastq::is_bgzf(head);
+        if bgzf && !crate::io::fastq::ends_with_bgzf_eof(path) {
+            return Err(Error::input(
+                path,
+                "BGZF without its end-of-file block: the file may be cut short (an interrupted copy?); not indexed",
+            ));
+        }
+        if format == Some(crate::io::ubam::Format::Bam) {
+            let (records, offsets, bam_records) =
+                crate::io::ubam::UnalignedReader::index_pairs(path, step)?;
+            return Ok(ReadIndex {
+                size,
+                digest,
+                records,
+                step,
+                bgzf: true,
+                bam: true,
+                offsets,
+                bam_records,
+            });
+        }
         let (records, offsets) = if bgzf {
-            if !crate::io::fastq::ends_with_bgzf_eof(path) {
-                return Err(Error::input(
-                    path,
-                    "BGZF without its end-of-file block: the file may be cut short (an interrupted copy?); not indexed",
-                ));
-            }
-            let workers = std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .clamp(1, 4);
-            let reader = noodles::bgzf::io::MultithreadedReader::with_worker_count(
-                std::num::NonZero::new(workers).expect("at least one"),
-                buffered,
-            );
+            let reader = crate::io::fastq::bgzf_reader(buffered);
             scan(path, reader, step, |r, _| u64::from(r.virtual_position()))?
         } else if head.starts_with(&[0x1f, 0x8b]) {
             return Err(Error::input(

@@ -119,6 +119,18 @@ impl PartSink for BamPart {
     }
 }
 
+/// A CRAM writer into `file` against `repository`, collecting its `.crai` as it writes.
+fn cram_writer(
+    repository: &noodles::fasta::Repository,
+    file: std::fs::File,
+) -> cram::io::Writer<BufWriter<std::fs::File>> {
+    let mut writer = cram::io::writer::Builder::default()
+        .set_reference_sequence_repository(repository.clone())
+        .build_from_writer(BufWriter::with_capacity(1 << 20, file));
+    writer.enable_index();
+    writer
+}
+
 /// CRAM parts: the records as CRAM containers, encoded against the sink's reference (its cache
 /// shared by all parts), and as a BGZF part at level 1 that only the caller reads back.
 struct CramParts {
@@ -138,10 +150,7 @@ impl PartMaker for CramParts {
     fn create(&self, base: &Path, first_record: u64) -> Result<Box<dyn PartSink>> {
         let path = crate::io::with_suffix(base, ".cram");
         let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let mut writer = cram::io::writer::Builder::default()
-            .set_reference_sequence_repository(self.repository.clone())
-            .build_from_writer(BufWriter::with_capacity(1 << 20, file));
-        writer.enable_index();
+        let mut writer = cram_writer(&self.repository, file);
         writer.set_record_counter(first_record);
         Ok(Box::new(CramPart {
             bam: BamParts { level: 1 }.create(base, first_record)?,
@@ -287,10 +296,7 @@ impl CramSink {
         let repository = crate::io::cram::repository(reference)?;
         let data = Pending::new(path)?;
         let index = Pending::new(crate::io::cram::index_path(path))?;
-        let mut writer = cram::io::writer::Builder::default()
-            .set_reference_sequence_repository(repository.clone())
-            .build_from_writer(BufWriter::with_capacity(1 << 20, data.create()?));
-        writer.enable_index();
+        let mut writer = cram_writer(&repository, data.create()?);
         writer
             .write_header(header)
             .map_err(|e| Error::io(path, e))?;

@@ -15,7 +15,6 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::num::NonZero;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -29,7 +28,9 @@ use noodles::sam::alignment::record::cigar::op::Kind;
 
 use crate::error::{Error, Result};
 use crate::genome::{base_code, complement};
-use crate::io::fastq::{Counted, ReadBatch, ReadRecord, normalise_name};
+use crate::io::fastq::{
+    Counted, ReadBatch, ReadRecord, bgzf_reader, normalise_name, skip_into_block,
+};
 use crate::io::read_index::ReadIndex;
 use crate::io::reference::Reference;
 
@@ -50,7 +51,7 @@ pub fn sniff(path: &Path) -> Option<Format> {
     if head.starts_with(b"CRAM") {
         return Some(Format::Cram);
     }
-    if head[..4] != [0x1f, 0x8b, 8, 4] || head[12..14] != *b"BC" {
+    if !crate::io::fastq::is_bgzf(&head) {
         return None;
     }
     let mut r = bgzf::io::Reader::new(File::open(path).ok()?);
@@ -203,13 +204,7 @@ impl UnalignedReader {
                 (Records::Cram { rx, chunk }, header)
             }
             _ => {
-                let workers = std::thread::available_parallelism()
-                    .map_or(1, |n| n.get())
-                    .clamp(1, 4);
-                let bgzf = bgzf::io::MultithreadedReader::with_worker_count(
-                    NonZero::new(workers).expect("at least one"),
-                    counted,
-                );
+                let bgzf = bgzf_reader(counted);
                 let mut inner = bam::io::Reader::from(bgzf);
                 let header = inner
                     .read_header()
@@ -301,21 +296,8 @@ impl UnalignedReader {
             inner: file,
             consumed: self.consumed.clone(),
         };
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 4);
-        let mut bgzf = bgzf::io::MultithreadedReader::with_worker_count(
-            NonZero::new(workers).expect("at least one"),
-            counted,
-        );
-        let n = io::copy(&mut (&mut bgzf).take(within), &mut io::sink())
-            .map_err(|e| Error::io(&self.path, e))?;
-        if n < within {
-            return Err(Error::input(
-                &self.path,
-                "ends before the offset its read index gives: make the index again",
-            ));
-        }
+        let mut bgzf = bgzf_reader(counted);
+        skip_into_block(&mut bgzf, within, &self.path)?;
         self.records = Records::Bam {
             inner: Box::new(bam::io::Reader::from(bgzf)),
             record: bam::Record::default(),

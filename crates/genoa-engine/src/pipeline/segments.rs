@@ -995,8 +995,14 @@ pub fn merge_into(
     for (_, d) in segments {
         bins.merge(&d.records_per_bin);
     }
-    let ranges = plan_ranges(&bins);
-    let (first_records, placed) = first_records(&ranges, &bins);
+    let (ranges, placed_counts) = plan_counted_ranges(&bins);
+    // Records before each range; the unplaced range (last) follows every placed record.
+    let first_records: Vec<u64> = std::iter::once(0)
+        .chain(placed_counts.iter().scan(0, |acc, &n| {
+            *acc += n;
+            Some(*acc)
+        }))
+        .collect();
     let parts = sink.parts();
     let runs = sort::compact_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records", &codec)?;
     let at_once = ranges_at_once(rayon::current_num_threads(), runs.len(), memory);
@@ -1019,14 +1025,10 @@ pub fn merge_into(
             n += 1;
         }
         // The placed ranges' counts come from the bins; CRAM numbers records by them.
-        if let Some(&next) = first_records.get(i + 1)
-            && next <= placed
-            && n != next - first_records[i]
+        if let Some(&want) = placed_counts.get(i)
+            && n != want
         {
-            tracing::warn!(
-                "merge range {i}: {n} records, the bins counted {}",
-                next - first_records[i]
-            );
+            tracing::warn!("merge range {i}: {n} records, the bins counted {want}");
         }
         part.finish()
     };
@@ -1078,28 +1080,6 @@ pub fn merge_into(
     Ok(())
 }
 
-/// The number of records before each range (by `bins`, which count every placed record), and
-/// the placed records in all: the unplaced range's records come after them.
-fn first_records(ranges: &[KeyRange], bins: &CoverageBins) -> (Vec<u64>, u64) {
-    let mut counts = vec![0u64; ranges.len()];
-    for (c, contig) in bins.counts.iter().enumerate() {
-        for (b, &n) in contig.iter().enumerate() {
-            let key = [(c as u64) << 32 | (b as u64 * bins.bin_len), 0];
-            // The range whose start is the last at or before the bin's start.
-            let i = ranges[1..].partition_point(|r| r.0.is_some_and(|f| f <= key));
-            counts[i] += u64::from(n);
-        }
-    }
-    let placed = counts.iter().sum();
-    let mut first = Vec::with_capacity(ranges.len());
-    let mut acc = 0;
-    for n in counts {
-        first.push(acc);
-        acc += n;
-    }
-    (first, placed)
-}
-
 /// A merge range: keys from `.0` (inclusive) to `.1` (exclusive); `None`: unbounded.
 type KeyRange = (Option<[u64; 2]>, Option<[u64; 2]>);
 
@@ -1112,14 +1092,22 @@ const RANGE_RECORDS_MAX: u64 = 1 << 22;
 /// [`RANGE_RECORDS_MIN`]..[`RANGE_RECORDS_MAX`]) by `bins` (every placed record per bin), and a
 /// last range for the unplaced records. Depends on the counts only.
 pub fn plan_ranges(bins: &CoverageBins) -> Vec<KeyRange> {
+    plan_counted_ranges(bins).0
+}
+
+/// [`plan_ranges`], with the placed records of every range but the last (the unplaced one),
+/// as the bins count them.
+fn plan_counted_ranges(bins: &CoverageBins) -> (Vec<KeyRange>, Vec<u64>) {
     let total: u64 = bins.counts.iter().flatten().map(|&n| u64::from(n)).sum();
     let target = (total / 64).clamp(RANGE_RECORDS_MIN, RANGE_RECORDS_MAX);
     let mut cuts = Vec::new();
+    let mut counts = Vec::new();
     let mut acc = 0u64;
     for (c, contig) in bins.counts.iter().enumerate() {
         for (b, &n) in contig.iter().enumerate() {
             if acc >= target {
                 cuts.push([(c as u64) << 32 | (b as u64 * bins.bin_len), 0]);
+                counts.push(acc);
                 acc = 0;
             }
             acc += u64::from(n);
@@ -1127,6 +1115,7 @@ pub fn plan_ranges(bins: &CoverageBins) -> Vec<KeyRange> {
     }
     // Unplaced records (contig u32::MAX) apart.
     cuts.push([u64::from(u32::MAX) << 32, 0]);
+    counts.push(acc);
     let mut ranges = Vec::with_capacity(cuts.len() + 1);
     let mut from = None;
     for c in cuts {
@@ -1134,7 +1123,7 @@ pub fn plan_ranges(bins: &CoverageBins) -> Vec<KeyRange> {
         from = Some(c);
     }
     ranges.push((from, None));
-    ranges
+    (ranges, counts)
 }
 
 /// Memory a range merge holds per run it reads: the run's decoded block (at most 64 KiB of

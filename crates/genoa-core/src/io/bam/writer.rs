@@ -511,7 +511,7 @@ fn walk_part(part: &Path, each: &mut dyn FnMut(PartEvent<'_>) -> Result<()>) -> 
         let mut at = 0;
         while window.len() - at >= 18 {
             let h = &window[at..at + 18];
-            if h[..4] != [0x1f, 0x8b, 0x08, 0x04] || h[12..14] != *b"BC" {
+            if !crate::io::fastq::is_bgzf(h) {
                 return Err(bad("not a BGZF block"));
             }
             let size = usize::from(u16::from_le_bytes([h[16], h[17]])) + 1;
