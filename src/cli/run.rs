@@ -464,6 +464,7 @@ pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
         pipeline::ensure_writable_dir(dir)?;
     }
     let t0 = std::time::Instant::now();
+    let profile = crate::report::qc::ProfileStart::now();
     let reference = Reference::load(&cfg.reference)?;
     let pool = pipeline::thread_pool(cfg.threads)?;
     let backend = crate::backend::select(cfg.backend)?;
@@ -475,6 +476,7 @@ pub fn align(a: AlignArgs, command_line: &str) -> Result<()> {
         pipeline::align_to_file(&cfg, &reference, backend, &a.output, &mut summary)
     })?;
     summary.seconds = t0.elapsed().as_secs_f64();
+    tracing::info!("{}", crate::report::qc::RunProfile::since(&profile));
     let s = &summary;
     eprintln!(
         "genoa align: {} reads, {:.2}% mapped, {} duplicate pairs ({} optical) and {} duplicate single reads marked, backend {}, {:.1} s ({:.0} reads/s)",
@@ -503,6 +505,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
         pipeline::ensure_writable_dir(dir)?;
     }
     let t0 = std::time::Instant::now();
+    let profile = crate::report::qc::ProfileStart::now();
     let reference = Reference::load(&a.reference)?;
     let targets = a.targets.targets().resolve(&reference)?;
     let source: Box<dyn pipeline::source::ReadSource> = if crate::io::sink::is_cram(&a.input) {
@@ -553,6 +556,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
         backend.as_ref(),
         out,
     )?;
+    tracing::info!("{}", crate::report::qc::RunProfile::since(&profile));
     let t = &summary.times;
     eprintln!(
         "genoa: {} chunks, {} reads, {} SNPs and {} indels called, {:.1} s",

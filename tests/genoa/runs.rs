@@ -102,30 +102,38 @@ fn output_is_identical_across_threads_and_batch_sizes() {
     assert_eq!(bam_records(&a), bam_records(&b));
 }
 
+/// `genoa run` on the demo data into `out`, with `extra` arguments.
+fn run_demo_into(out: &Path, extra: &[&str]) -> std::process::Output {
+    let d = demo_dir();
+    let (r, r1, r2) = (
+        d.join("ref.fa"),
+        d.join("R1.fastq.gz"),
+        d.join("R2.fastq.gz"),
+    );
+    let mut args = vec![
+        "run",
+        "-r",
+        r.to_str().unwrap(),
+        "-1",
+        r1.to_str().unwrap(),
+        "-2",
+        r2.to_str().unwrap(),
+        "-s",
+        "SAMPLE",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    genoa(&args)
+}
+
 /// More threads than the CPUs are capped there, with a warning, not started (`-@ 100000` once
 /// started 100,000 threads); the output is the same.
 #[test]
 fn a_huge_thread_count_is_capped_and_logged() {
     let dir = tempfile::tempdir().unwrap();
-    let d = demo_dir();
     let out = dir.path().join("out");
-    let o = genoa(&[
-        "run",
-        "-r",
-        d.join("ref.fa").to_str().unwrap(),
-        "-1",
-        d.join("R1.fastq.gz").to_str().unwrap(),
-        "-2",
-        d.join("R2.fastq.gz").to_str().unwrap(),
-        "-s",
-        "SAMPLE",
-        "-o",
-        out.to_str().unwrap(),
-        "--backend",
-        "scalar",
-        "-@",
-        "100000",
-    ]);
+    let o = run_demo_into(&out, &["--backend", "scalar", "-@", "100000"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(
@@ -393,4 +401,58 @@ fn a_read_group_with_escaped_tabs_and_quotes_gives_valid_headers() {
         gvcf_records(&out),
         gvcf_records(&demo_run("t1", &["--backend", "scalar", "--threads", "1"]))
     );
+}
+
+/// The stage profile (issue 23): `-v` prints it, and the QC JSON's run section holds it, every
+/// alignment and calling stage with its CPU seconds, within the process's CPU time.
+#[test]
+fn the_stage_profile_is_logged_and_in_the_qc_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run_demo_into(&out, &["--threads", "2", "-v"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("stage profile, CPU seconds (process "))
+        .unwrap_or_else(|| panic!("no profile line in {err}"));
+    let qc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("SAMPLE.qc.json")).unwrap()).unwrap();
+    let p = &qc["run"]["profile"];
+    let cpu = p["cpu_seconds"].as_f64().unwrap();
+    let stages: Vec<(&str, f64)> = p["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap(),
+                s["cpu_seconds"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    for want in [
+        "read_input",
+        "seeding",
+        "chaining",
+        "banded_align_kernel",
+        "pairing_mapq",
+        "record_encoding",
+        "merge_markdup",
+        "bgzf_compression",
+        "pileup",
+        "gvcf_writing",
+    ] {
+        assert!(stages.iter().any(|s| s.0 == want), "{want} missing: {p}");
+        assert!(
+            line.contains(&format!(" {want} ")),
+            "{want} not logged: {line}"
+        );
+    }
+    // Stages never count a second twice: their sum stays within the process's CPU time
+    // (ticks of 10 ms, and sorts counted as wall time × threads, give a little slack).
+    let sum: f64 = stages.iter().map(|s| s.1).sum();
+    assert!(cpu > 0.0 && sum <= cpu * 1.1 + 0.1, "{sum} of {cpu}: {p}");
+    let other = p["unattributed_seconds"].as_f64().unwrap();
+    assert!((other - (cpu - sum).max(0.0)).abs() < 0.15, "{p}");
 }

@@ -7,6 +7,7 @@
 //!   alignment sinks; outputs appear under their final names only when whole.
 //! - [`index`]: the reference's minimizer index (build, save, memory-map).
 //! - [`error`]: the one error type of the library crates.
+//! - [`profile`]: the stage profile, CPU seconds per pipeline stage, always collected.
 //!
 //! This crate depends on no other genoa crate; `genoa-kernels`, `genoa-engine` and
 //! `genoa-submit` depend on it. See `README.md` beside this crate.
@@ -16,5 +17,6 @@ pub mod genome;
 pub mod index;
 pub mod io;
 pub mod model;
+pub mod profile;
 
 pub use error::{Error, Result};

@@ -39,6 +39,7 @@ use crate::io::fastq::ReadBatch;
 use crate::io::reference::Reference;
 use crate::kernel::banded_align::{AlignBatch, AlignParams, AlignResults, MAX_BAND};
 use crate::model::alignment::AlignedRead;
+use crate::profile::{self, Stage};
 use map::{Chain, Hit, MapParams, SeedScratch};
 use pair::{InsertModel, Mate, PairParams};
 
@@ -129,13 +130,19 @@ impl<'r> Aligner<'r> {
         let params = &self.map;
         (0..n)
             .into_par_iter()
-            .map_init(SeedScratch::default, |sc, k| {
-                let mut chains = Vec::new();
-                map::seed(index, &Self::read(reads, k).codes, sc);
-                map::chain(index, params, sc, &mut chains);
-                chains
-            })
+            .map_init(
+                || (SeedScratch::default(), profile::Local::default()),
+                |(sc, local), k| {
+                    let mut chains = Vec::new();
+                    local.time(Stage::Seed, || {
+                        map::seed(index, &Self::read(reads, k).codes, sc)
+                    });
+                    local.time(Stage::Chain, || map::chain(index, params, sc, &mut chains));
+                    chains
+                },
+            )
             .collect_into_vec(&mut s.chains);
+        let _span = profile::span(Stage::ExtendSetup);
         s.narrow.clear();
         s.wide.clear();
         s.problems.clear();
@@ -187,30 +194,41 @@ impl<'r> Aligner<'r> {
         let s = &*s;
         Ok((0..n)
             .into_par_iter()
-            .map(|k| {
-                let len = Self::read(reads, k).codes.len() as u32;
-                let mut hits: Vec<Hit> = s.chains[k]
-                    .iter()
-                    .enumerate()
-                    .map(|(c, chain)| {
-                        let p = s.problems[first[k] + c];
-                        let out = if p.wide { &s.wide_out } else { &s.narrow_out };
-                        Hit::from_result(
-                            chain.reverse,
-                            chain.contig,
-                            p.window,
-                            &out.results[p.index as usize],
-                            out,
-                            len,
-                            &self.index,
-                        )
-                    })
-                    .collect();
-                Self::tandem(&mut hits, &Self::read(reads, k).codes, self.reference);
-                map::rank_hits(&mut hits);
-                hits
+            .map_init(profile::Local::default, |local, k| {
+                local.time(Stage::Hits, || self.ranked_hits(reads, s, &first, k))
             })
             .collect())
+    }
+
+    /// Read `k`'s hits from the kernel's results, ranked.
+    fn ranked_hits(
+        &self,
+        reads: &ReadBatch,
+        s: &AlignScratch,
+        first: &[usize],
+        k: usize,
+    ) -> Vec<Hit> {
+        let len = Self::read(reads, k).codes.len() as u32;
+        let mut hits: Vec<Hit> = s.chains[k]
+            .iter()
+            .enumerate()
+            .map(|(c, chain)| {
+                let p = s.problems[first[k] + c];
+                let out = if p.wide { &s.wide_out } else { &s.narrow_out };
+                Hit::from_result(
+                    chain.reverse,
+                    chain.contig,
+                    p.window,
+                    &out.results[p.index as usize],
+                    out,
+                    len,
+                    &self.index,
+                )
+            })
+            .collect();
+        Self::tandem(&mut hits, &Self::read(reads, k).codes, self.reference);
+        map::rank_hits(&mut hits);
+        hits
     }
 
     /// Sets [`Hit::tandem_alt`] on the hits of a read that is a tandem repeat.
@@ -275,36 +293,18 @@ impl<'r> Aligner<'r> {
         let contigs = &self.reference.contigs;
         let needs: Vec<Rescue> = (0..2 * reads.len())
             .into_par_iter()
-            .flat_map_iter(|k| {
-                let mine = &hits[k];
-                let mut theirs = pair::placements(&hits[k ^ 1]).peekable();
-                let mut v = Vec::new();
-                let Some(&best) = theirs.peek() else { return v };
-                for t in theirs.take(2) {
-                    if t.score < min || t.score + 20 < best.score {
-                        continue;
-                    }
-                    if mine
-                        .iter()
-                        .any(|m| m.score >= min && pair::proper(m, t, model))
-                    {
-                        continue;
-                    }
-                    let len = contigs[t.contig as usize].len();
-                    let (start, _, reverse) = pair::rescue_window(t, model, len);
-                    v.push(Rescue {
-                        read: k,
-                        contig: t.contig,
-                        window: start,
-                        reverse,
-                    });
-                }
-                v
+            .map_init(profile::Local::default, |local, k| {
+                local.time(Stage::Rescue, || {
+                    Self::rescue_needs(hits, k, model, min, contigs)
+                })
             })
+            .flatten_iter()
             .collect();
         if needs.is_empty() {
             return Ok(());
         }
+        // The kernel call below is timed as the kernel, not as rescue.
+        let _span = profile::span(Stage::Rescue);
         let band = (model.high / 2 + 16).min(u64::from(MAX_BAND)) as u32;
         s.rescue.clear();
         for r in &needs {
@@ -351,6 +351,41 @@ impl<'r> Aligner<'r> {
         Ok(())
     }
 
+    /// The rescue problems of read `k` (2·pair + mate): one per placement of its mate among
+    /// the mate's two best that none of its own hits pairs properly with.
+    fn rescue_needs(
+        hits: &[Vec<Hit>],
+        k: usize,
+        model: &InsertModel,
+        min: i32,
+        contigs: &[crate::io::reference::Contig],
+    ) -> Vec<Rescue> {
+        let mine = &hits[k];
+        let mut theirs = pair::placements(&hits[k ^ 1]).peekable();
+        let mut v = Vec::new();
+        let Some(&best) = theirs.peek() else { return v };
+        for t in theirs.take(2) {
+            if t.score < min || t.score + 20 < best.score {
+                continue;
+            }
+            if mine
+                .iter()
+                .any(|m| m.score >= min && pair::proper(m, t, model))
+            {
+                continue;
+            }
+            let len = contigs[t.contig as usize].len();
+            let (start, _, reverse) = pair::rescue_window(t, model, len);
+            v.push(Rescue {
+                read: k,
+                contig: t.contig,
+                window: start,
+                reverse,
+            });
+        }
+        v
+    }
+
     /// Aligns a batch of pairs; returns each pair's records (R1 and R2 primaries first).
     pub fn align_pairs(
         &self,
@@ -372,32 +407,43 @@ impl<'r> Aligner<'r> {
         let insert = self.insert(reads.library);
         let per_pair: Vec<Vec<AlignedRead>> = (0..reads.len())
             .into_par_iter()
-            .map(|p| {
-                let (r1, r2) = (&reads.r1[p], &reads.r2[p]);
-                let m1 = Mate {
-                    codes: &r1.codes,
-                    qual: &r1.qual,
-                    hits: &hits[2 * p],
-                };
-                let m2 = Mate {
-                    codes: &r2.codes,
-                    qual: &r2.qual,
-                    hits: &hits[2 * p + 1],
-                };
-                let mut v = Vec::with_capacity(2);
-                pair::pair(
-                    &r1.name,
-                    &m1,
-                    &m2,
-                    self.reference,
-                    &insert,
-                    &self.pair,
-                    &mut v,
-                );
-                v
+            .map_init(profile::Local::default, |local, p| {
+                local.time(Stage::Pair, || self.pair_records(reads, &hits, &insert, p))
             })
             .collect();
         Ok(per_pair)
+    }
+
+    /// Pair `p`'s records from its mates' hits.
+    fn pair_records(
+        &self,
+        reads: &ReadBatch,
+        hits: &[Vec<Hit>],
+        insert: &InsertModel,
+        p: usize,
+    ) -> Vec<AlignedRead> {
+        let (r1, r2) = (&reads.r1[p], &reads.r2[p]);
+        let m1 = Mate {
+            codes: &r1.codes,
+            qual: &r1.qual,
+            hits: &hits[2 * p],
+        };
+        let m2 = Mate {
+            codes: &r2.codes,
+            qual: &r2.qual,
+            hits: &hits[2 * p + 1],
+        };
+        let mut v = Vec::with_capacity(2);
+        pair::pair(
+            &r1.name,
+            &m1,
+            &m2,
+            self.reference,
+            insert,
+            &self.pair,
+            &mut v,
+        );
+        v
     }
 }
 

@@ -29,6 +29,7 @@ pub mod tandem;
 #[cfg(test)]
 mod repeat_tests;
 
+use crate::profile::{self, Stage};
 use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
@@ -190,6 +191,7 @@ pub fn call_chunk(
     mut on_depth: Option<&mut dyn FnMut(u32)>,
 ) -> Result<Vec<Record>> {
     let t0 = Instant::now();
+    let pileup_span = profile::span(Stage::Pileup);
     let len = contig.len() as u64;
     let lead = chunk.lead_start();
     let ploidy = params.ploidy.contig(chunk.contig);
@@ -220,9 +222,11 @@ pub fn call_chunk(
     };
     times.regions += active.len() as u64;
     let mut pileup_time = t0.elapsed();
+    drop(pileup_span);
     let called = region::call_regions(&data, &active, backend, times)?;
     // 3. Records in position order: region calls inside regions, pileup SNPs outside.
     let t1 = Instant::now();
+    let _span = profile::span(Stage::Pileup);
     let mut records = chunk_records(&data, chunk, &active, &called, end);
     records.retain(|r| chunk.emits(r.start()));
     if let Some(on_depth) = on_depth.as_mut() {

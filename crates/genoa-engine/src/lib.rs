@@ -24,5 +24,5 @@ pub mod pipeline;
 pub mod report;
 
 // The lower layers' modules under their usual paths inside this crate.
-pub(crate) use genoa_core::{error, genome, index, io, model};
+pub(crate) use genoa_core::{error, genome, index, io, model, profile};
 pub(crate) use genoa_kernels::{backend, kernel};

@@ -100,6 +100,7 @@ pub(crate) fn run_hmm_chunked(
     let parts: Vec<Vec<f64>> = tasks
         .par_iter()
         .map(|&t| {
+            let _span = genoa_core::profile::span(genoa_core::profile::Stage::HmmKernel);
             let mut v = Vec::with_capacity(t.reads.1 - t.reads.0);
             task(&coefs, t, &mut v);
             v
@@ -131,7 +132,11 @@ pub(crate) fn run_chunked(
     /// Problems per parallel chunk (a multiple of every SIMD lane count).
     const CHUNK: usize = 256;
     crate::kernel::banded_align::validate(batch, params)?;
-    let parts: Vec<AlignResults> = batch.pairs.par_chunks(CHUNK).map(chunk).collect();
+    let parts: Vec<AlignResults> = batch
+        .pairs
+        .par_chunks(CHUNK)
+        .map(|c| genoa_core::profile::time(genoa_core::profile::Stage::AlignKernel, || chunk(c)))
+        .collect();
     out.clear();
     for part in parts {
         out.append(part);

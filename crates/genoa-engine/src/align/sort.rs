@@ -197,7 +197,10 @@ impl<'c, K: Key> Sorter<'c, K> {
         if self.entries.is_empty() {
             return Ok(());
         }
-        self.entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        crate::profile::time_parallel(crate::profile::Stage::Sort, || {
+            self.entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0))
+        });
+        let _span = crate::profile::span(crate::profile::Stage::Spill);
         let path = self
             .dir
             .join(format!("{}.{:05}.run", self.tag, self.spilled));
@@ -225,7 +228,9 @@ impl<'c, K: Key> Sorter<'c, K> {
 
     /// Merges everything pushed, in key order.
     pub fn finish(mut self) -> Result<Merge<'c, K>> {
-        self.entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        crate::profile::time_parallel(crate::profile::Stage::Sort, || {
+            self.entries.par_sort_unstable_by(|a, b| a.0.cmp(&b.0))
+        });
         let runs = std::mem::take(&mut self.runs);
         let runs = compact::<K>(runs, &self.dir, self.tag, self.codec)?;
         open_merge(
@@ -332,6 +337,7 @@ impl<'c> RunWriter<'c> {
                     (libdeflater::Compressor::new(level), Vec::new())
                 },
                 |(c, enc), block| {
+                    let _span = crate::profile::span(crate::profile::Stage::Spill);
                     block.encode(key_len, codec, enc);
                     let mut out = vec![0u8; c.deflate_compress_bound(enc.len())];
                     let n = c

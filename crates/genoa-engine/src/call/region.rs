@@ -29,6 +29,7 @@
 //! Not yet: `*` alleles (a deletion's record covers its bases; other events under it join
 //! its record only when they overlap its REF span).
 
+use crate::profile::{self, Stage};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -397,29 +398,37 @@ pub fn call_regions(
     }
     let t = Instant::now();
     let mut batch = AlignBatch::default();
-    let works: Vec<Work> = regions
-        .iter()
-        .map(|&region| build_haplotypes(data, region, &mut batch, times))
-        .collect();
+    let works: Vec<Work> = profile::time(Stage::Assembly, || {
+        regions
+            .iter()
+            .map(|&region| build_haplotypes(data, region, &mut batch, times))
+            .collect()
+    });
     times.assembly += t.elapsed();
     let t = Instant::now();
+    let haplotypes_span = profile::span(Stage::HaplotypeAlign);
     let aligns = align_haplotypes(&works, &batch, backend)?;
+    drop(haplotypes_span);
     let mut hmm = HmmBatch::default();
-    let scored: Vec<Option<Scored>> = works
-        .iter()
-        .map(|w| score_reads(data, w, &aligns, &mut hmm))
-        .collect();
+    let scored: Vec<Option<Scored>> = profile::time(Stage::PairHmm, || {
+        works
+            .iter()
+            .map(|w| score_reads(data, w, &aligns, &mut hmm))
+            .collect()
+    });
     times.haplotype_align += t.elapsed();
     let t = Instant::now();
     let mut likelihoods = HmmResults::default();
     if !hmm.regions.is_empty() {
-        backend.pair_hmm(&hmm, &mut likelihoods)?;
+        profile::time(Stage::PairHmm, || backend.pair_hmm(&hmm, &mut likelihoods))?;
     }
     times.pair_hmm += t.elapsed();
     let t = Instant::now();
-    for s in scored.iter().flatten() {
-        genotype_events(data, s, &Likelihoods(&hmm, &likelihoods), &mut out);
-    }
+    profile::time(Stage::Genotype, || {
+        for s in scored.iter().flatten() {
+            genotype_events(data, s, &Likelihoods(&hmm, &likelihoods), &mut out);
+        }
+    });
     times.genotype += t.elapsed();
     Ok(out)
 }

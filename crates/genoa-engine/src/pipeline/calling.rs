@@ -8,6 +8,7 @@
 //! chunks after it, never the calling of others, and a small contig is called beside the
 //! others instead of alone. The records do not depend on the order chunks finish in.
 
+use crate::profile::{self, Stage};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc;
@@ -137,6 +138,7 @@ impl CallOutput {
         if let (Some(total), Some(q)) = (self.qc.as_mut(), qc) {
             total.merge(&q);
         }
+        let _span = profile::span(Stage::GvcfWrite);
         let t = Instant::now();
         let (snps, indels) = count_variants(&records);
         self.summary.snps += snps;
@@ -150,6 +152,7 @@ impl CallOutput {
 
     /// Finishes the file (and its index) under its final name; the QC counts if asked for.
     pub fn finish(mut self, reference: &Reference) -> Result<(CallSummary, Option<QcCounts>)> {
+        let _span = profile::span(Stage::GvcfWrite);
         let t = Instant::now();
         self.writer.finish(reference)?;
         self.summary.times.write += t.elapsed();
@@ -175,7 +178,7 @@ fn call_one(
     };
     let t = Instant::now();
     let mut reads = Vec::new();
-    fetch(&mut reads)?;
+    profile::time(Stage::CallFetch, || fetch(&mut reads))?;
     times.fetch = t.elapsed();
     times.reads = reads.len() as u64;
     let contig = &reference.contigs[chunk.contig];

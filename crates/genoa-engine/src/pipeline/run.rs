@@ -21,7 +21,9 @@ use crate::pipeline::config::{GatherConfig, RunConfig, RunOutputs};
 use crate::pipeline::lock::WorkLock;
 use crate::pipeline::segments::{self, SegmentDone, Shard};
 use crate::pipeline::{Summary, ensure_writable_dir, stream, thread_pool};
-use crate::report::qc::{ContigInfo, QcCounts, ReferenceInfo, RunInfo, StageBackend};
+use crate::report::qc::{
+    ContigInfo, ProfileStart, QcCounts, ReferenceInfo, RunInfo, RunProfile, StageBackend,
+};
 
 /// FASTQ → `OUTDIR/SAMPLE.bam` or `.cram` (+ index), `OUTDIR/SAMPLE.g.vcf.gz` (+ index),
 /// `SAMPLE.qc.json` and `SAMPLE.report.html`; or, with a shard of more than one, that
@@ -72,6 +74,7 @@ pub fn run(cfg: &RunConfig) -> Result<Summary> {
         }
         let mut work = segments::WorkDir::open(&dir, &fingerprint, cfg.shard)?;
         align(&mut work, &mut summary)?;
+        tracing::info!("{}", RunProfile::since(&setup.profile_start));
         return Ok(setup.finish(summary, t0));
     }
     let dir = cfg.work_dir();
@@ -306,6 +309,8 @@ pub fn gather(cfg: &GatherConfig) -> Result<Summary> {
 
 /// What `run` and `gather` start from: the reference, the thread pool and the backend.
 struct Setup {
+    /// The stage counters when the run started (before the reference was loaded).
+    profile_start: ProfileStart,
     reference: Reference,
     pool: rayon::ThreadPool,
     timed: Arc<backend::Timed>,
@@ -319,12 +324,14 @@ impl Setup {
         threads: usize,
         backend: BackendChoice,
     ) -> Result<Setup> {
+        let profile_start = ProfileStart::now();
         ensure_writable_dir(outdir)?;
         let reference = Reference::load(reference)?;
         let pool = thread_pool(threads)?;
         let timed = Arc::new(backend::Timed::new(backend::select(backend)?));
         let backend: Arc<dyn Backend> = timed.clone();
         Ok(Setup {
+            profile_start,
             reference,
             pool,
             timed,
@@ -403,7 +410,11 @@ fn finish_run(
     }
     qc.set_karyotype(decision.report.clone());
     qc.add_duplicates(2 * summary.duplicate_pairs + summary.duplicate_fragments);
-    let report = qc.finish(plan.sample, &run_info(plan, setup, t0));
+    let info = run_info(plan, setup, t0);
+    if let Some(p) = &info.profile {
+        tracing::info!("{p}");
+    }
+    let report = qc.finish(plan.sample, &info);
     crate::io::atomic::write(&plan.outputs.qc_json, report.to_json().as_bytes())?;
     crate::io::atomic::write(
         &plan.outputs.report_html,
@@ -591,6 +602,7 @@ fn run_info(plan: &OutputPlan, setup: &Setup, t0: Instant) -> RunInfo {
                 .collect(),
         },
         wall_seconds: t0.elapsed().as_secs_f64(),
+        profile: Some(RunProfile::since(&setup.profile_start)),
         backends: vec![stage("align"), stage("call")],
         read_group: tags(rg),
         read_groups: if plan.read_groups.len() > 1 {

@@ -29,6 +29,7 @@
 //! process reads those, so all shards use the same models. Lanes are read one after the other
 //! in the order of their read group IDs; a batch lies within one lane.
 
+use crate::profile::{self, Stage};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -770,13 +771,14 @@ impl Prefetch {
                         while !wanted(to) {
                             to += 1;
                         }
-                        let reached = match reader.skip_to(to * seg_pairs) {
-                            Ok(p) => p,
-                            Err(e) => {
-                                let _ = tx.send(Err(e));
-                                return;
-                            }
-                        };
+                        let reached =
+                            match profile::time(Stage::Input, || reader.skip_to(to * seg_pairs)) {
+                                Ok(p) => p,
+                                Err(e) => {
+                                    let _ = tx.send(Err(e));
+                                    return;
+                                }
+                            };
                         // One empty batch per segment passed (the consumer counts the
                         // committed ones).
                         while next < reached {
@@ -796,7 +798,9 @@ impl Prefetch {
                     // A returned batch keeps its records' buffers for reuse.
                     let mut batch = returned.try_recv().unwrap_or_default();
                     batch.skipped = 0;
-                    let n = match reader.next_batch(&mut batch, want as usize) {
+                    let n = match profile::time(Stage::Input, || {
+                        reader.next_batch(&mut batch, want as usize)
+                    }) {
                         Ok(n) => n as u64,
                         Err(e) => {
                             let _ = tx.send(Err(e));
@@ -833,6 +837,31 @@ fn names(paths: Vec<PathBuf>) -> Vec<String> {
         .collect()
 }
 
+/// A pair's records encoded: their bytes, each one's sort key and byte range, and the pair's
+/// duplicate entries.
+struct Encoded {
+    bytes: Vec<u8>,
+    records: Vec<([u64; 2], usize, usize)>,
+    dups: Vec<DupKey>,
+}
+
+/// Encodes pair `pair`'s records.
+fn encode_pair(pair: u64, recs: &[AlignedRead], rg: &str, library: u64) -> Encoded {
+    let mut e = Encoded {
+        bytes: Vec::new(),
+        records: Vec::with_capacity(recs.len()),
+        dups: Vec::new(),
+    };
+    for (slot, r) in recs.iter().enumerate() {
+        let at = e.bytes.len();
+        writer::encode_record(r, rg, &mut e.bytes);
+        e.records
+            .push((record_key(r, pair, slot), at, e.bytes.len()));
+    }
+    markdup::entries(pair, library, recs, &mut e.dups);
+    e
+}
+
 /// Encodes one batch's records and duplicate entries into the segment's sorters.
 fn push_batch(
     pairs: &[Vec<AlignedRead>],
@@ -843,43 +872,32 @@ fn push_batch(
     dups: &mut Sorter<'_, DupKey>,
     done: &mut SegmentDone,
 ) -> Result<()> {
-    struct Encoded {
-        bytes: Vec<u8>,
-        records: Vec<([u64; 2], usize, usize)>,
-        dups: Vec<DupKey>,
-    }
     let encoded: Vec<Encoded> = pairs
         .par_iter()
         .enumerate()
-        .map(|(p, recs)| {
-            let pair = base + p as u64;
-            let mut e = Encoded {
-                bytes: Vec::new(),
-                records: Vec::with_capacity(recs.len()),
-                dups: Vec::new(),
-            };
-            for (slot, r) in recs.iter().enumerate() {
-                let at = e.bytes.len();
-                writer::encode_record(r, rg, &mut e.bytes);
-                e.records
-                    .push((record_key(r, pair, slot), at, e.bytes.len()));
-            }
-            markdup::entries(pair, library, recs, &mut e.dups);
-            e
+        .map_init(profile::Local::default, |local, (p, recs)| {
+            local.time(Stage::Encode, || {
+                encode_pair(base + p as u64, recs, rg, library)
+            })
         })
         .collect();
     // QC counts per run of pairs, then added up: sums, so the grouping changes nothing (one
     // QcCounts per pair cost an allocation and a serial merge per pair).
     let qc = pairs
         .par_iter()
-        .fold(QcCounts::default, |mut q, recs| {
-            q.add_pair(recs);
-            q
-        })
+        .fold(
+            || (QcCounts::default(), profile::Local::default()),
+            |(mut q, mut local), recs| {
+                local.time(Stage::Qc, || q.add_pair(recs));
+                (q, local)
+            },
+        )
+        .map(|(q, _)| q)
         .reduce(QcCounts::default, |mut a, b| {
             a.merge(&b);
             a
         });
+    let qc_span = profile::span(Stage::Qc);
     done.qc.merge(&qc);
     for r in pairs.iter().flatten() {
         done.coverage.add(r);
@@ -887,6 +905,8 @@ fn push_batch(
             done.records_per_bin.add_placed(c, r.pos);
         }
     }
+    drop(qc_span);
+    let _span = profile::span(Stage::Encode);
     for (recs, e) in pairs.iter().zip(&encoded) {
         done.mapped += recs
             .iter()
@@ -985,6 +1005,7 @@ pub fn merge_into(
             .flat_map(|(dir, d)| pick(d).iter().map(move |n| dir.join(n)))
             .collect()
     };
+    let merge_span = profile::span(Stage::Merge);
     let dup_merge = sort::merge_runs::<DupKey>(runs(|d| &d.dups), scratch, "dups", &Opaque)?;
     let set = markdup::resolve(dup_merge)?;
     summary.duplicate_pairs = set.pairs;
@@ -1005,6 +1026,7 @@ pub fn merge_into(
         .collect();
     let parts = sink.parts();
     let runs = sort::compact_runs::<[u64; 2]>(runs(|d| &d.records), scratch, "records", &codec)?;
+    drop(merge_span);
     let at_once = ranges_at_once(rayon::current_num_threads(), runs.len(), memory);
     tracing::debug!(
         "merge: {} ranges over {} runs, {} at once",
@@ -1016,6 +1038,7 @@ pub fn merge_into(
         let (from, until) = ranges[i];
         let base = scratch.join(format!("records.merge-part.{i:06}"));
         let mut part = parts.create(&base, first_records[i])?;
+        let _span = profile::span(Stage::Merge);
         let mut merge = sort::merge_range(&runs, &codec, from, until)?;
         let mut rec = Vec::new();
         let mut n = 0u64;
@@ -1065,7 +1088,7 @@ pub fn merge_into(
                         .ok_or_else(|| Error::Internal("the range merges stopped".into()))?;
                     ready.insert(i, r);
                 }?;
-                sink.append_part(&part, tap)?;
+                profile::time(Stage::Merge, || sink.append_part(&part, tap))?;
                 part.remove()?;
                 written += 1;
             }

@@ -41,8 +41,8 @@
 //! Every counter is an integer; floats are derived once, in [`QcCounts::finish`], and rounded to
 //! a fixed number of decimals, so the JSON is byte-identical for the same input whatever the
 //! merge order. A ratio or percentage whose denominator is zero is `null` (GA4GH reports N/A),
-//! never NaN or 0. Only `run.wall_seconds` (and `run.backends`, where the hardware differs)
-//! change between runs of the same input.
+//! never NaN or 0. Only `run.wall_seconds`, `run.profile` (and `run.backends`, where the
+//! hardware differs) change between runs of the same input.
 
 use std::collections::BTreeMap;
 
@@ -860,6 +860,110 @@ pub struct RunInfo {
     /// several.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub read_groups: Vec<std::collections::BTreeMap<String, String>>,
+    /// CPU seconds per stage ([`RunProfile`]); timings, so they differ between runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<RunProfile>,
+}
+
+/// Where a run's CPU time went: seconds per pipeline stage (`genoa_core::profile`), summed
+/// over threads, beside the process's CPU time. Stages never count a second twice; what no
+/// stage claims is `unattributed_seconds`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RunProfile {
+    /// User + system CPU seconds of the process over the run (`null` where unknown).
+    #[serde(serialize_with = "serialize_seconds")]
+    pub cpu_seconds: f64,
+    /// Stages with any time, in pipeline order.
+    pub stages: Vec<StageSeconds>,
+    /// `cpu_seconds` less the stages' sum (not below 0).
+    #[serde(serialize_with = "serialize_seconds")]
+    pub unattributed_seconds: f64,
+}
+
+/// One stage's CPU seconds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StageSeconds {
+    pub stage: String,
+    #[serde(serialize_with = "serialize_seconds")]
+    pub cpu_seconds: f64,
+}
+
+/// The counters at the start of a run, for its [`RunProfile`].
+#[derive(Clone, Copy, Debug)]
+pub struct ProfileStart {
+    stages: crate::profile::Snapshot,
+    cpu: Option<f64>,
+}
+
+impl ProfileStart {
+    pub fn now() -> Self {
+        ProfileStart {
+            stages: crate::profile::snapshot(),
+            cpu: crate::profile::process_cpu_seconds(),
+        }
+    }
+}
+
+impl RunProfile {
+    /// The profile of what ran since `start`.
+    pub fn since(start: &ProfileStart) -> Self {
+        let d = crate::profile::snapshot().since(&start.stages);
+        let stages: Vec<StageSeconds> = d
+            .stages()
+            .filter(|&(_, s)| s > 0.0)
+            .map(|(stage, s)| StageSeconds {
+                stage: stage.name().to_string(),
+                cpu_seconds: s,
+            })
+            .collect();
+        let timed: f64 = stages.iter().map(|s| s.cpu_seconds).sum();
+        let cpu = match (crate::profile::process_cpu_seconds(), start.cpu) {
+            (Some(now), Some(then)) => now - then,
+            _ => f64::NAN,
+        };
+        RunProfile {
+            cpu_seconds: cpu,
+            unattributed_seconds: (cpu - timed).max(0.0),
+            stages,
+        }
+    }
+}
+
+impl std::fmt::Display for RunProfile {
+    /// One line: each stage's seconds and share of the process's CPU time.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stage profile, CPU seconds")?;
+        if self.cpu_seconds.is_finite() {
+            write!(f, " (process {:.2} s)", self.cpu_seconds)?;
+        }
+        write!(f, ":")?;
+        let share = |s: f64| {
+            if self.cpu_seconds > 0.0 {
+                format!(" ({:.1}%)", 100.0 * s / self.cpu_seconds)
+            } else {
+                String::new()
+            }
+        };
+        for (i, s) in self.stages.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(
+                f,
+                "{sep}{} {:.2}{}",
+                s.stage,
+                s.cpu_seconds,
+                share(s.cpu_seconds)
+            )?;
+        }
+        if self.cpu_seconds.is_finite() {
+            write!(
+                f,
+                "; unattributed {:.2}{}",
+                self.unattributed_seconds,
+                share(self.unattributed_seconds)
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl Default for RunInfo {
@@ -872,6 +976,7 @@ impl Default for RunInfo {
             backends: Vec::new(),
             read_group: Default::default(),
             read_groups: Vec::new(),
+            profile: None,
         }
     }
 }

@@ -263,10 +263,12 @@ impl Backend for Gpu {
         params: &AlignParams,
         out: &mut AlignResults,
     ) -> Result<()> {
+        let _span = genoa_core::profile::span(genoa_core::profile::Stage::AlignKernel);
         self.banded_align.run(self, batch, params, out)
     }
 
     fn pair_hmm(&self, batch: &HmmBatch, out: &mut HmmResults) -> Result<()> {
+        let _span = genoa_core::profile::span(genoa_core::profile::Stage::HmmKernel);
         self.pair_hmm.run(self, batch, out)
     }
 

@@ -643,6 +643,7 @@ fn flushable(pending: usize, all: bool) -> usize {
 }
 
 fn compress_block(c: &mut libdeflater::Compressor, data: &[u8]) -> Result<Vec<u8>> {
+    let _span = crate::profile::span(crate::profile::Stage::Bgzf);
     let mut out = vec![0u8; 18 + c.deflate_compress_bound(data.len()) + 8];
     let n = c
         .deflate_compress(data, &mut out[18..])
