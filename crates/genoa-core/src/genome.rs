@@ -10,14 +10,24 @@ pub const N: u8 = 4;
 /// Base code of an ASCII letter (`A/C/G/T`, either case; everything else is `N`).
 #[inline]
 pub fn base_code(ascii: u8) -> u8 {
-    match ascii {
-        b'A' | b'a' => 0,
-        b'C' | b'c' => 1,
-        b'G' | b'g' => 2,
-        b'T' | b't' => 3,
-        _ => N,
-    }
+    // A table, not a `match`: on read bases the match's branches are taken at random and
+    // mispredicted (measured: a fifth of the pileup's time, issue 23).
+    BASE_CODES[usize::from(ascii)]
 }
+
+/// [`base_code`] of every byte.
+static BASE_CODES: [u8; 256] = {
+    let mut t = [N; 256];
+    t[b'A' as usize] = 0;
+    t[b'a' as usize] = 0;
+    t[b'C' as usize] = 1;
+    t[b'c' as usize] = 1;
+    t[b'G' as usize] = 2;
+    t[b'g' as usize] = 2;
+    t[b'T' as usize] = 3;
+    t[b't' as usize] = 3;
+    t
+};
 
 /// Base codes of ASCII letters (see [`base_code`]).
 pub fn base_codes(ascii: &[u8]) -> Vec<u8> {
@@ -179,6 +189,20 @@ pub fn phred_to_error(q: u8) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_codes_of_every_byte() {
+        for b in 0..=255u8 {
+            let want = match b {
+                b'A' | b'a' => 0,
+                b'C' | b'c' => 1,
+                b'G' | b'g' => 2,
+                b'T' | b't' => 3,
+                _ => N,
+            };
+            assert_eq!(base_code(b), want, "{b}");
+        }
+    }
 
     #[test]
     fn codes_round_trip() {

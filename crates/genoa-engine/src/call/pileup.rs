@@ -123,18 +123,64 @@ fn indel_need(contig: &[u8], pos: u64) -> u32 {
     for from in [pos as usize, pos as usize + 1] {
         let skip = (from - pos as usize) as u32;
         for k in 1..=MAX_INDEL_INFORMATIVE as usize {
-            let mut run = 0usize;
-            while run < 1_000
-                && from + run + k < contig.len()
-                && contig[from + run] == contig[from + run + k]
-                && contig[from + run] < 4
-            {
-                run += 1;
-            }
+            let run = run_right(contig, from, k, MAX_RUN);
             need = need.max(skip + (run + k) as u32 + 1);
         }
     }
     need
+}
+
+/// Longest run followed by [`indel_need`] and [`indel_back`].
+const MAX_RUN: usize = 1_000;
+
+/// Bytes of any code above `T` (`N`): bits a base code never has.
+const NOT_BASE: u64 = 0xfcfc_fcfc_fcfc_fcfc;
+
+/// Bases `i = 0, 1, …` (fewer than `cap`) from `a` on over which `s` equals itself shifted by
+/// `k` (`s[a + i] == s[a + i + k]`, inside `s`) and is not `N`; eight bases per step.
+fn run_right(s: &[u8], a: usize, k: usize, cap: usize) -> usize {
+    let limit = cap.min(s.len().saturating_sub(a + k));
+    let word = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let mut i = 0;
+    while i + 8 <= limit {
+        let x = word(a + i);
+        let stop = (x ^ word(a + i + k)) | (x & NOT_BASE);
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < limit && s[a + i] == s[a + i + k] && s[a + i] < 4 {
+        i += 1;
+    }
+    i
+}
+
+/// Bases `i = 0, 1, …` (fewer than `cap`) before `p` (at `j = p − 1 − i`) over which `s`
+/// equals itself shifted by `k` (`s[j] == s[j + k]`, inside `s`) and is not `N`; eight bases
+/// per step.
+fn run_left(s: &[u8], p: usize, k: usize, cap: usize) -> usize {
+    // `j + k` only falls as `i` grows: inside `s` for all if for the first.
+    if p + k > s.len() {
+        return 0;
+    }
+    let limit = cap.min(p);
+    let word = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let mut i = 0;
+    while i + 8 <= limit {
+        // Bytes p − i − 8 .. p − i; the highest is the next base back.
+        let at = p - i - 8;
+        let x = word(at);
+        let stop = (x ^ word(at + k)) | (x & NOT_BASE);
+        if stop != 0 {
+            return i + (stop.leading_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < limit && s[p - i - 1] == s[p - i - 1 + k] && s[p - i - 1] < 4 {
+        i += 1;
+    }
+    i
 }
 
 /// How many bases to the left of `pos` a read's sign of an indel counts against hom-ref here:
@@ -146,20 +192,10 @@ fn indel_need(contig: &[u8], pos: u64) -> u32 {
 /// mismatches on either side of it.
 fn indel_back(contig: &[u8], pos: u64) -> u32 {
     let run_to = |p: usize| {
-        let mut longest = 0;
-        for k in 1..=MAX_INDEL_INFORMATIVE as usize {
-            let mut run = 0usize;
-            while run < 1_000
-                && run < p
-                && p - run - 1 + k < contig.len()
-                && contig[p - run - 1] == contig[p - run - 1 + k]
-                && contig[p - run - 1] < 4
-            {
-                run += 1;
-            }
-            longest = longest.max(run as u32);
-        }
-        longest
+        (1..=MAX_INDEL_INFORMATIVE as usize)
+            .map(|k| run_left(contig, p, k, MAX_RUN) as u32)
+            .max()
+            .unwrap_or(0)
     };
     let p = pos as usize;
     run_to(p).max(if p > 0 { 1 + run_to(p - 1) } else { 0 })
@@ -537,7 +573,64 @@ impl Pileup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::genome::Cigar;
+
+    /// The runs as first written, base by base: the spec of [`run_right`] and [`run_left`].
+    fn runs_base_by_base(contig: &[u8], p: usize, k: usize) -> (usize, usize) {
+        let mut right = 0usize;
+        while right < MAX_RUN
+            && p + right + k < contig.len()
+            && contig[p + right] == contig[p + right + k]
+            && contig[p + right] < 4
+        {
+            right += 1;
+        }
+        let mut left = 0usize;
+        while left < MAX_RUN
+            && left < p
+            && p - left - 1 + k < contig.len()
+            && contig[p - left - 1] == contig[p - left - 1 + k]
+            && contig[p - left - 1] < 4
+        {
+            left += 1;
+        }
+        (right, left)
+    }
+
+    #[test]
+    fn word_runs_equal_the_base_by_base_runs() {
+        let mut rng = fastrand::Rng::with_seed(23);
+        for round in 0..300 {
+            // Tandem repeats of periods 1..=12 (up to 2,000 bases, past the cap) between
+            // random bases, some N, at both ends of the contig.
+            let mut contig = Vec::new();
+            while contig.len() < 3_000 {
+                let unit: Vec<u8> = (0..rng.usize(1..=12)).map(|_| rng.u8(0..4)).collect();
+                let len = if round % 10 == 0 {
+                    2_000
+                } else {
+                    rng.usize(0..40)
+                };
+                contig.extend(unit.iter().cycle().take(len));
+                contig.extend(
+                    (0..rng.usize(0..20))
+                        .map(|_| if rng.u8(0..30) == 0 { N } else { rng.u8(0..4) }),
+                );
+            }
+            contig.truncate(rng.usize(1..=3_000));
+            for p in (0..=contig.len()).step_by(rng.usize(1..8)) {
+                for k in 1..=12 {
+                    let (right, left) = runs_base_by_base(&contig, p, k);
+                    assert_eq!(
+                        run_right(&contig, p, k, MAX_RUN),
+                        right,
+                        "right p {p} k {k}"
+                    );
+                    assert_eq!(run_left(&contig, p, k, MAX_RUN), left, "left p {p} k {k}");
+                }
+            }
+        }
+    }
+    use crate::genome::{Cigar, N};
 
     fn read(pos: u64, len: usize, flags: Flags, mate: Option<(u64, &str)>, q: u8) -> AlignedRead {
         AlignedRead {
