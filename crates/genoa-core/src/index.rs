@@ -89,14 +89,21 @@ pub struct Minimizer {
 /// Reusable state of [`sketch`].
 #[derive(Default)]
 pub struct SketchScratch {
-    ring: Vec<(u64, u32, bool)>,
+    /// Every k-mer's hash, position and strand, runs between `N`s one after another.
+    hashes: Vec<u64>,
+    starts: Vec<u32>,
+    reverse: Vec<bool>,
+    /// Where each run of k-mers between `N`s ends in them.
+    runs: Vec<usize>,
 }
 
 /// Appends the (k, w) minimizers of `codes` (base codes, `N` = 4) to `out`, by position.
 ///
-/// A ring of the window's `w` k-mers and the index of its minimum: a new k-mer at most equal
-/// to the minimum becomes it (the rightmost wins ties); when the minimum leaves the window the
-/// ring is scanned oldest to newest for the new one.
+/// Two passes: every k-mer's canonical hash (a tight loop, no window logic), then each window
+/// of `w` k-mers (within a run between `N`s) chooses its minimum, the rightmost on ties: a
+/// new k-mer at most equal to the minimum becomes it; when the minimum leaves the window the
+/// window is scanned for the new one. A window choosing the k-mer the last one chose adds
+/// nothing.
 pub fn sketch(
     codes: &[u8],
     k: usize,
@@ -107,49 +114,77 @@ pub fn sketch(
     debug_assert!(k % 2 == 1 && k <= 31 && w >= 1);
     let mask = (1u64 << (2 * k)) - 1;
     let shift = 2 * (k - 1) as u64;
+    let SketchScratch {
+        hashes,
+        starts,
+        reverse,
+        runs,
+    } = scratch;
+    hashes.clear();
+    starts.clear();
+    reverse.clear();
+    runs.clear();
     let (mut fwd, mut rev) = (0u64, 0u64);
     let mut valid = 0usize; // consecutive bases without N
-    let ring = &mut scratch.ring;
-    ring.clear();
-    ring.resize(w, (u64::MAX, 0, false));
-    let mut min_i = 0usize;
-    let mut slot = 0usize; // ring slot of the newest k-mer: k-mers since the last N, mod w
-    let mut last: Option<u32> = None;
     for (i, &b) in codes.iter().enumerate() {
         if b > 3 {
+            if valid >= k {
+                runs.push(hashes.len());
+            }
             valid = 0;
             continue;
         }
         fwd = ((fwd << 2) | u64::from(b)) & mask;
         rev = (rev >> 2) | (u64::from(3 - b) << shift);
         valid += 1;
-        if valid < k {
+        if valid >= k {
+            let r = rev < fwd;
+            hashes.push(hash64(if r { rev } else { fwd }, mask));
+            starts.push((i + 1 - k) as u32);
+            reverse.push(r);
+        }
+    }
+    if valid >= k {
+        runs.push(hashes.len());
+    }
+    let mut last: Option<u32> = None;
+    let mut from = 0;
+    for &to in runs.iter() {
+        let h = &hashes[from..to];
+        let base = from;
+        from = to;
+        if h.len() < w {
             continue;
         }
-        let c = valid - k; // k-mers since the last N, minus one
-        slot = if c == 0 || slot + 1 == w { 0 } else { slot + 1 };
-        let start = (i + 1 - k) as u32;
-        let (canon, reverse) = if rev < fwd { (rev, true) } else { (fwd, false) };
-        let h = hash64(canon, mask);
-        let expiring = c >= w && min_i == slot;
-        ring[slot] = (h, start, reverse);
-        if c == 0 || (!expiring && h <= ring[min_i].0) {
-            min_i = slot;
-        } else if expiring {
-            // Oldest to newest: slot + 1 .. w, then 0 ..= slot.
-            min_i = if slot + 1 == w { 0 } else { slot + 1 };
-            for idx in (slot + 1..w).chain(0..=slot) {
-                if ring[idx].0 <= ring[min_i].0 {
-                    min_i = idx;
-                }
-            }
-        }
-        if c + 1 >= w {
-            let (hash, pos, reverse) = ring[min_i];
+        let mut emit = |m: usize| {
+            let pos = starts[base + m];
             if last != Some(pos) {
-                out.push(Minimizer { hash, pos, reverse });
+                out.push(Minimizer {
+                    hash: h[m],
+                    pos,
+                    reverse: reverse[base + m],
+                });
                 last = Some(pos);
             }
+        };
+        let rightmost_min = |lo: usize, hi: usize| {
+            let mut m = lo;
+            for t in lo + 1..hi {
+                if h[t] <= h[m] {
+                    m = t;
+                }
+            }
+            m
+        };
+        let mut m = rightmost_min(0, w);
+        emit(m);
+        for j in w..h.len() {
+            if m + w <= j {
+                m = rightmost_min(j + 1 - w, j + 1);
+            } else if h[j] <= h[m] {
+                m = j;
+            }
+            emit(m);
         }
     }
 }
@@ -831,6 +866,10 @@ mod tests {
             if n > 300 {
                 s[100] = 4; // an N
                 s[150..160].fill(2); // low complexity: equal hashes in a window
+                s[200..230].fill(4); // a run of N
+                s[231] = 4; // a run of one base between Ns
+                s[260..300].iter_mut().step_by(2).for_each(|b| *b = 1); // CACA…-like
+                s[n - 1] = 4; // ends with N
             }
             for (k, w) in [(21, 11), (15, 5), (5, 1), (21, 3)] {
                 let mut got = Vec::new();
