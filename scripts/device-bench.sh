@@ -5,7 +5,8 @@
 #      to the spec — the smallest GPU batch that beats the best CPU backend is where
 #      backend::GPU_MIN_CELLS belongs;
 #   2. `genoa run --backend simd` against `--backend gpu` on a sample: wall, peak memory,
-#      kernel seconds, and whether the BAM and gVCF records are identical.
+#      kernel seconds, the stage profile (CPU seconds per stage, from the QC JSON), and
+#      whether the BAM and gVCF records are identical.
 #
 #   scripts/device-bench.sh [DATA]   DATA: a directory with ref.fa, R1.fastq.gz, R2.fastq.gz
 #                                    (a ../shared/bench sample; default test-data/demo)
@@ -61,6 +62,18 @@ for b, bam, gv in (("simd", bam_simd, gvcf_simd), ("gpu", bam_gpu, gvcf_gpu)):
         sys.exit(f"device-bench: no summary line in the {b} run's log")
     wall, peak, device, ba, hmm = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
     print(f"{b}\t{wall}\t{peak}\t{ba}\t{hmm}\t{bam}\t{gv}\t{device}")
+import json
+profiles = {b: json.load(open(f"{out}/{b}/S.qc.json"))["run"]["profile"] for b in ("simd", "gpu")}
+print("stage\tsimd_cpu_s\tgpu_cpu_s")
+stages = {b: {s["stage"]: s["cpu_seconds"] for s in p["stages"]} for b, p in profiles.items()}
+names = list(dict.fromkeys([n for b in ("simd", "gpu") for n in stages[b]]))
+for n in names + ["unattributed", "process"]:
+    row = []
+    for b in ("simd", "gpu"):
+        p = profiles[b]
+        v = {"unattributed": p["unattributed_seconds"], "process": p["cpu_seconds"]}.get(n, stages[b].get(n, 0.0))
+        row.append(f"{v:.2f}")
+    print(n + "\t" + "\t".join(row))
 same = bam_simd == bam_gpu and gvcf_simd == gvcf_gpu
 print("identical records (BAM and gVCF):", "yes" if same else "NO")
 sys.exit(0 if same else 1)

@@ -233,14 +233,18 @@ pub struct Local {
     nanos: [u64; N],
     wall: Instant,
     cpu: u64,
+    /// Where the next [`Local::lap`] starts.
+    lap: Instant,
 }
 
 impl Default for Local {
     fn default() -> Self {
+        let now = Instant::now();
         Local {
             nanos: [0; N],
-            wall: Instant::now(),
+            wall: now,
             cpu: thread_cpu_nanos(),
+            lap: now,
         }
     }
 }
@@ -252,6 +256,19 @@ impl Local {
         let r = f();
         self.nanos[stage as usize] += start.elapsed().as_nanos() as u64;
         r
+    }
+
+    /// Starts a lap: the next [`Local::lap`] times from now.
+    pub fn mark(&mut self) {
+        self.lap = Instant::now();
+    }
+
+    /// Counts the time since the last [`Local::mark`] or lap as `stage`, and starts the next
+    /// lap: steps one after another at one clock read each.
+    pub fn lap(&mut self, stage: Stage) {
+        let now = Instant::now();
+        self.nanos[stage as usize] += now.duration_since(self.lap).as_nanos() as u64;
+        self.lap = now;
     }
 }
 
@@ -343,7 +360,10 @@ mod tests {
             spin(30);
             time(Stage::Hits, || spin(40));
             let mut local = Local::default();
-            local.time(Stage::Pair, || spin(20));
+            local.time(Stage::Pair, || spin(10));
+            local.mark();
+            spin(10);
+            local.lap(Stage::Pair);
         }
         let cpu = (thread_cpu_nanos() - cpu) as f64 * 1e-9;
         let d = snapshot().since(&before);

@@ -134,10 +134,11 @@ impl<'r> Aligner<'r> {
                 || (SeedScratch::default(), profile::Local::default()),
                 |(sc, local), k| {
                     let mut chains = Vec::new();
-                    local.time(Stage::Seed, || {
-                        map::seed(index, &Self::read(reads, k).codes, sc)
-                    });
-                    local.time(Stage::Chain, || map::chain(index, params, sc, &mut chains));
+                    local.mark();
+                    map::seed(index, &Self::read(reads, k).codes, sc);
+                    local.lap(Stage::Seed);
+                    map::chain(index, params, sc, &mut chains);
+                    local.lap(Stage::Chain);
                     chains
                 },
             )
