@@ -10,8 +10,9 @@
 //! (BGZF compression inside the merge, a task rayon runs on a thread that waits in a timed
 //! stage) counts for itself and not for the outer one, so the stages never count a second
 //! twice and their sum is at most the process's CPU time ([`process_cpu_seconds`]); the
-//! difference is work no stage claims (thread start-up, channel waits, allocation outside
-//! stages).
+//! difference is work no stage claims: BGZF input decompressed on noodles' worker threads
+//! (plain gzip is decompressed on the reader thread, inside [`Stage::Input`]), thread
+//! start-up, allocation outside stages.
 //!
 //! Counters are process-wide: two pipelines run at once in one process (tests) share them.
 //! A run reports the difference between a [`snapshot`] at its start and one at its end.
@@ -23,7 +24,8 @@ use std::time::Instant;
 /// A stage of the pipeline, in pipeline order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
-    /// Reading the input reads: decompression and FASTQ/BAM/CRAM parsing.
+    /// Reading the input reads: FASTQ/BAM/CRAM parsing, and decompression where it runs on
+    /// the reader's thread (plain gzip; BGZF is inflated on worker threads no stage claims).
     Input,
     /// Minimizers of each read and their hits in the index.
     Seed,
