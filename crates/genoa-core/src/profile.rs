@@ -5,7 +5,8 @@
 //! Stages are timed where their work runs, on the thread that runs it, by that thread's CPU
 //! clock, and summed over the threads. Steps too small for a CPU clock read each (seeding
 //! one read) are timed by the wall clock and scaled by the share of time their thread ran
-//! ([`Local`]); a parallel sort is its wall time × the pool's threads ([`parallel_span`]).
+//! ([`Local`]); a parallel sort is its calling thread's CPU time × the pool's threads
+//! ([`parallel_span`]).
 //! Timers nest: a stage timed inside another on the same thread
 //! (BGZF compression inside the merge, a task rayon runs on a thread that waits in a timed
 //! stage) counts for itself and not for the outer one, so the stages never count a second
@@ -169,41 +170,33 @@ pub fn thread_cpu_nanos() -> u64 {
 #[must_use = "the stage is timed until the span is dropped"]
 pub struct Span {
     stage: Stage,
-    /// The thread's CPU clock at the start, or for a parallel span its wall clock.
-    start: Start,
+    /// The thread's CPU clock at the start.
+    start: u64,
     timed: u64,
-}
-
-enum Start {
-    Cpu(u64),
-    Parallel(Instant, u64),
+    /// Threads the time counts for ([`parallel_span`]).
+    width: u64,
 }
 
 /// A [`Span`] for `stage`, starting now.
 pub fn span(stage: Stage) -> Span {
-    Span {
-        stage,
-        start: Start::Cpu(thread_cpu_nanos()),
-        timed: TIMED.with(Cell::get),
-    }
+    parallel_span(stage, 1)
 }
 
 /// A [`Span`] around a parallel call made from this thread whose work is not timed where it
-/// runs (a rayon sort): counted as its wall time × `threads`, the threads it keeps busy.
+/// runs (a rayon sort): this thread's CPU time × `threads`, the threads it keeps busy (a CPU
+/// clock, so a thread that waits or is preempted adds nothing).
 pub fn parallel_span(stage: Stage, threads: usize) -> Span {
     Span {
         stage,
-        start: Start::Parallel(Instant::now(), threads.max(1) as u64),
+        start: thread_cpu_nanos(),
         timed: TIMED.with(Cell::get),
+        width: threads.max(1) as u64,
     }
 }
 
 impl Drop for Span {
     fn drop(&mut self) {
-        let (total, width) = match self.start {
-            Start::Cpu(t) => (thread_cpu_nanos().saturating_sub(t), 1),
-            Start::Parallel(t, w) => (t.elapsed().as_nanos() as u64, w),
-        };
+        let (total, width) = (thread_cpu_nanos().saturating_sub(self.start), self.width);
         let inner = TIMED.with(|t| {
             let inner = t.get().saturating_sub(self.timed);
             t.set(self.timed + total);
