@@ -35,8 +35,9 @@ pub enum Stage {
     /// Packing each chain's extension problem for the kernel.
     ExtendSetup,
     /// The `banded_align` kernel (extension, mate rescue, and the caller's haplotypes), on the
-    /// CPU backends summed over the threads that run its chunks; on a device, the time the
-    /// calling thread waits for it.
+    /// CPU backends summed over the threads that run its chunks; on a device, the calling
+    /// thread's CPU time to submit and wait (the device's own time is not CPU time, and a
+    /// software driver's threads, lavapipe's, are unattributed).
     AlignKernel,
     /// Tracebacks turned into hits, tandem-repeat alternatives, ranking.
     Hits,
