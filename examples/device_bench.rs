@@ -56,6 +56,30 @@ fn time<T: Default>(reps: usize, mut call: impl FnMut(&mut T)) -> (f64, T) {
     (best, out)
 }
 
+/// Every backend's best time of `call`, and whether its results equal the first backend's
+/// (the scalar spec's).
+fn each_backend<T: Default + PartialEq>(
+    backends: &[Arc<dyn Backend>],
+    reps: usize,
+    mut call: impl FnMut(&dyn Backend, &mut T),
+) -> Vec<(String, f64, bool)> {
+    let mut want: Option<T> = None;
+    backends
+        .iter()
+        .map(|b| {
+            let (secs, got) = time::<T>(reps, |out| call(b.as_ref(), out));
+            let same = match &want {
+                Some(w) => *w == got,
+                None => {
+                    want = Some(got);
+                    true
+                }
+            };
+            (b.name(), secs, same)
+        })
+        .collect()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let tiny = args.iter().any(|a| a == "--tiny");
@@ -66,8 +90,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3usize);
     let require_gpu = std::env::var("GENOA_REQUIRE_GPU").is_ok_and(|v| v == "1");
-    let scalar: Arc<dyn Backend> = Arc::new(genoa::backend::scalar::Scalar);
-    let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
+    // The scalar spec first: every other backend's results are compared with its.
+    let mut backends: Vec<Arc<dyn Backend>> = vec![Arc::new(genoa::backend::scalar::Scalar)];
     for simd in genoa::backend::simd::Simd::available() {
         backends.push(Arc::new(simd));
     }
@@ -82,19 +106,20 @@ fn main() {
     let take = if tiny { 2 } else { 5 };
     let mut differ = false;
     println!("kernel\tworkload\tbatch\tcells\tbackend\tseconds\tgcells_per_s\tidentical");
-    let mut row = |kernel: &str,
-                   workload: &str,
-                   batch: usize,
-                   cells: u64,
-                   name: &str,
-                   secs: f64,
-                   same: bool| {
-        differ |= !same;
-        println!(
-            "{kernel}\t{workload}\t{batch}\t{cells}\t{name}\t{secs:.6}\t{:.3}\t{}",
-            cells as f64 / secs.max(1e-12) / 1e9,
-            if same { "yes" } else { "NO" }
-        );
+    // One row per backend: seconds, throughput, and whether its results equal the spec's.
+    let mut rows = |kernel: &str,
+                    workload: &str,
+                    batch: usize,
+                    cells: u64,
+                    results: Vec<(String, f64, bool)>| {
+        for (name, secs, same) in results {
+            differ |= !same;
+            println!(
+                "{kernel}\t{workload}\t{batch}\t{cells}\t{name}\t{secs:.6}\t{:.3}\t{}",
+                cells as f64 / secs.max(1e-12) / 1e9,
+                if same { "yes" } else { "NO" }
+            );
+        }
     };
     let params = AlignParams {
         mode: Mode::Extension,
@@ -103,53 +128,17 @@ fn main() {
     };
     for &n in [256usize, 1024, 4096, 16_384, 65_536].iter().take(take) {
         let batch = align_workload(n, 7);
-        let cells = batch.cells(BAND);
-        let (secs, want) = time::<AlignResults>(reps, |out| {
-            scalar.banded_align(&batch, &params, out).expect("scalar")
+        let results = each_backend::<AlignResults>(&backends, reps, |b, out| {
+            b.banded_align(&batch, &params, out).expect("banded_align")
         });
-        row(
-            "banded_align",
-            "ext150-1pct",
-            n,
-            cells,
-            "scalar",
-            secs,
-            true,
-        );
-        for b in &backends {
-            let (secs, got) = time::<AlignResults>(reps, |out| {
-                b.banded_align(&batch, &params, out).expect("banded_align")
-            });
-            row(
-                "banded_align",
-                "ext150-1pct",
-                n,
-                cells,
-                &b.name(),
-                secs,
-                got == want,
-            );
-        }
+        rows("banded_align", "ext150-1pct", n, batch.cells(BAND), results);
     }
     for &n in [4usize, 16, 64, 256, 1024].iter().take(take) {
         let batch = workloads::hmm_regions(150, 300, n, 11);
-        let cells = batch.cells();
-        let (secs, want) =
-            time::<HmmResults>(reps, |out| scalar.pair_hmm(&batch, out).expect("scalar"));
-        row("pair_hmm", "150x300", n, cells, "scalar", secs, true);
-        for b in &backends {
-            let (secs, got) =
-                time::<HmmResults>(reps, |out| b.pair_hmm(&batch, out).expect("pair_hmm"));
-            row(
-                "pair_hmm",
-                "150x300",
-                n,
-                cells,
-                &b.name(),
-                secs,
-                got == want,
-            );
-        }
+        let results = each_backend::<HmmResults>(&backends, reps, |b, out| {
+            b.pair_hmm(&batch, out).expect("pair_hmm")
+        });
+        rows("pair_hmm", "150x300", n, batch.cells(), results);
     }
     if differ {
         eprintln!("device_bench: a backend's results differ from the scalar spec's");

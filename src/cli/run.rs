@@ -556,8 +556,8 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
         backend.as_ref(),
         out,
     )?;
-    tracing::info!("{}", crate::report::qc::RunProfile::since(&profile));
-    let t = &summary.times;
+    let profile = crate::report::qc::RunProfile::since(&profile);
+    let t = &summary.counts;
     eprintln!(
         "genoa: {} chunks, {} reads, {} SNPs and {} indels called, {:.1} s",
         t.chunks,
@@ -567,7 +567,7 @@ pub fn call(a: CallArgs, command_line: &str) -> Result<()> {
         t0.elapsed().as_secs_f64()
     );
     eprintln!(
-        "genoa: {} active regions ({} not assembled); {t}",
+        "genoa: {} active regions ({} not assembled); {profile}",
         t.regions, t.assembly_failed
     );
     Ok(())

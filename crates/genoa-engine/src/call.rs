@@ -30,7 +30,6 @@ pub mod tandem;
 mod repeat_tests;
 
 use crate::profile::{self, Stage};
-use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
 use crate::call::genotype::{genotype_ref, genotype_snp};
@@ -112,23 +111,10 @@ impl Default for CallParams {
     }
 }
 
-/// Time spent per caller stage, summed over threads (CPU time, not wall time).
+/// What the caller went through. Its stages' CPU time is in the stage profile
+/// (`genoa_core::profile`).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct StageTimes {
-    /// Reading and decoding the reads of each chunk.
-    pub fetch: Duration,
-    /// Pileup, active-region detection, isolated SNPs and reference blocks.
-    pub pileup: Duration,
-    /// De Bruijn assembly of the active regions.
-    pub assembly: Duration,
-    /// Haplotype-to-reference alignment (`banded_align`) and event extraction.
-    pub haplotype_align: Duration,
-    /// Read × haplotype likelihoods (`pair_hmm`).
-    pub pair_hmm: Duration,
-    /// Genotyping the active regions' events.
-    pub genotype: Duration,
-    /// Formatting and compressing the records.
-    pub write: Duration,
+pub struct CallCounts {
     /// Chunks called, reads fetched (with the lead and tail overlaps), active regions.
     pub chunks: u64,
     pub reads: u64,
@@ -137,32 +123,19 @@ pub struct StageTimes {
     pub assembly_failed: u64,
 }
 
-impl std::fmt::Display for StageTimes {
-    /// The CPU time of each stage, as the logs print it.
+impl std::fmt::Display for CallCounts {
+    /// As the logs print them.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "stage CPU time: fetch {:.2} s, pileup {:.2} s, assembly {:.2} s, haplotype alignment {:.2} s, pair-HMM {:.2} s, genotyping {:.2} s, write {:.2} s",
-            self.fetch.as_secs_f64(),
-            self.pileup.as_secs_f64(),
-            self.assembly.as_secs_f64(),
-            self.haplotype_align.as_secs_f64(),
-            self.pair_hmm.as_secs_f64(),
-            self.genotype.as_secs_f64(),
-            self.write.as_secs_f64()
+            "{} chunks, {} reads, {} active regions ({} not assembled)",
+            self.chunks, self.reads, self.regions, self.assembly_failed
         )
     }
 }
 
-impl StageTimes {
-    pub fn add(&mut self, o: &StageTimes) {
-        self.fetch += o.fetch;
-        self.pileup += o.pileup;
-        self.assembly += o.assembly;
-        self.haplotype_align += o.haplotype_align;
-        self.pair_hmm += o.pair_hmm;
-        self.genotype += o.genotype;
-        self.write += o.write;
+impl CallCounts {
+    pub fn add(&mut self, o: &CallCounts) {
         self.chunks += o.chunks;
         self.reads += o.reads;
         self.regions += o.regions;
@@ -187,10 +160,9 @@ pub fn call_chunk(
     reads: &[AlignedRead],
     params: &CallParams,
     backend: &dyn Backend,
-    times: &mut StageTimes,
+    counts: &mut CallCounts,
     mut on_depth: Option<&mut dyn FnMut(u32)>,
 ) -> Result<Vec<Record>> {
-    let t0 = Instant::now();
     let pileup_span = profile::span(Stage::Pileup);
     let len = contig.len() as u64;
     let lead = chunk.lead_start();
@@ -220,12 +192,10 @@ pub fn call_chunk(
     } else {
         region::active_regions(&data)
     };
-    times.regions += active.len() as u64;
-    let mut pileup_time = t0.elapsed();
+    counts.regions += active.len() as u64;
     drop(pileup_span);
-    let called = region::call_regions(&data, &active, backend, times)?;
+    let called = region::call_regions(&data, &active, backend, counts)?;
     // 3. Records in position order: region calls inside regions, pileup SNPs outside.
-    let t1 = Instant::now();
     let _span = profile::span(Stage::Pileup);
     let mut records = chunk_records(&data, chunk, &active, &called, end);
     records.retain(|r| chunk.emits(r.start()));
@@ -238,8 +208,6 @@ pub fn call_chunk(
             }
         }
     }
-    pileup_time += t1.elapsed();
-    times.pileup += pileup_time;
     Ok(records)
 }
 
@@ -366,7 +334,7 @@ pub fn call_contig(
     backend: &dyn Backend,
 ) -> Result<Vec<Record>> {
     let mut out = Vec::new();
-    let mut times = StageTimes::default();
+    let mut counts = CallCounts::default();
     let sorted = SortedReads::new(reads);
     for chunk in regions::chunks(&[contig.len() as u64], None, params.chunk_len) {
         out.extend(call_chunk(
@@ -375,7 +343,7 @@ pub fn call_contig(
             sorted.over(chunk.lead_start(), chunk.end + regions::TAIL),
             params,
             backend,
-            &mut times,
+            &mut counts,
             None,
         )?);
     }

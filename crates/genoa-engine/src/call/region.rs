@@ -31,7 +31,6 @@
 
 use crate::profile::{self, Stage};
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use crate::backend::Backend;
 use crate::call::annotate::Collector;
@@ -39,7 +38,7 @@ use crate::call::assembly::{AssemblyParams, Piece, assemble};
 use crate::call::haplotype::{clip_to_window, genotype_from_likelihoods, informative_allele};
 use crate::call::pileup::{Indel, Site};
 use crate::call::tandem::{Tract, indel_span, left_align, tract};
-use crate::call::{CallParams, StageTimes};
+use crate::call::{CallCounts, CallParams};
 use crate::call::{SortedReads, usable};
 use crate::error::Result;
 use crate::genome::{Cigar, CigarOp, base_code};
@@ -382,7 +381,7 @@ impl<'a> ChunkData<'a> {
 }
 
 /// Calls the active `regions` of a chunk: the events genotyped as variants, by position (the
-/// best by QUAL where several start at one position). Four phases, each timed in `times`:
+/// best by QUAL where several start at one position). Four phases, each a profile stage:
 /// haplotypes per region (assembled, plus the pileup's candidates), their alignment to the
 /// reference (one `banded_align` batch), the reads scored against them (one `pair_hmm` batch),
 /// and every event genotyped.
@@ -390,22 +389,19 @@ pub fn call_regions(
     data: &ChunkData,
     regions: &[Active],
     backend: &dyn Backend,
-    times: &mut StageTimes,
+    counts: &mut CallCounts,
 ) -> Result<BTreeMap<u64, Called>> {
     let mut out = BTreeMap::new();
     if regions.is_empty() {
         return Ok(out);
     }
-    let t = Instant::now();
     let mut batch = AlignBatch::default();
     let works: Vec<Work> = profile::time(Stage::Assembly, || {
         regions
             .iter()
-            .map(|&region| build_haplotypes(data, region, &mut batch, times))
+            .map(|&region| build_haplotypes(data, region, &mut batch, counts))
             .collect()
     });
-    times.assembly += t.elapsed();
-    let t = Instant::now();
     let haplotypes_span = profile::span(Stage::HaplotypeAlign);
     let aligns = align_haplotypes(&works, &batch, backend)?;
     drop(haplotypes_span);
@@ -416,20 +412,15 @@ pub fn call_regions(
             .map(|w| score_reads(data, w, &aligns, &mut hmm))
             .collect()
     });
-    times.haplotype_align += t.elapsed();
-    let t = Instant::now();
     let mut likelihoods = HmmResults::default();
     if !hmm.regions.is_empty() {
         profile::time(Stage::PairHmm, || backend.pair_hmm(&hmm, &mut likelihoods))?;
     }
-    times.pair_hmm += t.elapsed();
-    let t = Instant::now();
     profile::time(Stage::Genotype, || {
         for s in scored.iter().flatten() {
             genotype_events(data, s, &Likelihoods(&hmm, &likelihoods), &mut out);
         }
     });
-    times.genotype += t.elapsed();
     Ok(out)
 }
 
@@ -440,13 +431,13 @@ fn build_haplotypes(
     data: &ChunkData,
     region: Active,
     batch: &mut AlignBatch,
-    times: &mut StageTimes,
+    counts: &mut CallCounts,
 ) -> Work {
     let contig = data.contig;
     let w0 = region.start.saturating_sub(ASSEMBLY_PAD);
     let w1 = (region.end + 1 + ASSEMBLY_PAD + MAX_DELETION).min(contig.len() as u64);
     let window = &contig[w0 as usize..w1 as usize];
-    let mut haps = assembled_haplotypes(data, region, w0, w1, times);
+    let mut haps = assembled_haplotypes(data, region, w0, w1, counts);
     // Pileup candidates: each alone, and every combination that reads carry together
     // (phased evidence the graph can lose when errors break a low-coverage path).
     for h in candidate_haplotypes(data, region, w0, w1) {
@@ -471,7 +462,7 @@ fn assembled_haplotypes(
     region: Active,
     w0: u64,
     w1: u64,
-    times: &mut StageTimes,
+    counts: &mut CallCounts,
 ) -> Vec<Vec<u8>> {
     let window = &data.contig[w0 as usize..w1 as usize];
     let pieces: Vec<(Vec<u8>, Vec<u8>)> = data
@@ -489,7 +480,7 @@ fn assembled_haplotypes(
         .map(|(b, q)| Piece { bases: b, quals: q })
         .collect();
     let haps = assemble(window, &views, &AssemblyParams::default()).unwrap_or_else(|| {
-        times.assembly_failed += 1;
+        counts.assembly_failed += 1;
         tracing::debug!(
             "assembly failed for {}..={} ({} reads)",
             region.start + 1,

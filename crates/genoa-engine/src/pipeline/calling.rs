@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use crate::backend::Backend;
 use crate::call::regions::{self, Chunk};
-use crate::call::{CallParams, StageTimes, call_chunk};
+use crate::call::{CallCounts, CallParams, call_chunk};
 use crate::error::Result;
 use crate::io::reference::Reference;
 use crate::model::Interval;
@@ -30,7 +30,7 @@ use crate::report::qc::QcCounts;
 pub struct CallSummary {
     pub snps: u64,
     pub indels: u64,
-    pub times: StageTimes,
+    pub counts: CallCounts,
 }
 
 /// Calls the chunks of the genome that hold a target (every chunk without targets) on `pool`,
@@ -134,34 +134,30 @@ impl CallOutput {
 
     /// Writes the records of `chunk`, called, and adds up its counts.
     fn write_called(&mut self, reference: &Reference, chunk: &Chunk, called: Called) -> Result<()> {
-        let (records, times, qc) = called;
+        let (records, counts, qc) = called;
         if let (Some(total), Some(q)) = (self.qc.as_mut(), qc) {
             total.merge(&q);
         }
         let _span = profile::span(Stage::GvcfWrite);
-        let t = Instant::now();
         let (snps, indels) = count_variants(&records);
         self.summary.snps += snps;
         self.summary.indels += indels;
         let contig = &reference.contigs[chunk.contig];
         self.writer.push(&contig.name, &contig.codes, &records)?;
-        self.summary.times.add(&times);
-        self.summary.times.write += t.elapsed();
+        self.summary.counts.add(&counts);
         Ok(())
     }
 
     /// Finishes the file (and its index) under its final name; the QC counts if asked for.
-    pub fn finish(mut self, reference: &Reference) -> Result<(CallSummary, Option<QcCounts>)> {
+    pub fn finish(self, reference: &Reference) -> Result<(CallSummary, Option<QcCounts>)> {
         let _span = profile::span(Stage::GvcfWrite);
-        let t = Instant::now();
         self.writer.finish(reference)?;
-        self.summary.times.write += t.elapsed();
         Ok((self.summary, self.qc))
     }
 }
 
-/// A chunk called: its records, stage times and QC counts (when asked for).
-type Called = (Vec<Record>, StageTimes, Option<QcCounts>);
+/// A chunk called: its records, the caller's counts and QC counts (when asked for).
+type Called = (Vec<Record>, CallCounts, Option<QcCounts>);
 
 /// Calls `chunk` from the reads `fetch` appends.
 fn call_one(
@@ -172,15 +168,14 @@ fn call_one(
     with_qc: bool,
     fetch: impl FnOnce(&mut Vec<AlignedRead>) -> Result<()>,
 ) -> Result<Called> {
-    let mut times = StageTimes {
+    let mut counts = CallCounts {
         chunks: 1,
-        ..StageTimes::default()
+        ..CallCounts::default()
     };
     let t = Instant::now();
     let mut reads = Vec::new();
     profile::time(Stage::CallFetch, || fetch(&mut reads))?;
-    times.fetch = t.elapsed();
-    times.reads = reads.len() as u64;
+    counts.reads = reads.len() as u64;
     let contig = &reference.contigs[chunk.contig];
     let autosomal = crate::report::qc::is_autosome(&contig.name);
     let mut qc = with_qc.then(QcCounts::default);
@@ -197,7 +192,7 @@ fn call_one(
         &reads,
         params,
         backend,
-        &mut times,
+        &mut counts,
         count_depth.as_mut().map(|f| f as &mut dyn FnMut(u32)),
     )?;
     if let Some(q) = qc.as_mut() {
@@ -211,7 +206,7 @@ fn call_one(
         reads.len(),
         t.elapsed().as_secs_f64()
     );
-    Ok((records, times, qc))
+    Ok((records, counts, qc))
 }
 
 /// Chunks called on a thread pool as they are submitted, their records written in submission

@@ -420,7 +420,7 @@ fn finish_run(
         &plan.outputs.report_html,
         crate::report::html::render(&report).as_bytes(),
     )?;
-    tracing::info!("{}", called.times);
+    tracing::info!("calling: {}", called.counts);
     Ok(())
 }
 
