@@ -171,8 +171,11 @@ EOF
   say "base: security and point-release updates"
   "${asroot[@]}" mount -t proc proc "$rootfs/proc"
   "${asroot[@]}" chroot "$rootfs" /bin/sh -c \
-    'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o Dpkg::Use-Pty=0 upgrade >/dev/null' ||
-    die "apt-get upgrade in the base failed"
+    'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o Dpkg::Use-Pty=0 upgrade' \
+    >"$work/upgrade.log" 2>&1 || {
+    tail -20 "$work/upgrade.log" >&2
+    die "apt-get upgrade in the base failed (log above)"
+  }
   "${asroot[@]}" umount "$rootfs/proc"
   "${asroot[@]}" find "$rootfs/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
   "${asroot[@]}" find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
