@@ -225,7 +225,10 @@ for img in "${images[@]}"; do
   mkdir -p "$ctx"
   bin=$bin_cpu
   [ "$img" != gpu ] || bin=$bin_gpu
+  # The source revision only of a genoa built here from it.
+  labels=()
   if [ -z "$bin" ]; then
+    labels=(--label "org.opencontainers.image.revision=$revision")
     features=()
     [ "$img" = gpu ] || features=(--no-default-features)
     say "$img: cargo build --release --locked ${features[*]:-}"
@@ -244,7 +247,7 @@ for img in "${images[@]}"; do
     "${build[@]}" --quiet -f - \
       --label "org.opencontainers.image.title=genoa ($img)" \
       --label "org.opencontainers.image.version=$version" \
-      --label "org.opencontainers.image.revision=$revision" \
+      "${labels[@]}" \
       --label "org.opencontainers.image.licenses=MIT OR Apache-2.0" \
       --label "org.opencontainers.image.base.name=$base" \
       -t "$tag" -t "localhost/genoa:$version-$img" "$ctx" >/dev/null
@@ -252,9 +255,11 @@ for img in "${images[@]}"; do
     echo "$out" >&2
     die "$tag: genoa does not start in the image; build it on a machine whose glibc is not newer than $suite's"
   fi
-  if [ "$img" = gpu ] && "${podman[@]}" run --rm --network none --entrypoint genoa "$tag" backends |
-    grep -q 'built without the gpu feature'; then
-    die "$tag: this genoa was built without the gpu feature"
+  if [ "$img" = gpu ]; then
+    backends=$("${podman[@]}" run --rm --network none --entrypoint genoa "$tag" backends)
+    if grep -q 'built without the gpu feature' <<<"$backends"; then
+      die "$tag: this genoa was built without the gpu feature"
+    fi
   fi
   size=$("${podman[@]}" image inspect --format '{{.Size}}' "$tag")
   say "$img: built $tag: $out, $((size / 1000000)) MB"
