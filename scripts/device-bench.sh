@@ -33,6 +33,9 @@ cargo build -q "${profile[@]}" --features gpu --example device_bench --bin genoa
 out=$(mktemp -d "${TMPDIR:-/tmp}/genoa-device-bench.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
+# Mesa's Vulkan loader prints "XDG_RUNTIME_DIR is invalid or not set" on every probe without it
+# (batch nodes, CI); genoa's main sets it for itself, the example does not.
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}
 echo "== kernels: seconds are the best of 3 calls on all threads; identical = equal to the scalar spec"
 bench_args=()
 [ "$tiny" = 1 ] && bench_args+=(--tiny)

@@ -24,6 +24,10 @@
 # scripts/device-bench.sh --tiny runs the device bench on the demo sample.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Mesa's Vulkan loader prints "XDG_RUNTIME_DIR is invalid or not set" on every adapter probe
+# without it (CI, batch nodes): 36 lines in a CI log. genoa's main sets it for itself; the tests
+# probe in-process.
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}
 
 packages=(libclang-dev zlib1g-dev pkg-config mesa-vulkan-drivers libvulkan1 samtools bcftools tabix python3 chromium picard-tools openjdk-17-jre-headless)
 missing=()
